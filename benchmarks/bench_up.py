@@ -1,0 +1,97 @@
+"""Measure `nexuskit up --local`: cold and warm up, engine RSS, status latency.
+
+Prints figures (no assertions). Targets on the 2-core reference machine: cold up <= 5 s,
+engine RSS <= 300 MB (a LocalStack container takes 15-90 s and about 1 GB).
+
+    .venv/bin/python benchmarks/bench_up.py [--runs 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psutil
+
+from nexuskit import local
+from nexuskit.config import KitSettings
+from nexuskit.engine import EmbeddedEngine
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def cli(*args: str) -> tuple[float, subprocess.CompletedProcess[str]]:
+    started = time.perf_counter()
+    result = subprocess.run(
+        [sys.executable, "-m", "nexuskit.cli", *args], capture_output=True, text=True, check=False
+    )
+    return time.perf_counter() - started, result
+
+
+def one_run(workdir: Path) -> dict[str, float]:
+    port = free_port()
+    args = ["--port", str(port), "--state-dir", str(workdir)]
+    cold, result = cli("up", "--local", "--json", *args)
+    if result.returncode != 0:
+        raise SystemExit(f"up failed: {result.stderr}")
+    report = json.loads(result.stdout)
+    warm, _ = cli("up", "--local", "--json", *args)
+    settings = KitSettings(port=port, state_dir=workdir)
+    pid = EmbeddedEngine(settings).pid()
+    rss_mb = psutil.Process(pid).memory_info().rss / 2**20 if pid else float("nan")
+    status_lib = []
+    for _ in range(5):
+        started = time.perf_counter()
+        local.status(settings)
+        status_lib.append(time.perf_counter() - started)
+    status_cli, _ = cli("status", "--json", *args)
+    cli("down", *args)
+    restart_up, _ = cli("up", "--local", "--json", *args)
+    cli("down", *args)
+    return {
+        "cold_up_s": cold,
+        "engine_start_s": report["timings"]["engine_s"],
+        "provision_s": report["timings"]["provision_s"],
+        "resources": float(len(report["resources"])),
+        "warm_up_s": warm,
+        "restart_up_s": restart_up,
+        "engine_rss_mb": rss_mb,
+        "status_lib_ms": statistics.median(status_lib) * 1000,
+        "status_cli_s": status_cli,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    runs = []
+    for i in range(args.runs):
+        with tempfile.TemporaryDirectory(prefix="nexus-bench-up-") as tmp:
+            runs.append(one_run(Path(tmp)))
+        print(f"run {i + 1}: " + ", ".join(f"{k}={v:.3f}" for k, v in runs[-1].items()))
+    print()
+    print(f"{'figure':22} {'median':>10} {'min':>10} {'max':>10}")
+    for key in runs[0]:
+        values = [r[key] for r in runs]
+        print(f"{key:22} {statistics.median(values):10.3f} {min(values):10.3f} {max(values):10.3f}")
+    cold = statistics.median(r["cold_up_s"] for r in runs)
+    rss = statistics.median(r["engine_rss_mb"] for r in runs)
+    print()
+    print(f"cold up {cold:.2f} s (target <= 5 s): {'PASS' if cold <= 5 else 'MISS'}")
+    print(f"engine RSS {rss:.0f} MB (target <= 300 MB): {'PASS' if rss <= 300 else 'MISS'}")
+
+
+if __name__ == "__main__":
+    main()

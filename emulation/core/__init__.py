@@ -1,0 +1,1 @@
+"""The embedded engine's core: the WSGI front, extension interface, persistence."""

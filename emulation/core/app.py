@@ -1,0 +1,228 @@
+"""The engine's WSGI application: nexuskit's extensions in front of moto's server.
+
+Each request is parsed once (:class:`AwsRequest`), offered to the extensions in order,
+and otherwise handed to moto's ``DomainDispatcherApplication`` unchanged. Requests hold
+the state lock shared, so a snapshot (which takes it exclusively) sees a consistent state.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import time
+from collections.abc import Iterable
+from typing import Any
+
+from werkzeug.wrappers import Response
+
+from emulation.core.extension import Extension
+from emulation.core.locks import StateLock
+from emulation.core.persistence import StateStore
+from emulation.core.request import AwsRequest
+from emulation.core.settings import EngineSettings
+
+log = logging.getLogger(__name__)
+
+NEXUS_API_PREFIX = "/_nexus/"
+DEFAULT_ACCOUNT_ID = "123456789012"
+
+
+def json_response(payload: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(json.dumps(payload), status=status, headers=headers, mimetype="application/json")
+
+
+class EngineApp:
+    """WSGI app: the nexuskit API under ``/_nexus/``, the extensions, then moto."""
+
+    def __init__(self, settings: EngineSettings, extensions: Iterable[Extension] = ()) -> None:
+        from moto.moto_server.werkzeug_app import (
+            DomainDispatcherApplication,
+            create_backend_app,
+        )
+
+        self.settings = settings
+        self.extensions = sorted(extensions, key=lambda ext: ext.order)
+        self.state_lock = StateLock()
+        self.moto = DomainDispatcherApplication(create_backend_app)
+        self.store = StateStore(settings.state_dir) if settings.state_dir and settings.persist else None
+        self.started_at = time.time()
+        self.requests = 0
+        self._dirty: set[str] = set()
+        self._dirty_lock = threading.Lock()
+        self.restored: list[str] = []
+
+    # -- state ----------------------------------------------------------------------------
+    def mark_dirty(self, *services: str) -> None:
+        """Record that these services' state changed (the next snapshot writes them)."""
+        with self._dirty_lock:
+            self._dirty.update(services)
+
+    def take_dirty(self) -> set[str]:
+        with self._dirty_lock:
+            dirty, self._dirty = self._dirty, set()
+        return dirty
+
+    def backend(self, service: str, region: str, account_id: str = DEFAULT_ACCOUNT_ID) -> Any:
+        """moto's backend for a service, account and region (for extensions)."""
+        from moto.backends import get_backend
+
+        return get_backend(service)[account_id][region]  # type: ignore[call-overload]
+
+    def restore(self) -> None:
+        """Load persisted state, then let each extension restore its own (in order)."""
+        if self.store is None:
+            return
+        with self.state_lock.exclusive():
+            self.restored, extras = self.store.restore()
+            generation = self.store.generation
+            for ext in self.extensions:
+                ext.restore_state(extras.get(ext.name), generation)
+        if self.restored:
+            log.info("restored state of %s", ", ".join(sorted(self.restored)))
+
+    def snapshot(self, services: set[str] | None = None) -> None:
+        """Persist the given services (all in use when None) as one new generation.
+
+        Extension state is taken in the same frozen moment, so checkpoints and the
+        objects they describe are always restored together.
+        """
+        if self.store is None:
+            return
+        started = time.perf_counter()
+        with self.state_lock.exclusive():
+            generation = self.store.generation + 1
+            extras = {ext.name: ext.snapshot_state(generation) for ext in self.extensions}
+            pickled = self.store.serialize(services, extras)
+        self.store.write(pickled, generation)
+        for ext in self.extensions:
+            ext.snapshot_written(generation)
+        self.store.last_snapshot_ms = (time.perf_counter() - started) * 1000
+
+    def reset(self) -> None:
+        """Wipe every service's state, the extensions' derived state and the files."""
+        from moto.core.base_backend import BackendDict
+        from moto.core.model_instances import reset_model_data
+
+        for ext in self.extensions:
+            ext.reset()
+        with self.state_lock.exclusive():
+            BackendDict.reset()
+            reset_model_data()
+            if self.store is not None:
+                self.store.wipe()
+        self.take_dirty()
+
+    # -- lifecycle ------------------------------------------------------------------------
+    def start_extensions(self) -> None:
+        for ext in self.extensions:
+            ext.start(self)
+
+    def stop_extensions(self) -> None:
+        for ext in reversed(self.extensions):
+            try:
+                ext.stop()
+            except Exception:  # stopping must reach every extension
+                log.exception("extension %s failed to stop", ext.name)
+
+    # -- forwarding -----------------------------------------------------------------------
+    def call_moto(self, environ: dict[str, Any]) -> Response:
+        """Run a request through moto and return the whole response (for extensions)."""
+        captured: dict[str, Any] = {}
+
+        def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            captured["status"] = int(status.split(" ", 1)[0])
+            captured["headers"] = headers
+            return lambda _data: None
+
+        with self.state_lock.shared():
+            chunks = self.moto(environ, start_response)
+            try:
+                body = b"".join(chunks)
+            finally:
+                close = getattr(chunks, "close", None)
+                if close:
+                    close()
+        return Response(body, status=captured["status"], headers=captured["headers"])
+
+    # -- WSGI -----------------------------------------------------------------------------
+    def health(self) -> dict[str, Any]:
+        store = self.store
+        return {
+            "status": "running",
+            "engine": "embedded",
+            "pid": os.getpid(),
+            "endpoint": self.settings.endpoint,
+            "uptime_s": round(time.time() - self.started_at, 3),
+            "requests": self.requests,
+            "state_dir": str(self.settings.state_dir) if self.settings.state_dir else None,
+            "settings": {
+                "firehose_buffering": self.settings.firehose_buffering,
+                "kinesis_limits": self.settings.kinesis_limits,
+                "iam": self.settings.iam,
+                "persist": self.settings.persist,
+            },
+            "persistence": None
+            if store is None
+            else {
+                "snapshots": store.snapshots,
+                "last_snapshot_at": store.last_snapshot_at,
+                "last_snapshot_ms": round(store.last_snapshot_ms, 2),
+                "restored": sorted(self.restored),
+            },
+            "extensions": {ext.name: ext.health() for ext in self.extensions},
+        }
+
+    def _nexus_api(self, request: AwsRequest) -> Response:
+        route = request.path[len(NEXUS_API_PREFIX) :].strip("/")
+        if route == "health":
+            return json_response(self.health())
+        if route == "snapshot" and request.method == "POST":
+            self.snapshot(None)
+            return json_response({"snapshot": "written"})
+        if route == "reset" and request.method == "POST":
+            self.reset()
+            return json_response({"reset": "done"})
+        return json_response({"message": f"no such engine API: {request.path}"}, status=404)
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        self.requests += 1
+        path = str(environ.get("PATH_INFO", ""))
+        if path.startswith(NEXUS_API_PREFIX):
+            request = AwsRequest.from_environ(environ)
+            return self._answer(self._nexus_api(request), environ, start_response)
+        if path == "/_localstack/health":
+            # LocalStack tooling (tflocal, awslocal, testcontainers) waits on this path.
+            doc = {"services": {"embedded": "running"}, "edition": "nexuskit"}
+            return self._answer(json_response(doc), environ, start_response)
+        request = AwsRequest.from_environ(environ)
+        for ext in self.extensions:
+            response = ext.handle(request)
+            if response is not None:
+                if not request.is_read_only() and request.signing_service:
+                    self.mark_dirty(request.signing_service)
+                return self._answer(response, environ, start_response)
+        if not request.is_read_only():
+            service = request.signing_service or _service_from_host(environ)
+            if service:
+                self.mark_dirty(service)
+        with self.state_lock.shared():
+            chunks = self.moto(environ, start_response)
+            # moto's responses are complete byte lists; materialise inside the lock.
+            return [bytes(chunk) for chunk in chunks]
+
+    @staticmethod
+    def _answer(response: Response, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        body: Iterable[bytes] = response(environ, start_response)
+        return body
+
+
+def _service_from_host(environ: dict[str, Any]) -> str | None:
+    host = str(environ.get("HTTP_HOST", ""))
+    if ".amazonaws.com" in host:
+        parts = host.split(".")
+        return parts[-4] if len(parts) >= 4 else None
+    if environ.get("PATH_INFO", "").startswith("/moto-api"):
+        return None
+    return "s3"  # unsigned path-style requests default to S3, as moto does

@@ -1,0 +1,101 @@
+"""A parsed view of one AWS request, as the extensions see it."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qs
+
+_CREDENTIAL_RE = re.compile(r"Credential=([^/,\s]+)/(\d{8})/([^/]+)/([^/]+)/aws4_request")
+_PRESIGNED_CREDENTIAL_RE = re.compile(r"^([^/]+)/(\d{8})/([^/]+)/([^/]+)/aws4_request$")
+
+
+@dataclass
+class AwsRequest:
+    """One request to the engine, with the body read once and the environ rewound."""
+
+    environ: dict[str, Any]
+    method: str
+    path: str
+    query_string: str
+    headers: dict[str, str]
+    body: bytes
+    access_key: str | None = None
+    region: str | None = None
+    signing_service: str | None = None
+    target: str | None = None
+    _json: Any = field(default=None, repr=False)
+
+    @classmethod
+    def from_environ(cls, environ: dict[str, Any]) -> AwsRequest:
+        length = environ.get("CONTENT_LENGTH") or "0"
+        try:
+            size = int(length)
+        except ValueError:
+            size = 0
+        body = environ["wsgi.input"].read(size) if size > 0 else b""
+        environ["wsgi.input"] = io.BytesIO(body)
+        headers = {
+            key[5:].replace("_", "-").lower(): str(value)
+            for key, value in environ.items()
+            if key.startswith("HTTP_")
+        }
+        if "CONTENT_TYPE" in environ:
+            headers["content-type"] = str(environ["CONTENT_TYPE"])
+        request = cls(
+            environ=environ,
+            method=str(environ.get("REQUEST_METHOD", "GET")).upper(),
+            path=str(environ.get("PATH_INFO", "/")),
+            query_string=str(environ.get("QUERY_STRING", "")),
+            headers=headers,
+            body=body,
+            target=headers.get("x-amz-target"),
+        )
+        match = _CREDENTIAL_RE.search(headers.get("authorization", ""))
+        if match:
+            request.access_key, _, request.region, request.signing_service = match.groups()
+        else:
+            credential = request.query.get("X-Amz-Credential", [""])[0]
+            presigned = _PRESIGNED_CREDENTIAL_RE.match(credential)
+            if presigned:
+                request.access_key, _, request.region, request.signing_service = presigned.groups()
+        return request
+
+    @property
+    def query(self) -> dict[str, list[str]]:
+        return parse_qs(self.query_string, keep_blank_values=True)
+
+    @property
+    def operation(self) -> str | None:
+        """The API operation: ``X-Amz-Target``'s suffix, or the Query API ``Action``."""
+        if self.target:
+            return self.target.rsplit(".", 1)[-1]
+        action = self.query.get("Action")
+        if action:
+            return action[0]
+        if self.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+            form = parse_qs(self.body.decode("utf-8", "replace"))
+            if "Action" in form:
+                return form["Action"][0]
+        return None
+
+    def json(self) -> Any:
+        """The JSON body (None when the body is not JSON)."""
+        if self._json is None and self.body:
+            try:
+                self._json = json.loads(self.body)
+            except ValueError:
+                return None
+        return self._json
+
+    def is_read_only(self) -> bool:
+        """True for calls that cannot change state (used to skip snapshots)."""
+        if self.method in {"GET", "HEAD", "OPTIONS"}:
+            return True
+        operation = self.operation or ""
+        return operation.startswith(("Describe", "List", "Get")) and operation not in {
+            "GetShardIterator",
+        }

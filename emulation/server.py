@@ -1,0 +1,148 @@
+"""The embedded engine process: ``python -m emulation --port 4566 --state-dir .nexus``.
+
+Binds 127.0.0.1 only, restores persisted state, starts the extensions, serves, and takes
+a snapshot about once a second while anything changed. SIGTERM or SIGINT stop it
+cleanly: the server stops accepting, the extensions stop their workers, and a final
+snapshot is written. Exit codes: 0 stopped cleanly, 3 port in use, 4 bad arguments.
+"""
+
+from __future__ import annotations
+
+import argparse
+import errno
+import logging
+import os
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from emulation.core.settings import EngineSettings
+
+log = logging.getLogger("emulation.server")
+
+EXIT_PORT_IN_USE = 3
+EXIT_BAD_ARGS = 4
+
+
+def parse_args(argv: list[str] | None = None) -> EngineSettings:
+    parser = argparse.ArgumentParser(prog="python -m emulation", description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=4566)
+    parser.add_argument("--state-dir", type=Path, default=None)
+    parser.add_argument("--no-persist", action="store_true")
+    parser.add_argument("--snapshot-interval", type=float, default=1.0)
+    parser.add_argument("--firehose-buffering", choices=["fast", "aws"], default="fast")
+    parser.add_argument("--kinesis-limits", choices=["aws", "off"], default="aws")
+    parser.add_argument("--iam", choices=["enforce", "log", "off"], default="off")
+    parser.add_argument("--extensions", default="", help="comma-separated subset (default: all)")
+    args = parser.parse_args(argv)
+    if args.host not in {"127.0.0.1", "localhost", "::1"}:
+        parser.error("the engine binds loopback only (127.0.0.1)")
+    return EngineSettings(
+        host=args.host,
+        port=args.port,
+        state_dir=args.state_dir,
+        persist=not args.no_persist and args.state_dir is not None,
+        snapshot_interval=args.snapshot_interval,
+        firehose_buffering=args.firehose_buffering,
+        kinesis_limits=args.kinesis_limits,
+        iam=args.iam,
+        admin_access_key=os.environ.get("NEXUSKIT_ADMIN_ACCESS_KEY", "test"),
+        admin_secret_key=os.environ.get("NEXUSKIT_ADMIN_SECRET_KEY", "test"),
+        extensions=tuple(name for name in args.extensions.split(",") if name),
+    )
+
+
+class EngineServer:
+    """Owns the HTTP server thread, the snapshot loop and the extensions."""
+
+    def __init__(self, settings: EngineSettings) -> None:
+        from moto.moto_server.werkzeug_app import MotoRequestHandler
+        from werkzeug.serving import make_server
+
+        from emulation.core.app import EngineApp
+        from emulation.extensions import load_extensions
+
+        self.settings = settings
+        self.app = EngineApp(settings, load_extensions(settings))
+        # Bind first: a busy port must fail before any state is touched.
+        self.http: Any = make_server(
+            settings.host,
+            settings.port,
+            self.app,
+            threaded=True,
+            request_handler=MotoRequestHandler,
+        )
+        self.http.daemon_threads = True
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self.app.restore()
+        self.app.start_extensions()
+        self._thread = threading.Thread(target=self.http.serve_forever, name="engine-http", daemon=True)
+        self._thread.start()
+        log.info("engine ready on %s (state: %s)", self.settings.endpoint, self.settings.state_dir)
+
+    def request_stop(self, *_args: Any) -> None:
+        self._stop.set()
+
+    def run_until_stopped(self) -> None:
+        """The snapshot loop; returns after a stop was requested."""
+        interval = max(0.05, self.settings.snapshot_interval)
+        while not self._stop.wait(interval):
+            dirty = self.app.take_dirty()
+            if not dirty:
+                continue
+            started = time.perf_counter()
+            try:
+                self.app.snapshot(dirty)
+            except Exception:  # keep serving; the next snapshot retries
+                log.exception("snapshot failed")
+                self.app.mark_dirty(*dirty)
+            spent = time.perf_counter() - started
+            # Back off so snapshots never take more than a fifth of the time.
+            interval = max(self.settings.snapshot_interval, spent * 4)
+
+    def shutdown(self) -> None:
+        self.http.shutdown()
+        if self._thread is not None:
+            self._thread.join(10)
+        self.app.stop_extensions()
+        try:
+            self.app.snapshot(None)
+        except Exception:
+            log.exception("final snapshot failed")
+        self.http.server_close()
+        log.info("engine stopped")
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(
+        level=os.environ.get("NEXUSKIT_LOG_LEVEL", "INFO"),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    settings = parse_args(argv)
+    if settings.state_dir is not None:
+        settings.state_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        server = EngineServer(settings)
+    except OSError as exc:
+        if exc.errno in {errno.EADDRINUSE, errno.EACCES}:
+            sys.stderr.write(f"port {settings.port} on {settings.host} is already in use\n")
+            return EXIT_PORT_IN_USE
+        raise
+    signal.signal(signal.SIGTERM, server.request_stop)
+    signal.signal(signal.SIGINT, server.request_stop)
+    server.start()
+    server.run_until_stopped()
+    server.shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,86 @@
+"""boto3 clients pointed at an engine (or at AWS) with the standard configuration."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+DEFAULT_ACCOUNT_ID = "123456789012"
+
+
+@dataclass(frozen=True)
+class AwsTarget:
+    """Where and as whom boto3 calls go: an endpoint (None for real AWS), region, keys."""
+
+    region: str
+    access_key_id: str
+    secret_access_key: str
+    endpoint_url: str | None = None
+    session_token: str | None = None
+    account_id: str = DEFAULT_ACCOUNT_ID
+    _session: Any = field(default=None, compare=False, repr=False)
+
+    def session(self) -> Any:
+        if self._session is None:
+            session = boto3.session.Session(
+                aws_access_key_id=self.access_key_id,
+                aws_secret_access_key=self.secret_access_key,
+                aws_session_token=self.session_token,
+                region_name=self.region,
+            )
+            object.__setattr__(self, "_session", session)
+        return self._session
+
+    def client(self, service: str, **config: Any) -> Any:
+        """A boto3 client for ``service`` (retries in standard mode, short timeouts)."""
+        cfg = Config(
+            retries={"mode": "standard", "max_attempts": config.pop("max_attempts", 3)},
+            connect_timeout=config.pop("connect_timeout", 5),
+            read_timeout=config.pop("read_timeout", 60),
+            **config,
+        )
+        kwargs: dict[str, Any] = {"config": cfg}
+        if self.endpoint_url:
+            kwargs["endpoint_url"] = self.endpoint_url
+        return self.session().client(service, **kwargs)
+
+    def with_credentials(
+        self, access_key_id: str, secret_access_key: str, session_token: str | None = None
+    ) -> AwsTarget:
+        """The same endpoint and region as another identity."""
+        return replace(
+            self,
+            access_key_id=access_key_id,
+            secret_access_key=secret_access_key,
+            session_token=session_token,
+            _session=None,
+        )
+
+    def env(self) -> dict[str, str]:
+        """Environment variables that point awscli/boto3/terraform at this target."""
+        env = {
+            "AWS_REGION": self.region,
+            "AWS_DEFAULT_REGION": self.region,
+            "AWS_ACCESS_KEY_ID": self.access_key_id,
+            "AWS_SECRET_ACCESS_KEY": self.secret_access_key,
+        }
+        if self.endpoint_url:
+            env["AWS_ENDPOINT_URL"] = self.endpoint_url
+        if self.session_token:
+            env["AWS_SESSION_TOKEN"] = self.session_token
+        return env
+
+    @classmethod
+    def from_environment(cls, default_region: str = "us-west-2") -> AwsTarget:
+        """The target the standard AWS environment variables describe."""
+        return cls(
+            region=os.environ.get("AWS_REGION", os.environ.get("AWS_DEFAULT_REGION", default_region)),
+            access_key_id=os.environ.get("AWS_ACCESS_KEY_ID", ""),
+            secret_access_key=os.environ.get("AWS_SECRET_ACCESS_KEY", ""),
+            session_token=os.environ.get("AWS_SESSION_TOKEN"),
+            endpoint_url=os.environ.get("AWS_ENDPOINT_URL"),
+        )

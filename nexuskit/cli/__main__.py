@@ -1,0 +1,5 @@
+"""``python -m nexuskit.cli``."""
+
+from nexuskit.cli import main
+
+main()

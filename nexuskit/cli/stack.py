@@ -1,0 +1,203 @@
+"""Stack lifecycle commands: up, down, status, env, doctor."""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from nexuskit.cli.common import (
+    EnvOpt,
+    JsonOpt,
+    PortOpt,
+    StateDirOpt,
+    _endpoint_table,
+    _resource_table,
+    app,
+    console,
+    handle_errors,
+    print_json,
+    settings_from,
+)
+from nexuskit.config import KitSettings
+from nexuskit.errors import ConfigError, ToolMissingError
+
+
+@app.command()
+@handle_errors
+def up(
+    local: Annotated[bool, typer.Option("--local", help="Run on this machine (the default).")] = True,
+    engine: Annotated[
+        str, typer.Option("--engine", help="embedded (default) or localstack (needs Docker).")
+    ] = "embedded",
+    foreground: Annotated[
+        bool, typer.Option("--foreground", help="Stay attached; Ctrl-C stops the stack.")
+    ] = False,
+    firehose_buffering: Annotated[
+        str | None, typer.Option("--firehose-buffering", help="fast (1 s cap) or aws.")
+    ] = None,
+    kinesis_limits: Annotated[
+        str | None, typer.Option("--kinesis-limits", help="aws (per-shard limits) or off.")
+    ] = None,
+    iam: Annotated[str | None, typer.Option("--iam", help="enforce, log or off.")] = None,
+    port: PortOpt = None,
+    state_dir: StateDirOpt = None,
+    env: EnvOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Start the engine and provision every resource of the stack."""
+    from nexuskit import local as local_stack
+
+    if engine != "embedded":
+        _localstack_unavailable(engine)
+    settings = settings_from(
+        port,
+        state_dir,
+        env,
+        firehose_buffering=firehose_buffering,
+        kinesis_limits=kinesis_limits,
+        iam=iam,
+    )
+    report = local_stack.up(settings)
+    if as_json:
+        print_json(report.as_dict())
+    else:
+        state = "already up" if report.already_up else "up"
+        console.print(
+            f"[bold green]nexuskit {state}[/] at {report.endpoint} ({report.region}) in "
+            f"{report.total_seconds:.2f} s — {report.created} resources created or updated, "
+            f"{len(report.resources)} in the stack"
+        )
+        console.print(_endpoint_table(report.endpoints))
+        console.print('Next: [bold]eval "$(nexuskit env)"[/] then use awscli/boto3 as usual.')
+    if foreground:
+        _follow_engine(settings)
+
+
+def _localstack_unavailable(engine: str) -> None:
+    from nexuskit.doctor import diagnose
+
+    if engine != "localstack":
+        raise ConfigError(f"unknown engine {engine!r}", "use embedded or localstack")
+    report = diagnose(KitSettings())
+    if not report["engines"]["localstack"]["available"]:
+        raise ToolMissingError(f"engine localstack unavailable: {report['engines']['localstack']['why']}")
+    raise ToolMissingError("engine localstack: use docker compose up with docker-compose.yml")
+
+
+def _follow_engine(settings: KitSettings) -> None:
+    from nexuskit import local as local_stack
+    from nexuskit.engine import EmbeddedEngine
+
+    engine = EmbeddedEngine(settings)
+    console.print(f"following {engine.log_file} (Ctrl-C stops the stack)")
+    try:
+        with open(engine.log_file, errors="replace") as fh:
+            fh.seek(0, 2)
+            while engine.pid() is not None:
+                line = fh.readline()
+                if line:
+                    console.print(line.rstrip(), highlight=False, markup=False)
+                else:
+                    time.sleep(0.2)
+    except KeyboardInterrupt:
+        local_stack.down(settings)
+        console.print("stack stopped")
+
+
+@app.command()
+@handle_errors
+def down(
+    purge: Annotated[bool, typer.Option("--purge", help="Also wipe all persisted state.")] = False,
+    port: PortOpt = None,
+    state_dir: StateDirOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Stop the engine (state is kept unless --purge)."""
+    from nexuskit import local as local_stack
+
+    result = local_stack.down(settings_from(port, state_dir), purge=purge)
+    if as_json:
+        print_json(result)
+        return
+    if result["stopped"]:
+        console.print(
+            f"nexuskit stopped (state kept in {result['state_dir']})" if not purge else "nexuskit stopped"
+        )
+    else:
+        console.print("nexuskit is not running; nothing to stop")
+    if purge:
+        console.print(f"state wiped: {result['state_dir']}")
+
+
+@app.command()
+@handle_errors
+def status(
+    port: PortOpt = None,
+    state_dir: StateDirOpt = None,
+    env: EnvOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Engine health and every resource with its state."""
+    from nexuskit import local as local_stack
+
+    doc = local_stack.status(settings_from(port, state_dir, env))
+    if as_json:
+        print_json(doc)
+        return
+    eng = doc["engine"]
+    if eng["state"] != "running":
+        console.print(f"engine [red]stopped[/] ({eng['endpoint']}); start it with `nexuskit up --local`")
+        return
+    console.print(
+        f"engine [green]running[/] at {eng['endpoint']} ({eng['region']}), pid {eng['pid']}, "
+        f"up {eng['uptime_s']:.0f} s, state in {eng['state_dir']}"
+    )
+    iam = eng.get("iam") or {}
+    if iam.get("mode") == "log":
+        console.print(f"IAM log mode: {iam.get('would_deny', 0)} requests would have been denied")
+    console.print(_resource_table(doc["resources"]))
+    console.print(_endpoint_table(doc["endpoints"]))
+
+
+@app.command()
+@handle_errors
+def env(port: PortOpt = None, state_dir: StateDirOpt = None, env_name: EnvOpt = None) -> None:
+    """Print export lines for awscli/boto3/tflocal: eval "$(nexuskit env)"."""
+    from nexuskit import local as local_stack
+
+    for line in local_stack.env_exports(settings_from(port, state_dir, env_name)):
+        sys.stdout.write(line + "\n")
+
+
+@app.command()
+@handle_errors
+def doctor(port: PortOpt = None, state_dir: StateDirOpt = None, as_json: JsonOpt = False) -> None:
+    """Versions, port, state dir, external tools and the engines they enable."""
+    from nexuskit.doctor import diagnose
+
+    report = diagnose(settings_from(port, state_dir))
+    if as_json:
+        print_json(report)
+        return
+    for name, version in report["versions"].items():
+        console.print(f"{name:10} {version or '[red]not installed[/]'}")
+    console.print(f"port       {report['port']['number']}: {report['port']['state']}")
+    sd = report["state_dir"]
+    console.print(f"state dir  {sd['path']} ({'exists' if sd['exists'] else 'not created yet'})")
+    table = Table(title="Tools")
+    table.add_column("tool")
+    table.add_column("found")
+    for name, path in report["tools"].items():
+        table.add_row(name, path or "[dim]missing[/]")
+    console.print(table)
+    engines = Table(title="Engines and runtimes")
+    engines.add_column("name")
+    engines.add_column("available")
+    engines.add_column("requirement")
+    for name, info in report["engines"].items():
+        engines.add_row(name, "[green]yes[/]" if info["available"] else "[red]no[/]", info["why"])
+    console.print(engines)

@@ -1,0 +1,40 @@
+"""nexuskit's own settings (where the engine listens, where state lives, fidelity switches).
+
+Read from ``NEXUSKIT_*`` environment variables and overridden by CLI options; built by
+the caller and passed in (never at import).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from nexuskit.stack import StackSpec, load_stack
+
+
+class KitSettings(BaseSettings):
+    """Settings of one local stack (one engine, one state dir)."""
+
+    model_config = SettingsConfigDict(env_prefix="NEXUSKIT_", extra="ignore")
+
+    port: int = Field(default=4566, ge=1, le=65535)
+    state_dir: Path = Path(".nexus")
+    env: str = "local"
+    params_file: Path | None = None
+    firehose_buffering: Literal["fast", "aws"] = "fast"
+    kinesis_limits: Literal["aws", "off"] = "aws"
+    iam: Literal["enforce", "log", "off"] = "off"
+    start_timeout: float = 30.0
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def stack(self) -> StackSpec:
+        return load_stack(self.params_file, env=self.env)
+
+    def resolved_state_dir(self) -> Path:
+        return self.state_dir.expanduser().resolve()

@@ -1,0 +1,259 @@
+"""The embedded engine as a background daemon: start, stop, health, credentials.
+
+The engine (``python -m emulation``) runs detached in its own session, bound to
+127.0.0.1. Its files live in the state dir: ``engine.pid``, ``engine.json`` (how it was
+started), ``logs/engine.log``, ``credentials.json`` (the bootstrap admin identity) and
+``state/`` (persisted AWS state).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import secrets
+import shutil
+import signal
+import socket
+import string
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from typing import Any
+
+import psutil
+
+from nexuskit.aws import AwsTarget
+from nexuskit.config import KitSettings
+from nexuskit.errors import EngineError, PortInUseError
+
+log = logging.getLogger(__name__)
+
+EXIT_PORT_IN_USE = 3  # emulation.server's exit code for a busy port
+STATE_MARKER = ".nexuskit-state"  # marks a folder nexuskit may wipe with --purge
+
+
+@dataclass(frozen=True)
+class AdminCredentials:
+    """The bootstrap identity nexuskit itself uses (an administrator)."""
+
+    access_key_id: str
+    secret_access_key: str
+
+
+def _random_key(prefix: str, length: int, alphabet: str) -> str:
+    return prefix + "".join(secrets.choice(alphabet) for _ in range(length))
+
+
+def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+class EmbeddedEngine:
+    """Controls one engine daemon identified by its state dir and port."""
+
+    def __init__(self, settings: KitSettings) -> None:
+        self.settings = settings
+        self.state_dir = settings.resolved_state_dir()
+        self.pid_file = self.state_dir / "engine.pid"
+        self.info_file = self.state_dir / "engine.json"
+        self.log_file = self.state_dir / "logs" / "engine.log"
+        self.credentials_file = self.state_dir / "credentials.json"
+
+    @property
+    def endpoint(self) -> str:
+        return self.settings.endpoint
+
+    # -- identity -------------------------------------------------------------------------
+    def ensure_state_dir(self) -> None:
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        marker = self.state_dir / STATE_MARKER
+        if not marker.exists():
+            marker.write_text("This folder holds a nexuskit stack's state; see `nexuskit down --purge`.\n")
+
+    def credentials(self) -> AdminCredentials:
+        """The admin keys of this stack, created on first use and kept in the state dir."""
+        if self.credentials_file.exists():
+            data = json.loads(self.credentials_file.read_text())
+            return AdminCredentials(data["access_key_id"], data["secret_access_key"])
+        self.ensure_state_dir()
+        creds = AdminCredentials(
+            access_key_id=_random_key("AKIA", 16, string.ascii_uppercase + string.digits),
+            secret_access_key=_random_key("", 40, string.ascii_letters + string.digits + "+/"),
+        )
+        tmp = self.credentials_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps(creds.__dict__, indent=2))
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, self.credentials_file)
+        return creds
+
+    def target(self, region: str) -> AwsTarget:
+        creds = self.credentials()
+        return AwsTarget(
+            region=region,
+            access_key_id=creds.access_key_id,
+            secret_access_key=creds.secret_access_key,
+            endpoint_url=self.endpoint,
+        )
+
+    # -- process --------------------------------------------------------------------------
+    def pid(self) -> int | None:
+        """The engine's pid when it is alive and really our engine, else None."""
+        try:
+            pid = int(self.pid_file.read_text().strip())
+        except (FileNotFoundError, ValueError):
+            return None
+        try:
+            proc = psutil.Process(pid)
+            if proc.status() == psutil.STATUS_ZOMBIE:
+                return None
+            cmdline = " ".join(proc.cmdline())
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            return None
+        return pid if "emulation" in cmdline else None
+
+    def health(self, timeout: float = 2.0) -> dict[str, Any] | None:
+        """The engine's ``/_nexus/health`` document, or None when it does not answer."""
+        try:
+            with urllib.request.urlopen(f"{self.endpoint}/_nexus/health", timeout=timeout) as resp:
+                data: dict[str, Any] = json.load(resp)
+                return data
+        except (urllib.error.URLError, OSError, ValueError):
+            return None
+
+    def is_running(self) -> bool:
+        return self.pid() is not None and self.health() is not None
+
+    def start(self) -> dict[str, Any]:
+        """Start the daemon and wait until it answers; raises EngineError/PortInUseError."""
+        if self.pid() is not None:
+            health = self.health()
+            if health is not None:
+                return health
+            raise EngineError(
+                f"an engine process (pid {self.pid()}) owns {self.state_dir} but does not answer "
+                f"on port {self.settings.port}",
+                "run `nexuskit down` and start again",
+            )
+        port = self.settings.port
+        if not port_is_free(port):
+            raise PortInUseError(
+                f"port {port} is already in use by another process",
+                "stop it, or choose another port with --port / NEXUSKIT_PORT",
+            )
+        self.ensure_state_dir()
+        self.log_file.parent.mkdir(parents=True, exist_ok=True)
+        creds = self.credentials()
+        cmd = [
+            sys.executable,
+            "-m",
+            "emulation",
+            "--port",
+            str(port),
+            "--state-dir",
+            str(self.state_dir),
+            "--firehose-buffering",
+            self.settings.firehose_buffering,
+            "--kinesis-limits",
+            self.settings.kinesis_limits,
+            "--iam",
+            self.settings.iam,
+        ]
+        env = dict(os.environ)
+        env["NEXUSKIT_ADMIN_ACCESS_KEY"] = creds.access_key_id
+        env["NEXUSKIT_ADMIN_SECRET_KEY"] = creds.secret_access_key
+        for var in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
+            env.pop(var, None)
+        with open(self.log_file, "ab") as log_fh:
+            proc = subprocess.Popen(
+                cmd,
+                stdin=subprocess.DEVNULL,
+                stdout=log_fh,
+                stderr=subprocess.STDOUT,
+                env=env,
+                start_new_session=True,
+                close_fds=True,
+            )
+        self.pid_file.write_text(str(proc.pid))
+        self.info_file.write_text(
+            json.dumps(
+                {"pid": proc.pid, "port": port, "endpoint": self.endpoint, "command": cmd},
+                indent=2,
+            )
+        )
+        deadline = time.monotonic() + self.settings.start_timeout
+        while time.monotonic() < deadline:
+            code = proc.poll()
+            if code is not None:
+                self.pid_file.unlink(missing_ok=True)
+                if code == EXIT_PORT_IN_USE:
+                    raise PortInUseError(
+                        f"port {port} is already in use by another process",
+                        "stop it, or choose another port with --port / NEXUSKIT_PORT",
+                    )
+                raise EngineError(
+                    f"the engine exited with code {code} while starting",
+                    f"see {self.log_file}: {self._log_tail()}",
+                )
+            health = self.health(timeout=0.5)
+            if health is not None:
+                return health
+            time.sleep(0.05)
+        self.stop()
+        raise EngineError(
+            f"the engine did not answer on port {port} within {self.settings.start_timeout:.0f} s",
+            f"see {self.log_file}",
+        )
+
+    def _log_tail(self, lines: int = 3) -> str:
+        try:
+            text = self.log_file.read_text(errors="replace").strip().splitlines()
+        except FileNotFoundError:
+            return "(no log)"
+        return " | ".join(text[-lines:])
+
+    def stop(self, timeout: float = 20.0) -> bool:
+        """Stop the daemon (SIGTERM, then SIGKILL); False when none was running."""
+        pid = self.pid()
+        if pid is None:
+            self.pid_file.unlink(missing_ok=True)
+            return False
+        try:
+            os.kill(pid, signal.SIGTERM)
+            proc = psutil.Process(pid)
+            try:
+                proc.wait(timeout)
+            except psutil.TimeoutExpired:
+                log.warning("engine pid %s did not stop in %.0f s; killing it", pid, timeout)
+                proc.kill()
+                proc.wait(5)
+        except psutil.NoSuchProcess:
+            pass
+        self.pid_file.unlink(missing_ok=True)
+        return True
+
+    def purge(self) -> None:
+        """Remove every persisted state, log and key of this stack (engine must be down)."""
+        if self.pid() is not None:
+            raise EngineError("the engine is running", "run `nexuskit down` first")
+        if not self.state_dir.exists():
+            return
+        if not (self.state_dir / STATE_MARKER).exists():
+            raise EngineError(
+                f"{self.state_dir} was not created by nexuskit; refusing to wipe it",
+                "remove it by hand, or point --state-dir at a nexuskit state dir",
+            )
+        for path in self.state_dir.iterdir():
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path)
+            else:
+                path.unlink(missing_ok=True)

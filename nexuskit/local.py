@@ -1,0 +1,145 @@
+"""The local stack as a whole: ``up``, ``down``, ``status`` and ``env``.
+
+These are the functions the CLI and the TUI call; each returns plain data.
+"""
+
+from __future__ import annotations
+
+import logging
+import shlex
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from nexuskit.config import KitSettings
+from nexuskit.engine import EmbeddedEngine
+from nexuskit.errors import EngineError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class UpReport:
+    """What ``up`` did: whether the engine was already up, timings, every resource."""
+
+    endpoint: str
+    region: str
+    already_up: bool
+    engine_seconds: float
+    provision_seconds: float
+    total_seconds: float
+    resources: list[dict[str, str]] = field(default_factory=list)
+    endpoints: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def created(self) -> int:
+        return sum(1 for r in self.resources if r["state"] in {"created", "updated"})
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "endpoint": self.endpoint,
+            "region": self.region,
+            "already_up": self.already_up,
+            "created": self.created,
+            "timings": {
+                "engine_s": round(self.engine_seconds, 3),
+                "provision_s": round(self.provision_seconds, 3),
+                "total_s": round(self.total_seconds, 3),
+            },
+            "resources": self.resources,
+            "endpoints": self.endpoints,
+        }
+
+
+def endpoints(settings: KitSettings) -> dict[str, Any]:
+    """The service endpoints of the stack (filled in as the control plane lands)."""
+    return {
+        "aws": settings.endpoint,
+        "auth_url": None,
+        "agent_core": None,
+        "mcp": {"aws": None, "custom": None, "database": None, "k8s": None},
+        "ui": None,
+    }
+
+
+def up(settings: KitSettings) -> UpReport:
+    """Start the engine (if not up) and provision every resource of the stack."""
+    from nexuskit.provision import provision
+
+    started = time.perf_counter()
+    spec = settings.stack()  # a bad parameter file fails before anything starts
+    engine = EmbeddedEngine(settings)
+    already_up = engine.is_running()
+    engine.start()
+    engine_done = time.perf_counter()
+    resources = provision(spec, engine.target(spec.region))
+    done = time.perf_counter()
+    return UpReport(
+        endpoint=engine.endpoint,
+        region=spec.region,
+        already_up=already_up,
+        engine_seconds=engine_done - started,
+        provision_seconds=done - engine_done,
+        total_seconds=done - started,
+        resources=[r.as_dict() for r in resources],
+        endpoints=endpoints(settings),
+    )
+
+
+def down(settings: KitSettings, purge: bool = False) -> dict[str, Any]:
+    """Stop the engine; with ``purge`` also wipe the stack's persisted state."""
+    engine = EmbeddedEngine(settings)
+    stopped = engine.stop()
+    if purge:
+        engine.purge()
+    return {"stopped": stopped, "purged": purge, "state_dir": str(engine.state_dir)}
+
+
+def status(settings: KitSettings) -> dict[str, Any]:
+    """Engine health and every resource with its state (the ``status --json`` contract)."""
+    from nexuskit.provision import inventory
+
+    spec = settings.stack()
+    engine = EmbeddedEngine(settings)
+    health = engine.health() if engine.pid() is not None else None
+    doc: dict[str, Any] = {
+        "engine": {
+            "type": "embedded",
+            "endpoint": engine.endpoint,
+            "region": spec.region,
+            "state": "running" if health else "stopped",
+            "pid": health.get("pid") if health else None,
+            "uptime_s": health.get("uptime_s") if health else None,
+            "state_dir": str(engine.state_dir),
+            "settings": health.get("settings") if health else None,
+            "persistence": health.get("persistence") if health else None,
+            "iam": _iam_figures(health),
+        },
+        "resources": [],
+        "endpoints": endpoints(settings),
+    }
+    if health:
+        doc["resources"] = [r.as_dict() for r in inventory(spec, engine.target(spec.region))]
+    return doc
+
+
+def _iam_figures(health: dict[str, Any] | None) -> dict[str, Any] | None:
+    if not health:
+        return None
+    figures = health.get("extensions", {}).get("iam")
+    mode = health.get("settings", {}).get("iam")
+    return {"mode": mode, **(figures or {})}
+
+
+def env_exports(settings: KitSettings) -> list[str]:
+    """``export`` lines that point awscli, boto3 and tflocal at the engine."""
+    spec = settings.stack()
+    engine = EmbeddedEngine(settings)
+    if engine.pid() is None:
+        raise EngineError(
+            f"no engine is running for {engine.state_dir}", "start it with `nexuskit up --local`"
+        )
+    target = engine.target(spec.region)
+    variables = target.env()
+    variables["AWS_ENDPOINT_URL_S3"] = engine.endpoint
+    return [f"export {key}={shlex.quote(value)}" for key, value in variables.items()]
