@@ -1,0 +1,150 @@
+variable "prefix" {
+  description = "Naming prefix of every resource: project-environment, such as nexus-dev."
+  type        = string
+}
+
+variable "auth_source_dir" {
+  description = "Folder of the auth Lambda's code (services/auth), zipped as it is."
+  type        = string
+}
+
+variable "auth_handler" {
+  description = "Handler of the auth Lambda, module.function inside auth_source_dir."
+  type        = string
+  default     = "handler.handler"
+}
+
+variable "auth_runtime" {
+  description = "Python runtime of the auth Lambda."
+  type        = string
+  default     = "python3.12"
+
+  validation {
+    condition     = can(regex("^python3\\.(1[1-9])$", var.auth_runtime))
+    error_message = "The auth service is Python: use python3.11 or newer."
+  }
+}
+
+variable "auth_layer_arns" {
+  description = "Lambda layers with the auth service's third-party dependencies, if they are not vendored in auth_source_dir."
+  type        = list(string)
+  default     = []
+}
+
+variable "auth_reserved_concurrency" {
+  description = "Reserved concurrency of the auth Lambda (caps STS AssumeRole calls per second)."
+  type        = number
+  default     = 50
+}
+
+variable "token_ttl_min_minutes" {
+  description = "Lowest token TTL the auth Lambda grants, in minutes (spec: 15)."
+  type        = number
+
+  validation {
+    condition     = var.token_ttl_min_minutes >= 15 && var.token_ttl_min_minutes <= 60
+    error_message = "Token TTLs must lie within 15-60 minutes (spec §2.5)."
+  }
+}
+
+variable "token_ttl_max_minutes" {
+  description = "Highest token TTL the auth Lambda grants, in minutes (spec: 60; the bearer role's session cap)."
+  type        = number
+
+  validation {
+    condition     = var.token_ttl_max_minutes >= 15 && var.token_ttl_max_minutes <= 60
+    error_message = "Token TTLs must lie within 15-60 minutes (spec §2.5)."
+  }
+}
+
+variable "token_ttl_default_minutes" {
+  description = "TTL granted when a request names none, in minutes."
+  type        = number
+
+  validation {
+    condition     = var.token_ttl_default_minutes >= 15 && var.token_ttl_default_minutes <= 60
+    error_message = "Token TTLs must lie within 15-60 minutes (spec §2.5)."
+  }
+}
+
+variable "client_stream" {
+  description = "Client data stream (name and ARN) the bearer role may write to."
+  type = object({
+    name = string
+    arn  = string
+  })
+}
+
+variable "client_video_stream" {
+  description = "Client telemetry video stream (name and ARN), or null when video streams are off."
+  type = object({
+    name = string
+    arn  = string
+  })
+  default = null
+}
+
+variable "client_firehose" {
+  description = "Client Firehose delivery stream (name and ARN) the bearer role may write to."
+  type = object({
+    name = string
+    arn  = string
+  })
+}
+
+variable "lambda_log_group" {
+  description = "Log group of the auth Lambda (name and ARN, from the observability module)."
+  type = object({
+    name = string
+    arn  = string
+  })
+}
+
+variable "api_log_group" {
+  description = "Access log group of the HTTP API stage (name and ARN, from the observability module)."
+  type = object({
+    name = string
+    arn  = string
+  })
+}
+
+variable "throttling_rate_limit" {
+  description = "Steady-state requests per second the prod stage accepts."
+  type        = number
+  default     = 50
+}
+
+variable "throttling_burst_limit" {
+  description = "Burst of requests the prod stage accepts."
+  type        = number
+  default     = 100
+}
+
+variable "cors_allow_origins" {
+  description = "Origins allowed to call the API from a browser (the Nexus UI); empty disables CORS."
+  type        = list(string)
+  default     = []
+}
+
+variable "enable_custom_domain" {
+  description = "Serve the API on custom_domain_name with an ACM certificate validated through Route 53."
+  type        = bool
+  default     = false
+}
+
+variable "custom_domain_name" {
+  description = "Custom domain of the API, such as auth.nexus.example.com; its parent domain must be a public Route 53 hosted zone of the account."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.custom_domain_name == "" || can(regex("^([a-z0-9]([a-z0-9-]*[a-z0-9])?\\.)+[a-z]{2,}$", var.custom_domain_name))
+    error_message = "custom_domain_name must be a lowercase DNS name, such as auth.nexus.example.com."
+  }
+}
+
+variable "tags" {
+  description = "Extra tags for the module's resources (provider default_tags apply too)."
+  type        = map(string)
+  default     = {}
+}

@@ -1,0 +1,18 @@
+locals {
+  # Every resource name derives from this prefix, as in nexuskit/stack.py (StackSpec).
+  prefix = "${var.project}-${var.environment}"
+
+  tags = merge(var.tags, {
+    Project     = var.project
+    Environment = var.environment
+  })
+
+  # The auth Lambda's code: services/auth at the root of the repository.
+  auth_source_dir = "${path.root}/../../../services/auth"
+
+  bedrock_model_ids = [
+    var.bedrock_model_ids.reasoning,
+    var.bedrock_model_ids.text,
+    var.bedrock_model_ids.embedding,
+  ]
+}

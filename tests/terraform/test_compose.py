@@ -1,0 +1,79 @@
+"""docker-compose.yml: LocalStack (pinned, auth token required) and the service containers.
+
+Docker is absent here, so the file is checked as YAML: what `docker compose config` would
+need and what the issue asks for.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+import yaml
+from tfstatic import REPO_ROOT
+
+SERVICES = {
+    "agent-core": "services/agent_core",
+    "aws-mcp": "services/mcp/aws_mcp",
+    "custom-mcp": "services/mcp/custom_mcp",
+    "database-mcp": "services/mcp/database_mcp",
+    "k8s-mcp": "services/mcp/k8s_mcp",
+    "nexus-ui": "services/nexus_ui",
+}
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    data = yaml.safe_load((REPO_ROOT / "docker-compose.yml").read_text(encoding="utf-8"))
+    assert isinstance(data, dict)
+    return data
+
+
+def test_localstack_image_is_pinned(compose: dict[str, Any]) -> None:
+    """The LocalStack image names an explicit version tag, never latest."""
+    image = compose["services"]["localstack"]["image"]
+    assert re.fullmatch(r"localstack/localstack(-pro)?:\d+(\.\d+)+", image), image
+
+
+def test_localstack_auth_token_is_required_with_a_message(compose: dict[str, Any]) -> None:
+    """LOCALSTACK_AUTH_TOKEN is passed through; compose stops with a message when it is unset."""
+    token = compose["services"]["localstack"]["environment"]["LOCALSTACK_AUTH_TOKEN"]
+    match = re.fullmatch(r"\$\{LOCALSTACK_AUTH_TOKEN:\?(.+)\}", token)
+    assert match and "auth token" in match[1]
+
+
+def test_every_service_is_built_from_its_folder(compose: dict[str, Any]) -> None:
+    """agent-core, the four MCP services and nexus-ui build from services/..."""
+    built = {name: svc["build"]["context"] for name, svc in compose["services"].items() if "build" in svc}
+    assert built == SERVICES
+
+
+def test_every_container_has_a_healthcheck(compose: dict[str, Any]) -> None:
+    """LocalStack and each service declare a healthcheck test."""
+    for name, service in compose["services"].items():
+        assert service.get("healthcheck", {}).get("test"), name
+
+
+def test_services_wait_for_healthy_dependencies(compose: dict[str, Any]) -> None:
+    """Services start after LocalStack is healthy; agent-core after the MCPs; the UI after agent-core."""
+    services = compose["services"]
+    for name in SERVICES:
+        depends = services[name]["depends_on"]
+        assert depends["localstack"] == {"condition": "service_healthy"}, name
+        assert all(d == {"condition": "service_healthy"} for d in depends.values()), name
+    assert {"aws-mcp", "custom-mcp", "database-mcp", "k8s-mcp"} <= set(services["agent-core"]["depends_on"])
+    assert "agent-core" in services["nexus-ui"]["depends_on"]
+
+
+def test_services_talk_to_localstack_through_the_standard_endpoint(compose: dict[str, Any]) -> None:
+    """Each service gets AWS_ENDPOINT_URL (the one knob that makes emulator and AWS the same)."""
+    for name in SERVICES:
+        assert compose["services"][name]["environment"]["AWS_ENDPOINT_URL"] == "http://localstack:4566"
+
+
+def test_published_ports_bind_to_loopback(compose: dict[str, Any]) -> None:
+    """Nothing is published beyond 127.0.0.1."""
+    for name, service in compose["services"].items():
+        for port in service.get("ports", []):
+            assert str(port).startswith("127.0.0.1:"), f"{name}: {port}"
