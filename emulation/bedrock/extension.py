@@ -1,0 +1,74 @@
+"""The Bedrock runtime extension of the engine (order 50, after IAM enforcement)."""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from typing import TYPE_CHECKING, Any
+
+from werkzeug.wrappers import Response
+
+from emulation.bedrock.exceptions import BedrockError
+from emulation.bedrock.models import BedrockConfig, BedrockRuntime, stamp_latency
+from emulation.bedrock.responses import answer_response, catalog_response, error_response, match_runtime_call
+from emulation.core.extension import Extension
+from emulation.core.request import AwsRequest
+from emulation.core.settings import EngineSettings
+
+if TYPE_CHECKING:
+    from emulation.core.app import EngineApp
+
+log = logging.getLogger(__name__)
+
+
+class BedrockExtension(Extension):
+    """Answers InvokeModel(WithResponseStream) and Converse(Stream), and the model list."""
+
+    name = "bedrock"
+    order = 50
+
+    def __init__(self, config: BedrockConfig) -> None:
+        self.runtime = BedrockRuntime(config)
+        self.engine: EngineApp | None = None
+
+    def start(self, engine: EngineApp) -> None:
+        self.engine = engine
+        log.info("bedrock runtime in %s mode", self.runtime.config.mode)
+
+    def _account(self, request: AwsRequest) -> str:
+        header = request.headers.get("x-moto-account-id")
+        if header:
+            return header
+        if self.engine is None or not request.access_key:
+            return "123456789012"
+        from moto.iam.models import get_account_id_from
+
+        with self.engine.state_lock.shared():
+            return str(get_account_id_from(request.access_key))
+
+    def handle(self, request: AwsRequest) -> Response | None:
+        call = match_runtime_call(request)
+        if call is None:
+            return catalog_response(request) if request.method == "GET" else None
+        started = time.perf_counter()
+        try:
+            answer = self.runtime.answer(
+                call.operation, call.model_id, call.region, self._account(request), request.body
+            )
+        except BedrockError as error:
+            return error_response(error)
+        latency_ms = max(1, math.ceil((time.perf_counter() - started) * 1000))
+        stamp_latency(answer, latency_ms)
+        return answer_response(call, answer, latency_ms)
+
+    def reset(self) -> None:
+        self.runtime.quota.reset()
+
+    def health(self) -> dict[str, Any]:
+        return self.runtime.health()
+
+
+def create(settings: EngineSettings) -> Extension:
+    """Factory named in :data:`emulation.extensions.REGISTRY` (reads the environment once)."""
+    return BedrockExtension(BedrockConfig.from_environ())
