@@ -1,0 +1,128 @@
+"""Parsing Kinesis data-plane requests and rendering AWS's answers (JSON 1.1 protocol).
+
+botocore's Kinesis model speaks only ``json`` (``application/x-amz-json-1.1``). The AWS
+SDKs for Java also offer CBOR (``application/x-amz-cbor-1.1``); moto reads no CBOR at all,
+so such requests are left to moto untouched (Java clients run with CBOR disabled).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import uuid
+from typing import Any
+
+from werkzeug.wrappers import Response
+
+from emulation.core.app import DEFAULT_ACCOUNT_ID
+from emulation.core.request import AwsRequest
+from emulation.kinesis.exceptions import KinesisError
+from emulation.kinesis.models import PutOutcome
+
+TARGET_PREFIX = "Kinesis_20131202."
+JSON_CONTENT_TYPE = "application/x-amz-json-1.1"
+DEFAULT_REGION = "us-east-1"
+
+_DUMPS = json.JSONEncoder(separators=(",", ":")).encode
+_HOST_REGION = re.compile(r"\.(?P<region>[^.]+)\.amazonaws\.com")
+_AGENT_REGION = re.compile(r"region/(?P<region>[a-z]{2}-[a-z]+-\d{1})")
+_MOTO_ACCESS_KEY = re.compile(r"^[A-Z0-9]{20}$")
+
+
+def operation_of(request: AwsRequest) -> str | None:
+    """The Kinesis operation of a JSON request (None for anything else)."""
+    target = request.target
+    if not target or not target.startswith(TARGET_PREFIX) or request.method != "POST":
+        return None
+    content_type = request.headers.get("content-type", "")
+    if content_type and not content_type.startswith("application/x-amz-json"):
+        return None
+    return target[len(TARGET_PREFIX) :]
+
+
+def read_params(request: AwsRequest) -> dict[str, Any] | None:
+    """The request's JSON members (parsed once, shared with other extensions)."""
+    params = request.json()
+    return params if isinstance(params, dict) else None
+
+
+def account_of(request: AwsRequest) -> str:
+    """The account moto files the request under (same precedence as moto's responses)."""
+    account = os.environ.get("MOTO_ACCOUNT_ID")
+    if account:
+        return account
+    account = request.headers.get("x-moto-account-id")
+    if account:
+        return account
+    key = request.access_key
+    if not key or not _MOTO_ACCESS_KEY.match(key):
+        return DEFAULT_ACCOUNT_ID
+    from moto.iam.models import get_account_id_from
+
+    return str(get_account_id_from(key))
+
+
+def region_of(request: AwsRequest) -> str:
+    """The region moto files the request under (host, user agent, then signature)."""
+    match = _HOST_REGION.search(request.headers.get("host", ""))
+    if match:
+        return match.group("region")
+    match = _AGENT_REGION.search(request.headers.get("user-agent", ""))
+    if match:
+        return match.group("region")
+    return request.region or DEFAULT_REGION
+
+
+def _headers() -> dict[str, str]:
+    return {"Content-Type": JSON_CONTENT_TYPE, "x-amzn-RequestId": str(uuid.uuid4())}
+
+
+def result_response(payload: dict[str, Any]) -> Response:
+    return Response(_DUMPS(payload), status=200, headers=_headers())
+
+
+def error_response(error: KinesisError) -> Response:
+    body = {"__type": error.code, "message": error.message}
+    headers = _headers()
+    headers["x-amzn-ErrorType"] = error.code
+    return Response(_DUMPS(body), status=error.status, headers=headers)
+
+
+def put_record_result(outcome: PutOutcome) -> dict[str, Any]:
+    result = outcome.results[0]
+    assert isinstance(result, tuple), "PutRecord answers throttling with an error"
+    sequence, shard_id = result
+    payload: dict[str, Any] = {"SequenceNumber": sequence, "ShardId": shard_id}
+    if outcome.stream.encryption_type == "KMS":
+        payload["EncryptionType"] = "KMS"
+    return payload
+
+
+def put_records_result(outcome: PutOutcome) -> dict[str, Any]:
+    """AWS's answer: one entry per request entry, in order; failures carry their error."""
+    entries: list[dict[str, str]] = []
+    failures: dict[str, dict[str, str]] = {}
+    for result in outcome.results:
+        if isinstance(result, tuple):
+            entries.append({"SequenceNumber": result[0], "ShardId": result[1]})
+            continue
+        failure = failures.get(result)
+        if failure is None:
+            failure = failures[result] = {
+                "ErrorCode": "ProvisionedThroughputExceededException",
+                "ErrorMessage": result,
+            }
+        entries.append(failure)
+    payload: dict[str, Any] = {"FailedRecordCount": outcome.failed, "Records": entries}
+    if outcome.stream.encryption_type == "KMS":
+        payload["EncryptionType"] = "KMS"
+    return payload
+
+
+def get_records_body(response: Response) -> dict[str, Any] | None:
+    try:
+        body = json.loads(response.get_data())
+    except ValueError:
+        return None
+    return body if isinstance(body, dict) else None
