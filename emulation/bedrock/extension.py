@@ -51,6 +51,7 @@ class BedrockExtension(Extension):
         call = match_runtime_call(request)
         if call is None:
             return catalog_response(request) if request.method == "GET" else None
+        request.changes_state = False  # inference keeps no state worth a snapshot
         started = time.perf_counter()
         try:
             answer = self.runtime.answer(

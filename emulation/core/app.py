@@ -27,6 +27,26 @@ log = logging.getLogger(__name__)
 
 NEXUS_API_PREFIX = "/_nexus/"
 DEFAULT_ACCOUNT_ID = "123456789012"
+#: moto services the platform uses: imported in the background at start-up, so the first
+#: request to each does not pay for the import.
+# moto services the platform uses, warmed up in this order (the first `up` needs them all).
+WARM_SERVICES: tuple[str, ...] = (
+    "logs",
+    "iam",
+    "sts",
+    "s3",
+    "lakeformation",
+    "kinesis",
+    "kinesisvideo",
+    "firehose",
+    "secretsmanager",
+    "ec2",
+    "eks",
+    "awslambda",
+    "apigatewayv2",
+    "glue",
+    "bedrockruntime",
+)
 
 
 def json_response(payload: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -92,6 +112,12 @@ class EngineApp:
             return
         started = time.perf_counter()
         with self.state_lock.exclusive():
+            if services is not None:
+                # Services changed since the caller took its dirty set are written too:
+                # extension state taken now must not run ahead of the services it describes.
+                # (They stay dirty, so a failed write is retried by the next snapshot.)
+                with self._dirty_lock:
+                    services = set(services) | self._dirty
             generation = self.store.generation + 1
             extras = {ext.name: ext.snapshot_state(generation) for ext in self.extensions}
             pickled = self.store.serialize(services, extras)
@@ -115,6 +141,31 @@ class EngineApp:
         self.take_dirty()
 
     # -- lifecycle ------------------------------------------------------------------------
+    def warm_up(self) -> threading.Thread:
+        """Import and build moto's apps for the platform's services in the background.
+
+        moto imports each service on its first request (EC2 alone takes about a second);
+        doing it while the client is still importing boto3 takes that off the first
+        ``up``. Requests that arrive meanwhile simply wait on moto's own lock.
+        """
+
+        def run() -> None:
+            from moto.backends import get_backend
+            from moto.moto_server.werkzeug_app import create_backend_app
+
+            for name in WARM_SERVICES:
+                try:
+                    get_backend(name)  # type: ignore[call-overload]
+                    with self.moto.lock:
+                        if name not in self.moto.app_instances:
+                            self.moto.app_instances[name] = create_backend_app(name)  # type: ignore[arg-type]
+                except Exception:  # a service that fails to warm up is loaded on first use
+                    log.debug("warm-up of %s failed", name, exc_info=True)
+
+        thread = threading.Thread(target=run, name="engine-warm-up", daemon=True)
+        thread.start()
+        return thread
+
     def start_extensions(self) -> None:
         for ext in self.extensions:
             ext.start(self)
@@ -200,17 +251,22 @@ class EngineApp:
         for ext in self.extensions:
             response = ext.handle(request)
             if response is not None:
-                if not request.is_read_only() and request.signing_service:
+                changed = request.changes_state is not False and not request.is_read_only()
+                if changed and request.signing_service:
                     self.mark_dirty(request.signing_service)
                 return self._answer(response, environ, start_response)
-        if not request.is_read_only():
-            service = request.signing_service or _service_from_host(environ)
-            if service:
-                self.mark_dirty(service)
+        service = None if request.is_read_only() else (request.signing_service or _service_from_host(environ))
+        if service:
+            self.mark_dirty(service)
         with self.state_lock.shared():
             chunks = self.moto(environ, start_response)
             # moto's responses are complete byte lists; materialise inside the lock.
-            return [bytes(chunk) for chunk in chunks]
+            body = [bytes(chunk) for chunk in chunks]
+            if service:
+                # Again after the change: a snapshot that took the first mark before moto
+                # changed anything must not be the last one to see this request.
+                self.mark_dirty(service)
+        return body
 
     @staticmethod
     def _answer(response: Response, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:

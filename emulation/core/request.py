@@ -27,6 +27,8 @@ class AwsRequest:
     region: str | None = None
     signing_service: str | None = None
     target: str | None = None
+    #: an extension that answered may set False to say the call changed no state
+    changes_state: bool | None = None
     _json: Any = field(default=None, repr=False)
 
     @classmethod

@@ -9,8 +9,8 @@ cheap drift (retention, versioning, encryption, tags, policies, scaling) is corr
 reported as ``updated``.
 
 :func:`inventory` reports every resource as ``ready`` or ``missing`` with list-style calls
-(network and cluster as ``emulated: control plane only``), plus the edge pieces the engine
-cannot run yet as ``not emulated`` with the reason.
+(network and cluster as ``emulated: control plane only``). The edge (auth Lambda and HTTP
+API) is deployed and listed by :mod:`nexuskit.edge`.
 
 A botocore ``ClientError`` becomes :class:`~nexuskit.errors.ProvisionError` naming the
 resource and the AWS error; an unreachable endpoint becomes
@@ -36,7 +36,6 @@ from nexuskit.provision.resources import (
     EXISTS,
     MISSING,
     NOT_EMULATED,
-    NOT_EMULATED_EDGE,
     READY,
     UPDATED,
     ResourceState,
@@ -127,8 +126,4 @@ def inventory(spec: StackSpec, target: AwsTarget, *, admin_arn: str | None = Non
     with ThreadPoolExecutor(max_workers=len(sections), thread_name_prefix="inventory") as pool:
         futures = [pool.submit(section) for section in sections]
         states = [state for future in futures for state in future.result()]
-    states += [
-        ResourceState("lambda.function", spec.auth_function, NOT_EMULATED, NOT_EMULATED_EDGE),
-        ResourceState("apigatewayv2.api", spec.http_api, NOT_EMULATED, NOT_EMULATED_EDGE),
-    ]
     return states

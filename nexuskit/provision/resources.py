@@ -15,10 +15,6 @@ MISSING = "missing"
 CONTROL_PLANE_ONLY = "emulated: control plane only"
 NOT_EMULATED = "not emulated"
 
-NOT_EMULATED_EDGE = (
-    "data plane lands with the edge issue (#4): moto serves no HTTP API requests "
-    "and runs Lambdas only in Docker"
-)
 
 
 @dataclass(frozen=True)

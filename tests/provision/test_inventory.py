@@ -10,10 +10,6 @@ from nexuskit.provision import ResourceState, inventory, provision
 from nexuskit.stack import StackSpec
 
 Aws = Callable[[str], Any]
-EDGE_REASON = (
-    "data plane lands with the edge issue (#4): moto serves no HTTP API requests "
-    "and runs Lambdas only in Docker"
-)
 CONTROL_PLANE_TYPES = (
     "ec2.vpc",
     "ec2.subnet",
@@ -34,11 +30,10 @@ def _empty_account(target: AwsTarget) -> AwsTarget:
 
 
 def test_before_provisioning_everything_is_missing(spec: StackSpec, target: AwsTarget) -> None:
-    """On an empty account every resource is 'missing', the edge pieces 'not emulated'."""
+    """On an empty account every resource is 'missing'."""
     states = inventory(spec, _empty_account(target))
-    edge = [s for s in states if s.state == "not emulated"]
-    assert {s.state for s in states if s not in edge} == {"missing"}
-    assert len(states) == 52 + 2  # the 52 resources provision() reports, plus the edge two
+    assert {s.state for s in states} == {"missing"}
+    assert len(states) == 52  # the 52 resources provision() reports (the edge is nexuskit.edge's)
 
 
 def test_after_provisioning_everything_is_ready(
@@ -51,19 +46,8 @@ def test_after_provisioning_everything_is_ready(
     for state in states:
         if state.type in CONTROL_PLANE_TYPES:
             assert state.state == "emulated: control plane only", state
-        elif state.type in {"lambda.function", "apigatewayv2.api"}:
-            assert state.state == "not emulated", state
         else:
             assert state.state == "ready", state
-
-
-def test_edge_pieces_are_listed_as_not_emulated_with_the_reason(spec: StackSpec, target: AwsTarget) -> None:
-    """The auth Lambda and the HTTP API appear as 'not emulated', never silently skipped."""
-    states = inventory(spec, target)
-    assert [s for s in states if s.state == "not emulated"] == [
-        ResourceState("lambda.function", "nexus-dev-auth", "not emulated", EDGE_REASON),
-        ResourceState("apigatewayv2.api", "nexus-dev-ui", "not emulated", EDGE_REASON),
-    ]
 
 
 def test_ready_streams_show_shards_and_retention(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from conftest import module_config
 from tfstatic import REPO_ROOT, Scope, expression, literal, module_scope
 
@@ -62,6 +64,22 @@ def test_ttl_bounds_are_passed_to_the_lambda(stack: Scope) -> None:
         for name in ("TOKEN_TTL_MIN", "TOKEN_TTL_MAX", "TOKEN_TTL_DEFAULT")
     }
     assert ttl == {"TOKEN_TTL_MIN": "15", "TOKEN_TTL_MAX": "60", "TOKEN_TTL_DEFAULT": "30"}
+
+
+def test_lambda_environment_matches_the_local_deploy(stack: Scope, env: str) -> None:
+    """Terraform sets exactly the variables the auth handler reads (as the local deploy does)."""
+    import inspect
+
+    from nexuskit.edge import auth_environment, token_audience, token_issuer
+    from nexuskit.stack import load_stack
+
+    edge = module_scope(stack, "edge")
+    variables = edge.config.resource("aws_lambda_function", "auth")["environment"][0]["variables"]
+    local_keys = set(re.findall(r'"([A-Z][A-Z_]+)":', inspect.getsource(auth_environment)))
+    assert set(variables) == local_keys
+    spec = load_stack(env=env)
+    assert edge.resolve(variables["TOKEN_ISSUER"]) == token_issuer(spec)
+    assert edge.resolve(variables["TOKEN_AUDIENCE"]) == token_audience(spec)
 
 
 def test_ttl_bounds_stay_within_15_to_60_minutes(platform) -> None:

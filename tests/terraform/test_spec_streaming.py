@@ -98,3 +98,15 @@ def test_firehose_logs_to_the_spec_log_groups(stack: Scope) -> None:
         assert expression(module[f"{channel}_firehose_log_group"]) == (
             f"module.observability.{channel}_firehose_log_group"
         )
+
+
+def test_error_prefixes_match_the_embedded_provisioner(stack: Scope, env: str) -> None:
+    """Failed deliveries go under the same ErrorOutputPrefix in Terraform and locally."""
+    from nexuskit.provision.streaming import firehose_destination
+    from nexuskit.stack import load_stack
+
+    spec = load_stack(env=env)
+    streaming = module_scope(stack, "streaming")
+    for name, client in (("primary", False), ("client", True)):
+        expected = firehose_destination(spec, "123456789012", client)["ErrorOutputPrefix"]
+        assert streaming.resolve(_s3(name)["error_output_prefix"]) == expected

@@ -157,17 +157,20 @@ resource "aws_lambda_function" "auth" {
 
   environment {
     variables = {
-      TOKEN_TTL_MIN            = tostring(var.token_ttl_min_minutes)
-      TOKEN_TTL_MAX            = tostring(var.token_ttl_max_minutes)
-      TOKEN_TTL_DEFAULT        = tostring(var.token_ttl_default_minutes)
-      BEARER_ROLE_ARN          = aws_iam_role.kinesis_bearer.arn
-      TOKEN_SIGNING_SECRET_ID  = aws_secretsmanager_secret.token_signing.name
-      CLIENT_DATA_STREAM_NAME  = var.client_stream.name
-      CLIENT_DATA_STREAM_ARN   = var.client_stream.arn
-      CLIENT_VIDEO_STREAM_NAME = try(var.client_video_stream.name, "")
-      CLIENT_VIDEO_STREAM_ARN  = try(var.client_video_stream.arn, "")
-      CLIENT_FIREHOSE_NAME     = var.client_firehose.name
-      CLIENT_FIREHOSE_ARN      = var.client_firehose.arn
+      TOKEN_TTL_MIN             = tostring(var.token_ttl_min_minutes)
+      TOKEN_TTL_MAX             = tostring(var.token_ttl_max_minutes)
+      TOKEN_TTL_DEFAULT         = tostring(var.token_ttl_default_minutes)
+      BEARER_ROLE_ARN           = aws_iam_role.kinesis_bearer.arn
+      SIGNING_SECRET_ID         = aws_secretsmanager_secret.token_signing.name
+      TOKEN_ISSUER              = "urn:nexus:${var.prefix}:auth"
+      TOKEN_AUDIENCE            = "urn:nexus:${var.prefix}:client-streams"
+      SIGNING_KEY_CACHE_SECONDS = "60"
+      CLIENT_DATA_STREAM_NAME   = var.client_stream.name
+      CLIENT_DATA_STREAM_ARN    = var.client_stream.arn
+      CLIENT_VIDEO_STREAM_NAME  = try(var.client_video_stream.name, "")
+      CLIENT_VIDEO_STREAM_ARN   = try(var.client_video_stream.arn, "")
+      CLIENT_FIREHOSE_NAME      = var.client_firehose.name
+      CLIENT_FIREHOSE_ARN       = var.client_firehose.arn
     }
   }
 

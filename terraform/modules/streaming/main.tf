@@ -162,7 +162,7 @@ resource "aws_kinesis_firehose_delivery_stream" "primary" {
     buffering_size      = var.firehose_buffering_size_mb
     buffering_interval  = var.firehose_buffering_interval_seconds
     compression_format  = var.firehose_compression
-    error_output_prefix = "firehose-errors/to-lake/"
+    error_output_prefix = "processing-failed/"
 
     cloudwatch_logging_options {
       enabled         = true
@@ -193,7 +193,7 @@ resource "aws_kinesis_firehose_delivery_stream" "client" {
     buffering_size      = var.firehose_buffering_size_mb
     buffering_interval  = var.firehose_buffering_interval_seconds
     compression_format  = var.firehose_compression
-    error_output_prefix = "firehose-errors/client-to-lake/"
+    error_output_prefix = "${var.client_firehose_prefix}processing-failed/"
 
     cloudwatch_logging_options {
       enabled         = true

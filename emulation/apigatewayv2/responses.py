@@ -1,0 +1,128 @@
+"""The API Gateway v2 extension: the HTTP API data plane and the stage calls moto lacks.
+
+* ``/_aws/execute-api/<api-id>/<stage>/<path>`` (any method): the data plane
+  (:class:`~emulation.apigatewayv2.models.HttpApiDataPlane`). These requests are public
+  (no SigV4), as an HTTP API route with ``AuthorizationType`` NONE is in AWS.
+* ``PATCH /v2/apis/<id>/stages/<name>``: ``UpdateStage``.
+* ``DELETE /v2/apis/<id>/stages/<name>/accesslogsettings``: ``DeleteAccessLogSettings``.
+* ``POST /v2/apis/<id>/stages``: ``CreateStage``, after checking its access log settings
+  as AWS does, goes on to moto.
+
+Every other API Gateway call falls through to moto unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
+
+from werkzeug.wrappers import Response
+
+from emulation.apigatewayv2.exceptions import ApiGatewayV2Error
+from emulation.apigatewayv2.models import (
+    EXECUTE_API_PREFIX,
+    HttpApiDataPlane,
+    check_access_log_settings,
+    delete_access_log_settings,
+    update_stage,
+)
+from emulation.core.extension import Extension
+from emulation.core.request import AwsRequest
+from emulation.core.settings import EngineSettings
+
+if TYPE_CHECKING:
+    from emulation.awslambda.models import LambdaRuntime
+    from emulation.core.app import EngineApp
+
+log = logging.getLogger(__name__)
+
+_STAGES = re.compile(r"^/v2/apis/(?P<api>[^/]+)/stages/?$")
+_STAGE = re.compile(r"^/v2/apis/(?P<api>[^/]+)/stages/(?P<stage>[^/]+)(?P<rest>/accesslogsettings)?/?$")
+
+
+class HttpApiExtension(Extension):
+    """HTTP API v2 data plane plus ``UpdateStage``/``DeleteAccessLogSettings``."""
+
+    name = "apigatewayv2"
+    order = 55
+
+    def __init__(self, settings: EngineSettings) -> None:
+        self.settings = settings
+        self.engine: EngineApp | None = None
+        self.data_plane: HttpApiDataPlane | None = None
+
+    def start(self, engine: EngineApp) -> None:
+        self.engine = engine
+        self.data_plane = HttpApiDataPlane(engine, self._lambda_runtime)
+
+    def stop(self) -> None:
+        if self.data_plane is not None:
+            self.data_plane.stop()
+
+    def health(self) -> dict[str, Any]:
+        return {"requests": self.data_plane.requests if self.data_plane else 0}
+
+    def _lambda_runtime(self) -> LambdaRuntime | None:
+        from emulation.awslambda.responses import LambdaRuntimeExtension
+
+        if self.engine is None:
+            return None
+        for ext in self.engine.extensions:
+            if isinstance(ext, LambdaRuntimeExtension):
+                return ext.runtime
+        return None
+
+    def handle(self, request: AwsRequest) -> Response | None:
+        if request.path.startswith(EXECUTE_API_PREFIX):
+            if self.data_plane is None:
+                return None
+            return self.data_plane.handle(request)
+        if not request.path.startswith("/v2/apis/") or request.signing_service not in (None, "apigateway"):
+            return None
+        try:
+            return self._management(request)
+        except ApiGatewayV2Error as exc:
+            return exc.response()
+
+    def _management(self, request: AwsRequest) -> Response | None:
+        if self.engine is None:
+            return None
+        if request.method == "POST" and _STAGES.match(request.path):
+            body = request.json()
+            if isinstance(body, dict) and "accessLogSettings" in body:
+                check_access_log_settings(body["accessLogSettings"])
+            return None
+        match = _STAGE.match(request.path)
+        if not match:
+            return None
+        account, region = self._where(request)
+        api_id, stage = unquote(match["api"]), unquote(match["stage"])
+        if match["rest"] and request.method == "DELETE":
+            delete_access_log_settings(self.engine, account, region, api_id, stage)
+            return Response(status=204)
+        if not match["rest"] and request.method == "PATCH":
+            body = request.json()
+            doc = update_stage(
+                self.engine, account, region, api_id, stage, body if isinstance(body, dict) else {}
+            )
+            return Response(json.dumps(doc), status=200, mimetype="application/json")
+        return None
+
+    def _where(self, request: AwsRequest) -> tuple[str, str]:
+        from emulation.core.app import DEFAULT_ACCOUNT_ID
+
+        region = request.region or "us-east-1"
+        if not request.access_key or self.engine is None:
+            return DEFAULT_ACCOUNT_ID, region
+        from moto.iam.models import get_account_id_from
+
+        with self.engine.state_lock.shared():
+            return str(get_account_id_from(request.access_key)), region
+
+
+def create_extension(settings: EngineSettings) -> HttpApiExtension:
+    """Registry factory (``emulation.extensions``)."""
+    return HttpApiExtension(settings)

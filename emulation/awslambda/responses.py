@@ -1,0 +1,305 @@
+"""The Lambda extension: parses the Lambda API calls the runtime takes over from moto.
+
+* ``Invoke`` (``POST /2015-03-31/functions/<name>/invocations``) runs the function in
+  the local runtime (:mod:`emulation.awslambda.models`): ``RequestResponse`` waits for the
+  result, ``Event`` answers 202 and runs in the background, ``DryRun`` answers 204;
+  ``X-Amz-Log-Type: Tail`` returns the last 4 KB of the log in ``X-Amz-Log-Result``.
+* ``CreateFunction`` and ``UpdateFunctionConfiguration`` are checked first (Python runtime,
+  zip package, reserved environment variables, a readable zip) and then go on to moto.
+* ``DeleteFunction`` goes to moto, then the function's warm sandboxes are stopped.
+
+Every other Lambda call falls through to moto unchanged.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import re
+import tempfile
+import zipfile
+from concurrent.futures import ThreadPoolExecutor
+from io import BytesIO
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
+
+from werkzeug.wrappers import Response
+
+from emulation.awslambda.exceptions import (
+    InvalidParameterValueException,
+    InvalidRequestContentException,
+    LambdaError,
+    RequestTooLargeException,
+    ServiceException,
+)
+from emulation.awslambda.invocation import MAX_ASYNC_PAYLOAD, MAX_SYNC_PAYLOAD, Invocation
+from emulation.awslambda.models import LambdaRuntime, is_python_runtime, unsupported_runtime_message
+from emulation.core.extension import Extension, Worker
+from emulation.core.request import AwsRequest
+from emulation.core.settings import EngineSettings
+
+if TYPE_CHECKING:
+    from emulation.core.app import EngineApp
+
+log = logging.getLogger(__name__)
+
+API_VERSION = "/2015-03-31"
+_FUNCTIONS = re.compile(r"^/2015-03-31/functions/?$")
+_FUNCTION = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)(?P<rest>/[^?]*)?$")
+LOG_TAIL_BYTES = 4096
+RESERVED_ENV_PREFIXES = ("AWS_LAMBDA_",)
+RESERVED_ENV = {
+    "_HANDLER",
+    "_X_AMZN_TRACE_ID",
+    "AWS_DEFAULT_REGION",
+    "AWS_REGION",
+    "AWS_EXECUTION_ENV",
+    "AWS_ACCESS_KEY",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SECRET_KEY",
+    "AWS_SESSION_TOKEN",
+    "LAMBDA_TASK_ROOT",
+    "LAMBDA_RUNTIME_DIR",
+}
+
+
+class LambdaRuntimeExtension(Extension):
+    """Runs Python zip functions as warm worker processes (see the module docstring)."""
+
+    name = "lambda"
+    order = 60
+
+    def __init__(self, settings: EngineSettings) -> None:
+        self.settings = settings
+        self.engine: EngineApp | None = None
+        self.runtime: LambdaRuntime | None = None
+        self._reaper: Worker | None = None
+        self._events: ThreadPoolExecutor | None = None
+        self._tmp: tempfile.TemporaryDirectory[str] | None = None
+
+    # -- lifecycle ------------------------------------------------------------------------
+    def start(self, engine: EngineApp) -> None:
+        self.engine = engine
+        if self.settings.state_dir is not None:
+            code_root = Path(self.settings.state_dir) / "lambda"
+        else:
+            self._tmp = tempfile.TemporaryDirectory(prefix="nexuskit-lambda-")
+            code_root = Path(self._tmp.name)
+        self.runtime = LambdaRuntime(engine, code_root, self.settings.endpoint)
+        self._events = ThreadPoolExecutor(max_workers=4, thread_name_prefix="lambda-event")
+        self._reaper = Worker("lambda-reaper", self.runtime.reap).start()
+
+    def stop(self) -> None:
+        if self._reaper is not None:
+            self._reaper.stop()
+            self._reaper = None
+        if self.runtime is not None:
+            self.runtime.shutdown()
+        if self._events is not None:
+            self._events.shutdown(wait=True, cancel_futures=True)
+            self._events = None
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
+
+    def reset(self) -> None:
+        if self.runtime is not None:
+            self.runtime.shutdown(wipe_code=True)
+
+    def health(self) -> dict[str, Any]:
+        return self.runtime.stats() if self.runtime is not None else {}
+
+    # -- dispatch -------------------------------------------------------------------------
+    def handle(self, request: AwsRequest) -> Response | None:
+        if not _is_lambda(request):
+            return None
+        try:
+            return self._dispatch(request)
+        except LambdaError as exc:
+            return exc.response()
+        except Exception as exc:  # a bug of ours: answer as AWS's ServiceException, log it
+            log.exception("Lambda request %s %s failed", request.method, request.path)
+            return ServiceException(f"the local Lambda runtime failed: {exc}").response()
+
+    def _dispatch(self, request: AwsRequest) -> Response | None:
+        path = request.path
+        if _FUNCTIONS.match(path):
+            if request.method == "POST":
+                check_function_spec(_json_body(request), creating=True)
+            return None
+        match = _FUNCTION.match(path)
+        if not match:
+            return None
+        name = unquote(match["name"])
+        rest = (match["rest"] or "").rstrip("/")
+        if rest == "/invocations" and request.method == "POST":
+            return self._invoke(request, name)
+        if rest == "/configuration" and request.method == "PUT":
+            check_function_spec(_json_body(request), creating=False)
+            return None
+        if rest == "/code" and request.method == "PUT":
+            body = _json_body(request)
+            if "ZipFile" in body:
+                check_zip(body["ZipFile"])
+            return None
+        if rest == "" and request.method == "DELETE" and self.engine is not None:
+            response = self.engine.call_moto(request.environ)
+            if response.status_code < 300 and self.runtime is not None:
+                account, region = self._where(request)
+                self.runtime.retire_function(account, region, function_name_of(name))
+            return response
+        return None
+
+    # -- Invoke ---------------------------------------------------------------------------
+    def _invoke(self, request: AwsRequest, name: str) -> Response:
+        if self.runtime is None:
+            raise ServiceException("the Lambda runtime is not running")
+        invocation_type = request.headers.get("x-amz-invocation-type", "RequestResponse")
+        limit = MAX_ASYNC_PAYLOAD if invocation_type == "Event" else MAX_SYNC_PAYLOAD
+        if len(request.body) > limit:
+            raise RequestTooLargeException(
+                f"Request must be smaller than {limit} bytes for the InvokeFunction operation"
+            )
+        payload_text = _payload_text(request.body)
+        account, region = self._where(request)
+        qualifier = request.query.get("Qualifier", [None])[0]
+        invocation = Invocation(
+            function=name,
+            qualifier=qualifier,
+            payload_text=payload_text,
+            account_id=account,
+            region=region,
+            client_context=_client_context(request.headers.get("x-amz-client-context")),
+        )
+        runtime = self.runtime
+        if invocation_type == "DryRun":
+            snapshot, _ = runtime.resolve(name, qualifier, account, region)
+            return Response(status=204, headers={"X-Amz-Executed-Version": snapshot.version})
+        if invocation_type == "Event":
+            runtime.resolve(name, qualifier, account, region)  # 404 now, not in the background
+            if self._events is not None:
+                self._events.submit(_invoke_quietly, runtime, invocation)
+            return Response(b"", status=202, headers={"X-Amz-Executed-Version": "$LATEST"})
+        result = runtime.invoke(invocation)
+        headers = {
+            "X-Amz-Executed-Version": result.executed_version,
+            "x-amzn-RequestId": result.request_id,
+        }
+        if result.function_error:
+            headers["X-Amz-Function-Error"] = result.function_error
+        if request.headers.get("x-amz-log-type", "None") == "Tail":
+            tail = result.log_tail.encode("utf-8")[-LOG_TAIL_BYTES:]
+            headers["X-Amz-Log-Result"] = base64.b64encode(tail).decode("ascii")
+        return Response(result.payload, status=200, headers=headers, mimetype="application/json")
+
+    def _where(self, request: AwsRequest) -> tuple[str, str]:
+        """The caller's account (from its access key, as moto does) and region."""
+        from emulation.core.app import DEFAULT_ACCOUNT_ID
+
+        region = request.region or "us-east-1"
+        if not request.access_key or self.engine is None:
+            return DEFAULT_ACCOUNT_ID, region
+        from moto.iam.models import get_account_id_from
+
+        with self.engine.state_lock.shared():
+            return str(get_account_id_from(request.access_key)), region
+
+
+def function_name_of(name_or_arn: str) -> str:
+    """``name`` from a function name, ``name:qualifier`` or a (partial) function ARN."""
+    if ":function:" in name_or_arn:
+        return name_or_arn.split(":function:", 1)[1].split(":", 1)[0]
+    return name_or_arn.split(":", 1)[0]
+
+
+def _invoke_quietly(runtime: LambdaRuntime, invocation: Invocation) -> None:
+    try:
+        runtime.invoke(invocation)
+    except Exception:  # an async invocation has nobody to answer to
+        log.exception("asynchronous invocation of %s failed", invocation.function)
+
+
+def _is_lambda(request: AwsRequest) -> bool:
+    if not request.path.startswith(API_VERSION):
+        return False
+    if request.signing_service:
+        return request.signing_service == "lambda"
+    return request.headers.get("host", "").startswith("lambda.")
+
+
+def _json_body(request: AwsRequest) -> dict[str, Any]:
+    body = request.json()
+    return body if isinstance(body, dict) else {}
+
+
+def _payload_text(body: bytes) -> str:
+    if not body.strip():
+        return "{}"
+    try:
+        text = body.decode("utf-8")
+        json.loads(text)
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise InvalidRequestContentException(
+            f"Could not parse request body into json: Could not parse payload into json: {exc}"
+        ) from None
+    return text
+
+
+def _client_context(header: str | None) -> Any:
+    if not header:
+        return None
+    try:
+        return json.loads(base64.b64decode(header))
+    except (ValueError, TypeError):
+        return None
+
+
+def check_function_spec(body: dict[str, Any], creating: bool) -> None:
+    """Refuse what the local runtime cannot run, with AWS's error code and a clear message."""
+    package_type = body.get("PackageType", "Zip")
+    if package_type == "Image" or "ImageUri" in body.get("Code", {}):
+        raise InvalidParameterValueException(
+            "PackageType 'Image' is not supported by nexuskit's local Lambda runtime, which runs "
+            "Python functions from .zip packages only"
+        )
+    runtime = body.get("Runtime")
+    if creating and (not runtime or not body.get("Handler")):
+        raise InvalidParameterValueException(
+            "Runtime and Handler are mandatory parameters for functions created with deployment packages."
+        )
+    if (creating or "Runtime" in body) and not is_python_runtime(runtime):
+        raise InvalidParameterValueException(unsupported_runtime_message(runtime))
+    variables = (body.get("Environment") or {}).get("Variables") or {}
+    reserved = sorted(
+        key for key in variables if key in RESERVED_ENV or key.startswith(RESERVED_ENV_PREFIXES)
+    )
+    if reserved:
+        raise InvalidParameterValueException(
+            "Lambda was unable to configure your environment variables because the environment "
+            "variables you have provided contains reserved keys that are currently not supported "
+            f"for modification. Reserved keys used in this request: {', '.join(reserved)}"
+        )
+    if creating and "ZipFile" in body.get("Code", {}):
+        check_zip(body["Code"]["ZipFile"])
+
+
+def check_zip(encoded: Any) -> None:
+    try:
+        data = base64.b64decode(encoded)
+        with zipfile.ZipFile(BytesIO(data)) as archive:
+            archive.infolist()
+    except (ValueError, TypeError, zipfile.BadZipFile):
+        raise InvalidParameterValueException(
+            "Could not unzip uploaded file. Please check your file, then try to upload again."
+        ) from None
+
+
+def create_extension(settings: EngineSettings) -> LambdaRuntimeExtension:
+    """Registry factory (``emulation.extensions``)."""
+    from emulation.awslambda.persistence import install_pickle_support
+
+    install_pickle_support()
+    return LambdaRuntimeExtension(settings)
