@@ -36,7 +36,7 @@ def parse_args(argv: list[str] | None = None) -> EngineSettings:
     parser.add_argument("--snapshot-interval", type=float, default=1.0)
     parser.add_argument("--firehose-buffering", choices=["fast", "aws"], default="fast")
     parser.add_argument("--kinesis-limits", choices=["aws", "off"], default="aws")
-    parser.add_argument("--iam", choices=["enforce", "log", "off"], default="off")
+    parser.add_argument("--iam", choices=["enforce", "log", "off"], default="enforce")
     parser.add_argument("--extensions", default="", help="comma-separated subset (default: all)")
     args = parser.parse_args(argv)
     if args.host not in {"127.0.0.1", "localhost", "::1"}:
@@ -81,6 +81,7 @@ class EngineServer:
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
+        self.app.warm_up()
         self.app.restore()
         self.app.start_extensions()
         self._thread = threading.Thread(target=self.http.serve_forever, name="engine-http", daemon=True)
@@ -127,6 +128,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     settings = parse_args(argv)
+    # The platform runs no EC2 instances: skip loading moto's catalogue of default AMIs.
+    os.environ.setdefault("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
     if settings.state_dir is not None:
         settings.state_dir.mkdir(parents=True, exist_ok=True)
     try:

@@ -26,7 +26,7 @@ class KitSettings(BaseSettings):
     params_file: Path | None = None
     firehose_buffering: Literal["fast", "aws"] = "fast"
     kinesis_limits: Literal["aws", "off"] = "aws"
-    iam: Literal["enforce", "log", "off"] = "off"
+    iam: Literal["enforce", "log", "off"] = "enforce"
     start_timeout: float = 30.0
 
     @property

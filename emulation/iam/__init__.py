@@ -1,0 +1,1 @@
+"""Resource-scoped IAM enforcement for the embedded engine (``--iam enforce|log|off``)."""
