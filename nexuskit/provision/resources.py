@@ -16,7 +16,6 @@ CONTROL_PLANE_ONLY = "emulated: control plane only"
 NOT_EMULATED = "not emulated"
 
 
-
 @dataclass(frozen=True)
 class ResourceState:
     """One resource of the stack and what happened to it (or how it stands).
