@@ -32,7 +32,7 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 _LOCK_TYPES: tuple[type, ...] = (type(threading.Lock()), type(threading.RLock()))
 
 
@@ -147,6 +147,32 @@ class _StatePickler(pickle.Pickler):
         return (_restore_key_store, (type(store), lists))
 
 
+def backend_key(backend_dict: Any) -> str:
+    """A unique, stable name for a moto BackendDict.
+
+    ``service_name`` is not unique (moto's Bedrock runtime and EC2 Instance Connect
+    backends are both registered as "ec2"), so the key is the moto package that defines
+    the backend class: ``moto.ec2.models`` -> ``ec2``.
+    """
+    module = str(backend_dict.backend.__module__)
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 and parts[0] == "moto" else module
+
+
+def find_backend_dict(path: str) -> Any:
+    """The BackendDict whose backend class is ``module:QualName``."""
+    import importlib
+
+    from moto.core.base_backend import BackendDict
+
+    module_name, _, qualname = path.partition(":")
+    module = importlib.import_module(module_name)
+    for value in vars(module).values():
+        if isinstance(value, BackendDict) and value.backend.__qualname__ == qualname:
+            return value
+    raise LookupError(f"no BackendDict for {path}")
+
+
 def _backend_dicts() -> list[Any]:
     from moto.core.base_backend import BackendDict
 
@@ -194,8 +220,9 @@ class StateStore:
         wanted = set(services) if services is not None else None
         out: dict[str, tuple[bytes, set[str]]] = {}
         for backend_dict in _backend_dicts():
-            name = backend_dict.service_name
-            if wanted is not None and not any(name.startswith(w) for w in wanted):
+            name = backend_key(backend_dict)
+            service = backend_dict.service_name
+            if wanted is not None and not any(name.startswith(w) or service.startswith(w) for w in wanted):
                 continue
             data = {
                 account: dict(dict.items(account_backend))
@@ -205,7 +232,12 @@ class StateStore:
             referenced: set[str] = set()
             try:
                 _StatePickler(buffer, self.blobs, referenced).dump(
-                    {"format": FORMAT_VERSION, "service": name, "accounts": data}
+                    {
+                        "format": FORMAT_VERSION,
+                        "service": name,
+                        "backend": f"{backend_dict.backend.__module__}:{backend_dict.backend.__qualname__}",
+                        "accounts": data,
+                    }
                 )
             except Exception as exc:  # one bad service must not stop the rest
                 log.warning("service %s could not be persisted: %s", name, exc)
@@ -253,8 +285,6 @@ class StateStore:
     def restore(self) -> tuple[list[str], dict[str, Any]]:
         """Load the manifest's services into moto; returns (services, extension state)."""
         global _restoring_from
-        from moto.backends import get_backend
-
         restored: list[str] = []
         extras: dict[str, Any] = {}
         files = dict(self.manifest.get("services", {}))
@@ -271,7 +301,7 @@ class StateStore:
                         continue
                     if snapshot.get("format") != FORMAT_VERSION:
                         raise ValueError(f"format {snapshot.get('format')} is not {FORMAT_VERSION}")
-                    backend_dict = get_backend(snapshot["service"])
+                    backend_dict = find_backend_dict(snapshot["backend"])
                 except Exception as exc:  # keep going: that service starts empty
                     log.error("could not restore %s (%s); that service starts empty", file.name, exc)
                     continue
