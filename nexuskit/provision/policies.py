@@ -192,10 +192,14 @@ def _lake(spec: StackSpec, arns: StackArns) -> list[dict[str, Any]]:
     return [
         _allow(
             "LakeBuckets",
-            ["s3:ListBucket", "s3:GetBucketLocation"],
+            ["s3:ListBucket", "s3:ListBucketVersions", "s3:GetBucketLocation"],
             [arns.bucket(b) for b in buckets],
         ),
-        _allow("LakeObjects", ["s3:GetObject", "s3:PutObject"], [arns.objects(b) for b in buckets]),
+        _allow(
+            "LakeObjects",
+            ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"],
+            [arns.objects(b) for b in buckets],
+        ),
     ]
 
 
@@ -227,6 +231,23 @@ def role_policy(spec: StackSpec, account_id: str, role_key: str) -> PolicyDocume
                     "firehose:DescribeDeliveryStream",
                 ],
                 [arns.firehose(spec.primary_firehose), arns.firehose(spec.client_firehose)],
+            ),
+            _allow(
+                "AgentState",
+                [
+                    "dynamodb:CreateTable",
+                    "dynamodb:DescribeTable",
+                    "dynamodb:GetItem",
+                    "dynamodb:PutItem",
+                    "dynamodb:UpdateItem",
+                    "dynamodb:DeleteItem",
+                    "dynamodb:Query",
+                    "dynamodb:Scan",
+                ],
+                [
+                    f"arn:aws:dynamodb:{spec.region}:{account_id}:table/{spec.prefix}-agent-runs",
+                    f"arn:aws:dynamodb:{spec.region}:{account_id}:table/{spec.prefix}-agent-checkpoints",
+                ],
             ),
             *_lake(spec, arns),
         )

@@ -94,15 +94,34 @@ data "aws_iam_policy_document" "agent_irsa" {
     resources = var.firehose_arns
   }
 
+  # agent-core's run records and the stream consumer's per-shard checkpoints (KCL-style).
+  statement {
+    sid = "AgentState"
+    actions = [
+      "dynamodb:CreateTable",
+      "dynamodb:DescribeTable",
+      "dynamodb:GetItem",
+      "dynamodb:PutItem",
+      "dynamodb:UpdateItem",
+      "dynamodb:DeleteItem",
+      "dynamodb:Query",
+      "dynamodb:Scan",
+    ]
+    resources = [
+      "arn:${local.partition}:dynamodb:${var.region}:${local.account_id}:table/${var.prefix}-agent-runs",
+      "arn:${local.partition}:dynamodb:${var.region}:${local.account_id}:table/${var.prefix}-agent-checkpoints",
+    ]
+  }
+
   statement {
     sid       = "LakeBuckets"
-    actions   = ["s3:ListBucket", "s3:GetBucketLocation"]
+    actions   = ["s3:ListBucket", "s3:ListBucketVersions", "s3:GetBucketLocation"]
     resources = var.lake_bucket_arns
   }
 
   statement {
     sid       = "LakeObjects"
-    actions   = ["s3:GetObject", "s3:PutObject"]
+    actions   = ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"]
     resources = local.lake_object_arns
   }
 }
@@ -185,13 +204,13 @@ data "aws_iam_policy_document" "aws_mcp_irsa" {
 
   statement {
     sid       = "LakeBuckets"
-    actions   = ["s3:ListBucket", "s3:GetBucketLocation"]
+    actions   = ["s3:ListBucket", "s3:ListBucketVersions", "s3:GetBucketLocation"]
     resources = var.lake_bucket_arns
   }
 
   statement {
     sid       = "LakeObjects"
-    actions   = ["s3:GetObject", "s3:PutObject"]
+    actions   = ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"]
     resources = local.lake_object_arns
   }
 }
