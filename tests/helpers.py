@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -20,11 +21,28 @@ ADMIN_KEY = "AKIANEXUSTESTADMIN01"
 ADMIN_SECRET = "nexus-test-admin-secret-key-0000000000000"
 
 
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+def _is_free(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1 for an engine, whose Service ports are free too.
+
+    Ports come from below the kernel's ephemeral range (32768+), where pods and clients
+    get their own ports, so a port picked here is not taken a moment later; the stack's
+    control plane puts its Services at engine port + 100..119, which must be free as well.
+    """
+    rng = random.Random()
+    for _ in range(500):
+        port = rng.randrange(20000, 32000)
+        if all(_is_free(p) for p in (port, *range(port + 100, port + 120))):
+            return port
+    raise RuntimeError("no free port block found below the ephemeral range")
 
 
 class EngineProcess:
