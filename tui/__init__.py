@@ -1,0 +1,1 @@
+"""The Textual dashboard of nexuskit (``nexuskit tui``); imports only ``nexuskit``."""
