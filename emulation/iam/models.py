@@ -234,6 +234,7 @@ class EnforcementBackend:
         self.clock_skew = timedelta(seconds=clock_skew)
         self.generation = 0
         self._cache: dict[str, Identity] = {}
+        self._lake_cache: dict[str, tuple[float, Any]] = {}
         self._lock = threading.Lock()
         self.user_sessions: dict[str, UserSession] = {}
         #: assumed-role access key -> managed policy ARNs passed as session policies
@@ -518,7 +519,42 @@ class EnforcementBackend:
             )
             if not verdict.allowed:
                 return self._denial(identity, target, check.action, check.resource, verdict)
+        if target.service == "s3" and identity.kind is not IdentityKind.ANONYMOUS:
+            return self._lake_formation(identity, target)
         return None
+
+    def _lake_formation(self, identity: Identity, target: RequestTarget) -> Denial | None:
+        """Lake Formation's word on an S3 call IAM allowed: a governed tier needs a grant."""
+        from emulation.lakeformation.enforcement import lake_formation_allows_arn
+
+        grants = self._lake_grants(identity.account_id or "123456789012")
+        principal = identity.role_arn or identity.arn
+        for check in target.checks:
+            arn = str(check.resource.arn)
+            if not check.resource.resolved or not arn.startswith("arn:aws:s3:::"):
+                continue
+            if not lake_formation_allows_arn(principal, check.action, arn, grants):
+                reason = "because no Lake Formation permission on the data location allows it"
+                head = f"User: {identity.arn} is not authorized to perform: {check.action}"
+                error = AccessDeniedException(
+                    f"{head} on resource: {arn} {reason}",
+                    s3_message=f'{head} on resource: "{arn}" {reason}',
+                    service=target.service,
+                )
+                return Denial(identity.arn, check.action, arn, reason, error)
+        return None
+
+    def _lake_grants(self, account_id: str) -> Any:
+        """Lake Formation grants from moto's state, cached for a second."""
+        from emulation.lakeformation.state import grants_from_moto
+
+        now = time.monotonic()
+        cached = self._lake_cache.get(account_id)
+        if cached is not None and now - cached[0] < 1.0:
+            return cached[1]
+        grants = grants_from_moto(account_id)
+        self._lake_cache[account_id] = (now, grants)
+        return grants
 
     def _session_restriction(self, identity: Identity, target: RequestTarget) -> Denial | None:
         if target.service == "sts" and target.operation == "GetSessionToken" and identity.is_temporary:
