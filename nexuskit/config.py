@@ -27,6 +27,7 @@ class KitSettings(BaseSettings):
     firehose_buffering: Literal["fast", "aws"] = "fast"
     kinesis_limits: Literal["aws", "off"] = "aws"
     iam: Literal["enforce", "log", "off"] = "enforce"
+    k8s: Literal["process", "kind"] | None = None
     start_timeout: float = 30.0
 
     @property

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from nexuskit.config import KitSettings
+from nexuskit.edge import local_auth_url
 from nexuskit.engine import EmbeddedEngine
 from nexuskit.errors import EngineError
 
@@ -53,17 +54,25 @@ class UpReport:
 
 def endpoints(settings: KitSettings) -> dict[str, Any]:
     """The service endpoints of the stack (filled in as the control plane lands)."""
-    return {
+    doc: dict[str, Any] = {
         "aws": settings.endpoint,
-        "auth_url": None,
+        "auth_url": local_auth_url(settings),
         "agent_core": None,
         "mcp": {"aws": None, "custom": None, "database": None, "k8s": None},
         "ui": None,
     }
+    # -- control plane (issue 6): agent_core, mcp.*, ui from the runtime's Service ports --
+    from nexuskit import controlplane
+
+    doc.update(controlplane.service_endpoints(settings))
+    # -- end control plane ----------------------------------------------------------------
+    return doc
 
 
 def up(settings: KitSettings) -> UpReport:
     """Start the engine (if not up) and provision every resource of the stack."""
+    from nexuskit.edge import deploy_edge
+    from nexuskit.lake.grants import apply_grants
     from nexuskit.provision import provision
 
     started = time.perf_counter()
@@ -72,7 +81,15 @@ def up(settings: KitSettings) -> UpReport:
     already_up = engine.is_running()
     engine.start()
     engine_done = time.perf_counter()
-    resources = provision(spec, engine.target(spec.region))
+    target = engine.target(spec.region)
+    resources = provision(spec, target)
+    resources += apply_grants(spec, target)
+    edge = deploy_edge(spec, target)
+    # -- control plane (issue 6): render the manifests, run them, wait until ready --------
+    from nexuskit import controlplane
+
+    controlplane.start(settings, spec, engine.target(spec.region), runtime=settings.k8s)
+    # -- end control plane ----------------------------------------------------------------
     done = time.perf_counter()
     return UpReport(
         endpoint=engine.endpoint,
@@ -81,7 +98,7 @@ def up(settings: KitSettings) -> UpReport:
         engine_seconds=engine_done - started,
         provision_seconds=done - engine_done,
         total_seconds=done - started,
-        resources=[r.as_dict() for r in resources],
+        resources=[r.as_dict() for r in resources] + edge,
         endpoints=endpoints(settings),
     )
 
@@ -89,6 +106,11 @@ def up(settings: KitSettings) -> UpReport:
 def down(settings: KitSettings, purge: bool = False) -> dict[str, Any]:
     """Stop the engine; with ``purge`` also wipe the stack's persisted state."""
     engine = EmbeddedEngine(settings)
+    # -- control plane (issue 6): stop the runtime and its pods before the engine ---------
+    from nexuskit import controlplane
+
+    controlplane.stop(settings)
+    # -- end control plane ----------------------------------------------------------------
     stopped = engine.stop()
     if purge:
         engine.purge()
@@ -97,6 +119,7 @@ def down(settings: KitSettings, purge: bool = False) -> dict[str, Any]:
 
 def status(settings: KitSettings) -> dict[str, Any]:
     """Engine health and every resource with its state (the ``status --json`` contract)."""
+    from nexuskit.edge import inventory_edge
     from nexuskit.provision import inventory
 
     spec = settings.stack()
@@ -119,7 +142,8 @@ def status(settings: KitSettings) -> dict[str, Any]:
         "endpoints": endpoints(settings),
     }
     if health:
-        doc["resources"] = [r.as_dict() for r in inventory(spec, engine.target(spec.region))]
+        target = engine.target(spec.region)
+        doc["resources"] = [r.as_dict() for r in inventory(spec, target)] + inventory_edge(spec, target)
     return doc
 
 

@@ -23,7 +23,7 @@ from nexuskit.cli.common import (
     settings_from,
 )
 from nexuskit.config import KitSettings
-from nexuskit.errors import ConfigError, ToolMissingError
+from nexuskit.errors import ConfigError
 
 
 @app.command()
@@ -43,6 +43,9 @@ def up(
         str | None, typer.Option("--kinesis-limits", help="aws (per-shard limits) or off.")
     ] = None,
     iam: Annotated[str | None, typer.Option("--iam", help="enforce, log or off.")] = None,
+    k8s: Annotated[
+        str | None, typer.Option("--k8s", help="process (default: manifests as local processes) or kind.")
+    ] = None,
     port: PortOpt = None,
     state_dir: StateDirOpt = None,
     env: EnvOpt = None,
@@ -52,7 +55,8 @@ def up(
     from nexuskit import local as local_stack
 
     if engine != "embedded":
-        _localstack_unavailable(engine)
+        _localstack_unavailable(engine, env or "local", as_json)
+        return
     settings = settings_from(
         port,
         state_dir,
@@ -60,6 +64,7 @@ def up(
         firehose_buffering=firehose_buffering,
         kinesis_limits=kinesis_limits,
         iam=iam,
+        k8s=k8s,
     )
     report = local_stack.up(settings)
     if as_json:
@@ -77,15 +82,20 @@ def up(
         _follow_engine(settings)
 
 
-def _localstack_unavailable(engine: str) -> None:
-    from nexuskit.doctor import diagnose
+def _localstack_unavailable(engine: str, env: str = "local", as_json: bool = False) -> None:
+    from nexuskit import localstack
 
     if engine != "localstack":
         raise ConfigError(f"unknown engine {engine!r}", "use embedded or localstack")
-    report = diagnose(KitSettings())
-    if not report["engines"]["localstack"]["available"]:
-        raise ToolMissingError(f"engine localstack unavailable: {report['engines']['localstack']['why']}")
-    raise ToolMissingError("engine localstack: use docker compose up with docker-compose.yml")
+    report = localstack.up(env=env)
+    if as_json:
+        print_json(report.as_dict())
+    else:
+        console.print(
+            f"[bold green]LocalStack up[/] at {report.endpoint} ({report.image}); "
+            f"terraform/stacks/platform applied with {report.override}",
+            soft_wrap=True,
+        )
 
 
 def _follow_engine(settings: KitSettings) -> None:

@@ -197,7 +197,7 @@ def _lake(spec: StackSpec, arns: StackArns) -> list[dict[str, Any]]:
         ),
         _allow(
             "LakeObjects",
-            ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"],
+            ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject", "s3:DeleteObject"],
             [arns.objects(b) for b in buckets],
         ),
     ]
@@ -237,6 +237,7 @@ def role_policy(spec: StackSpec, account_id: str, role_key: str) -> PolicyDocume
                 [
                     "dynamodb:CreateTable",
                     "dynamodb:DescribeTable",
+                    "dynamodb:UpdateTimeToLive",
                     "dynamodb:GetItem",
                     "dynamodb:PutItem",
                     "dynamodb:UpdateItem",
@@ -267,6 +268,11 @@ def role_policy(spec: StackSpec, account_id: str, role_key: str) -> PolicyDocume
             ),
             _allow("GlueList", ["glue:GetJobs", "glue:ListJobs"], "*"),
             _allow("S3ListAll", ["s3:ListAllMyBuckets"], "*"),
+            _allow(
+                "Dissemination",
+                ["sns:CreateTopic", "sns:Publish", "sns:GetTopicAttributes"],
+                f"arn:aws:sns:{spec.region}:{account_id}:{spec.prefix}-dissemination",
+            ),
             *_lake(spec, arns),
         )
     if role_key == "lambda_exec":

@@ -44,9 +44,18 @@ def test_localstack_auth_token_is_required_with_a_message(compose: dict[str, Any
 
 
 def test_every_service_is_built_from_its_folder(compose: dict[str, Any]) -> None:
-    """agent-core, the four MCP services and nexus-ui build from services/..."""
-    built = {name: svc["build"]["context"] for name, svc in compose["services"].items() if "build" in svc}
+    """agent-core, the four MCP services and nexus-ui build with their folder's Dockerfile
+    from the repository root (they share services/ code), and that Dockerfile exists."""
+    built = {
+        name: svc["build"]["dockerfile"].removesuffix("/Dockerfile")
+        for name, svc in compose["services"].items()
+        if "build" in svc
+    }
     assert built == SERVICES
+    for name, svc in compose["services"].items():
+        if "build" in svc:
+            assert svc["build"]["context"] == ".", name
+            assert (REPO_ROOT / svc["build"]["dockerfile"]).is_file(), name
 
 
 def test_every_container_has_a_healthcheck(compose: dict[str, Any]) -> None:

@@ -100,6 +100,7 @@ data "aws_iam_policy_document" "agent_irsa" {
     actions = [
       "dynamodb:CreateTable",
       "dynamodb:DescribeTable",
+      "dynamodb:UpdateTimeToLive",
       "dynamodb:GetItem",
       "dynamodb:PutItem",
       "dynamodb:UpdateItem",
@@ -121,7 +122,7 @@ data "aws_iam_policy_document" "agent_irsa" {
 
   statement {
     sid       = "LakeObjects"
-    actions   = ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"]
+    actions   = ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject", "s3:DeleteObject"]
     resources = local.lake_object_arns
   }
 }
@@ -202,6 +203,13 @@ data "aws_iam_policy_document" "aws_mcp_irsa" {
     resources = ["*"]
   }
 
+  # Curated insights pushed to mission partners (spec §3.5).
+  statement {
+    sid       = "Dissemination"
+    actions   = ["sns:CreateTopic", "sns:Publish", "sns:GetTopicAttributes"]
+    resources = ["arn:${local.partition}:sns:${var.region}:${local.account_id}:${var.prefix}-dissemination"]
+  }
+
   statement {
     sid       = "LakeBuckets"
     actions   = ["s3:ListBucket", "s3:ListBucketVersions", "s3:GetBucketLocation"]
@@ -210,7 +218,7 @@ data "aws_iam_policy_document" "aws_mcp_irsa" {
 
   statement {
     sid       = "LakeObjects"
-    actions   = ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"]
+    actions   = ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject", "s3:DeleteObject"]
     resources = local.lake_object_arns
   }
 }

@@ -1,0 +1,20 @@
+"""The process runtime: Kubernetes manifests run as local processes.
+
+Reads the Namespaces, ConfigMaps, Secrets, ServiceAccounts, Services and Deployments of a
+manifests folder (``**/k8s/*.yaml``, the folder the Terraform workloads stack applies) and
+runs every Deployment's pods as supervised processes on this machine: replicas, env and
+mounted files from ConfigMaps, IRSA credentials per ServiceAccount, readiness/liveness/
+startup probes, restarts with backoff, per-pod logs, a stable local port per Service that
+balances over ready pods, dependency order, rolling restarts, and a JSON control API.
+
+Modules: :mod:`~emulation.runtime.schema` (fields) and :mod:`~emulation.runtime.manifests`
+(typed objects, validation); :mod:`~emulation.runtime.controller` (Deployments, Services,
+scheduling); :mod:`~emulation.runtime.pods` (one supervised process) with
+:mod:`~emulation.runtime.podenv` (environment, volumes, DNS) and
+:mod:`~emulation.runtime.probes`; :mod:`~emulation.runtime.identity` (service-account
+tokens, STS); :mod:`~emulation.runtime.proxy` (Service ports);
+:mod:`~emulation.runtime.api` (control API); :mod:`~emulation.runtime.daemon` (process).
+
+It knows nothing of Nexus: names, nodes, the OIDC issuer and the engine endpoint come in
+as arguments (``nexuskit.controlplane`` passes them).
+"""

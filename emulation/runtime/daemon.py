@@ -1,0 +1,187 @@
+"""The runtime process: ``python -m emulation.runtime --state-dir D --engine-endpoint URL``.
+
+Loads and validates the manifests, binds every Service's local port and the control API
+(127.0.0.1 only), writes ``<state>/runtime/api.json`` (pid, API URL, Service ports), then
+reconciles until SIGTERM or SIGINT, when it stops every pod (SIGTERM, grace, SIGKILL)
+and removes ``api.json``. Logs go to stderr; pod output to per-pod files.
+
+Exit codes: 0 stopped cleanly, 3 a port is in use, 4 bad arguments, 5 invalid manifests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import shutil
+import signal
+import sys
+import time
+from pathlib import Path
+
+import psutil
+
+from emulation.runtime.api import ControlApi
+from emulation.runtime.controller import Cluster, PortInUseError
+from emulation.runtime.exceptions import ManifestError
+from emulation.runtime.manifests import load_manifests
+from emulation.runtime.settings import DEFAULT_NODES, Node, RuntimeSettings
+
+log = logging.getLogger("emulation.runtime")
+
+EXIT_PORT_IN_USE = 3
+EXIT_BAD_ARGS = 4
+EXIT_BAD_MANIFESTS = 5
+
+
+def parse_args(argv: list[str] | None = None) -> tuple[RuntimeSettings, str]:
+    parser = argparse.ArgumentParser(prog="python -m emulation.runtime", description=__doc__)
+    parser.add_argument("--state-dir", type=Path, required=True)
+    parser.add_argument("--manifests", type=Path, default=None, help="default: STATE/manifests")
+    parser.add_argument("--engine-endpoint", default=None, help="AWS_ENDPOINT_URL for the pods")
+    parser.add_argument("--region", default="us-west-2")
+    parser.add_argument("--oidc-issuer", default="https://oidc.local.nexuskit.dev")
+    parser.add_argument("--service-port-base", type=int, default=4666)
+    parser.add_argument("--api-port", type=int, default=0, help="0 picks a free port")
+    parser.add_argument("--workdir", type=Path, default=Path.cwd(), help="cwd and PYTHONPATH of the pods")
+    parser.add_argument("--nodes", default=None, help="JSON list of {name, labels, taints}")
+    parser.add_argument("--backoff-base", type=float, default=10.0)
+    parser.add_argument("--backoff-max", type=float, default=300.0)
+    parser.add_argument("--credential-seconds", type=int, default=3600)
+    parser.add_argument("--no-credential-refresh", action="store_true")
+    parser.add_argument("--log-level", default="INFO")
+    args = parser.parse_args(argv)
+    nodes: tuple[Node, ...] = DEFAULT_NODES
+    if args.nodes:
+        try:
+            nodes = tuple(Node.from_dict(item) for item in json.loads(args.nodes))
+        except (ValueError, KeyError, TypeError) as exc:
+            parser.error(f"--nodes: {exc}")
+    if not 1 <= args.service_port_base <= 65000:
+        parser.error("--service-port-base must be a port number")
+    state_dir = args.state_dir.resolve()
+    settings = RuntimeSettings(
+        state_dir=state_dir,
+        manifests_dir=(args.manifests or state_dir / "manifests").resolve(),
+        engine_endpoint=args.engine_endpoint,
+        region=args.region,
+        oidc_issuer=args.oidc_issuer,
+        service_port_base=args.service_port_base,
+        api_port=args.api_port,
+        workdir=args.workdir.resolve(),
+        nodes=nodes,
+        backoff_base=args.backoff_base,
+        backoff_max=args.backoff_max,
+        credential_seconds=args.credential_seconds,
+        refresh_credentials=not args.no_credential_refresh,
+    )
+    return settings, args.log_level
+
+
+def sweep_orphans(processes_file: Path) -> int:
+    """Kill pod processes a crashed runtime left behind (recorded pid and start time match)."""
+    try:
+        recorded = json.loads(processes_file.read_text())
+    except (FileNotFoundError, ValueError):
+        return 0
+    killed = []
+    for pid, entry in recorded.items():
+        try:
+            proc = psutil.Process(int(pid))
+            started = entry.get("started")
+            if started is None or abs(proc.create_time() - float(started)) > 0.01:
+                continue
+            os.killpg(proc.pid, signal.SIGKILL)
+            killed.append(proc)
+        except (psutil.Error, ProcessLookupError, PermissionError, ValueError, TypeError, AttributeError):
+            continue
+    psutil.wait_procs(killed, timeout=5)
+    processes_file.unlink(missing_ok=True)
+    return len(killed)
+
+
+def _fresh_folders(settings: RuntimeSettings) -> None:
+    """Pods of a previous run are gone: drop their folders, keep their logs one run longer."""
+    settings.runtime_dir.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(settings.pods_dir, ignore_errors=True)
+    if settings.logs_dir.exists():
+        previous = settings.runtime_dir / "logs.previous"
+        shutil.rmtree(previous, ignore_errors=True)
+        settings.logs_dir.rename(previous)
+    settings.logs_dir.mkdir(parents=True)
+
+
+async def serve(settings: RuntimeSettings, cluster: Cluster) -> int:
+    api = ControlApi(cluster)
+    try:
+        await cluster.start_services()
+        port = await api.start(settings.api_port)
+    except PortInUseError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_PORT_IN_USE
+    except OSError as exc:
+        await cluster.stop_services()
+        print(f"error: control API port {settings.api_port} is in use: {exc.strerror}", file=sys.stderr)
+        return EXIT_PORT_IN_USE
+    cluster.api_url = f"http://127.0.0.1:{port}"
+    info = {
+        "pid": os.getpid(),
+        "api_port": port,
+        "api_url": cluster.api_url,
+        "started_at": time.time(),
+        "manifests": str(settings.manifests_dir),
+        "services": {
+            f"{ns}/{name}": {str(k): v for k, v in ports.items()}
+            for (ns, name), ports in cluster.service_ports.items()
+        },
+    }
+    tmp = settings.info_file.with_suffix(".tmp")
+    tmp.write_text(json.dumps(info, indent=2))
+    os.replace(tmp, settings.info_file)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    log.info(
+        "runtime up: API %s, %d deployments, %d services",
+        cluster.api_url,
+        len(cluster.manifests.deployments),
+        len(cluster.proxies),
+    )
+    runner = loop.create_task(cluster.run(), name="reconcile")
+    await stop.wait()
+    log.info("stopping: terminating %d pods", sum(len(p) for p in cluster.pods.values()))
+    await api.stop()
+    await cluster.shutdown()
+    runner.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await runner
+    settings.info_file.unlink(missing_ok=True)
+    log.info("runtime stopped")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    settings, level = parse_args(argv)
+    logging.basicConfig(
+        level=getattr(logging, level.upper(), logging.INFO),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        manifests = load_manifests(settings.manifests_dir)
+    except ManifestError as exc:
+        print(f"manifest error: {exc}", file=sys.stderr)
+        return EXIT_BAD_MANIFESTS
+    _fresh_folders(settings)
+    swept = sweep_orphans(settings.processes_file)
+    if swept:
+        log.warning("killed %d pod processes left by a previous runtime", swept)
+
+    async def run() -> int:
+        return await serve(settings, Cluster(settings, manifests))
+
+    return asyncio.run(run())

@@ -1,0 +1,186 @@
+"""Control-plane commands: ps, logs, scale, restart, events, manifests."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from nexuskit.cli.common import (
+    EnvOpt,
+    JsonOpt,
+    PortOpt,
+    StateDirOpt,
+    app,
+    console,
+    handle_errors,
+    print_json,
+    settings_from,
+)
+
+
+def _age(seconds: float) -> str:
+    """kubectl's AGE column: 42s, 7m, 3h, 2d."""
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size * (2 if unit != "m" else 1):
+            return f"{int(seconds // size)}{unit}"
+    return f"{int(seconds)}s"
+
+
+def _last_exit(pod: dict[str, Any]) -> str:
+    last = pod.get("last_exit")
+    if not last:
+        return ""
+    return f"{last['reason']} ({last['exit_code']})"
+
+
+@app.command()
+@handle_errors
+def ps(
+    namespace: Annotated[str | None, typer.Option("--namespace", "-n", help="Only this namespace.")] = None,
+    port: PortOpt = None,
+    state_dir: StateDirOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """The control plane's pods: phase, ready, restarts, age, local port."""
+    from nexuskit import controlplane
+
+    pods = controlplane.ps(settings_from(port, state_dir), namespace)
+    if as_json:
+        print_json(pods)
+        return
+    if not pods:
+        console.print("no pods")
+        return
+    header = ("NAMESPACE", "NAME", "READY", "STATUS", "RESTARTS", "AGE", "PORT", "LAST EXIT")
+    rows = [
+        (
+            pod["namespace"],
+            pod["name"],
+            "1/1" if pod["ready"] else "0/1",
+            pod["phase"],
+            str(pod["restarts"]),
+            _age(pod["age"]),
+            str(pod["port"] or ""),
+            _last_exit(pod),
+        )
+        for pod in pods
+    ]
+    widths = [max(len(row[i]) for row in (header, *rows)) for i in range(len(header))]
+    for row in (header, *rows):
+        sys.stdout.write(
+            "   ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() + "\n"
+        )
+
+
+@app.command()
+@handle_errors
+def logs(
+    service: Annotated[str, typer.Argument(help="Deployment, Service or pod name (or namespace/name).")],
+    follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep printing new lines.")] = False,
+    tail: Annotated[int | None, typer.Option("--tail", help="Only the last N lines (of each pod).")] = None,
+    port: PortOpt = None,
+    state_dir: StateDirOpt = None,
+) -> None:
+    """Print a service's logs (every pod's lines, prefixed with the pod)."""
+    from nexuskit import controlplane
+
+    try:
+        for line in controlplane.logs(settings_from(port, state_dir), service, tail=tail, follow=follow):
+            sys.stdout.write(line + "\n")
+            sys.stdout.flush()
+    except KeyboardInterrupt:
+        pass
+
+
+@app.command()
+@handle_errors
+def scale(
+    deployment: Annotated[str, typer.Argument(help="Deployment name (or namespace/name).")],
+    replicas: Annotated[int, typer.Argument(help="Number of pods.")],
+    port: PortOpt = None,
+    state_dir: StateDirOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Set a deployment's replica count."""
+    from nexuskit import controlplane
+
+    result = controlplane.scale(settings_from(port, state_dir), deployment, replicas)
+    if as_json:
+        print_json(result)
+        return
+    console.print(f"deployment {result['namespace']}/{result['name']} scaled to {result['replicas']}")
+
+
+@app.command()
+@handle_errors
+def restart(
+    deployment: Annotated[str, typer.Argument(help="Deployment name (or namespace/name).")],
+    port: PortOpt = None,
+    state_dir: StateDirOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Rolling restart of a deployment (new pods first, the Service keeps answering)."""
+    from nexuskit import controlplane
+
+    result = controlplane.restart(settings_from(port, state_dir), deployment)
+    if as_json:
+        print_json(result)
+        return
+    console.print(f"deployment {result['namespace']}/{result['name']} restarting")
+
+
+@app.command()
+@handle_errors
+def events(
+    namespace: Annotated[str | None, typer.Option("--namespace", "-n", help="Only this namespace.")] = None,
+    port: PortOpt = None,
+    state_dir: StateDirOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """What happened in the control plane: scheduling, starts, probes, kills, back-offs."""
+    from nexuskit import controlplane
+
+    items = controlplane.events(settings_from(port, state_dir), namespace)
+    if as_json:
+        print_json(items)
+        return
+    now = time.time()
+    for event in items:
+        count = f" (x{event['count']})" if event["count"] > 1 else ""
+        sys.stdout.write(
+            f"{_age(now - event['last_time']):>5}  {event['type']:7}  {event['reason']:24}  "
+            f"{event['kind'].lower()}/{event['name']}: {event['message']}{count}\n"
+        )
+
+
+@app.command()
+@handle_errors
+def manifests(
+    out: Annotated[Path, typer.Option("--out", help="Folder to write (services_dir for Terraform).")] = Path(
+        "build/manifests"
+    ),
+    api_url: Annotated[
+        str, typer.Option("--api-url", help="API Gateway invoke URL for nexus-ui-config.")
+    ] = "",
+    account_id: Annotated[
+        str | None, typer.Option("--account-id", help="AWS account of the IRSA roles.")
+    ] = None,
+    env: EnvOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Render the Kubernetes manifests for an environment (what Terraform's workloads stack applies)."""
+    from nexuskit.controlplane import manifest_values, render_manifests
+
+    spec = settings_from(env=env).stack()
+    values = manifest_values(spec, account_id=account_id, api_invoke_url=api_url)
+    written = render_manifests(spec, out, values=values)
+    if as_json:
+        print_json({"out": str(out.resolve()), "files": [str(p) for p in written]})
+        return
+    for path in written:
+        console.print(str(path))
+    console.print(f"apply with: terraform apply ... -var services_dir={out.resolve()}")

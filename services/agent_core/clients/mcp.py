@@ -1,0 +1,228 @@
+"""Long-lived MCP client sessions to the four services, reconnected when they drop.
+
+Opening an MCP session costs a discovery round trip; a tool call on an open session
+costs one HTTP request. So each service gets one session, held open by a task of its own
+(the SDK's client is an async context manager that must be entered and left in one task)
+and shared by every run. A call on a session that has died (the service restarted or is
+down) fails as *unavailable*; the next call opens a new session. Failures are
+:class:`McpCallError` with a ``reason``: ``unavailable``, ``timeout``, ``tool_error``
+(the tool answered ``isError``) or ``protocol``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+from mcp import Client, MCPError
+from mcp.types import CallToolResult, TextContent
+
+from services.agent_core.metrics import AgentMetrics
+
+log = logging.getLogger(__name__)
+
+
+class McpCallError(RuntimeError):
+    """A tool call that did not produce a result; ``reason`` says why."""
+
+    def __init__(self, service: str, tool: str, reason: str, message: str) -> None:
+        super().__init__(f"{service}.{tool}: {message}")
+        self.service = service
+        self.tool = tool
+        self.reason = reason
+
+
+@dataclass
+class ToolResult:
+    value: Any
+    text: str
+
+
+def _first_error(exc: BaseException) -> BaseException:
+    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+        exc = exc.exceptions[0]
+    return exc
+
+
+def result_value(result: CallToolResult) -> ToolResult:
+    """The structured content when there is one, else the text (parsed when it is JSON)."""
+    text = "\n".join(c.text for c in result.content if isinstance(c, TextContent))
+    if result.structured_content is not None:
+        return ToolResult(result.structured_content, text)
+    try:
+        return ToolResult(json.loads(text), text)
+    except ValueError:
+        return ToolResult(text, text)
+
+
+def health_url(mcp_url: str) -> str:
+    """``http://host:port/mcp`` -> ``http://host:port/health``."""
+    parts = urlsplit(mcp_url)
+    return urlunsplit((parts.scheme, parts.netloc, "/health", "", ""))
+
+
+class _Session:
+    """One open client session, held by its own task until closed or broken."""
+
+    def __init__(self, url: str, read_timeout: float) -> None:
+        self.url = url
+        self.read_timeout = read_timeout
+        self.client: Client | None = None
+        self.error: BaseException | None = None
+        self._ready = asyncio.Event()
+        self._closing = asyncio.Event()
+        self.task: asyncio.Task[None] | None = None
+
+    async def open(self, timeout: float) -> Client:
+        self.task = asyncio.get_running_loop().create_task(self._hold(), name=f"mcp session {self.url}")
+        try:
+            await asyncio.wait_for(self._ready.wait(), timeout)
+        except TimeoutError:
+            await self.close()
+            raise TimeoutError(f"no MCP session within {timeout:g} s") from None
+        if self.client is None:
+            raise self.error or ConnectionError("the MCP session closed while opening")
+        return self.client
+
+    async def _hold(self) -> None:
+        try:
+            async with Client(self.url, read_timeout_seconds=self.read_timeout) as client:
+                self.client = client
+                self._ready.set()
+                await self._closing.wait()
+        except asyncio.CancelledError:
+            raise
+        except BaseException as exc:  # connect errors arrive wrapped in exception groups
+            self.error = _first_error(exc)
+        finally:
+            self.client = None
+            self._ready.set()
+
+    @property
+    def alive(self) -> bool:
+        return self.client is not None and self.task is not None and not self.task.done()
+
+    async def close(self) -> None:
+        self._closing.set()
+        if self.task is not None:
+            try:
+                await asyncio.wait_for(asyncio.shield(self.task), 5)
+            except (TimeoutError, Exception):
+                self.task.cancel()
+                with contextlib.suppress(BaseException):
+                    await self.task
+
+
+class McpPool:
+    """Sessions to the MCP services by name (``aws``, ``custom``, ``database``, ``k8s``)."""
+
+    def __init__(self, urls: dict[str, str], metrics: AgentMetrics, connect_timeout: float = 5.0) -> None:
+        self.urls = urls
+        self.metrics = metrics
+        self.connect_timeout = connect_timeout
+        self._sessions: dict[str, _Session] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._http: httpx.AsyncClient | None = None
+
+    async def _session(self, service: str, tool: str, read_timeout: float) -> Client:
+        url = self.urls.get(service)
+        if not url:
+            raise McpCallError(
+                service, tool, "unavailable", f"no URL is configured for the {service} MCP service"
+            )
+        lock = self._locks.setdefault(service, asyncio.Lock())
+        async with lock:
+            session = self._sessions.get(service)
+            if session is not None and session.alive:
+                assert session.client is not None
+                return session.client
+            if session is not None:
+                await session.close()
+            session = _Session(url, read_timeout)
+            self._sessions[service] = session
+            try:
+                return await session.open(self.connect_timeout)
+            except Exception as exc:  # transport errors of the SDK's HTTP stack, refused connections
+                del self._sessions[service]
+                raise McpCallError(service, tool, "unavailable", f"cannot reach {url}: {exc}") from None
+
+    async def _drop(self, service: str) -> None:
+        session = self._sessions.pop(service, None)
+        if session is not None:
+            await session.close()
+
+    async def call(self, service: str, tool: str, args: dict[str, Any], timeout: float) -> ToolResult:
+        """Call a tool; its value, or McpCallError (counted by reason)."""
+        started = time.perf_counter()
+        self.metrics.mcp_calls.labels(service, tool).inc()
+        try:
+            client = await self._session(service, tool, timeout)
+            try:
+                result = await asyncio.wait_for(
+                    client.call_tool(tool, args, read_timeout_seconds=timeout), timeout
+                )
+            except TimeoutError:
+                raise McpCallError(service, tool, "timeout", f"no answer within {timeout:g} s") from None
+            except MCPError as exc:
+                if "closed" in str(exc).lower() or "connect" in str(exc).lower():
+                    await self._drop(service)
+                    raise McpCallError(service, tool, "unavailable", f"the connection broke: {exc}") from None
+                raise McpCallError(service, tool, "protocol", str(exc)) from None
+            except Exception as exc:  # a transport error: the session is gone
+                await self._drop(service)
+                raise McpCallError(service, tool, "unavailable", f"{type(exc).__name__}: {exc}") from None
+            value = result_value(result)
+            if result.is_error:
+                raise McpCallError(service, tool, "tool_error", value.text or "the tool reported an error")
+            return value
+        except McpCallError as exc:
+            self.metrics.mcp_errors.labels(service, tool, exc.reason).inc()
+            raise
+        finally:
+            self.metrics.mcp_duration.labels(service, tool).observe(time.perf_counter() - started)
+
+    async def list_tools(self, service: str) -> list[dict[str, Any]]:
+        client = await self._session(service, "tools/list", self.connect_timeout)
+        try:
+            listing = await client.list_tools()
+        except Exception as exc:  # protocol or transport: report, reconnect next time
+            await self._drop(service)
+            raise McpCallError(service, "tools/list", "unavailable", str(exc)) from None
+        return [t.model_dump(mode="json", exclude_none=True) for t in listing.tools]
+
+    async def health(self, service: str, timeout: float = 2.0) -> dict[str, Any]:
+        """The service's ``/health`` (next to its ``/mcp``)."""
+        url = self.urls.get(service)
+        if not url:
+            return {"status": "unconfigured"}
+        if self._http is None:
+            self._http = httpx.AsyncClient(timeout=timeout)
+        try:
+            response = await self._http.get(health_url(url))
+        except httpx.HTTPError as exc:
+            return {"status": "unreachable", "url": url, "error": f"{type(exc).__name__}: {exc}"}
+        try:
+            body = response.json()
+        except ValueError:
+            body = {}
+        status = "ok" if response.status_code == 200 else "failing"
+        return {
+            "status": status,
+            "url": url,
+            "http_status": response.status_code,
+            "read_only": body.get("read_only"),
+        }
+
+    async def close(self) -> None:
+        for service in list(self._sessions):
+            await self._drop(service)
+        if self._http is not None:
+            await self._http.aclose()
+            self._http = None

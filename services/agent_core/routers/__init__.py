@@ -1,0 +1,1 @@
+"""One APIRouter per resource: workflows and runs, the catalogue, health, metrics."""

@@ -1,0 +1,1 @@
+"""A minimal health-serving stand-in for the Nexus services (see ``__main__``)."""

@@ -1,0 +1,148 @@
+"""agent-core and the four MCP services as the runtime runs them in ``nexuskit up --local``.
+
+The stack is started with ``--iam off``: under ``--iam enforce`` the stack's roles do not
+yet grant agent-core its DynamoDB tables nor aws-mcp the lake-commit and SNS rights (see
+services/mcp/README.md, "IAM"), so the consumer would wait and enrich-telemetry would fail
+at its silver step.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.e2e.conftest import Stack, nexuskit, start_stack
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def agent_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    running = start_stack(tmp_path_factory.mktemp("agent-stack"), "--iam", "off")
+    yield running
+    nexuskit("down", *running.args)
+
+
+def _json(result: Any) -> Any:
+    assert result.returncode == 0, result.stderr + result.stdout
+    return json.loads(result.stdout)
+
+
+@pytest.mark.parametrize(
+    ("service", "tool"),
+    [
+        ("aws", "lake_inventory"),
+        ("custom", "weather_enrich"),
+        ("database", "query"),
+        ("k8s", "troubleshoot_pod"),
+    ],
+)
+def test_each_mcp_service_lists_its_tools_through_the_stack(
+    agent_stack: Stack, service: str, tool: str
+) -> None:
+    """`nexuskit mcp tools SERVICE` finds the service at the URL the stack publishes."""
+    tools = _json(agent_stack.cli("mcp", "tools", service, "--json"))
+    assert tool in {t["name"] for t in tools}
+
+
+def test_database_and_k8s_run_read_only(agent_stack: Stack) -> None:
+    """As deployed, database-mcp refuses execute and k8s-mcp refuses scaling (no --allow-write)."""
+    for args in (
+        ("database", "execute", "--arg", "sql=CREATE TABLE x (a)"),
+        (
+            "k8s",
+            "scale_deployment",
+            "--arg",
+            "namespace=nexus-mcp",
+            "--arg",
+            "name=custom-mcp",
+            "--arg",
+            "replicas=2",
+        ),
+    ):
+        result = agent_stack.cli("mcp", "call", *args)
+        assert result.returncode == 1 and "read-only" in result.stderr
+
+
+def test_event_on_the_primary_stream_lands_in_the_lake(agent_stack: Stack) -> None:
+    """A telemetry event on nexus-dev-intake is consumed by agent-core: insight in gold, run shown."""
+    event = {
+        "id": f"e2e-{uuid.uuid4().hex[:8]}",
+        "type": "telemetry",
+        "device_id": "dev-e2e",
+        "ts": "2026-11-26T10:00:00.000Z",
+        "lat": 45.5,
+        "lon": -122.6,
+        "readings": {"temperature_c": 31.0, "humidity_pct": 30.0, "pressure_hpa": 1009.0},
+    }
+    agent_stack.client("kinesis").put_record(
+        StreamName="nexus-dev-intake", Data=json.dumps(event).encode() + b"\n", PartitionKey="dev-e2e"
+    )
+    key = f"agent-insights/date=2026-11-26/dev-e2e-{event['id']}.json"
+    s3 = agent_stack.client("s3")
+    deadline = time.monotonic() + 60
+    while s3.list_objects_v2(Bucket="nexus-dev-gold-us-west-2", Prefix=key).get("KeyCount", 0) == 0:
+        assert time.monotonic() < deadline, "the insight did not reach gold"
+        time.sleep(0.2)
+    insight = json.loads(s3.get_object(Bucket="nexus-dev-gold-us-west-2", Key=key)["Body"].read())
+    run_id = insight["provenance"]["run_id"]
+    while True:
+        run = _json(agent_stack.cli("workflow", "show", run_id, "--json"))
+        if run["status"] != "running" or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert run["status"] == "succeeded", run["error"]
+    assert [s["id"] for s in run["steps"]] == ["weather", "window", "summary", "assess", "finding", "insight"]
+
+
+def test_workflow_run_through_the_cli(agent_stack: Stack) -> None:
+    """`nexuskit workflow run lake-inventory --json` succeeds against the stack's agent-core."""
+    run = _json(agent_stack.cli("workflow", "run", "lake-inventory", "--json"))
+    assert run["status"] == "succeeded"
+    assert {t["tier"] for t in run["result"]["tiers"]} == {"bronze", "silver", "gold", "vibranium"}
+
+
+def test_ops_triage_examines_a_pod_of_the_stack(agent_stack: Stack) -> None:
+    """ops-triage asks k8s-mcp (through the runtime's control API) about the database-mcp pod."""
+    run = _json(
+        agent_stack.cli(
+            "workflow",
+            "run",
+            "ops-triage",
+            "--input",
+            '{"namespace": "nexus-mcp", "pod": "database-mcp"}',
+            "--json",
+        )
+    )
+    assert run["status"] == "succeeded", run["error"]
+    assert run["result"]["pod"].startswith("database-mcp-") and run["result"]["status"] == "Running"
+
+
+def test_agent_core_health_and_metrics_through_its_service(agent_stack: Stack) -> None:
+    """agent-core's Service answers /health ok (every MCP reachable) and /metrics in Prometheus text."""
+    import urllib.request
+
+    url = str(agent_stack.up_report["endpoints"]["agent_core"])
+    with urllib.request.urlopen(url + "/health", timeout=10) as resp:
+        health = json.loads(resp.read())
+    assert health["status"] == "ok", health
+    with urllib.request.urlopen(url + "/metrics", timeout=10) as resp:
+        names = {f.name for f in text_string_to_metric_families(resp.read().decode())}
+    assert {"nexus_agent_workflow_runs", "nexus_agent_consumer_lag_milliseconds"} <= names
+
+
+def test_workflow_list_through_the_cli(agent_stack: Stack) -> None:
+    """`nexuskit workflow list --json` shows the four shipped workflows."""
+    workflows = _json(agent_stack.cli("workflow", "list", "--json"))
+    assert {w["name"] for w in workflows} == {
+        "enrich-telemetry",
+        "curate-insight",
+        "lake-inventory",
+        "ops-triage",
+    }

@@ -1,0 +1,226 @@
+"""Real control planes for the runtime tests.
+
+* ``stack`` (session): ``nexuskit up --local --iam enforce`` as a user runs it: engine
+  (every call checked against the caller's policies), provisioning, and the process
+  runtime with the services' rendered manifests.
+* ``lab`` (module): ``python -m emulation.runtime`` alone on the manifests in
+  ``tests/runtime/lab/`` (no engine), with short back-offs, for probe, crash, dependency
+  and scheduling behaviour.
+
+Service ports come from a free block below the ephemeral range (32768+), where the
+engine's own client connections could otherwise hold one of them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.helpers import free_port
+
+LAB_MANIFESTS = Path(__file__).parent / "lab"
+
+
+def port_block(count: int) -> int:
+    """The first of ``count`` consecutive free ports between 20000 and 32000."""
+    for _ in range(500):
+        base = random.randrange(20000, 32000 - count)
+        if all(_bindable(base + i) for i in range(count)):
+            return base
+    raise RuntimeError("no free port block")
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def wait_until(check: Callable[[], Any], timeout: float = 15, what: str = "condition") -> Any:
+    """Poll ``check`` until it returns something truthy; fail the test after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = check()
+        if last:
+            return last
+        time.sleep(0.1)
+    pytest.fail(f"timed out after {timeout:.0f} s waiting for {what} (last: {last!r})")
+
+
+def http_get(url: str, timeout: float = 5) -> tuple[int, Any]:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as resp:
+            body = resp.read()
+            code = resp.status
+    except urllib.error.HTTPError as exc:
+        body, code = exc.read(), exc.code
+    try:
+        return code, json.loads(body)
+    except ValueError:
+        return code, body.decode(errors="replace")
+
+
+def http_post(url: str, payload: dict[str, Any], timeout: float = 5) -> tuple[int, Any]:
+    request = urllib.request.Request(
+        url, data=json.dumps(payload).encode(), method="POST", headers={"Content-Type": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as resp:
+            return resp.status, json.load(resp)
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read() or b"{}")
+
+
+class ControlApi:
+    """The runtime's control API, read from ``<state>/runtime/api.json``."""
+
+    def __init__(self, state_dir: Path) -> None:
+        self.state_dir = state_dir
+
+    @property
+    def info(self) -> dict[str, Any]:
+        data: dict[str, Any] = json.loads((self.state_dir / "runtime" / "api.json").read_text())
+        return data
+
+    @property
+    def url(self) -> str:
+        return str(self.info["api_url"])
+
+    def get(self, path: str) -> Any:
+        code, body = http_get(self.url + path)
+        assert code == 200, body
+        return body
+
+    def post(self, path: str, payload: dict[str, Any] | None = None) -> tuple[int, Any]:
+        return http_post(self.url + path, payload or {})
+
+    def pods(self, deployment: str | None = None) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = self.get("/api/v1/pods")["items"]
+        return [p for p in items if deployment is None or p["deployment"] == deployment]
+
+    def service_url(self, key: str) -> str:
+        return f"http://127.0.0.1:{self.info['services'][key]['80']}"
+
+    def events(self, reason: str | None = None) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = self.get("/api/v1/events")["items"]
+        return [e for e in items if reason is None or e["reason"] == reason]
+
+
+def nexuskit(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """The CLI as a user runs it (a real subprocess)."""
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    full_env.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "nexuskit.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=full_env,
+        check=False,
+    )
+
+
+@dataclass
+class Stack:
+    port: int
+    state_dir: Path
+    service_base: int
+    up_report: dict[str, Any]
+
+    @property
+    def args(self) -> list[str]:
+        return ["--port", str(self.port), "--state-dir", str(self.state_dir)]
+
+    def cli(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        return nexuskit(*args, *self.args, timeout=timeout)
+
+    @property
+    def api(self) -> ControlApi:
+        return ControlApi(self.state_dir)
+
+    @property
+    def engine(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+def start_stack(state_dir: Path, *extra: str) -> Stack:
+    port = free_port()
+    base = port_block(8)
+    result = nexuskit(
+        "up", "--local", "--json", "--port", str(port), "--state-dir", str(state_dir), *extra,
+        env={"NEXUSKIT_SERVICE_PORT_BASE": str(base)},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr + result.stdout
+    return Stack(port, state_dir, base, json.loads(result.stdout))
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """One real stack, IAM enforced, shared by the runtime tests (tests that change it put it back)."""
+    running = start_stack(tmp_path_factory.mktemp("runtime-stack"), "--iam", "enforce")
+    yield running
+    nexuskit("down", *running.args)
+
+
+@dataclass
+class Lab:
+    """``python -m emulation.runtime`` on the lab manifests, without an engine."""
+
+    proc: subprocess.Popen[bytes]
+    state_dir: Path
+    base: int
+
+    @property
+    def api(self) -> ControlApi:
+        return ControlApi(self.state_dir)
+
+    def pod_url(self, pod: dict[str, Any], path: str = "/") -> str:
+        return f"http://127.0.0.1:{pod['port']}{path}"
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    state_dir = tmp_path_factory.mktemp("lab")
+    base = port_block(4)
+    cmd = [
+        sys.executable, "-m", "emulation.runtime", "--state-dir", str(state_dir),
+        "--manifests", str(LAB_MANIFESTS), "--service-port-base", str(base),
+        "--workdir", str(Path(__file__).resolve().parents[2]),
+        "--backoff-base", "0.5", "--backoff-max", "2",
+        "--nodes", json.dumps([{"name": "general", "labels": {"role": "general"}}]),
+    ]  # fmt: skip
+    with open(state_dir / "runtime.log", "wb") as log:
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    running = Lab(proc, state_dir, base)
+    try:
+        wait_until(
+            lambda: (state_dir / "runtime" / "api.json").exists() or proc.poll() is not None, 20, "lab API"
+        )
+        assert proc.poll() is None, (state_dir / "runtime.log").read_text()
+        yield running
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.kill()

@@ -1,0 +1,144 @@
+"""``nexuskit workflow`` and ``nexuskit mcp`` against the running services.
+
+One test runs the installed CLI as a subprocess, as a user does; the others invoke the
+same Typer app in-process (the HTTP and MCP traffic is real either way), which keeps the
+suite fast.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+from tests.services.conftest import McpServers
+from tests.services.support import REPO, ServiceProcess
+
+
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    """The CLI in-process, its outcome shaped like a finished subprocess."""
+    from typer.testing import CliRunner
+
+    from nexuskit.cli import app
+
+    result = CliRunner().invoke(app, list(args), catch_exceptions=False)
+    return subprocess.CompletedProcess(list(args), result.exit_code, result.stdout, result.stderr)
+
+
+def nexuskit(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "NEXUSKIT_"))}
+    return subprocess.run(
+        [sys.executable, "-m", "nexuskit.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        cwd=REPO,
+        check=False,
+    )
+
+
+def test_workflow_list(agents: tuple[ServiceProcess, ServiceProcess]) -> None:
+    """`workflow list --json` gives the catalogue."""
+    out = cli("workflow", "list", "--json", "--url", agents[0].url)
+    assert out.returncode == 0, out.stderr
+    assert {w["name"] for w in json.loads(out.stdout)} >= {"enrich-telemetry", "ops-triage"}
+
+
+def test_workflow_run_json_from_a_file(agents: tuple[ServiceProcess, ServiceProcess], tmp_path: Path) -> None:
+    """`workflow run NAME --input FILE --json`: run_id, status succeeded, steps, result."""
+    source = tmp_path / "event.json"
+    source.write_text(
+        json.dumps(
+            {
+                "id": f"cli-{uuid.uuid4().hex[:6]}",
+                "device_id": "dev-cli",
+                "lat": 10.0,
+                "lon": 20.0,
+                "ts": "2026-11-26T12:00:00Z",
+            }
+        )
+    )
+    out = nexuskit(
+        "workflow", "run", "enrich-telemetry", "--input", str(source), "--json", "--url", agents[0].url
+    )
+    assert out.returncode == 0, out.stderr
+    run = json.loads(out.stdout)
+    assert run["status"] == "succeeded" and run["run_id"].startswith("run-")
+    assert run["steps"][0]["id"] == "weather"
+    assert run["result"]["device_id"] == "dev-cli"
+
+
+def test_workflow_run_async(agents: tuple[ServiceProcess, ServiceProcess]) -> None:
+    """`--async` answers at once with status running and the run id."""
+    out = cli(
+        "workflow", "run", "lake-inventory", "--input", "{}", "--async", "--json", "--url", agents[0].url
+    )
+    run = json.loads(out.stdout)
+    assert (out.returncode, run["status"]) == (0, "running") and run["run_id"]
+
+
+def test_workflow_run_invalid_input_is_one_line(agents: tuple[ServiceProcess, ServiceProcess]) -> None:
+    """An invalid input is one error line naming the field, exit 1."""
+    out = cli(
+        "workflow",
+        "run",
+        "enrich-telemetry",
+        "--input",
+        '{"lat": 999, "lon": 0, "device_id": "d"}',
+        "--url",
+        agents[0].url,
+    )
+    assert out.returncode == 1
+    assert "input.lat" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_mcp_tools(mcp_servers: McpServers) -> None:
+    """`mcp tools custom --json` lists the tools with read-only flags."""
+    out = cli("mcp", "tools", "custom", "--json", "--url", mcp_servers.custom_ro.mcp_url)
+    tools = {t["name"]: t for t in json.loads(out.stdout)}
+    assert tools["kv_get"]["read_only"] is True and tools["kv_set"]["read_only"] is False
+
+
+def test_mcp_call_with_args(mcp_servers: McpServers) -> None:
+    """`mcp call custom weather_enrich --arg lat=45.5 ...` prints the result (values parsed as JSON)."""
+    out = cli(
+        "mcp",
+        "call",
+        "custom",
+        "weather_enrich",
+        "--arg",
+        "lat=45.5",
+        "--arg",
+        "lon=-122.6",
+        "--arg",
+        "time=2026-11-26T10:00:00Z",
+        "--json",
+        "--url",
+        mcp_servers.custom_ro.mcp_url,
+    )
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["result"]["hour"] == "2026-11-26T10:00:00Z"
+
+
+def test_mcp_call_tool_error_exits_1(mcp_servers: McpServers) -> None:
+    """A refused write is one line on stderr with the tool's message, exit 1."""
+    out = cli(
+        "mcp",
+        "call",
+        "custom",
+        "kv_set",
+        "--arg",
+        "namespace=x",
+        "--arg",
+        "key=k",
+        "--arg",
+        "value=1",
+        "--url",
+        mcp_servers.custom_ro.mcp_url,
+    )
+    assert out.returncode == 1
+    assert "--allow-write" in out.stderr
