@@ -1,0 +1,79 @@
+"""``create_app(settings)``: the nexus-ui FastAPI app (pages, sign-in relay, guarded API).
+
+Every ``/api/*`` route needs a bearer JWT that verifies against the auth service's JWKS
+(see :mod:`services.nexus_ui.deps`). Every answer carries a Content-Security-Policy that
+allows scripts from the app's own origin only (no inline scripts, no CDN).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import httpx
+from fastapi import FastAPI, Request, Response
+from fastapi.staticfiles import StaticFiles
+
+from services.nexus_ui.deps import UiState
+from services.nexus_ui.lake import LakeReader
+from services.nexus_ui.routers import health, lake, pages, session, telemetry, workflows
+from services.nexus_ui.settings import UiSettings
+from services.nexus_ui.tokens import JwksVerifier
+
+log = logging.getLogger(__name__)
+STATIC = Path(__file__).resolve().parent / "static"
+CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "Cache-Control": "no-store",
+}
+
+
+def create_app(settings: UiSettings) -> FastAPI:
+    """The nexus-ui app; ``settings`` are built by the caller (``main`` or a test)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with httpx.AsyncClient(timeout=settings.http_timeout) as http:
+            app.state.ui = UiState(
+                settings=settings,
+                verifier=JwksVerifier(
+                    settings.jwks_url, issuer=settings.token_issuer, audience=settings.token_audience
+                ),
+                lake=LakeReader(settings.aws_mcp_url),
+                http=http,
+            )
+            log.info(
+                "nexus-ui: auth %s, agent-core %s", settings.auth_url or "-", settings.agent_core_url or "-"
+            )
+            yield
+
+    app = FastAPI(
+        title="nexus-ui",
+        description="The Nexus operator UI (spec §2.4, §2.5, §3.5).",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+    )
+
+    @app.middleware("http")
+    async def security_headers(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        response = await call_next(request)
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        return response
+
+    for module in (pages, session, telemetry, workflows, lake, health):
+        app.include_router(module.router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    return app

@@ -1,0 +1,50 @@
+"""Request dependencies: the app's state and the bearer-token guard of every ``/api`` route."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+import httpx
+from fastapi import Depends, HTTPException, Request
+
+from services.nexus_ui.lake import LakeReader
+from services.nexus_ui.settings import UiSettings
+from services.nexus_ui.tokens import JwksVerifier, TokenRejectedError
+
+
+@dataclass
+class UiState:
+    settings: UiSettings
+    verifier: JwksVerifier
+    lake: LakeReader
+    http: httpx.AsyncClient
+
+
+def ui_state(request: Request) -> UiState:
+    state: UiState = request.app.state.ui
+    return state
+
+
+State = Annotated[UiState, Depends(ui_state)]
+
+
+def require_token(request: Request, state: State) -> dict[str, Any]:
+    """The bearer token's claims; 401 when it is missing or does not verify.
+
+    Only the ``Authorization`` header counts (no cookies), so a cross-site request
+    cannot carry the operator's session: CSRF-safe by construction.
+    """
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise HTTPException(401, "a bearer token is required", headers={"WWW-Authenticate": "Bearer"})
+    try:
+        return state.verifier.verify(token)
+    except TokenRejectedError as exc:
+        raise HTTPException(
+            401, str(exc), headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}
+        ) from None
+
+
+Claims = Annotated[dict[str, Any], Depends(require_token)]

@@ -1,0 +1,1 @@
+"""One APIRouter per resource: pages, session, telemetry, workflows, lake, health."""

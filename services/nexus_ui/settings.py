@@ -1,0 +1,59 @@
+"""nexus-ui settings: the ``nexus-ui-config`` ConfigMap (environment) plus the Deployment's env.
+
+Nothing is read at import: :class:`UiSettings` is built by ``main`` or a test and passed
+to ``create_app``.
+"""
+
+from __future__ import annotations
+
+import os
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class UiSettings(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+
+    api_gateway_url: str = Field("", validation_alias=AliasChoices("API_GATEWAY_URL", "api_gateway_url"))
+    auth_path: str = Field("/auth", validation_alias=AliasChoices("AUTH_PATH", "auth_path"))
+    jwks_path: str = Field("/.well-known/jwks.json", validation_alias=AliasChoices("JWKS_PATH", "jwks_path"))
+    agent_core_url: str = Field("", validation_alias=AliasChoices("AGENT_CORE_URL", "agent_core_url"))
+    aws_mcp_url: str = Field("", validation_alias=AliasChoices("AWS_MCP_URL", "aws_mcp_url"))
+    map_style: str = Field("dark-matter", validation_alias=AliasChoices("MAP_STYLE", "map_style"))
+    region: str = Field("", validation_alias=AliasChoices("NEXUS_REGION", "region"))
+    environment: str = Field("", validation_alias=AliasChoices("NEXUS_ENVIRONMENT", "environment"))
+    token_issuer: str | None = Field(
+        None, validation_alias=AliasChoices("NEXUS_TOKEN_ISSUER", "token_issuer")
+    )
+    token_audience: str | None = Field(
+        None, validation_alias=AliasChoices("NEXUS_TOKEN_AUDIENCE", "token_audience")
+    )
+    # "name=url" pairs, comma-separated: the /health URLs shown on the health view.
+    health_targets: str = Field("", validation_alias=AliasChoices("NEXUS_UI_HEALTH", "health_targets"))
+    port: int = Field(8000, validation_alias=AliasChoices("PORT", "port"))
+    bind_host: str | None = Field(None, validation_alias=AliasChoices("BIND_HOST", "bind_host"))
+    log_level: str = Field("INFO", validation_alias=AliasChoices("LOG_LEVEL", "log_level"))
+    http_timeout: float = 15.0
+
+    @property
+    def host(self) -> str:
+        if self.bind_host:
+            return self.bind_host
+        return "0.0.0.0" if os.environ.get("KUBERNETES_SERVICE_HOST") else "127.0.0.1"
+
+    @property
+    def auth_url(self) -> str:
+        return self.api_gateway_url.rstrip("/") + self.auth_path if self.api_gateway_url else ""
+
+    @property
+    def jwks_url(self) -> str:
+        return self.api_gateway_url.rstrip("/") + self.jwks_path if self.api_gateway_url else ""
+
+    def health_urls(self) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for pair in self.health_targets.split(","):
+            name, sep, url = pair.strip().partition("=")
+            if sep and name and url:
+                out[name.strip()] = url.strip()
+        return out

@@ -1,0 +1,120 @@
+"""Bearer JWT verification for the UI's API: RS256 against the auth service's JWKS.
+
+Checks the signature (by ``kid``), ``exp``/``nbf`` and, when configured, ``iss``/``aud``.
+The JWKS is fetched on first use and again when a token names an unknown ``kid`` (key
+rotation), at most once per ``refresh_s``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import logging
+import threading
+import time
+from typing import Any
+
+import httpx
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+log = logging.getLogger(__name__)
+LEEWAY_S = 30
+
+
+class TokenRejectedError(Exception):
+    """The bearer token is missing, malformed, forged, expired or for someone else."""
+
+
+def _b64(segment: str) -> bytes:
+    try:
+        return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+    except (binascii.Error, ValueError):
+        raise TokenRejectedError("token is malformed") from None
+
+
+def _json_segment(segment: str) -> dict[str, Any]:
+    try:
+        doc = json.loads(_b64(segment))
+    except ValueError:
+        raise TokenRejectedError("token is malformed") from None
+    if not isinstance(doc, dict):
+        raise TokenRejectedError("token is malformed")
+    return doc
+
+
+def _public_key(jwk: dict[str, Any]) -> rsa.RSAPublicKey:
+    n = int.from_bytes(_b64(str(jwk["n"])), "big")
+    e = int.from_bytes(_b64(str(jwk["e"])), "big")
+    return rsa.RSAPublicNumbers(e, n).public_key()
+
+
+class JwksVerifier:
+    """Verifies tokens against the keys published at ``jwks_url``."""
+
+    def __init__(
+        self, jwks_url: str, *, issuer: str | None, audience: str | None, refresh_s: float = 5.0
+    ) -> None:
+        self.jwks_url = jwks_url
+        self.issuer = issuer
+        self.audience = audience
+        self.refresh_s = refresh_s
+        self._keys: dict[str, rsa.RSAPublicKey] = {}
+        self._fetched = 0.0
+        self._lock = threading.Lock()
+
+    def _refresh(self) -> None:
+        if not self.jwks_url:
+            raise TokenRejectedError("no JWKS configured (API_GATEWAY_URL is empty)")
+        try:
+            doc = httpx.get(self.jwks_url, timeout=10).json()
+        except (httpx.HTTPError, ValueError) as exc:
+            raise TokenRejectedError(f"cannot fetch the JWKS at {self.jwks_url} ({exc})") from None
+        keys = {}
+        for jwk in doc.get("keys", []) if isinstance(doc, dict) else []:
+            if jwk.get("kty") == "RSA" and jwk.get("kid"):
+                keys[str(jwk["kid"])] = _public_key(jwk)
+        self._keys, self._fetched = keys, time.monotonic()
+
+    def key(self, kid: str) -> rsa.RSAPublicKey:
+        with self._lock:
+            stale = not self._fetched or time.monotonic() - self._fetched > self.refresh_s
+            if kid not in self._keys and stale:
+                self._refresh()
+            if kid not in self._keys:
+                raise TokenRejectedError(f"token key id {kid!r} is not published in the JWKS")
+            return self._keys[kid]
+
+    def verify(self, token: str, now: float | None = None) -> dict[str, Any]:
+        """The token's claims, or TokenRejectedError saying what failed."""
+        parts = token.strip().split(".")
+        if len(parts) != 3:
+            raise TokenRejectedError("token is malformed: a JWT has three parts")
+        header, claims = _json_segment(parts[0]), _json_segment(parts[1])
+        if header.get("alg") != "RS256":
+            raise TokenRejectedError("only RS256 tokens are accepted")
+        key = self.key(str(header.get("kid")))
+        try:
+            key.verify(
+                _b64(parts[2]), f"{parts[0]}.{parts[1]}".encode("ascii"), padding.PKCS1v15(), hashes.SHA256()
+            )
+        except InvalidSignature:
+            raise TokenRejectedError("token signature does not verify") from None
+        moment = time.time() if now is None else now
+        exp = claims.get("exp")
+        if not isinstance(exp, int | float):
+            raise TokenRejectedError("token has no expiry")
+        if moment > exp + LEEWAY_S:
+            raise TokenRejectedError("token expired")
+        nbf = claims.get("nbf", claims.get("iat"))
+        if isinstance(nbf, int | float) and moment + LEEWAY_S < nbf:
+            raise TokenRejectedError("token is not valid yet")
+        if self.issuer is not None and claims.get("iss") != self.issuer:
+            raise TokenRejectedError("token issuer is not accepted")
+        if self.audience is not None:
+            aud = claims.get("aud")
+            if self.audience not in (aud if isinstance(aud, list) else [aud]):
+                raise TokenRejectedError("token audience is not accepted")
+        return claims
