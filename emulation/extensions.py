@@ -22,6 +22,7 @@ REGISTRY: dict[str, str] = {
     "bedrock": "emulation.bedrock.extension:create",
     "glue": "emulation.glue.extension:create",
     "iam": "emulation.iam.extension:create",
+    "kinesisvideo": "emulation.kinesisvideo.extension:create",
 }
 
 

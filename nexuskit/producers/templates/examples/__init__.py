@@ -1,0 +1,1 @@
+"""Example user templates (YAML), shipped with the package."""
