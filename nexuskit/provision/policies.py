@@ -197,7 +197,13 @@ def _lake(spec: StackSpec, arns: StackArns) -> list[dict[str, Any]]:
         ),
         _allow(
             "LakeObjects",
-            ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject", "s3:DeleteObject"],
+            [
+                "s3:GetObject",
+                "s3:GetObjectVersion",
+                "s3:PutObject",
+                "s3:DeleteObject",
+                "s3:DeleteObjectVersion",
+            ],
             [arns.objects(b) for b in buckets],
         ),
     ]

@@ -33,12 +33,13 @@ def test_apply_grants_twice_changes_nothing(promoted: Lake) -> None:
 
 
 def test_grants_matrix_is_the_default_matrix(promoted: Lake) -> None:
-    """`lake grants`: agent reads silver/gold and writes gold/vibranium, aws-mcp reads all, bearer nothing."""
+    """`lake grants`: agent reads silver/gold and writes gold/vibranium, aws-mcp reads all and
+    writes the processed tiers, bearer nothing."""
     matrix = grants_matrix(promoted.spec, promoted.target, promoted.account_id)
     rows = {row["name"]: row for row in matrix["principals"]}
     assert rows["agent_irsa"]["tiers"] == {"bronze": "-", "silver": "r", "gold": "rw", "vibranium": "w"}
     assert rows["agent_irsa"]["datasets"] == {"silver.enrichment": "w"}
-    assert rows["aws_mcp_irsa"]["tiers"] == {"bronze": "r", "silver": "r", "gold": "r", "vibranium": "r"}
+    assert rows["aws_mcp_irsa"]["tiers"] == {"bronze": "r", "silver": "rw", "gold": "rw", "vibranium": "rw"}
     assert rows["kinesis_bearer"]["tiers"] == {"bronze": "-", "silver": "-", "gold": "-", "vibranium": "-"}
     assert rows["medallion_glue"]["tiers"] == {"bronze": "r", "silver": "rw", "gold": "rw", "vibranium": "rw"}
     assert rows["admin"]["tiers"] == {t: "rw" for t in ("bronze", "silver", "gold", "vibranium")}
@@ -55,14 +56,14 @@ def test_principal_without_grant_is_denied_on_read(promoted: Lake) -> None:
 
 
 def test_principal_without_grant_is_denied_on_write(promoted: Lake) -> None:
-    """The agent role may not write silver.telemetry; aws-mcp may not write gold; nothing is written."""
+    """The agent role may not write silver.telemetry; aws-mcp may not write bronze; nothing is written."""
     agent = promoted.assume("agent_irsa")
     with pytest.raises(LakeAccessDenied, match=r"may not write silver\.telemetry"):
         agent.store.put(promoted.bucket("silver"), "telemetry/date=2026-11-26/evil.parquet", b"x")
     mcp = promoted.assume("aws_mcp_irsa")
     with pytest.raises(LakeAccessDenied, match="may not write"):
-        mcp.store.put(promoted.bucket("gold"), "device_hourly/date=2026-11-26/evil.parquet", b"x")
-    keys = {o.key for t in ("silver", "gold") for o in promoted.store.list_objects(promoted.bucket(t))}
+        mcp.store.put(promoted.bucket("bronze"), "2026/11/26/12/evil.parquet", b"x")
+    keys = {o.key for t in ("silver", "bronze") for o in promoted.store.list_objects(promoted.bucket(t))}
     assert not any(k.endswith("evil.parquet") for k in keys)
 
 
@@ -77,8 +78,8 @@ def test_principal_with_grant_reads_and_writes(promoted: Lake) -> None:
 
 
 def test_promote_without_grants_is_refused_before_writing(promoted: Lake) -> None:
-    """aws-mcp (read-only) cannot promote: refused up front, the tiers untouched."""
+    """The agent role (no bronze read, no silver write) cannot promote: refused up front."""
     put_bronze(promoted, sample.encode(sample.iter_records(10, seed=99)))
-    with pytest.raises(LakeAccessDenied, match="may not write the silver tier"):
-        promote(promoted.assume("aws_mcp_irsa"), to="silver")
+    with pytest.raises(LakeAccessDenied, match=r"may not (read the bronze tier|write the silver tier)"):
+        promote(promoted.assume("agent_irsa"), to="silver")
     assert promote(promoted, to="silver").steps[0]["inputs"] == 1

@@ -122,7 +122,7 @@ data "aws_iam_policy_document" "agent_irsa" {
 
   statement {
     sid       = "LakeObjects"
-    actions   = ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject", "s3:DeleteObject"]
+    actions   = ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion"]
     resources = local.lake_object_arns
   }
 }
@@ -218,7 +218,7 @@ data "aws_iam_policy_document" "aws_mcp_irsa" {
 
   statement {
     sid       = "LakeObjects"
-    actions   = ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject", "s3:DeleteObject"]
+    actions   = ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion"]
     resources = local.lake_object_arns
   }
 }

@@ -67,10 +67,6 @@ def test_credentials_without_invoke_model_are_denied(enforcing: EngineProcess) -
     assert excinfo.value.response["Error"]["Code"] == "AccessDeniedException"
 
 
-@pytest.mark.xfail(
-    reason="emulation/iam maps Converse to bedrock:Converse; AWS authorises it as bedrock:InvokeModel",
-    strict=False,
-)
 def test_converse_is_authorised_as_invoke_model(enforcing: EngineProcess) -> None:
     """Converse needs bedrock:InvokeModel on the model (AWS has no bedrock:Converse action)."""
     region = enforcing.target().region
