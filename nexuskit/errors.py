@@ -14,6 +14,18 @@ The tree::
     ├── ToolMissingError   an optional external tool (docker, kind, kubectl, terraform) is absent
     ├── ScenarioError      a scenario file is invalid or a scenario step failed
     └── PromotionError     a promotion gate failed
+
+Areas define their own subclasses next to their code:
+
+* ``nexuskit.edge.errors``: ``EdgeError`` (deploying the auth function and HTTP API),
+  ``TokenError`` (issuing or verifying a bearer token)
+* ``nexuskit.controlplane.client``: ``ControlPlaneError`` (the process runtime's API)
+* ``nexuskit.producers.errors``: ``ProducerError`` with ``TemplateError``, ``VideoError``,
+  ``RunNotFoundError``
+* ``nexuskit.lake.errors``: ``LakeError`` with ``LakeAccessDenied`` (no Lake Formation
+  grant), ``LakeNotFoundError``, ``QueryError``, ``JobError``
+* ``nexuskit.workflows`` / ``nexuskit.mcpclient``: ``WorkflowError``, ``McpClientError``,
+  ``ToolCallError``
 """
 
 from __future__ import annotations
