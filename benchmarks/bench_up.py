@@ -1,7 +1,9 @@
 """Measure `nexuskit up --local`: cold and warm up, engine RSS, status latency.
 
-Prints figures (no assertions). Targets on the 2-core reference machine: cold up <= 5 s,
-engine RSS <= 300 MB (a LocalStack container takes 15-90 s and about 1 GB).
+Prints figures (no assertions). Targets on the 2-core reference machine: cold up (command
+start to every AWS resource provisioned) <= 5 s, engine RSS <= 300 MB (a LocalStack
+container takes 15-90 s and about 1 GB). `up` then also starts the control plane and waits
+until every Deployment is ready; that time is printed separately (issue 6's figure).
 
     .venv/bin/python benchmarks/bench_up.py [--runs 3]
 """
@@ -60,9 +62,12 @@ def one_run(workdir: Path) -> dict[str, float]:
     restart_up, _ = cli("up", "--local", "--json", *args)
     cli("down", *args)
     return {
-        "cold_up_s": cold,
+        # command start (incl. the CLI's own start-up) to every AWS resource provisioned
+        "cold_up_s": cold - report["timings"]["control_plane_s"],
+        "cold_up_with_control_plane_s": cold,
         "engine_start_s": report["timings"]["engine_s"],
         "provision_s": report["timings"]["provision_s"],
+        "control_plane_s": report["timings"]["control_plane_s"],
         "resources": float(len(report["resources"])),
         "warm_up_s": warm,
         "restart_up_s": restart_up,
@@ -89,7 +94,10 @@ def main() -> None:
     cold = statistics.median(r["cold_up_s"] for r in runs)
     rss = statistics.median(r["engine_rss_mb"] for r in runs)
     print()
-    print(f"cold up {cold:.2f} s (target <= 5 s): {'PASS' if cold <= 5 else 'MISS'}")
+    print(
+        f"cold up to all AWS resources provisioned {cold:.2f} s (target <= 5 s): "
+        f"{'PASS' if cold <= 5 else 'MISS'}"
+    )
     print(f"engine RSS {rss:.0f} MB (target <= 300 MB): {'PASS' if rss <= 300 else 'MISS'}")
 
 

@@ -29,6 +29,7 @@ class UpReport:
     engine_seconds: float
     provision_seconds: float
     total_seconds: float
+    control_plane_seconds: float = 0.0
     resources: list[dict[str, str]] = field(default_factory=list)
     endpoints: dict[str, Any] = field(default_factory=dict)
 
@@ -45,6 +46,7 @@ class UpReport:
             "timings": {
                 "engine_s": round(self.engine_seconds, 3),
                 "provision_s": round(self.provision_seconds, 3),
+                "control_plane_s": round(self.control_plane_seconds, 3),
                 "total_s": round(self.total_seconds, 3),
             },
             "resources": self.resources,
@@ -85,6 +87,7 @@ def up(settings: KitSettings) -> UpReport:
     resources = provision(spec, target)
     resources += apply_grants(spec, target)
     edge = deploy_edge(spec, target)
+    provisioned = time.perf_counter()
     # -- control plane (issue 6): render the manifests, run them, wait until ready --------
     from nexuskit import controlplane
 
@@ -96,7 +99,8 @@ def up(settings: KitSettings) -> UpReport:
         region=spec.region,
         already_up=already_up,
         engine_seconds=engine_done - started,
-        provision_seconds=done - engine_done,
+        provision_seconds=provisioned - engine_done,
+        control_plane_seconds=done - provisioned,
         total_seconds=done - started,
         resources=[r.as_dict() for r in resources] + edge,
         endpoints=endpoints(settings),
