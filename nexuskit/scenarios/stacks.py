@@ -15,6 +15,7 @@ the log files, and :meth:`StackHandle.restart_engine`.
 
 from __future__ import annotations
 
+import abc
 import contextlib
 import logging
 import os
@@ -328,20 +329,23 @@ def _flatten(doc: dict[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]]
             yield name, value
 
 
-class StackProvider:
+class StackProvider(abc.ABC):
     """Gives each scenario the stack it runs on (or the reason it cannot run)."""
 
+    @abc.abstractmethod
     def stack_for(self, scenario: Scenario) -> StackHandle | str:
-        raise NotImplementedError
+        """The stack ``scenario`` runs on, or why it cannot run."""
 
     def prepare(self, scenarios: Iterable[Scenario]) -> None:
-        """Start what the scenarios will need, in parallel where possible."""
+        """Start what the scenarios will need, in parallel where possible (optional hook)."""
+        return None
 
     def describe(self) -> list[dict[str, Any]]:
         return []
 
     def close(self) -> None:
-        """Stop and wipe whatever this provider started."""
+        """Stop and wipe whatever this provider started (optional hook)."""
+        return None
 
 
 class CurrentStack(StackProvider):
