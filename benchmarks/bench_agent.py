@@ -35,13 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from nexuskit.config import KitSettings
-from nexuskit.engine import EmbeddedEngine
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from nexuskit.engine import EmbeddedEngine, free_stack_port
 
 
 def free_block(count: int) -> int:
@@ -176,7 +170,7 @@ def main() -> None:
     parser.add_argument("--iam", default="off", choices=["off", "log", "enforce"])
     args = parser.parse_args()
     state = Path(tempfile.mkdtemp(prefix="bench-agent-"))
-    port = free_port()
+    port = free_stack_port()
     env = dict(os.environ, NEXUSKIT_SERVICE_PORT_BASE=str(free_block(8)))
     env.pop("AWS_ENDPOINT_URL", None)
     common = ["--port", str(port), "--state-dir", str(state)]

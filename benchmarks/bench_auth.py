@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import socket
 import statistics
 import tempfile
 import time
@@ -27,14 +26,8 @@ import psutil
 
 from nexuskit.config import KitSettings
 from nexuskit.edge import auth_url, deploy_edge, jwks_url
-from nexuskit.engine import EmbeddedEngine
+from nexuskit.engine import EmbeddedEngine, free_stack_port
 from nexuskit.provision import provision
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def post(url: str, doc: dict[str, Any]) -> float:
@@ -75,7 +68,7 @@ def sandbox_rss_mb(engine_pid: int) -> float:
 
 def run(calls: int, iam: str) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="bench-auth-") as workdir:
-        settings = KitSettings(port=free_port(), state_dir=Path(workdir), iam=iam)  # type: ignore[arg-type]
+        settings = KitSettings(port=free_stack_port(), state_dir=Path(workdir), iam=iam)  # type: ignore[arg-type]
         engine = EmbeddedEngine(settings)
         started = time.perf_counter()
         engine.start()

@@ -18,7 +18,6 @@ import argparse
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -29,7 +28,7 @@ from typing import Any
 import psutil
 
 from nexuskit.config import KitSettings
-from nexuskit.engine import EmbeddedEngine
+from nexuskit.engine import EmbeddedEngine, free_stack_port
 from nexuskit.lake import sample
 from nexuskit.lake.grants import apply_grants
 from nexuskit.provision.context import ProvisionContext
@@ -56,12 +55,6 @@ else:
     result = gold_to_vibranium(store, VibraniumConfig("silver", "gold", "vibranium"))
 print("MEDALLION_RESULT " + json.dumps(result.as_dict()))
 """
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def run_measured(argv: list[str], env: dict[str, str]) -> tuple[float, int, dict[str, Any]]:
@@ -125,7 +118,7 @@ def main() -> None:
     engine = None
     try:
         if args.store == "engine":
-            settings = KitSettings(port=free_port(), state_dir=work / "state", iam="off")
+            settings = KitSettings(port=free_stack_port(), state_dir=work / "state", iam="off")
             engine = EmbeddedEngine(settings)
             engine.start()
             spec = StackSpec(load_stack().params.model_copy(update={"environment": "bench"}))

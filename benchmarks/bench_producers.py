@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import socket
 import tempfile
 import time
 from pathlib import Path
@@ -31,20 +30,14 @@ from typing import Any
 
 from nexuskit.config import KitSettings
 from nexuskit.edge import deploy_edge
-from nexuskit.engine import EmbeddedEngine
+from nexuskit.engine import EmbeddedEngine, free_stack_port
 from nexuskit.producers import ProduceOptions, produce, verify_for_stack, video_for_stack
 from nexuskit.producers.video import VideoOptions
 from nexuskit.provision import provision
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _stack(workdir: Path, limits: str) -> tuple[KitSettings, EmbeddedEngine]:
-    settings = KitSettings(port=free_port(), state_dir=workdir, kinesis_limits=limits)  # type: ignore[arg-type]
+    settings = KitSettings(port=free_stack_port(), state_dir=workdir, kinesis_limits=limits)  # type: ignore[arg-type]
     engine = EmbeddedEngine(settings)
     engine.start()
     spec = settings.stack()

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import socket
 import statistics
 import subprocess
 import sys
@@ -24,13 +23,7 @@ import psutil
 
 from nexuskit import local
 from nexuskit.config import KitSettings
-from nexuskit.engine import EmbeddedEngine
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from nexuskit.engine import EmbeddedEngine, free_stack_port
 
 
 def cli(*args: str) -> tuple[float, subprocess.CompletedProcess[str]]:
@@ -42,7 +35,7 @@ def cli(*args: str) -> tuple[float, subprocess.CompletedProcess[str]]:
 
 
 def one_run(workdir: Path) -> dict[str, float]:
-    port = free_port()
+    port = free_stack_port()
     args = ["--port", str(port), "--state-dir", str(workdir)]
     cold, result = cli("up", "--local", "--json", *args)
     if result.returncode != 0:

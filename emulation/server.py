@@ -130,6 +130,9 @@ def main(argv: list[str] | None = None) -> int:
     settings = parse_args(argv)
     # The platform runs no EC2 instances: skip loading moto's catalogue of default AMIs.
     os.environ.setdefault("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
+    from emulation.core import speedups
+
+    speedups.install()
     if settings.state_dir is not None:
         settings.state_dir.mkdir(parents=True, exist_ok=True)
     try:

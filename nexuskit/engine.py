@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import random
 import secrets
 import shutil
 import signal
@@ -21,6 +22,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,6 +58,25 @@ def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
         except OSError:
             return False
     return True
+
+
+#: the control plane puts a stack's Services at engine port + 100 .. + 119
+SERVICE_PORT_SPAN = range(100, 120)
+
+
+def free_stack_port(low: int = 20000, high: int = 32000, attempts: int = 500) -> int:
+    """A free engine port whose Service ports (port + 100..119) are free too.
+
+    Ports come from below the kernel's ephemeral range (32768+), where clients and pods
+    get their own ports, so a port picked here is not taken a moment later. For tests,
+    benchmarks and scripts that run several stacks side by side.
+    """
+    rng = random.Random()
+    for _ in range(attempts):
+        port = rng.randrange(low, high)
+        if all(port_is_free(p) for p in (port, *(port + d for d in SERVICE_PORT_SPAN))):
+            return port
+    raise EngineError(f"no free block of ports between {low} and {high}")
 
 
 class EmbeddedEngine:
@@ -133,11 +154,18 @@ class EmbeddedEngine:
     def is_running(self) -> bool:
         return self.pid() is not None and self.health() is not None
 
-    def start(self) -> dict[str, Any]:
-        """Start the daemon and wait until it answers; raises EngineError/PortInUseError."""
+    def start(self, while_starting: Callable[[], None] | None = None) -> dict[str, Any]:
+        """Start the daemon and wait until it answers; raises EngineError/PortInUseError.
+
+        ``while_starting`` runs once the daemon has been spawned and before waiting for it
+        (the engine takes about half a second to boot: callers import and prepare their
+        clients meanwhile). It also runs when the engine was already up.
+        """
         if self.pid() is not None:
             health = self.health()
             if health is not None:
+                if while_starting is not None:
+                    while_starting()
                 return health
             raise EngineError(
                 f"an engine process (pid {self.pid()}) owns {self.state_dir} but does not answer "
@@ -190,6 +218,12 @@ class EmbeddedEngine:
                 indent=2,
             )
         )
+        if while_starting is not None:
+            try:
+                while_starting()
+            except BaseException:
+                self.stop()
+                raise
         deadline = time.monotonic() + self.settings.start_timeout
         while time.monotonic() < deadline:
             code = proc.poll()

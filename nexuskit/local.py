@@ -8,9 +8,11 @@ from __future__ import annotations
 import logging
 import shlex
 import time
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
+from nexuskit.aws import AwsTarget
 from nexuskit.config import KitSettings
 from nexuskit.edge import local_auth_url
 from nexuskit.engine import EmbeddedEngine
@@ -71,27 +73,67 @@ def endpoints(settings: KitSettings) -> dict[str, Any]:
     return doc
 
 
+#: services `up` calls while provisioning: their clients are made while the engine boots
+_UP_SERVICES = (
+    "sts",
+    "logs",
+    "iam",
+    "s3",
+    "lakeformation",
+    "kinesis",
+    "kinesisvideo",
+    "firehose",
+    "secretsmanager",
+    "ec2",
+    "eks",
+    "glue",
+    "lambda",
+    "apigatewayv2",
+)
+
+
 def up(settings: KitSettings) -> UpReport:
     """Start the engine (if not up) and provision every resource of the stack."""
-    from nexuskit.edge import deploy_edge
-    from nexuskit.lake.grants import apply_grants
-    from nexuskit.provision import provision
-
     started = time.perf_counter()
     spec = settings.stack()  # a bad parameter file fails before anything starts
     engine = EmbeddedEngine(settings)
     already_up = engine.is_running()
-    engine.start()
+    targets: list[AwsTarget] = []
+
+    def prepare() -> None:
+        # The engine boots in its own process meanwhile: import the provisioner and make
+        # the boto3 clients now (together about half a second of this process's time).
+        import nexuskit.edge.deploy
+        import nexuskit.lake.grants
+        import nexuskit.provision  # noqa: F401
+
+        target = engine.target(spec.region)
+        for service in _UP_SERVICES:
+            target.client(service)
+        targets.append(target)
+
+    engine.start(while_starting=prepare)
     engine_done = time.perf_counter()
-    target = engine.target(spec.region)
+    target = targets[0]
+    from nexuskit.edge import deploy_edge
+    from nexuskit.lake.grants import apply_grants
+    from nexuskit.provision import provision
+
     resources = provision(spec, target)
-    resources += apply_grants(spec, target)
-    edge = deploy_edge(spec, target)
+    # Lake Formation grants and the edge only depend on what `provision` made: side by side.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="up-edge") as pool:
+        edge_future = pool.submit(deploy_edge, spec, target)
+        try:
+            resources += apply_grants(spec, target)
+        except BaseException:
+            wait([edge_future])
+            raise
+        edge = edge_future.result()
     provisioned = time.perf_counter()
     # -- control plane (issue 6): render the manifests, run them, wait until ready --------
     from nexuskit import controlplane
 
-    controlplane.start(settings, spec, engine.target(spec.region), runtime=settings.k8s)
+    controlplane.start(settings, spec, target, runtime=settings.k8s)
     # -- end control plane ----------------------------------------------------------------
     done = time.perf_counter()
     return UpReport(

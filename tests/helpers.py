@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-import random
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -15,34 +13,16 @@ from pathlib import Path
 from typing import Any
 
 from nexuskit.aws import AwsTarget
+from nexuskit.engine import free_stack_port
 
 REGION = "us-west-2"
 ADMIN_KEY = "AKIANEXUSTESTADMIN01"
 ADMIN_SECRET = "nexus-test-admin-secret-key-0000000000000"
 
 
-def _is_free(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
 def free_port() -> int:
-    """A free TCP port on 127.0.0.1 for an engine, whose Service ports are free too.
-
-    Ports come from below the kernel's ephemeral range (32768+), where pods and clients
-    get their own ports, so a port picked here is not taken a moment later; the stack's
-    control plane puts its Services at engine port + 100..119, which must be free as well.
-    """
-    rng = random.Random()
-    for _ in range(500):
-        port = rng.randrange(20000, 32000)
-        if all(_is_free(p) for p in (port, *range(port + 100, port + 120))):
-            return port
-    raise RuntimeError("no free port block found below the ephemeral range")
+    """A free engine port below the ephemeral range whose Service ports are free too."""
+    return free_stack_port()
 
 
 class EngineProcess:

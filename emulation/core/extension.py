@@ -31,6 +31,10 @@ class Extension:
     def start(self, engine: EngineApp) -> None:
         """Called once the engine is ready and its state restored."""
 
+    def warm_up(self) -> None:
+        """Load what the first requests would otherwise pay for (runs in the engine's
+        background warm-up thread, after moto's services; must be thread-safe)."""
+
     def handle(self, request: AwsRequest) -> Response | None:
         """Answer the request, or return None to pass it on."""
         return None

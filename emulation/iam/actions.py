@@ -214,7 +214,7 @@ class _RestRoutes:
         routes.sort(key=lambda route: -route[2])
         return routes
 
-    def operation(self, signing_name: str, method: str, path: str) -> str | None:
+    def routes(self, signing_name: str) -> list[tuple[str, re.Pattern[str], int, str]]:
         routes = self._routes.get(signing_name)
         if routes is None:
             with self._lock:
@@ -222,6 +222,10 @@ class _RestRoutes:
                 if routes is None:
                     routes = self._load(signing_name)
                     self._routes[signing_name] = routes
+        return routes
+
+    def operation(self, signing_name: str, method: str, path: str) -> str | None:
+        routes = self.routes(signing_name)
         for route_method, regex, _, name in routes:
             if route_method == method and regex.fullmatch(path):
                 return name
@@ -229,6 +233,15 @@ class _RestRoutes:
 
 
 _rest_routes = _RestRoutes()
+
+#: REST services the platform calls (``up`` provisions through all of them)
+WARM_REST_SERVICES = ("apigateway", "lambda", "eks", "kinesisvideo", "lakeformation", "s3")
+
+
+def warm_rest_routes(signing_names: tuple[str, ...] = WARM_REST_SERVICES) -> None:
+    """Build the REST operation tables now (botocore's models take ~0.2 s to load)."""
+    for name in signing_names:
+        _rest_routes.routes(name)
 
 
 def iam_action(service: str, operation: str) -> str:

@@ -39,6 +39,7 @@ from emulation.iam.actions import (
     is_execute_api,
     protocol_of,
     unsigned_service,
+    warm_rest_routes,
 )
 from emulation.iam.exceptions import (
     IamError,
@@ -86,6 +87,10 @@ class IamEnforcement(Extension):
         self.engine = engine
         if self.backend.clock_skew:
             log.warning("IAM credential expiry is judged %s ahead of real time", self.backend.clock_skew)
+
+    def warm_up(self) -> None:
+        if self.mode != "off":
+            warm_rest_routes()
 
     def reset(self) -> None:
         self.backend.reset()

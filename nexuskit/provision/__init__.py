@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 
 from nexuskit.aws import AwsTarget
 from nexuskit.provision.cluster import inventory_cluster, provision_cluster
@@ -83,15 +83,35 @@ def provision(spec: StackSpec, target: AwsTarget, *, admin_arn: str | None = Non
     started = time.monotonic()
     ctx = ProvisionContext.connect(spec, target)
     log.info("provisioning %s in %s as %s", spec.prefix, spec.region, ctx.caller_arn)
-    states = provision_observability(ctx)
-    states += provision_identity(ctx)
-    states += provision_storage(ctx, admin_arn)
-    states += provision_streaming(ctx)
-    states += provision_signing_key(ctx)
-    if spec.params.enable_eks:
+    # Clients first (creating them is not thread-safe), then two chains side by side: the
+    # data platform in dependency order, and the network with the cluster (which only
+    # names the cluster roles by ARN, so it does not wait for IAM).
+    for service in _INVENTORY_SERVICES:
+        ctx.client(service)
+
+    def platform() -> list[ResourceState]:
+        states = provision_observability(ctx)
+        states += provision_identity(ctx)
+        states += provision_storage(ctx, admin_arn)
+        states += provision_streaming(ctx)
+        states += provision_signing_key(ctx)
+        return states
+
+    def cluster() -> list[ResourceState]:
         network_states, network = provision_network(ctx)
-        states += network_states
-        states += provision_cluster(ctx, network)
+        return network_states + provision_cluster(ctx, network)
+
+    if spec.params.enable_eks:
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="provision-network") as pool:
+            side = pool.submit(cluster)
+            try:
+                states = platform()
+            except BaseException:
+                wait([side])  # the main chain's error is the one reported
+                raise
+            states += side.result()
+    else:
+        states = platform()
     created = sum(1 for s in states if s.state == CREATED)
     updated = sum(1 for s in states if s.state == UPDATED)
     log.info(
