@@ -32,6 +32,8 @@ class UpReport:
     provision_seconds: float
     total_seconds: float
     control_plane_seconds: float = 0.0
+    #: wall-clock time (epoch seconds) when every AWS resource was provisioned
+    aws_ready_at: float = 0.0
     resources: list[dict[str, str]] = field(default_factory=list)
     endpoints: dict[str, Any] = field(default_factory=dict)
 
@@ -50,6 +52,7 @@ class UpReport:
                 "provision_s": round(self.provision_seconds, 3),
                 "control_plane_s": round(self.control_plane_seconds, 3),
                 "total_s": round(self.total_seconds, 3),
+                "aws_ready_at": round(self.aws_ready_at, 3),
             },
             "resources": self.resources,
             "endpoints": self.endpoints,
@@ -130,6 +133,7 @@ def up(settings: KitSettings) -> UpReport:
             raise
         edge = edge_future.result()
     provisioned = time.perf_counter()
+    aws_ready_at = time.time()
     # -- control plane (issue 6): render the manifests, run them, wait until ready --------
     from nexuskit import controlplane
 
@@ -144,6 +148,7 @@ def up(settings: KitSettings) -> UpReport:
         provision_seconds=provisioned - engine_done,
         control_plane_seconds=done - provisioned,
         total_seconds=done - started,
+        aws_ready_at=aws_ready_at,
         resources=[r.as_dict() for r in resources] + edge,
         endpoints=endpoints(settings),
     )

@@ -10,7 +10,9 @@ Measured on the reference machine, each of these cost the first ``up`` a second 
   models through moto's loader, so each model is parsed once, not twice.
 * moto builds a new model loader for every service model it loads, and each new loader
   lists botocore's whole data directory again (thousands of ``stat`` calls). One shared
-  loader lists it once.
+  loader lists it once, and parses each model once for moto, botocore and the IAM layer.
+* moto's EKS asks a new boto3 session for the partitions (parsing ``endpoints.json``)
+  for every role ARN it validates.
 * moto's request router lists its own package directory (and stats every entry) twice per
   request to recognise service names. The package does not change while the engine runs.
 
@@ -42,10 +44,19 @@ def _cache_region_lookups(loader: Any) -> None:
     from botocore.session import Session
 
     original = Session.get_available_regions
+    original_partitions = Session.get_available_partitions
     shared = Session()
     # botocore reads the service's whole model to learn its endpoint prefix: let it use
     # moto's loader, which has (or will have) parsed that model anyway.
     shared.register_component("data_loader", loader)
+    partitions: list[str] = []
+
+    def get_available_partitions(self: Any) -> list[str]:
+        # moto's EKS asks a new session for every role ARN it validates
+        with _lock:
+            if not partitions:
+                partitions.extend(original_partitions(shared))
+        return list(partitions)
     cache: dict[tuple[str, str, bool], list[str]] = {}
 
     def get_available_regions(
@@ -60,6 +71,7 @@ def _cache_region_lookups(loader: Any) -> None:
         return list(regions)
 
     Session.get_available_regions = get_available_regions  # type: ignore[method-assign]
+    Session.get_available_partitions = get_available_partitions  # type: ignore[method-assign]
 
 
 def _share_model_loader() -> Any:
@@ -67,8 +79,23 @@ def _share_model_loader() -> Any:
     from moto.core.loaders import create_loader
 
     shared = create_loader()
+    original = shared.load_service_model
+
+    def load_service_model(service_name: str, type_name: str, api_version: str | None = None) -> Any:
+        # The loader caches by the exact call: botocore passes keywords, moto positions;
+        # one spelling means one cache entry, so each model is parsed once.
+        return original(service_name, type_name, api_version)
+
+    shared.load_service_model = load_service_model  # type: ignore[method-assign]
     moto_utils.create_loader = lambda: shared  # type: ignore[attr-defined]
     return shared
+
+
+def service_model(name: str) -> Any:
+    """moto's (cached) copy of botocore's model of ``name``, from the shared loader."""
+    from moto.core.utils import get_service_model
+
+    return get_service_model(name)
 
 
 def _cache_module_list() -> None:

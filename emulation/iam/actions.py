@@ -191,15 +191,15 @@ class _RestRoutes:
         self._routes: dict[str, list[tuple[str, re.Pattern[str], int, str]]] = {}
 
     def _load(self, signing_name: str) -> list[tuple[str, re.Pattern[str], int, str]]:
-        import botocore.session
-        from botocore.exceptions import UnknownServiceError
+        from botocore.exceptions import DataNotFoundError, UnknownServiceError
 
-        session = botocore.session.get_session()
+        from emulation.core.speedups import service_model
+
         routes: list[tuple[str, re.Pattern[str], int, str]] = []
         for model_name in _REST_MODELS.get(signing_name, (signing_name,)):
             try:
-                model = session.get_service_model(model_name)
-            except UnknownServiceError:
+                model = service_model(model_name)
+            except (UnknownServiceError, DataNotFoundError):
                 continue
             for name in model.operation_names:
                 http = model.operation_model(name).http
