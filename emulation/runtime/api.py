@@ -275,12 +275,15 @@ class ControlApi:
         is_deployment = f"{ns}/{name}" in self.cluster.manifests.deployments
         if not files and not follow and not is_deployment:
             raise ObjectNotFoundError(f"no logs for {ns}/{name}")
+        stream = _LogStream(writer, prefix=is_deployment)
+        # Read the tails (and so fix where following starts) before the answer's head goes
+        # out: a client that writes a line once it sees the head must get that line.
+        tails = [(pod, stream.read_tail(pod, path, tail)) for pod, path in files]
         head = "HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n"
         writer.write((head + "Transfer-Encoding: chunked\r\n\r\n").encode())
-        stream = _LogStream(writer, prefix=is_deployment)
         try:
-            for pod, path in files:
-                stream.offsets[pod] = await stream.send_tail(pod, path, tail)
+            for pod, lines in tails:
+                await stream.send(pod, lines)
             while follow and not writer.is_closing():
                 await asyncio.sleep(FOLLOW_POLL_SECONDS)
                 current = self.cluster.log_files(ns, name) if is_deployment else files
@@ -304,7 +307,7 @@ class _LogStream:
         self.offsets: dict[str, int] = {}
         self.partial: dict[str, bytes] = {}
 
-    async def _send(self, pod: str, lines: list[bytes]) -> None:
+    async def send(self, pod: str, lines: list[bytes]) -> None:
         if not lines:
             return
         if self.prefix:
@@ -313,19 +316,20 @@ class _LogStream:
         self.writer.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
         await self.writer.drain()
 
-    async def send_tail(self, pod: str, path: Path, tail: int) -> int:
+    def read_tail(self, pod: str, path: Path, tail: int) -> list[bytes]:
+        """The last ``tail`` complete lines (all when negative); following starts after them."""
         try:
             data = path.read_bytes()
         except FileNotFoundError:
-            return 0
-        end = len(data)
+            self.offsets[pod] = 0
+            return []
+        self.offsets[pod] = len(data)
         complete = data[: data.rfind(b"\n") + 1]
         self.partial[pod] = data[len(complete) :]
         lines = complete.splitlines()
         if tail >= 0:
             lines = lines[-tail:] if tail else []
-        await self._send(pod, lines)
-        return end
+        return lines
 
     async def send_new(self, pod: str, path: Path, offset: int) -> int:
         try:
@@ -339,7 +343,7 @@ class _LogStream:
         data = self.partial.pop(pod, b"") + fresh
         cut = data.rfind(b"\n") + 1
         self.partial[pod] = data[cut:]
-        await self._send(pod, data[:cut].splitlines())
+        await self.send(pod, data[:cut].splitlines())
         return offset + len(fresh)
 
 
