@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -25,6 +26,10 @@ from nexuskit.stack import StackSpec
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+R = TypeVar("R")
+
+#: how many independent resources are settled at once (AWS and the engine both take it)
+PARALLEL_CALLS = 4
 
 _UNREACHABLE = (
     EndpointConnectionError,
@@ -134,3 +139,18 @@ class ProvisionContext:
         if service not in self.clients:
             self.clients[service] = self.target.client(service)
         return self.clients[service]
+
+    def each(self, settle: Callable[[T], R], items: Iterable[T]) -> list[R]:
+        """``[settle(item) for item in items]`` with independent items settled side by side.
+
+        Results keep the items' order; when several fail, the first item's error is raised
+        (after every call has ended, so nothing is left half-done in the background).
+        """
+        todo = list(items)
+        if len(todo) < 2:
+            return [settle(item) for item in todo]
+        workers = min(PARALLEL_CALLS, len(todo))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="provision") as pool:
+            futures = [pool.submit(settle, item) for item in todo]
+            wait(futures)
+        return [future.result() for future in futures]

@@ -206,7 +206,8 @@ def _role(ctx: ProvisionContext, role: RoleDefinition) -> ResourceState:
 def provision_identity(ctx: ProvisionContext) -> list[ResourceState]:
     """The OIDC provider first (IRSA roles trust it), then the roles in dependency order."""
     states = [_oidc_provider(ctx)]
-    states += [_role(ctx, role) for role in role_definitions(ctx.spec, ctx.account_id)]
+    # Roles that trust other roles are retried until IAM sees them (see _with_trust).
+    states += ctx.each(lambda role: _role(ctx, role), role_definitions(ctx.spec, ctx.account_id))
     return states
 
 

@@ -65,8 +65,8 @@ def _firehose_groups(ctx: ProvisionContext) -> list[str]:
 
 def provision_observability(ctx: ProvisionContext) -> list[ResourceState]:
     """Log groups with retention, then the log streams the Firehose streams write to."""
-    states = [_log_group(ctx, name) for name in ctx.spec.log_groups]
-    states += [_delivery_stream_log(ctx, group) for group in _firehose_groups(ctx)]
+    states = ctx.each(lambda name: _log_group(ctx, name), ctx.spec.log_groups)
+    states += ctx.each(lambda group: _delivery_stream_log(ctx, group), _firehose_groups(ctx))
     return states
 
 

@@ -75,8 +75,9 @@ def _buckets(ctx: ProvisionContext) -> list[ResourceState]:
     s3 = ctx.client("s3")
     with aws_call(BUCKET_TYPE, ctx.spec.prefix):
         owned = {b["Name"]: b for b in s3.list_buckets().get("Buckets", [])}
-    states = []
-    for tier, name in ctx.spec.buckets.items():
+
+    def settle(tier_and_name: tuple[str, str]) -> ResourceState:
+        tier, name = tier_and_name
         detail = f"{tier}, versioned, AES256"
         with aws_call(BUCKET_TYPE, name):
             if name in owned:
@@ -89,20 +90,17 @@ def _buckets(ctx: ProvisionContext) -> list[ResourceState]:
                 fixed = _settle_bucket(ctx, name, tier)
                 if fixed:
                     log.info("updated bucket %s: %s", name, ", ".join(fixed))
-                    states.append(
-                        ResourceState(BUCKET_TYPE, name, UPDATED, f"{detail}; fixed {', '.join(fixed)}")
-                    )
-                else:
-                    states.append(ResourceState(BUCKET_TYPE, name, EXISTS, detail))
-                continue
+                    return ResourceState(BUCKET_TYPE, name, UPDATED, f"{detail}; fixed {', '.join(fixed)}")
+                return ResourceState(BUCKET_TYPE, name, EXISTS, detail)
             kwargs: dict[str, Any] = {}
             if ctx.region != "us-east-1":
                 kwargs["CreateBucketConfiguration"] = {"LocationConstraint": ctx.region}
             s3.create_bucket(Bucket=name, **kwargs)
             _settle_bucket(ctx, name, tier)
         log.info("created bucket %s", name)
-        states.append(ResourceState(BUCKET_TYPE, name, CREATED, detail))
-    return states
+        return ResourceState(BUCKET_TYPE, name, CREATED, detail)
+
+    return ctx.each(settle, ctx.spec.buckets.items())
 
 
 def iam_principal(arn: str) -> str:

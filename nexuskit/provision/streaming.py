@@ -239,10 +239,13 @@ def _firehose(ctx: ProvisionContext, name: str, source: str, client: bool) -> Re
 def provision_streaming(ctx: ProvisionContext) -> list[ResourceState]:
     """Data streams, then video streams, then the Firehose streams that read them."""
     spec = ctx.spec
-    states = [_data_stream(ctx, stream) for stream in data_streams(spec)]
+    states = ctx.each(lambda stream: _data_stream(ctx, stream), data_streams(spec))
     states += _video_streams(ctx)
-    states.append(_firehose(ctx, spec.primary_firehose, spec.primary_stream, client=False))
-    states.append(_firehose(ctx, spec.client_firehose, spec.client_stream, client=True))
+    firehoses = [
+        (spec.primary_firehose, spec.primary_stream, False),
+        (spec.client_firehose, spec.client_stream, True),
+    ]
+    states += ctx.each(lambda f: _firehose(ctx, f[0], f[1], client=f[2]), firehoses)
     return states
 
 
