@@ -6,6 +6,7 @@
 # The virtualenv is created on first use (~20 s, ~290 MB from PyPI).
 #
 # Usage: terraform/scripts/checkov.sh [extra checkov arguments]
+#        terraform/scripts/checkov.sh --install-only   (create the virtualenv; `make test` does)
 # Exit status: checkov's (0 when every check passes or is skipped in .checkov.yaml).
 set -euo pipefail
 
@@ -18,6 +19,9 @@ if [[ ! -x "$venv/bin/checkov" ]]; then
   echo "checkov.sh: creating $venv with $spec" >&2
   "$python" -m venv "$venv"
   "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "$spec" >&2
+fi
+if [[ "${1:-}" == "--install-only" ]]; then
+  exit 0
 fi
 
 cd "$root"
