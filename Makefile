@@ -4,8 +4,11 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
+BROWSER_DIR := tests/ui/browser
+BROWSER_STAMP := $(BROWSER_DIR)/node_modules/.installed
+CHECKOV := .checkov-venv/bin/checkov
 
-.PHONY: up down status test lint typecheck pytest bench clean help
+.PHONY: up down status test lint typecheck pytest browser checkov bench clean help
 
 help:
 	@echo "make up     create .venv, install, start the stack on the embedded engine"
@@ -43,10 +46,26 @@ typecheck: $(DEV_STAMP)
 pytest: $(DEV_STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-test: lint typecheck pytest
+# Headless Chromium for tests/ui/test_browser.py: Debian's chromium (apt-get, as root) and
+# playwright-core pinned in $(BROWSER_DIR)/package-lock.json. Runs once (stamp file); when
+# it cannot install it prints why and the browser tests skip with that reason.
+browser: $(BROWSER_STAMP)
+
+$(BROWSER_STAMP): $(BROWSER_DIR)/package.json $(BROWSER_DIR)/package-lock.json $(BROWSER_DIR)/setup.sh
+	@sh $(BROWSER_DIR)/setup.sh $(abspath $@)
+
+# checkov in its own virtualenv (it pins an hcl2 fork that clashes with python-hcl2 8);
+# tests/terraform/test_checkov.py runs it over terraform/.
+checkov: $(CHECKOV)
+
+$(CHECKOV): terraform/scripts/checkov.sh
+	@bash terraform/scripts/checkov.sh --install-only
+	@touch $@
+
+test: lint typecheck browser checkov pytest
 
 bench: $(DEV_STAMP)
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .checkov-venv .mypy_cache .ruff_cache .pytest_cache

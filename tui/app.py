@@ -79,6 +79,9 @@ class NexusApp(App[None]):
         cursor_blink: bool = True,
         start: str = "stack",
     ) -> None:
+        # Textual starts in DEFAULT_MODE: start on the screen asked for, so that no other
+        # screen is built (and refreshes in the background) before it is visited.
+        self.DEFAULT_MODE = start if start in self.MODES else "stack"  # type: ignore[misc]
         super().__init__()
         self.settings = settings
         self.read_only = read_only
@@ -94,9 +97,6 @@ class NexusApp(App[None]):
     @property
     def syntax_theme(self) -> str:
         return "ansi_dark" if self.current_theme.dark else "ansi_light"
-
-    def on_mount(self) -> None:
-        self.switch_mode(self.start_mode if self.start_mode in self.MODES else "stack")
 
     def action_help(self) -> None:
         if isinstance(self.screen, HelpScreen):

@@ -42,6 +42,15 @@ def clock_time(ts: float | None) -> str:
     return time.strftime("%H:%M:%S", time.localtime(ts)) if ts else "-"
 
 
+def moment(ts: float | None, now: float) -> str:
+    """``14:03:07`` on the day of ``now``, else ``11-24 14:03`` (for lists that span days)."""
+    if not ts:
+        return "-"
+    if time.localtime(ts)[:3] == time.localtime(now)[:3]:
+        return clock_time(ts)
+    return time.strftime("%m-%d %H:%M", time.localtime(ts))
+
+
 def sync_rows(table: DataTable[Any], rows: dict[str, tuple[Any, ...]]) -> None:
     """Make ``table`` hold exactly ``rows`` (by key), updating cells in place (no flicker)."""
     columns = list(table.columns)

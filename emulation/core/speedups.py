@@ -57,6 +57,7 @@ def _cache_region_lookups(loader: Any) -> None:
             if not partitions:
                 partitions.extend(original_partitions(shared))
         return list(partitions)
+
     cache: dict[tuple[str, str, bool], list[str]] = {}
 
     def get_available_regions(

@@ -3,13 +3,21 @@
 ``nexuskit produce [OPTIONS]`` runs a producer; ``produce verify RUN_ID`` proves delivery;
 ``produce templates`` and ``produce runs`` list what there is. The work is in
 :mod:`nexuskit.producers`.
+
+``--progress jsonl`` is for a program that runs the producer as a child process (the
+dashboard does): one JSON line a second on stdout, then the report line
+(:mod:`nexuskit.producers.progress`); SIGINT or SIGTERM stops the run like Ctrl-C and the
+report line still comes.
 """
 
 from __future__ import annotations
 
 import getpass
+import os
+import signal
 import sys
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any
 
@@ -30,6 +38,8 @@ from nexuskit.cli.common import (
     print_json,
     settings_from,
 )
+
+PROGRESS_MODES = ("auto", "none", "jsonl")
 
 produce_app = typer.Typer(
     name="produce",
@@ -134,6 +144,14 @@ def produce(
     realtime: Annotated[
         bool, typer.Option("--realtime/--no-realtime", help="Film in real time, or as fast as possible.")
     ] = True,
+    progress: Annotated[
+        str,
+        typer.Option(
+            "--progress",
+            help="auto (a bar on a terminal), none, or jsonl: a JSON line a second on stdout, "
+            "then the report line (for programs; SIGTERM stops the run like Ctrl-C).",
+        ),
+    ] = "auto",
     port: PortOpt = None,
     state_dir: StateDirOpt = None,
     env: EnvOpt = None,
@@ -142,7 +160,12 @@ def produce(
     """Produce records (or video) to the stack; a report at the end."""
     if ctx.invoked_subcommand is not None:
         return
-    from nexuskit.producers import ProduceOptions, parse_duration, parse_rate
+    from nexuskit.producers import ProduceOptions, ProducerError, parse_duration, parse_rate
+
+    if progress not in PROGRESS_MODES:
+        raise ProducerError(f"--progress {progress!r} is not known", f"use {', '.join(PROGRESS_MODES)}")
+    if progress == "jsonl" and video:
+        raise ProducerError("--progress jsonl reports records, not video", "leave out --progress or --video")
     from nexuskit.producers.templates import parse_instant
 
     options = ProduceOptions(
@@ -168,7 +191,10 @@ def produce(
         return
     settings = settings_from(port, state_dir, env)
     who = user or getpass.getuser()
-    show = not as_json and err_console.is_terminal
+    if progress == "jsonl":
+        _produce_jsonl(settings, options, channel, stream, who, ttl, parse_duration(refresh_margin))
+        return
+    show = progress == "auto" and not as_json and err_console.is_terminal
     if video:
         _video(
             settings,
@@ -220,6 +246,74 @@ def produce(
     else:
         _render_report(doc, f"Run {report.run_id}")
         console.print(f"prove delivery with: nexuskit produce verify {report.run_id} --wait 30s")
+    if report.status == "failed":
+        err_console.print(
+            f"[bold red]error:[/] {escape(report.error or '')}", highlight=False, soft_wrap=True
+        )
+        raise typer.Exit(1)
+
+
+def _stdout_line(text: str) -> None:
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except OSError:  # the reader has gone: send the rest (and the flush at exit) nowhere
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        raise
+
+
+@contextmanager
+def _stop_signals(stop: Callable[[], None]) -> Iterator[None]:
+    """SIGINT and SIGTERM call ``stop`` (the run ends at its next progress callback)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    handled = (signal.SIGINT, signal.SIGTERM)
+    previous = {signum: signal.signal(signum, lambda _signum, _frame: stop()) for signum in handled}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _produce_jsonl(
+    settings: Any,
+    options: Any,
+    channel: str | None,
+    stream: str | None,
+    user: str,
+    ttl: int | None,
+    refresh_margin: float,
+) -> None:
+    """A run reported as JSON lines on stdout (see the module docstring)."""
+    from nexuskit.errors import NexuskitError
+    from nexuskit.producers import producer_for_stack
+    from nexuskit.producers.progress import ProgressLines, error_event, report_event, started_event
+
+    lines = ProgressLines(_stdout_line)
+    with _stop_signals(lines.request_stop):
+        try:
+            producer = producer_for_stack(
+                settings,
+                options,
+                channel=channel,
+                stream=stream,
+                user=user,
+                ttl_minutes=ttl,
+                refresh_margin=refresh_margin,
+                on_progress=lines.on_progress,
+            )
+            if lines.stops_requested:
+                lines.emit(error_event("stopped before the run started"))
+                raise typer.Exit(130)
+            lines.emit(started_event(producer))
+            report = producer.run()
+        except NexuskitError as exc:
+            lines.emit(error_event(exc.message, exc.hint))
+            raise
+    lines.emit(report_event(report))
     if report.status == "failed":
         err_console.print(
             f"[bold red]error:[/] {escape(report.error or '')}", highlight=False, soft_wrap=True

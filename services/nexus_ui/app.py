@@ -11,15 +11,18 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 from fastapi import FastAPI, Request, Response
 from fastapi.staticfiles import StaticFiles
 
+from services.nexus_ui import aws
 from services.nexus_ui.deps import UiState
 from services.nexus_ui.lake import LakeReader
-from services.nexus_ui.routers import health, lake, pages, session, telemetry, workflows
+from services.nexus_ui.routers import health, lake, mappings, pages, session, telemetry, workflows
 from services.nexus_ui.settings import UiSettings
+from services.nexus_ui.streams import StreamTap
 from services.nexus_ui.tokens import JwksVerifier
 
 log = logging.getLogger(__name__)
@@ -42,6 +45,16 @@ def create_app(settings: UiSettings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        def aws_client(service: str) -> Any:
+            return aws.client(service, settings.region)
+
+        tap = StreamTap(
+            settings.streams(),
+            lambda: aws_client("kinesis"),
+            poll_s=settings.stream_poll_s,
+            idle_s=settings.stream_idle_s,
+            max_points=settings.stream_points,
+        )
         async with httpx.AsyncClient(timeout=settings.http_timeout) as http:
             app.state.ui = UiState(
                 settings=settings,
@@ -50,11 +63,19 @@ def create_app(settings: UiSettings) -> FastAPI:
                 ),
                 lake=LakeReader(settings.aws_mcp_url),
                 http=http,
+                tap=tap,
+                aws=aws_client,
             )
             log.info(
-                "nexus-ui: auth %s, agent-core %s", settings.auth_url or "-", settings.agent_core_url or "-"
+                "nexus-ui: auth %s, agent-core %s, streams %s",
+                settings.auth_url or "-",
+                settings.agent_core_url or "-",
+                ", ".join(settings.streams().values()) or "-",
             )
-            yield
+            try:
+                yield
+            finally:
+                tap.stop()
 
     app = FastAPI(
         title="nexus-ui",
@@ -73,7 +94,7 @@ def create_app(settings: UiSettings) -> FastAPI:
             response.headers.setdefault(name, value)
         return response
 
-    for module in (pages, session, telemetry, workflows, lake, health):
+    for module in (pages, session, telemetry, mappings, workflows, lake, health):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 import httpx
@@ -10,6 +11,7 @@ from fastapi import Depends, HTTPException, Request
 
 from services.nexus_ui.lake import LakeReader
 from services.nexus_ui.settings import UiSettings
+from services.nexus_ui.streams import StreamTap
 from services.nexus_ui.tokens import JwksVerifier, TokenRejectedError
 
 
@@ -19,6 +21,11 @@ class UiState:
     verifier: JwksVerifier
     lake: LakeReader
     http: httpx.AsyncClient
+    tap: StreamTap
+    #: a boto3 client of the named service with nexus-ui's own credentials
+    aws: Callable[[str], Any]
+    #: short-lived answers shared by every page of this process: key -> (monotonic time, value)
+    cache: dict[str, tuple[float, Any]] = field(default_factory=dict)
 
 
 def ui_state(request: Request) -> UiState:

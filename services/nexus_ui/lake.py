@@ -55,6 +55,13 @@ class LakeReader:
         (doc,) = await self._calls([("lake_inventory", {})])
         return dict(doc)
 
+    async def overview(self) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        """The tiers' inventory and the Glue jobs with their last runs (one MCP session)."""
+        inventory, jobs = await self._calls(
+            [("lake_inventory", {}), ("glue_list_jobs", {"include_last_run": True})]
+        )
+        return dict(inventory), list(jobs.get("jobs", []) if isinstance(jobs, dict) else [])
+
     async def latest(self, tier: str, prefix: str, count: int) -> list[dict[str, Any]]:
         """The newest ``count`` objects under ``prefix``, each ``{"key", "modified", "content"}``."""
         (listing,) = await self._calls(

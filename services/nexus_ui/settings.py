@@ -29,6 +29,26 @@ class UiSettings(BaseSettings):
     token_audience: str | None = Field(
         None, validation_alias=AliasChoices("NEXUS_TOKEN_AUDIENCE", "token_audience")
     )
+    # The data plane the mappings view and the live map read (names from the stack).
+    client_stream: str = Field("", validation_alias=AliasChoices("CLIENT_STREAM", "client_stream"))
+    primary_stream: str = Field("", validation_alias=AliasChoices("PRIMARY_STREAM", "primary_stream"))
+    client_firehose: str = Field("", validation_alias=AliasChoices("CLIENT_FIREHOSE", "client_firehose"))
+    primary_firehose: str = Field("", validation_alias=AliasChoices("PRIMARY_FIREHOSE", "primary_firehose"))
+    client_video_stream: str = Field(
+        "", validation_alias=AliasChoices("CLIENT_VIDEO_STREAM", "client_video_stream")
+    )
+    primary_video_stream: str = Field(
+        "", validation_alias=AliasChoices("PRIMARY_VIDEO_STREAM", "primary_video_stream")
+    )
+    # The live stream reader: GetRecords every poll_s per shard while a page watches,
+    # stopping idle_s after the last request; at most stream_points points per stream.
+    stream_poll_s: float = Field(
+        1.0, validation_alias=AliasChoices("NEXUS_UI_STREAM_POLL_S", "stream_poll_s")
+    )
+    stream_idle_s: float = Field(
+        60.0, validation_alias=AliasChoices("NEXUS_UI_STREAM_IDLE_S", "stream_idle_s")
+    )
+    stream_points: int = Field(300, validation_alias=AliasChoices("NEXUS_UI_STREAM_POINTS", "stream_points"))
     # "name=url" pairs, comma-separated: the /health URLs shown on the health view.
     health_targets: str = Field("", validation_alias=AliasChoices("NEXUS_UI_HEALTH", "health_targets"))
     port: int = Field(8000, validation_alias=AliasChoices("PORT", "port"))
@@ -49,6 +69,11 @@ class UiSettings(BaseSettings):
     @property
     def jwks_url(self) -> str:
         return self.api_gateway_url.rstrip("/") + self.jwks_path if self.api_gateway_url else ""
+
+    def streams(self) -> dict[str, str]:
+        """The data streams the map reads live, by channel (``client``, ``internal``)."""
+        named = {"client": self.client_stream, "internal": self.primary_stream}
+        return {channel: name for channel, name in named.items() if name}
 
     def health_urls(self) -> dict[str, str]:
         out: dict[str, str] = {}

@@ -7,6 +7,10 @@ internal channel uses the platform identity; `nexuskit produce verify` reads bro
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -107,6 +111,43 @@ def test_verify_reports_missing_records(stack: Stack) -> None:
     run_file.write_text(json.dumps(record))
     proof = verify_for_stack(stack.settings, report.run_id, wait=2)
     assert (proof.sent, proof.delivered, proof.missing, proof.exactly_once) == (60, 50, 10, False)
+
+
+def test_progress_jsonl_and_sigterm_still_give_the_report(stack: Stack) -> None:
+    """`--progress jsonl` for a program: lines while it runs; SIGTERM stops it with a report, delivered."""
+    args = ["produce", "--progress", "jsonl", "--channel", "internal", "--rate", "300/s", "--count", "100000"]
+    env = {k: v for k, v in os.environ.items() if k != "AWS_ENDPOINT_URL"}
+    child = subprocess.Popen(
+        [sys.executable, "-m", "nexuskit.cli", *args, *stack.args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    assert child.stdout is not None
+    events = []
+    try:
+        for line in child.stdout:
+            events.append(json.loads(line))
+            if events[-1]["event"] == "progress" and events[-1]["sent"] > 0:
+                child.send_signal(signal.SIGTERM)
+                break
+        events.extend(json.loads(line) for line in child.stdout)
+    finally:
+        child.stdout.close()
+        code = child.wait(timeout=60)
+    assert events[0]["event"] == "started"
+    report = events[-1]
+    assert report["event"] == "report" and report["status"] == "interrupted", child.stderr.read()  # type: ignore[union-attr]
+    assert code == 0
+    assert 0 < report["made"] < 100000 and (report["sent"], report["failed"]) == (report["made"], 0)
+    proof = _verify(stack, report["run_id"])
+    assert (proof["sent"], proof["delivered"], proof["missing"], proof["duplicated"]) == (
+        report["made"],
+        report["made"],
+        0,
+        0,
+    )
 
 
 def test_video_fragments_come_back_as_mkv(stack: Stack) -> None:

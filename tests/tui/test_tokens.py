@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import json
+import time
+from pathlib import Path
+from typing import Any
+
 import pytest
+from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, Static
 
-from tests.tui.conftest import wait_for
+from tests.tui.conftest import notifications, wait_for
+from tui.app import NexusApp
 from tui.widgets import ExpiryCountdown
 
 pytestmark = pytest.mark.e2e
@@ -32,7 +39,7 @@ async def test_issue_a_token_and_see_its_claims(make_app) -> None:  # type: igno
         assert 59 * 60 < (countdown.seconds_left or 0) <= 60 * 60
         assert "left" in str(countdown.render())
         history = screen.query_one("#history", DataTable)
-        assert history.row_count == 1
+        assert history.get_row_at(0)[1] == "alice"  # newest first
 
 
 @pytest.mark.asyncio
@@ -55,3 +62,112 @@ async def test_secrets_masked_until_revealed_and_copied(make_app) -> None:  # ty
         await pilot.pause()
         assert f"export AWS_SECRET_ACCESS_KEY={secret}" in app.clipboard
         assert "export NEXUS_BEARER_TOKEN=" in app.clipboard
+
+
+def _history_file(tui_stack: Any) -> Path:
+    return Path(tui_stack.state_dir) / "tui" / "token-history.json"
+
+
+async def _issue(pilot: Pilot[Any], app: NexusApp, user: str) -> Any:
+    screen = app.screen
+    screen.query_one("#user", Input).value = user
+    await pilot.press("ctrl+s")
+    return await wait_for(
+        pilot,
+        lambda: screen.current if screen.current and screen.current.user == user else None,  # type: ignore[attr-defined]
+        what=f"a token for {user}",
+    )
+
+
+@pytest.mark.asyncio
+async def test_history_outlives_the_session_without_its_secrets(make_app, tui_stack) -> None:  # type: ignore[no-untyped-def]
+    """A token issued in one session is listed in the next; Enter shows its claims; no secret was kept."""
+    first = make_app(start="tokens")
+    async with first.run_test(size=(160, 48)) as pilot:
+        token = await _issue(pilot, first, "dora")
+        await wait_for(pilot, lambda: token.jti in _history_file(tui_stack).read_text(), what="history saved")
+    kept = _history_file(tui_stack).read_text()
+    for secret in (
+        token.payload["token"],
+        token.payload["credentials"]["SecretAccessKey"],
+        token.payload["credentials"]["SessionToken"],
+    ):
+        assert secret not in kept
+
+    second = make_app(start="tokens")
+    async with second.run_test(size=(160, 48), notifications=True) as pilot:
+        screen = second.screen
+        history = screen.query_one("#history", DataTable)
+        await wait_for(pilot, lambda: history.row_count, what="the history")
+        _issued, user, _asked, granted, _expires, session, _jti = history.get_row_at(0)
+        assert (user, granted, session) == ("dora", f"{token.granted} min", token.claims["sid"])
+        history.focus()
+        await pilot.press("enter")
+        await pilot.pause()
+        status = str(screen.query_one("#token-status", Static).render())
+        assert "token for dora from an earlier session" in status and "were not kept" in status
+        claims = screen.query_one("#claims", Static).content.code
+        assert '"sub": "dora"' in claims and token.jti in claims
+        await pilot.press("v")  # nothing to reveal
+        await pilot.pause()
+        assert any("its secrets were not kept" in n for n in notifications(second))
+        assert token.payload["credentials"]["SecretAccessKey"] not in str(
+            screen.query_one("#exports", Static).render()
+        )
+
+
+@pytest.mark.asyncio
+async def test_a_corrupt_history_is_moved_aside_and_said(make_app, tui_stack) -> None:  # type: ignore[no-untyped-def]
+    """A history file that is not JSON: a notification says where it went; the file is kept; tokens go on."""
+    path = _history_file(tui_stack)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("{not json")
+    app = make_app(start="tokens")
+    async with app.run_test(size=(160, 48), notifications=True) as pilot:
+        message = await wait_for(
+            pilot,
+            lambda: next((n for n in notifications(app) if "token history" in n), None),
+            what="a notification",
+        )
+        assert "is not readable" in message and "moved to" in message
+        aside = [p for p in path.parent.glob("token-history.corrupt-*.json") if p.read_text() == "{not json"]
+        assert len(aside) == 1 and aside[0].name in message
+        assert app.screen.query_one("#history", DataTable).row_count == 0
+        token = await _issue(pilot, app, "erin")
+        await wait_for(pilot, path.exists, what="a new history")
+        await wait_for(pilot, lambda: token.jti in path.read_text(), what="the token kept")
+    assert [t["user"] for t in json.loads(path.read_text())["tokens"]] == ["erin"]
+
+
+@pytest.mark.asyncio
+async def test_history_keeps_the_newest_fifty(make_app, tui_stack) -> None:  # type: ignore[no-untyped-def]
+    """With 50 tokens kept, a new one pushes the oldest out (file and table)."""
+    path = _history_file(tui_stack)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    now = time.time()
+    old = [
+        {
+            "user": f"old-{n}",
+            "issued_at": now - 86400 - n * 60,
+            "expires_at": now - 86400 - n * 60 + 1800,
+            "asked_minutes": None,
+            "granted_minutes": 30,
+            "subject": f"old-{n}",
+            "token_id": f"{n:032x}",
+            "session_name": f"old-{n}.{n:08x}",
+            "issuer": "urn:test",
+            "audience": "urn:test",
+        }
+        for n in range(50)
+    ]
+    path.write_text(json.dumps({"version": 1, "tokens": old}))
+    app = make_app(start="tokens")
+    async with app.run_test(size=(160, 48)) as pilot:
+        history = app.screen.query_one("#history", DataTable)
+        await wait_for(pilot, lambda: history.row_count == 50, what="50 kept tokens")
+        token = await _issue(pilot, app, "fay")
+        await wait_for(pilot, lambda: token.jti in path.read_text(), what="the token kept")
+        assert history.row_count == 50
+        assert history.get_row_at(0)[1] == "fay" and history.get_row_at(49)[1] == "old-48"
+    users = [t["user"] for t in json.loads(path.read_text())["tokens"]]
+    assert len(users) == 50 and users[0] == "fay" and "old-49" not in users

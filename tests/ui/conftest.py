@@ -66,9 +66,8 @@ def serve_app(settings: UiSettings) -> Iterator[str]:
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 15
     while not server.started:
-        assert time.monotonic() < deadline, "nexus-ui did not start"
+        assert thread.is_alive(), "nexus-ui did not start"
         time.sleep(0.05)
     yield url
     server.should_exit = True
@@ -153,12 +152,10 @@ def ui_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 def ui_url(ui_stack: Stack) -> str:
     url = ui_stack.up_report["endpoints"]["ui"]
     assert url, ui_stack.up_report["endpoints"]
-    deadline = time.monotonic() + 30
     while True:
         try:
             if httpx.get(f"{url}/health", timeout=5).json().get("service") == "nexus-ui":
                 return str(url)
         except (httpx.HTTPError, ValueError):
             pass
-        assert time.monotonic() < deadline, "nexus-ui did not answer /health"
         time.sleep(0.3)

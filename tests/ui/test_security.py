@@ -8,6 +8,8 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import httpx
+import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from tests.ui.conftest import Signer
 
@@ -110,3 +112,27 @@ def test_world_outline_is_small(ui: str, http: httpx.Client) -> None:
     answer = http.get(f"{ui}/static/world.json")
     assert answer.status_code == 200 and len(answer.content) < 100_000
     assert len(answer.json()["features"]) >= 6
+
+
+def _api_routes() -> list[tuple[str, str]]:
+    """Every (method, path) under /api/ in the app's OpenAPI document."""
+    from services.nexus_ui.app import create_app
+    from services.nexus_ui.settings import UiSettings
+
+    paths = create_app(UiSettings()).openapi()["paths"]
+    return sorted(
+        (method.upper(), path.replace("{run_id}", "run-1"))
+        for path, operations in paths.items()
+        if path.startswith("/api/")
+        for method in operations
+    )
+
+
+@pytest.mark.parametrize(("method", "path"), _api_routes())
+def test_every_api_route_refuses_a_forged_token(ui: str, http: httpx.Client, method: str, path: str) -> None:
+    """Each /api route the page uses answers 401 to no token and to a token signed by another key."""
+    forger = Signer(rsa.generate_private_key(public_exponent=65537, key_size=2048))  # same kid, wrong key
+    body = {"workflow": "lake-inventory"} if method == "POST" else None
+    for headers in ({}, {"authorization": f"Bearer {forger.token()}"}):
+        answer = http.request(method, f"{ui}{path}", json=body, headers=headers)
+        assert answer.status_code == 401, (method, path, answer.text)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, cast
 from textual._context import NoActiveAppError
 from textual.app import ComposeResult
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import Footer, Input, TextArea
 
 from nexuskit.errors import NexuskitError
@@ -28,6 +29,11 @@ class NexusScreen(Screen[None]):
     """Base of the six screens; a subclass sets ``MODE`` and writes ``compose_body``."""
 
     MODE: ClassVar[str] = ""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._while_shown: list[tuple[Timer, Callable[[], Any]]] = []
+        self._suspended = False
 
     @property
     def nexus(self) -> NexusApp:
@@ -47,6 +53,32 @@ class NexusScreen(Screen[None]):
                 widget.cursor_blink = False
             for area in self.query(TextArea):
                 area.cursor_blink = False
+
+    # -- timers that run only while the screen is shown ---------------------------------------
+    def while_shown(self, seconds: float, callback: Callable[[], Any]) -> Timer:
+        """Call ``callback`` every ``seconds`` while this screen is the one shown.
+
+        A screen hidden behind another (or behind a dialog) does no background work, so it
+        takes nothing from the screen in front; shown again, it calls ``callback`` at once.
+        """
+        timer = self.set_interval(seconds, callback)
+        self._while_shown.append((timer, callback))
+        if self._suspended:
+            timer.pause()
+        return timer
+
+    def on_screen_suspend(self) -> None:
+        self._suspended = True
+        for timer, _ in self._while_shown:
+            timer.pause()
+
+    def on_screen_resume(self) -> None:
+        if not self._suspended:
+            return
+        self._suspended = False
+        for timer, callback in self._while_shown:
+            timer.resume()
+            callback()
 
     # -- read-only ------------------------------------------------------------------------
     def allowed(self, name: str) -> bool:

@@ -1,11 +1,13 @@
 """Producers: start several synthetic producers, watch them live, prove delivery.
 
-Goes through :class:`tui.producer_runs.ProducerRuns` (``nexuskit produce``); the bronze
-count comes from :func:`nexuskit.lake.browse.tier_summary` (``nexuskit lake stats``).
+Goes through :class:`tui.producer_runs.ProducerRuns` (each run is a ``nexuskit produce``
+child process; the screen only shows its counters); the bronze count comes from
+:func:`nexuskit.lake.browse.tier_summary` (``nexuskit lake stats``).
 """
 
 from __future__ import annotations
 
+import time
 from typing import Any, ClassVar
 
 from textual import on, work
@@ -16,13 +18,15 @@ from textual.widgets import Button, Input, Label, Select, Static
 
 from nexuskit import overview
 from tui.actions import bindings_for
-from tui.producer_runs import CoreNotAvailableError, ProducerOptions, ProducerRuns
+from tui.producer_runs import FINISHED, CoreNotAvailableError, ProducerOptions, ProducerRuns
 from tui.screens.base import NexusScreen
 from tui.widgets import NotAvailable as NotAvailableNotice
 from tui.widgets import ProducerPanel
 
 TICK_S = 1.0
-BRONZE_EVERY = 2
+#: count bronze every Nth tick, while a run goes and for a while after (Firehose buffers)
+BRONZE_EVERY = 3
+BRONZE_AFTER_S = 60.0
 
 
 class ProducersScreen(NexusScreen):
@@ -41,6 +45,7 @@ class ProducersScreen(NexusScreen):
         self.proved: set[str] = set()
         self.unavailable: str | None = None
         self._tick_count = 0
+        self._bronze_until = 0.0
 
     def compose_body(self) -> ComposeResult:
         with Horizontal(classes="form-row"):
@@ -95,6 +100,10 @@ class ProducersScreen(NexusScreen):
             return
         with self.reporting("templates"):
             self.ui(self._show_templates, self.backend.templates())
+
+    def on_unmount(self) -> None:
+        if self.backend is not None:
+            self.backend.stop_all()
 
     def show_unavailable(self, reason: str) -> None:
         self.unavailable = reason
@@ -194,6 +203,7 @@ class ProducersScreen(NexusScreen):
     # -- live -----------------------------------------------------------------------------
     def tick(self) -> None:
         self._tick_count += 1
+        now = time.monotonic()
         for run_id, run in self.runs.items():
             try:
                 counters = dict(run.counters())
@@ -202,10 +212,15 @@ class ProducersScreen(NexusScreen):
                 continue
             panel = self.query_one(f"#producer-{run_id}", ProducerPanel)
             panel.update_counters(counters)
-            if counters.get("state") in {"done", "stopped", "failed"} and run_id not in self.proved:
+            if counters.get("state") not in FINISHED:
+                self._bronze_until = now + BRONZE_AFTER_S
+            elif run_id not in self.proved:
                 self.proved.add(run_id)
-                self.prove(run_id)
-        if self.runs and self._tick_count % BRONZE_EVERY == 0:
+                if counters.get("error"):
+                    self.notify(str(counters["error"]), title=f"producer {run_id}", severity="error")
+                if counters.get("proof_ready"):
+                    self.prove(run_id)
+        if now < self._bronze_until and self._tick_count % BRONZE_EVERY == 0 and self.is_current:
             self.count_bronze()
 
     def action_proof(self) -> None:
@@ -239,5 +254,6 @@ class ProducersScreen(NexusScreen):
     def _show_bronze(self, summary: dict[str, Any]) -> None:
         self.bronze = summary
         self.query_one("#bronze-count", Static).update(
-            f"bronze: {summary.get('objects', 0)} objects · {summary.get('pending') or 0} not yet promoted"
+            f"bronze: {summary.get('objects', 0)} objects · {summary.get('pending') or 0} not yet promoted",
+            layout=False,
         )

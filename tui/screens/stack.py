@@ -96,7 +96,7 @@ class StackScreen(NexusScreen):
             resources.add_column(label, key=key)
         self.load(resources=False)  # Deployments first (fast), the AWS inventory right after
         self.call_after_refresh(self.load, True)
-        self.set_interval(self.nexus.refresh_s, self._refresh_tick)
+        self.while_shown(self.nexus.refresh_s, self._refresh_tick)
 
     def _refresh_tick(self) -> None:
         self._tick_count += 1

@@ -3,7 +3,8 @@
 Calls :mod:`nexuskit.edge.tokens` (``nexuskit token issue / verify / env``): the token is
 asked for over HTTP (``POST /auth``) like a producer does; claims come from
 ``decode_unverified`` and the signature check from ``verify_for_stack``; masking and the
-export lines from ``masked`` and ``export_lines``.
+export lines from ``masked`` and ``export_lines``. The history of issued tokens (no
+secrets) is kept across sessions by :class:`tui.token_history.TokenHistory`.
 """
 
 from __future__ import annotations
@@ -23,14 +24,15 @@ from textual.widgets import Button, DataTable, Input, Label, Static
 from nexuskit.edge import tokens
 from nexuskit.edge.errors import TokenError
 from tui.actions import bindings_for
-from tui.format import clock_time
+from tui.format import clock_time, moment
 from tui.screens.base import NexusScreen
+from tui.token_history import TokenHistory, TokenHistoryError, TokenRecord
 from tui.widgets import ExpiryCountdown
 
 
 @dataclass
 class IssuedToken:
-    """One token issued in this session (the history keeps them all)."""
+    """One token issued in this session, secrets included (they live in memory only)."""
 
     user: str
     asked: int | None
@@ -54,6 +56,10 @@ class IssuedToken:
     def jti(self) -> str:
         return str(self.claims.get("jti", ""))
 
+    def record(self) -> TokenRecord:
+        """What the history keeps of it."""
+        return TokenRecord.from_claims(self.user, self.asked, self.granted, self.claims, self.issued_at)
+
 
 class TokensScreen(NexusScreen):
     """Form (user, TTL) → claims, countdown, masked credentials, export lines, history."""
@@ -64,8 +70,13 @@ class TokensScreen(NexusScreen):
 
     def __init__(self) -> None:
         super().__init__()
-        self.history: list[IssuedToken] = []
+        self.store: TokenHistory | None = None  # on mount (needs the app's settings)
+        #: the token history, newest first (this session's and earlier sessions')
+        self.history: list[TokenRecord] = []
+        #: the tokens issued in this session, by token id (with their secrets)
+        self.issued: dict[str, IssuedToken] = {}
         self.current: IssuedToken | None = None
+        self.shown_record: TokenRecord | None = None
         self.revealed = False
 
     def compose_body(self) -> ComposeResult:
@@ -102,15 +113,62 @@ class TokensScreen(NexusScreen):
                 exports.border_title = "export lines (c copies)"
                 yield Static("", id="exports", markup=False)
             history: DataTable[Any] = DataTable(id="history", cursor_type="row", zebra_stripes=True)
-            history.border_title = "history (Enter shows a token again)"
+            history.border_title = "history, newest first (Enter shows a token again)"
             yield history
 
     def on_mount(self) -> None:
         super().on_mount()
+        self.store = TokenHistory(self.nexus.settings.resolved_state_dir())
         self.query_one("#credentials", DataTable).add_columns("field", "value")
         self.query_one("#history", DataTable).add_columns(
-            "issued", "user", "asked", "granted", "expires", "jti"
+            "issued", "user", "asked", "granted", "expires", "role session", "jti"
         )
+        self.load_history()
+
+    # -- history --------------------------------------------------------------------------
+    @work(thread=True, exit_on_error=False, group="tokens-history")
+    def load_history(self) -> None:
+        assert self.store is not None
+        try:
+            records = self.store.load()
+        except TokenHistoryError as exc:
+            self.fail("token history", exc)
+            return
+        self.ui(self._loaded_history, records)
+
+    def _loaded_history(self, records: list[TokenRecord]) -> None:
+        known = {r.token_id for r in self.history}  # tokens issued while it was loading
+        self.history = [*self.history, *(r for r in records if r.token_id not in known)]
+        del self.history[self._limit() :]
+        self.show_history()
+
+    def show_history(self) -> None:
+        now = self.nexus.clock()
+        table = self.query_one("#history", DataTable)
+        table.clear()
+        for record in self.history:
+            table.add_row(
+                moment(record.issued_at, now),
+                record.user,
+                str(record.asked_minutes or "default"),
+                f"{record.granted_minutes} min",
+                moment(record.expires_at, now),
+                record.session_name,
+                record.token_id[:12],
+                key=record.token_id,
+            )
+        table.border_subtitle = f"{len(self.history)} kept (at most {self._limit()})" if self.history else ""
+
+    def _limit(self) -> int:
+        return self.store.limit if self.store is not None else 0
+
+    @work(thread=True, exit_on_error=False, group="tokens-history-save")
+    def save_token(self, record: TokenRecord) -> None:
+        assert self.store is not None
+        try:
+            self.store.add(record)
+        except TokenHistoryError as exc:
+            self.fail("token history", exc)
 
     # -- issue ----------------------------------------------------------------------------
     @on(Button.Pressed, "#issue")
@@ -154,21 +212,17 @@ class TokensScreen(NexusScreen):
             self.ui(self.add_token, issued)
 
     def add_token(self, issued: IssuedToken) -> None:
-        self.history.append(issued)
-        table = self.query_one("#history", DataTable)
-        table.add_row(
-            clock_time(issued.issued_at),
-            issued.user,
-            str(issued.asked or "default"),
-            f"{issued.granted} min",
-            clock_time(issued.expires),
-            issued.jti[:12],
-            key=str(len(self.history) - 1),
-        )
+        record = issued.record()
+        self.issued[issued.jti] = issued
+        self.history = [record, *(r for r in self.history if r.token_id != record.token_id)]
+        del self.history[self._limit() :]
+        self.show_history()
         self.show_token(issued)
+        self.save_token(record)
 
     def show_token(self, issued: IssuedToken) -> None:
         self.current = issued
+        self.shown_record = None
         low, high, _ = self.ttl_bounds
         asked = "the default" if issued.asked is None else f"{issued.asked} min"
         clamp = ""
@@ -203,14 +257,46 @@ class TokensScreen(NexusScreen):
             "credentials (revealed: v masks)" if self.revealed else "credentials (masked: v reveals)"
         )
 
+    def show_record(self, record: TokenRecord) -> None:
+        """A token of an earlier session: what the history kept (its secrets were never kept)."""
+        self.current = None
+        self.shown_record = record
+        now = self.nexus.clock()
+        ended = "expired" if record.expires_at <= now else "expires"
+        self.query_one("#token-status", Static).update(
+            f"token for {record.user} from an earlier session: issued {moment(record.issued_at, now)}, "
+            f"granted {record.granted_minutes} min · {ended} {moment(record.expires_at, now)} · "
+            "its credentials and the token itself were not kept"
+        )
+        claims = json.dumps({"claims (kept in the history)": record.claims_summary()}, indent=1)
+        self.query_one("#claims", Static).update(
+            Syntax(claims, "json", theme=self.nexus.syntax_theme, word_wrap=True, background_color="default")
+        )
+        self.query_one("#countdown", ExpiryCountdown).expires_at = record.expires_at
+        self.query_one("#credentials", DataTable).clear()
+        self.query_one("#exports", Static).update("")
+
     @on(DataTable.RowSelected, "#history")
     def _history_selected(self, event: DataTable.RowSelected) -> None:
-        self.show_token(self.history[int(str(event.row_key.value))])
+        token_id = str(event.row_key.value)
+        issued = self.issued.get(token_id)
+        if issued is not None:
+            self.show_token(issued)
+            return
+        record = next((r for r in self.history if r.token_id == token_id), None)
+        if record is not None:
+            self.show_record(record)
 
     # -- secrets --------------------------------------------------------------------------
     def _need_token(self) -> IssuedToken | None:
         if self.current is None:
-            self.notify("issue a token first (^s)", severity="warning")
+            if self.shown_record is not None:
+                self.notify(
+                    "this token is from an earlier session: its secrets were not kept; issue a new one (^s)",
+                    severity="warning",
+                )
+            else:
+                self.notify("issue a token first (^s)", severity="warning")
         return self.current
 
     def action_reveal(self) -> None:

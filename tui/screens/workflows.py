@@ -1,6 +1,9 @@
 """Workflows: agent-core's catalogue, an input form, launch, a live step timeline, the result.
 
 Goes through :class:`tui.workflow_runs.WorkflowRuns` (``nexuskit workflow list / run``).
+The input form is built from the inputs the workflow declares
+(:mod:`tui.workflow_inputs`); a workflow that declares none, or "raw JSON" (F2), gives the
+JSON editor instead.
 """
 
 from __future__ import annotations
@@ -13,11 +16,20 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import Button, DataTable, Static, TextArea
+from textual.widgets import Button, Checkbox, DataTable, Label, Static, TextArea
 
 from tui.actions import bindings_for
 from tui.screens.base import NexusScreen
 from tui.widgets import NotAvailable as NotAvailableNotice
+from tui.widgets import WorkflowInputForm
+from tui.workflow_inputs import (
+    InputField,
+    form_texts,
+    input_fields,
+    loose_value,
+    read_form,
+    starting_texts,
+)
 from tui.workflow_runs import FINISHED, CoreNotAvailableError, WorkflowRuns
 
 POLL_S = 0.5
@@ -69,6 +81,8 @@ class WorkflowsScreen(NexusScreen):
         self.watching: str | None = None
         self.unavailable: str | None = None
         self.input_for = ""
+        self.fields: list[InputField] = []
+        self.raw_json = False
         self.session_runs: dict[str, dict[str, Any]] = {}
 
     def compose_body(self) -> ComposeResult:
@@ -77,6 +91,11 @@ class WorkflowsScreen(NexusScreen):
                 catalogue: DataTable[Any] = DataTable(id="catalogue", cursor_type="row")
                 catalogue.border_title = "catalogue"
                 yield catalogue
+                with Horizontal(id="input-bar"):
+                    yield Label("input", id="input-title")
+                    yield Static("", id="input-required", markup=False)
+                    yield Checkbox("raw JSON F2", id="raw-json", compact=True)
+                yield WorkflowInputForm(id="workflow-form", cursor_blink=self.nexus.cursor_blink)
                 area = TextArea("{}", id="workflow-input", language="json", soft_wrap=True)
                 area.border_title = "input (JSON)"
                 yield area
@@ -99,6 +118,7 @@ class WorkflowsScreen(NexusScreen):
         self.query_one("#catalogue", DataTable).add_columns("workflow", "description")
         self.query_one("#timeline", DataTable).add_columns("#", "step", "call", "status", "took")
         self.query_one("#past-runs", DataTable).add_columns("run", "workflow", "status", "started")
+        self._show_input_mode()
         self.load_catalogue()
         self.set_interval(POLL_S, self.poll)
 
@@ -151,9 +171,101 @@ class WorkflowsScreen(NexusScreen):
         item = next((i for i in self.catalogue if str(i.get("name")) == str(event.row_key.value)), None)
         if item is not None and str(item.get("name")) != self.input_for:
             self.input_for = str(item.get("name"))
+            self.fields = input_fields(item)
+            self.query_one("#workflow-form", WorkflowInputForm).show_fields(
+                self.fields, starting_texts(self.fields)
+            )
             self.query_one("#workflow-input", TextArea).text = json.dumps(_input_template(item), indent=1)
             required = ", ".join((item.get("input") or {}).get("required") or []) or "none"
             self.query_one("#workflow-input").border_subtitle = f"required: {required}"
+            self.query_one("#input-required", Static).update(
+                f" · required: {required}" if self.fields else " · declares no inputs: JSON"
+            )
+            self._show_input_mode()
+
+    # -- the input: a form, or raw JSON ---------------------------------------------------
+    @property
+    def uses_form(self) -> bool:
+        """The form is shown (the workflow declares inputs and raw JSON is off)."""
+        return bool(self.fields) and not self.raw_json
+
+    def _show_input_mode(self) -> None:
+        self.query_one("#workflow-form").display = self.uses_form
+        self.query_one("#workflow-input").display = not self.uses_form
+        checkbox = self.query_one("#raw-json", Checkbox)
+        checkbox.display = bool(self.fields)
+        with checkbox.prevent(Checkbox.Changed):
+            checkbox.value = self.raw_json
+
+    @on(Checkbox.Changed, "#raw-json")
+    def _raw_json_toggled(self, event: Checkbox.Changed) -> None:
+        if event.value != self.raw_json:
+            self.action_toggle_raw_input()
+
+    def action_toggle_raw_input(self) -> None:
+        """Form -> JSON (what the form holds, nothing typed is lost), or JSON -> form."""
+        if not self.fields:
+            self.raw_json = False
+            self.notify("this workflow declares no inputs: its input is JSON", severity="warning")
+            self._show_input_mode()
+            return
+        form = self.query_one("#workflow-form", WorkflowInputForm)
+        area = self.query_one("#workflow-input", TextArea)
+        if not self.raw_json:
+            texts = form.texts()
+            document, problems = read_form(self.fields, texts)
+            for field in self.fields:  # kept as typed, for the JSON editor to fix
+                if field.name in problems and texts.get(field.name, "").strip():
+                    document[field.name] = loose_value(field, texts[field.name])
+            area.text = json.dumps(document, indent=1)
+            self.raw_json = True
+        else:
+            try:
+                document = json.loads(area.text or "{}")
+            except ValueError as exc:
+                self.notify(f"the input is not JSON ({exc}): fix it to go back to the form", severity="error")
+                self._show_input_mode()
+                return
+            if not isinstance(document, dict):
+                self.notify("the input must be a JSON object to go back to the form", severity="error")
+                self._show_input_mode()
+                return
+            texts, extra = form_texts(self.fields, document)
+            if extra:
+                self.notify(
+                    f"the form has no field for {', '.join(extra)}: remove them, or launch from raw JSON",
+                    severity="error",
+                )
+                self._show_input_mode()
+                return
+            form.show_fields(self.fields, texts)
+            self.raw_json = False
+        self._show_input_mode()
+
+    def input_document(self) -> dict[str, Any] | None:
+        """The input to launch with, or None (and the problems shown) when it is not right."""
+        if self.uses_form:
+            form = self.query_one("#workflow-form", WorkflowInputForm)
+            document, problems = read_form(self.fields, form.texts())
+            form.show_problems(problems)
+            if problems:
+                count = len(problems)
+                self.notify(
+                    f"the input has {count} problem{'s' if count > 1 else ''}: see the marked field"
+                    f"{'s' if count > 1 else ''}",
+                    severity="error",
+                )
+                return None
+            return document
+        try:
+            payload = json.loads(self.query_one("#workflow-input", TextArea).text or "{}")
+        except ValueError as exc:
+            self.notify(f"the input is not JSON: {exc}", severity="error")
+            return None
+        if not isinstance(payload, dict):
+            self.notify("the input must be a JSON object", severity="error")
+            return None
+        return payload
 
     # -- launch ---------------------------------------------------------------------------
     @on(Button.Pressed, "#launch")
@@ -171,12 +283,9 @@ class WorkflowsScreen(NexusScreen):
             self.notify("the catalogue is empty", severity="warning")
             return
         name = str(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
-        try:
-            payload = json.loads(self.query_one("#workflow-input", TextArea).text or "{}")
-        except ValueError as exc:
-            self.notify(f"the input is not JSON: {exc}", severity="error")
-            return
-        self.launch_run(name, payload)
+        payload = self.input_document()
+        if payload is not None:
+            self.launch_run(name, payload)
 
     @work(thread=True, exit_on_error=False, group="workflows-launch")
     def launch_run(self, name: str, payload: dict[str, Any]) -> None:

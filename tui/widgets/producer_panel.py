@@ -36,6 +36,8 @@ class ProducerPanel(Vertical):
     ProducerPanel #sparkline-throttled > .sparkline--max-color { color: $warning; }
     ProducerPanel #sparkline-failed > .sparkline--max-color { color: $error; }
     ProducerPanel .producer-proof { height: auto; color: $success; }
+    ProducerPanel .producer-error { height: auto; color: $error; }
+    ProducerPanel .producer-error.-empty { display: none; }
     ProducerPanel Button { min-width: 8; height: 1; border: none; margin-left: 1; }
     """
 
@@ -63,6 +65,7 @@ class ProducerPanel(Vertical):
             name: deque([0.0] * WINDOW, maxlen=WINDOW) for name in SERIES
         }
         self._last: dict[str, float] = {}
+        self._shown: dict[str, str] = {}
         self.counters: dict[str, Any] = {}
 
     def compose(self) -> ComposeResult:
@@ -75,7 +78,12 @@ class ProducerPanel(Vertical):
             with Horizontal(classes="series"):
                 yield Label(f"{name}/s", id=f"label-{name}")
                 yield Sparkline(list(self.history[name]), id=f"sparkline-{name}")
+        yield Static("", classes="producer-error -empty", id="error-text", markup=False)
         yield Static("", classes="producer-proof", id="proof-text", markup=False)
+
+    def on_mount(self) -> None:
+        if self.counters:
+            self._show_counters()
 
     def update_counters(self, counters: dict[str, Any]) -> None:
         """New totals: the per-second series grow by the difference since the last update."""
@@ -84,8 +92,23 @@ class ProducerPanel(Vertical):
             total = float(counters.get(name) or 0)
             self.history[name].append(max(0.0, total - self._last.get(name, 0.0)))
             self._last[name] = total
+        if self.is_mounted:  # else on_mount shows them
+            self._show_counters()
+
+    def _text(self, selector: str, text: str, layout: bool = False) -> Static:
+        """Show ``text`` in ``selector``: no redraw when it says that already, and no new
+        layout of the screen unless ``layout`` (the one-line fields keep their size)."""
+        widget = self.query_one(selector, Static)
+        if self._shown.get(selector) != text:
+            self._shown[selector] = text
+            widget.update(text, layout=layout)
+        return widget
+
+    def _show_counters(self) -> None:
+        counters = self.counters
+        for name in SERIES:
             self.query_one(f"#sparkline-{name}", Sparkline).data = list(self.history[name])
-            self.query_one(f"#label-{name}", Label).update(f"{name} {int(self.history[name][-1])}/s")
+            self._text(f"#label-{name}", f"{name} {int(self.history[name][-1])}/s")
         state = counters.get("state", "running")
         rate = counters.get("rate")
         parts = [
@@ -97,7 +120,11 @@ class ProducerPanel(Vertical):
         ]
         if rate is not None:
             parts.append(f"{float(rate):.0f}/s")
-        self.query_one("#counters", Static).update(" · ".join(parts))
+        self._text("#counters", " · ".join(parts))
+        error = counters.get("error")
+        self._text("#error-text", f"error: {error}" if error else "", layout=True).set_class(
+            not error, "-empty"
+        )
         self.set_class(state in {"done", "stopped"}, "-done")
         self.set_class(state == "failed", "-failed")
 

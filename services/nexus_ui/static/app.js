@@ -23,11 +23,55 @@ function row(cells) {
   return tr;
 }
 
+const SOURCE_NAMES = { client: "client stream", internal: "internal stream", gold: "gold insight" };
+
 async function showMap() {
   await loadWorld();
   const data = await api("/api/telemetry");
   $("#map-count").textContent = String(data.count);
+  for (const [source, info] of Object.entries(data.sources)) {
+    const count = $(`#count-${source}`);
+    if (!count) continue;
+    count.textContent = String(data.counts[source] ?? 0);
+    $(`#state-${source}`).textContent = info.error ? `(${info.state}: ${info.error})` : `(${info.state})`;
+  }
   drawMap($("#map"), data.points);
+  // The newest three points of each source (stream points come oldest first, gold newest first).
+  const newest = (source) => data.points.filter((p) => p.source === source);
+  const shown = [...newest("client").slice(-3).reverse(), ...newest("internal").slice(-3).reverse(), ...newest("gold").slice(0, 3)];
+  $("#latest tbody").replaceChildren(
+    ...shown.map((p) => row([
+      text("span", SOURCE_NAMES[p.source] || p.source, `src-${p.source}`),
+      p.device_id, p.lat.toFixed(4), p.lon.toFixed(4), p.run_id || "", p.ts || "",
+    ])),
+  );
+}
+
+function endpoint(n) {
+  const cell = document.createElement("span");
+  cell.append(text("span", n.kind, "kind"), text("span", n.name));
+  return cell;
+}
+
+function stateOf(n) {
+  return text("span", n.state, n.ok === true ? "ok" : n.ok === false ? "down" : "unknown");
+}
+
+async function showMappings() {
+  const data = await api("/api/mappings");
+  const described = new Set(); // a node's detail is shown once, where it first appears
+  const details = (...nodes) => nodes.filter((n) => n.detail && !described.has(n.name) && described.add(n.name)).map((n) => n.detail);
+  $("#mappings tbody").replaceChildren(
+    ...data.links.map((l) => {
+      const tr = row([endpoint(l.source), stateOf(l.source), text("span", "→", "arrow"),
+        endpoint(l.destination), stateOf(l.destination), details(l.source, l.destination).join(" · ")]);
+      tr.lastChild.className = "detail";
+      tr.dataset.source = l.source.name;
+      tr.dataset.destination = l.destination.name;
+      return tr;
+    }),
+  );
+  $("#mappings-error").textContent = Object.values(data.errors || {}).join("; ");
 }
 
 async function showWorkflows() {
@@ -58,8 +102,21 @@ async function showLake() {
   body.replaceChildren(...(inv.tiers || []).map((t) => row([t.tier, t.bucket, t.objects, t.bytes])));
   const vib = await api("/api/vibranium");
   $("#vibranium").replaceChildren(
-    ...vib.insights.map((i) => text("li", `${i.modified || ""} ${i.key}: ${JSON.stringify(i.content).slice(0, 240)}`)),
+    ...vib.insights.map((i) => {
+      const doc = i.content || {};
+      const insight = doc.insight || {};
+      const item = text("li", "");
+      item.append(
+        text("strong", doc.insight_id || i.key),
+        text("span", ` · confidence ${doc.confidence ?? "?"} · ${insight.device_id || ""} `),
+        text("span", insight.summary || "", "muted"),
+        text("span", ` (${i.modified || ""})`, "muted"),
+      );
+      item.dataset.key = i.key;
+      return item;
+    }),
   );
+  $("#vibranium-count").textContent = String(vib.count);
 }
 
 async function showHealth() {
@@ -69,11 +126,20 @@ async function showHealth() {
   );
 }
 
-const VIEWS = { map: showMap, workflows: showWorkflows, lake: showLake, health: showHealth };
+const VIEWS = { map: showMap, mappings: showMappings, workflows: showWorkflows, lake: showLake, health: showHealth };
+const LIVE = new Set(["map", "mappings", "health"]);
+
+let busy = false;
 
 async function refresh() {
-  if (!current()) return;
-  try { await VIEWS[view](); } catch (err) { console.warn(err); }
+  if (!current() || busy) return;
+  busy = true;
+  try {
+    await VIEWS[view]();
+    $("#view-error").textContent = "";
+  } catch (err) {
+    if (current()) $("#view-error").textContent = `${view}: ${err.message}`;
+  } finally { busy = false; }
 }
 
 function select(name) {
@@ -93,7 +159,7 @@ onSessionChange((session, reason) => {
     $("#expiry").textContent = session.expiresAt.toLocaleTimeString();
     $("#expiry").dateTime = session.expiresAt.toISOString();
     select(view);
-    timer = setInterval(() => { if (view === "map" || view === "health") refresh(); }, 5000);
+    timer = setInterval(() => { if (LIVE.has(view)) refresh(); }, 3000);
   } else {
     document.querySelectorAll(".view").forEach((s) => { s.hidden = true; });
     $("#signin-error").textContent = reason || "";

@@ -29,11 +29,22 @@ export function drawMap(canvas, points) {
       ctx.stroke();
     }
   }
-  for (const p of points) {
+  // Stream points as dots (client and internal colours), gold insights as rings on top.
+  const colour = (source) => css.getPropertyValue(`--${source}`).trim();
+  for (const p of points.filter((q) => q.source !== "gold")) {
     const [x, y] = project(canvas, p.lon, p.lat);
     ctx.beginPath();
-    ctx.arc(x, y, 4, 0, Math.PI * 2);
-    ctx.fillStyle = p.tier === "gold" ? "#f2cc60" : "#d18616";
+    ctx.arc(x, y, 3.5, 0, Math.PI * 2);
+    ctx.fillStyle = colour(p.source);
     ctx.fill();
   }
+  ctx.lineWidth = 2;
+  for (const p of points.filter((q) => q.source === "gold")) {
+    const [x, y] = project(canvas, p.lon, p.lat);
+    ctx.beginPath();
+    ctx.arc(x, y, 6, 0, Math.PI * 2);
+    ctx.strokeStyle = colour("gold");
+    ctx.stroke();
+  }
+  ctx.lineWidth = 1;
 }
