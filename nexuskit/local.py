@@ -76,23 +76,8 @@ def endpoints(settings: KitSettings) -> dict[str, Any]:
     return doc
 
 
-#: services `up` calls while provisioning: their clients are made while the engine boots
-_UP_SERVICES = (
-    "sts",
-    "logs",
-    "iam",
-    "s3",
-    "lakeformation",
-    "kinesis",
-    "kinesisvideo",
-    "firehose",
-    "secretsmanager",
-    "ec2",
-    "eks",
-    "glue",
-    "lambda",
-    "apigatewayv2",
-)
+#: services `up` calls besides the provisioner's (Lake Formation grants, the edge)
+_EDGE_AND_LAKE_SERVICES = ("sts", "glue", "lambda", "apigatewayv2")
 
 
 def up(settings: KitSettings) -> UpReport:
@@ -107,11 +92,11 @@ def up(settings: KitSettings) -> UpReport:
         # The engine boots in its own process meanwhile: import the provisioner and make
         # the boto3 clients now (together about half a second of this process's time).
         import nexuskit.edge.deploy
-        import nexuskit.lake.grants
-        import nexuskit.provision  # noqa: F401
+        import nexuskit.lake.grants  # noqa: F401
+        from nexuskit.provision import PROVISION_SERVICES
 
         target = engine.target(spec.region)
-        for service in _UP_SERVICES:
+        for service in (*PROVISION_SERVICES, *_EDGE_AND_LAKE_SERVICES):
             target.client(service)
         targets.append(target)
 

@@ -51,6 +51,7 @@ __all__ = [
     "EXISTS",
     "MISSING",
     "NOT_EMULATED",
+    "PROVISION_SERVICES",
     "READY",
     "UPDATED",
     "ResourceState",
@@ -60,7 +61,8 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-_INVENTORY_SERVICES = (
+#: the AWS services the provisioner calls
+PROVISION_SERVICES = (
     "logs",
     "iam",
     "s3",
@@ -86,7 +88,7 @@ def provision(spec: StackSpec, target: AwsTarget, *, admin_arn: str | None = Non
     # Clients first (creating them is not thread-safe), then two chains side by side: the
     # data platform in dependency order, and the network with the cluster (which only
     # names the cluster roles by ARN, so it does not wait for IAM).
-    for service in _INVENTORY_SERVICES:
+    for service in PROVISION_SERVICES:
         ctx.client(service)
 
     def platform() -> list[ResourceState]:
@@ -141,7 +143,7 @@ def inventory(spec: StackSpec, target: AwsTarget, *, admin_arn: str | None = Non
     if spec.params.enable_eks:
         sections += [lambda: inventory_network(ctx), lambda: inventory_cluster(ctx)]
     # Clients first (creating them is not thread-safe), then the read calls side by side.
-    for service in _INVENTORY_SERVICES:
+    for service in PROVISION_SERVICES:
         ctx.client(service)
     with ThreadPoolExecutor(max_workers=len(sections), thread_name_prefix="inventory") as pool:
         futures = [pool.submit(section) for section in sections]
