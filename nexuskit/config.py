@@ -28,6 +28,8 @@ class KitSettings(BaseSettings):
     kinesis_limits: Literal["aws", "off"] = "aws"
     iam: Literal["enforce", "log", "off"] = "enforce"
     k8s: Literal["process", "kind"] | None = None
+    #: False: `up` provisions the AWS resources only (no agent-core, MCP services or UI)
+    control_plane: bool = True
     start_timeout: float = 30.0
 
     @property

@@ -120,9 +120,10 @@ def up(settings: KitSettings) -> UpReport:
     provisioned = time.perf_counter()
     aws_ready_at = time.time()
     # -- control plane (issue 6): render the manifests, run them, wait until ready --------
-    from nexuskit import controlplane
+    if settings.control_plane:
+        from nexuskit import controlplane
 
-    controlplane.start(settings, spec, target, runtime=settings.k8s)
+        controlplane.start(settings, spec, target, runtime=settings.k8s)
     # -- end control plane ----------------------------------------------------------------
     done = time.perf_counter()
     return UpReport(

@@ -206,6 +206,7 @@ class StackSpec:
         return {
             "agent_irsa": f"{self.prefix}-agent-irsa",
             "aws_mcp_irsa": f"{self.prefix}-aws-mcp-irsa",
+            "ui_irsa": f"{self.prefix}-ui-irsa",
             "lambda_exec": f"{self.prefix}-auth-lambda-exec",
             "kinesis_bearer": f"{self.prefix}-kinesis-bearer",
             "firehose": f"{self.prefix}-firehose",

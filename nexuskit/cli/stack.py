@@ -46,6 +46,13 @@ def up(
     k8s: Annotated[
         str | None, typer.Option("--k8s", help="process (default: manifests as local processes) or kind.")
     ] = None,
+    control_plane: Annotated[
+        bool | None,
+        typer.Option(
+            "--control-plane/--no-control-plane",
+            help="Also run agent-core, the MCP services and the UI (default), or the AWS resources only.",
+        ),
+    ] = None,
     port: PortOpt = None,
     state_dir: StateDirOpt = None,
     env: EnvOpt = None,
@@ -65,6 +72,7 @@ def up(
         kinesis_limits=kinesis_limits,
         iam=iam,
         k8s=k8s,
+        control_plane=control_plane,
     )
     report = local_stack.up(settings)
     if as_json:

@@ -69,6 +69,7 @@ def manifest_values(
         "bedrock_embedding_model": models.embedding,
         "agent_irsa_role_arn": arns.role("agent_irsa"),
         "aws_mcp_irsa_role_arn": arns.role("aws_mcp_irsa"),
+        "ui_irsa_role_arn": arns.role("ui_irsa"),
         "http_api": spec.http_api,
         "http_api_stage": spec.http_api_stage,
         "api_invoke_url": api_invoke_url,

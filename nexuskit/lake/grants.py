@@ -15,13 +15,16 @@ principal           reads                           writes
 ==================  ==============================  ====================================
 agent_irsa          silver, gold                    gold, vibranium, silver.enrichment
 aws_mcp_irsa        bronze, silver, gold, vibranium silver, gold, vibranium
+ui_irsa             -                               -
 kinesis_bearer      -                               -
 medallion_glue      bronze, silver, gold, vibranium silver, gold, vibranium
 admins              everything                      everything
 ==================  ==============================  ====================================
 
 ``silver.enrichment`` is the one silver dataset agent-core writes (its findings); the
-medallion jobs read every tier because a job reads its own tier's manifests.
+medallion jobs read every tier because a job reads its own tier's manifests. nexus-ui
+(``ui_irsa``) reads the lake only through aws-mcp, so it gets nothing here; being one of the
+stack's principals, any grant it holds is revoked by :func:`apply_grants`.
 :func:`apply_grants` (called by ``up``) makes Lake Formation hold exactly this for the
 stack's principals; :func:`load_grants` reads what Lake Formation holds and answers
 :meth:`LakeGrants.allows` - the check the lake access layer makes before every call.
@@ -66,6 +69,8 @@ DEFAULT_MATRIX: dict[str, dict[str, Any]] = {
     },
     # spec §2.4/§3.4: aws-mcp writes processed JSON results into silver, gold and vibranium
     "aws_mcp_irsa": {"read": TIERS, "write": ("silver", "gold", "vibranium")},
+    # nexus-ui reads the lake through aws-mcp (MCP calls), never with its own role
+    "ui_irsa": {"read": (), "write": ()},
     "kinesis_bearer": {"read": (), "write": ()},
     JOB_ROLE_KEY: {"read": TIERS, "write": ("silver", "gold", "vibranium")},
 }

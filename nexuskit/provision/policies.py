@@ -21,6 +21,7 @@ PolicyDocument = dict[str, Any]
 ROLE_KEYS = (
     "agent_irsa",
     "aws_mcp_irsa",
+    "ui_irsa",
     "lambda_exec",
     "kinesis_bearer",
     "firehose",
@@ -31,6 +32,7 @@ ROLE_KEYS = (
 IRSA_SERVICE_ACCOUNTS = {
     "agent_irsa": ("nexus-agent-core", "agent-orchestrator"),
     "aws_mcp_irsa": ("nexus-mcp", "aws-mcp"),
+    "ui_irsa": ("nexus-agent-core", "nexus-ui"),
 }
 OIDC_AUDIENCE = "sts.amazonaws.com"
 # Thumbprint of the root CA behind every oidc.eks.<region>.amazonaws.com issuer.
@@ -50,6 +52,7 @@ _MANAGED = {
 _DESCRIPTIONS = {
     "agent_irsa": "IRSA for nexus-agent-core/agent-orchestrator: Bedrock, streams, lake",
     "aws_mcp_irsa": "IRSA for nexus-mcp/aws-mcp: Bedrock, Glue jobs, lake buckets",
+    "ui_irsa": "IRSA for nexus-agent-core/nexus-ui: read streams, describe deliveries and video",
     "lambda_exec": "Execution role of the auth Lambda: logs, signing key, assume bearer role",
     "kinesis_bearer": "Bearer-token role: client data stream, client video stream, client Firehose",
     "firehose": "Firehose delivery: read both data streams, write bronze, log delivery",
@@ -187,12 +190,13 @@ def _bedrock(spec: StackSpec, arns: StackArns) -> list[dict[str, Any]]:
     ]
 
 
-def _lake(spec: StackSpec, arns: StackArns) -> list[dict[str, Any]]:
+def _lake(spec: StackSpec, arns: StackArns, *bucket_actions: str) -> list[dict[str, Any]]:
+    """Lake buckets and objects; ``bucket_actions`` are extra bucket-level reads of one role."""
     buckets = list(spec.buckets.values())
     return [
         _allow(
             "LakeBuckets",
-            ["s3:ListBucket", "s3:ListBucketVersions", "s3:GetBucketLocation"],
+            ["s3:ListBucket", "s3:ListBucketVersions", "s3:GetBucketLocation", *bucket_actions],
             [arns.bucket(b) for b in buckets],
         ),
         _allow(
@@ -279,8 +283,42 @@ def role_policy(spec: StackSpec, account_id: str, role_key: str) -> PolicyDocume
                 ["sns:CreateTopic", "sns:Publish", "sns:GetTopicAttributes"],
                 f"arn:aws:sns:{spec.region}:{account_id}:{spec.prefix}-dissemination",
             ),
-            *_lake(spec, arns),
+            # lake_inventory reports each tier's versioning (the UI's lake and mappings views)
+            *_lake(spec, arns, "s3:GetBucketVersioning"),
         )
+    if role_key == "ui_irsa":
+        # nexus-ui is web-facing: it reads the two data streams live and describes the
+        # deliveries and video streams (the mappings view); it reads the lake through aws-mcp.
+        statements = [
+            _allow(
+                "ReadStreams",
+                [
+                    "kinesis:DescribeStream",
+                    "kinesis:DescribeStreamSummary",
+                    "kinesis:ListShards",
+                    "kinesis:GetShardIterator",
+                    "kinesis:GetRecords",
+                ],
+                streams,
+            ),
+            _allow(
+                "DescribeDeliveries",
+                ["firehose:DescribeDeliveryStream"],
+                [arns.firehose(spec.primary_firehose), arns.firehose(spec.client_firehose)],
+            ),
+        ]
+        if spec.params.enable_video_streams:
+            statements.append(
+                _allow(
+                    "DescribeVideoStreams",
+                    ["kinesisvideo:DescribeStream"],
+                    [
+                        arns.video_stream(spec.telemetry_video_stream),
+                        arns.video_stream(spec.client_telemetry_video_stream),
+                    ],
+                )
+            )
+        return _document(*statements)
     if role_key == "lambda_exec":
         group = spec.lambda_log_group
         return _document(

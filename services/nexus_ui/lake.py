@@ -1,7 +1,7 @@
 """The lake as the UI sees it, read through aws-mcp (the service that holds the lake role).
 
-nexus-ui has no AWS role of its own (its ServiceAccount carries no IRSA annotation), so
-it reads the medallion tiers the way agent-core does: MCP tool calls on aws-mcp
+nexus-ui's own role (``ui_irsa``) reads the data streams only, with no lake rights, so it
+reads the medallion tiers the way agent-core does: MCP tool calls on aws-mcp
 (``lake_inventory``, ``lake_list_objects``, ``lake_read_object``).
 """
 

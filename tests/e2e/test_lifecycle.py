@@ -21,6 +21,14 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 BRONZE = "nexus-dev-bronze-us-west-2"
 
 
+@pytest.fixture(autouse=True)
+def aws_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests are about the engine and its AWS state: their stacks run no control plane
+    (`NEXUSKIT_CONTROL_PLANE=false`, as `up --no-control-plane`); the control plane's own
+    lifecycle is tested in tests/runtime/test_lifecycle.py."""
+    monkeypatch.setenv("NEXUSKIT_CONTROL_PLANE", "false")
+
+
 def _write_sample_state(stack: Stack) -> dict[str, object]:
     s3 = stack.client("s3")
     first = s3.put_object(Bucket=BRONZE, Key="sample/object.json", Body=b'{"v": 1}')["VersionId"]
@@ -154,3 +162,19 @@ def test_down_leaves_no_engine_process(own_stack: Stack) -> None:
     assert pid is not None and psutil.pid_exists(pid)
     assert own_stack.cli("down").returncode == 0
     assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+
+
+def test_aws_only_stack_then_the_control_plane(own_stack: Stack) -> None:
+    """`up --no-control-plane` provisions the AWS resources and runs no service; a later
+    `up --control-plane` on the running engine adds the services and creates nothing."""
+    status = json.loads(own_stack.cli("status", "--json").stdout)
+    assert {r["state"] for r in status["resources"]} <= {"ready", "emulated: control plane only"}
+    assert status["endpoints"]["agent_core"] is None and status["endpoints"]["ui"] is None
+    ps = own_stack.cli("ps")
+    assert "agent-core" not in ps.stdout
+    full = own_stack.cli("up", "--local", "--json", "--control-plane")
+    assert full.returncode == 0, full.stderr
+    report = json.loads(full.stdout)
+    assert report["already_up"] and report["created"] == 0
+    assert report["endpoints"]["agent_core"], report["endpoints"]
+    assert "agent-core" in own_stack.cli("ps").stdout

@@ -116,11 +116,12 @@ def test_bearer_role_trusts_lambda_and_is_scoped_to_client_resources(stack: Stac
 
 
 def test_irsa_roles_trust_their_service_accounts(stack: Stack) -> None:
-    """agent-core and aws-mcp roles trust the cluster's OIDC provider for their service account."""
+    """agent-core, aws-mcp and nexus-ui roles trust the cluster's OIDC provider for their service account."""
     iam = stack.client("iam")
     for role, subject in [
         ("nexus-dev-agent-irsa", "system:serviceaccount:nexus-agent-core:agent-orchestrator"),
         ("nexus-dev-aws-mcp-irsa", "system:serviceaccount:nexus-mcp:aws-mcp"),
+        ("nexus-dev-ui-irsa", "system:serviceaccount:nexus-agent-core:nexus-ui"),
     ]:
         trust = json.dumps(iam.get_role(RoleName=role)["Role"]["AssumeRolePolicyDocument"])
         assert subject in trust and "sts.amazonaws.com" in trust and "oidc-provider" in trust

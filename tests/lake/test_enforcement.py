@@ -124,7 +124,7 @@ def test_engine_view_of_moto_agrees_with_the_access_layer(in_process_moto: str) 
                 got = lake_formation_allows(principal, spec.bucket(tier), action, engine_view, "telemetry/x")
                 assert got == expected, (principal, tier, mode)
                 checked += 1
-    assert checked == 9 * 4 * 3
+    assert checked == 10 * 4 * 3  # the 8 stack roles, the jobs' Glue role and the caller
 
 
 def _iam_extension_consults_lake_formation() -> bool:

@@ -9,10 +9,11 @@ import pytest
 from nexuskit.lake import sample
 from nexuskit.lake.access import Lake
 from nexuskit.lake.errors import LakeAccessDenied
-from nexuskit.lake.grants import apply_grants, grants_matrix
+from nexuskit.lake.grants import apply_grants, grants_matrix, principal_arns
 from nexuskit.lake.promote import promote
 from nexuskit.lake.query import run_query
 from nexuskit.provision.resources import EXISTS
+from services.medallion.lib.catalog import database_name
 from tests.helpers import EngineProcess
 from tests.lake.conftest import new_lake, put_bronze
 
@@ -34,13 +35,14 @@ def test_apply_grants_twice_changes_nothing(promoted: Lake) -> None:
 
 def test_grants_matrix_is_the_default_matrix(promoted: Lake) -> None:
     """`lake grants`: agent reads silver/gold and writes gold/vibranium, aws-mcp reads all and
-    writes the processed tiers, bearer nothing."""
+    writes the processed tiers, bearer and nexus-ui nothing."""
     matrix = grants_matrix(promoted.spec, promoted.target, promoted.account_id)
     rows = {row["name"]: row for row in matrix["principals"]}
     assert rows["agent_irsa"]["tiers"] == {"bronze": "-", "silver": "r", "gold": "rw", "vibranium": "w"}
     assert rows["agent_irsa"]["datasets"] == {"silver.enrichment": "w"}
     assert rows["aws_mcp_irsa"]["tiers"] == {"bronze": "r", "silver": "rw", "gold": "rw", "vibranium": "rw"}
     assert rows["kinesis_bearer"]["tiers"] == {"bronze": "-", "silver": "-", "gold": "-", "vibranium": "-"}
+    assert rows["ui_irsa"]["tiers"] == {"bronze": "-", "silver": "-", "gold": "-", "vibranium": "-"}
     assert rows["medallion_glue"]["tiers"] == {"bronze": "r", "silver": "rw", "gold": "rw", "vibranium": "rw"}
     assert rows["admin"]["tiers"] == {t: "rw" for t in ("bronze", "silver", "gold", "vibranium")}
     assert matrix["governed"] == ["bronze", "silver", "gold", "vibranium"]
@@ -65,6 +67,33 @@ def test_principal_without_grant_is_denied_on_write(promoted: Lake) -> None:
         mcp.store.put(promoted.bucket("bronze"), "2026/11/26/12/evil.parquet", b"x")
     keys = {o.key for t in ("silver", "bronze") for o in promoted.store.list_objects(promoted.bucket(t))}
     assert not any(k.endswith("evil.parquet") for k in keys)
+
+
+def test_ui_role_reads_no_tier_itself(promoted: Lake) -> None:
+    """nexus-ui's role has no lake grant (it reads the lake through aws-mcp): reading silver is denied."""
+    with pytest.raises(LakeAccessDenied, match="ui-irsa may not read"):
+        run_query(promoted.assume("ui_irsa"), "SELECT count(*) FROM silver.telemetry")
+
+
+def test_stray_grant_to_the_ui_role_is_revoked(promoted: Lake) -> None:
+    """A SELECT on silver given to the UI role by hand is taken back by the next apply_grants."""
+    ui_role = principal_arns(promoted.spec, promoted.account_id)["ui_irsa"]
+    promoted.client("lakeformation").grant_permissions(
+        Principal={"DataLakePrincipalIdentifier": ui_role},
+        Resource={
+            "Table": {"DatabaseName": database_name(promoted.spec.prefix, "silver"), "TableWildcard": {}}
+        },
+        Permissions=["SELECT"],
+    )
+    rows = {
+        r["name"]: r for r in grants_matrix(promoted.spec, promoted.target, promoted.account_id)["principals"]
+    }
+    assert rows["ui_irsa"]["tiers"]["silver"] == "r"
+    apply_grants(promoted.spec, promoted.target)
+    rows = {
+        r["name"]: r for r in grants_matrix(promoted.spec, promoted.target, promoted.account_id)["principals"]
+    }
+    assert set(rows["ui_irsa"]["tiers"].values()) == {"-"}
 
 
 def test_principal_with_grant_reads_and_writes(promoted: Lake) -> None:

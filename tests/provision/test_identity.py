@@ -14,6 +14,7 @@ Aws = Callable[[str], Any]
 ROLES = [
     "nexus-dev-agent-irsa",
     "nexus-dev-aws-mcp-irsa",
+    "nexus-dev-ui-irsa",
     "nexus-dev-auth-lambda-exec",
     "nexus-dev-kinesis-bearer",
     "nexus-dev-firehose",
@@ -139,6 +140,7 @@ def test_firehose_role_reads_both_streams_and_writes_bronze(aws: Aws, account_id
     [
         ("nexus-dev-agent-irsa", "system:serviceaccount:nexus-agent-core:agent-orchestrator"),
         ("nexus-dev-aws-mcp-irsa", "system:serviceaccount:nexus-mcp:aws-mcp"),
+        ("nexus-dev-ui-irsa", "system:serviceaccount:nexus-agent-core:nexus-ui"),
     ],
 )
 def test_irsa_role_trusts_its_service_account_through_the_oidc_provider(

@@ -33,7 +33,7 @@ def test_before_provisioning_everything_is_missing(spec: StackSpec, target: AwsT
     """On an empty account every resource is 'missing'."""
     states = inventory(spec, _empty_account(target))
     assert {s.state for s in states} == {"missing"}
-    assert len(states) == 52  # the 52 resources provision() reports (the edge is nexuskit.edge's)
+    assert len(states) == 53  # the 53 resources provision() reports (the edge is nexuskit.edge's)
 
 
 def test_after_provisioning_everything_is_ready(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from typing import Any
 
 from nexuskit.provision.policies import (
     ROLE_KEYS,
@@ -80,3 +81,76 @@ def test_irsa_trust_conditions_use_the_issuer_host(spec: StackSpec) -> None:
         f"{host}:sub": "system:serviceaccount:nexus-mcp:aws-mcp",
         f"{host}:aud": "sts.amazonaws.com",
     }
+
+
+def _actions(document: dict[str, Any] | None) -> dict[str, tuple[set[str], set[str]]]:
+    """Sid -> (actions, resources) of a policy document."""
+    assert document is not None
+    found = {}
+    for statement in document["Statement"]:
+        resources = statement["Resource"]
+        found[statement["Sid"]] = (
+            set(statement["Action"]),
+            {resources} if isinstance(resources, str) else set(resources),
+        )
+    return found
+
+
+def test_ui_role_only_reads_the_streams_and_describes_deliveries_and_video(spec: StackSpec) -> None:
+    """ui_irsa: read the two data streams, describe the two deliveries and two video streams; no more."""
+    arn = f"arn:aws:{{}}:us-west-2:{ACCOUNT}:{{}}"
+    assert _actions(role_policy(spec, ACCOUNT, "ui_irsa")) == {
+        "ReadStreams": (
+            {
+                "kinesis:DescribeStream",
+                "kinesis:DescribeStreamSummary",
+                "kinesis:ListShards",
+                "kinesis:GetShardIterator",
+                "kinesis:GetRecords",
+            },
+            {
+                arn.format("kinesis", "stream/nexus-dev-intake"),
+                arn.format("kinesis", "stream/nexus-dev-client-intake"),
+            },
+        ),
+        "DescribeDeliveries": (
+            {"firehose:DescribeDeliveryStream"},
+            {
+                arn.format("firehose", "deliverystream/nexus-dev-to-lake"),
+                arn.format("firehose", "deliverystream/nexus-dev-client-to-lake"),
+            },
+        ),
+        "DescribeVideoStreams": (
+            {"kinesisvideo:DescribeStream"},
+            {
+                arn.format("kinesisvideo", "stream/nexus-dev-telemetry/*"),
+                arn.format("kinesisvideo", "stream/nexus-dev-client-telemetry/*"),
+            },
+        ),
+    }
+
+
+def test_ui_role_drops_video_when_video_streams_are_off(make_spec: Callable[..., StackSpec]) -> None:
+    """Without video streams, the UI role gets no Kinesis Video statement."""
+    document = role_policy(make_spec(enable_video_streams=False), ACCOUNT, "ui_irsa")
+    assert list(_actions(document)) == ["ReadStreams", "DescribeDeliveries"]
+
+
+def test_ui_role_trusts_only_the_nexus_ui_service_account(spec: StackSpec) -> None:
+    """ui_irsa is assumed by web identity of nexus-agent-core/nexus-ui, not agent-orchestrator."""
+    host = oidc_issuer_host(spec)
+    (statement,) = trust_policy(spec, ACCOUNT, "ui_irsa")["Statement"]
+    assert statement["Action"] == "sts:AssumeRoleWithWebIdentity"
+    assert statement["Condition"]["StringEquals"] == {
+        f"{host}:sub": "system:serviceaccount:nexus-agent-core:nexus-ui",
+        f"{host}:aud": "sts.amazonaws.com",
+    }
+
+
+def test_aws_mcp_may_read_the_lake_buckets_versioning(spec: StackSpec) -> None:
+    """aws-mcp's lake_inventory reads each tier's versioning; the agent role does not need it."""
+    buckets = {f"arn:aws:s3:::{b}" for b in spec.buckets.values()}
+    mcp_actions, mcp_resources = _actions(role_policy(spec, ACCOUNT, "aws_mcp_irsa"))["LakeBuckets"]
+    assert "s3:GetBucketVersioning" in mcp_actions and mcp_resources == buckets
+    agent_actions, _ = _actions(role_policy(spec, ACCOUNT, "agent_irsa"))["LakeBuckets"]
+    assert "s3:GetBucketVersioning" not in agent_actions

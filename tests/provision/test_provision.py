@@ -40,7 +40,7 @@ def test_first_run_creates_every_resource(first_run: list[ResourceState]) -> Non
         "logs.log_group": 4,
         "logs.log_stream": 2,
         "iam.oidc_provider": 1,
-        "iam.role": 7,
+        "iam.role": 8,
         "s3.bucket": 4,
         "lakeformation.settings": 1,
         "lakeformation.resource": 4,

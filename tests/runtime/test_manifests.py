@@ -137,7 +137,8 @@ def test_templates_render_to_valid_manifests(rendered: Path) -> None:
 
 
 def test_irsa_service_accounts_carry_the_stack_roles(rendered: Path) -> None:
-    """agent-orchestrator and aws-mcp are annotated with the stack's IRSA role ARNs; the others are not."""
+    """agent-orchestrator, aws-mcp and nexus-ui are annotated with the stack's IRSA role ARNs; the
+    others are not."""
     manifests = load_manifests(rendered)
     roles = {key: sa.role_arn for key, sa in manifests.service_accounts.items()}
     assert (
@@ -145,6 +146,7 @@ def test_irsa_service_accounts_carry_the_stack_roles(rendered: Path) -> None:
         == "arn:aws:iam::123456789012:role/nexus-dev-agent-irsa"
     )
     assert roles.pop("nexus-mcp/aws-mcp") == "arn:aws:iam::123456789012:role/nexus-dev-aws-mcp-irsa"
+    assert roles.pop("nexus-agent-core/nexus-ui") == "arn:aws:iam::123456789012:role/nexus-dev-ui-irsa"
     assert set(roles) >= {"nexus-mcp/custom-mcp", "nexus-mcp/database-mcp", "nexus-mcp/k8s-mcp"}
     assert not any(roles.values())
 

@@ -18,6 +18,7 @@ from nexuskit.stack import StackSpec
 ROLE_MODULES = {
     "agent_irsa": "irsa",
     "aws_mcp_irsa": "irsa",
+    "ui_irsa": "irsa",
     "lambda_exec": "edge",
     "kinesis_bearer": "edge",
     "firehose": "streaming",

@@ -17,6 +17,7 @@ from nexuskit.stack import load_stack
 POLICY_DOCUMENTS = {
     "agent_irsa": ("irsa", "agent_irsa"),
     "aws_mcp_irsa": ("irsa", "aws_mcp_irsa"),
+    "ui_irsa": ("irsa", "ui_irsa"),
     "lambda_exec": ("edge", "lambda_exec"),
     "kinesis_bearer": ("edge", "kinesis_bearer"),
     "firehose": ("streaming", "firehose"),
@@ -24,6 +25,7 @@ POLICY_DOCUMENTS = {
 IRSA_ROLES = {
     "agent_irsa": "system:serviceaccount:nexus-agent-core:agent-orchestrator",
     "aws_mcp_irsa": "system:serviceaccount:nexus-mcp:aws-mcp",
+    "ui_irsa": "system:serviceaccount:nexus-agent-core:nexus-ui",
 }
 
 
@@ -123,6 +125,28 @@ def test_bearer_role_gets_client_resources_from_streaming(platform) -> None:
     assert expression(edge["client_stream"]) == "module.streaming.client_stream"
     assert expression(edge["client_video_stream"]) == "module.streaming.client_telemetry_video_stream"
     assert expression(edge["client_firehose"]) == "module.streaming.client_firehose"
+
+
+def test_ui_role_reaches_only_the_streams_deliveries_and_video_streams() -> None:
+    """The UI role's statements name the two data streams, the two deliveries and (when video
+    streams are on) the two video streams: nothing in the lake, no Bedrock."""
+    document = _document("irsa", "ui_irsa")
+    resources = {literal(s["sid"]): expression(s["resources"]) for s in document["statement"]}
+    assert resources == {"ReadStreams": "var.stream_arns", "DescribeDeliveries": "var.firehose_arns"}
+    dynamic = document["dynamic"][0]["statement"]
+    assert expression(dynamic["for_each"]) == (
+        "length(var.video_stream_arns) > 0 ? [var.video_stream_arns] : []"
+    )
+    assert expression(dynamic["content"][0]["resources"]) == "statement.value"
+
+
+def test_ui_role_gets_the_video_streams_from_streaming(platform) -> None:
+    """The stack passes both video streams' ARNs (none when they are off) to the irsa module."""
+    assert expression(platform.module("irsa")["video_stream_arns"]) == "local.video_stream_arns"
+    wired = expression(platform.locals["video_stream_arns"])
+    assert "module.streaming.telemetry_video_stream" in wired
+    assert "module.streaming.client_telemetry_video_stream" in wired
+    assert "!= null" in wired
 
 
 def test_firehose_role_is_guarded_by_external_id() -> None:

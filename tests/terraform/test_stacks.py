@@ -235,11 +235,12 @@ def test_workloads_create_the_spec_namespaces(workloads: Config) -> None:
 
 
 def test_workloads_annotate_the_irsa_service_accounts(workloads: Config) -> None:
-    """agent-orchestrator and aws-mcp get their IRSA role names (same as the platform's)."""
+    """agent-orchestrator, aws-mcp and nexus-ui get their IRSA role names (same as the platform's)."""
     roles = {k: literal(v) for k, v in workloads.locals["irsa_roles"].items()}
     assert roles == {
         "nexus-agent-core/agent-orchestrator": "${local.prefix}-agent-irsa",
         "nexus-mcp/aws-mcp": "${local.prefix}-aws-mcp-irsa",
+        "nexus-agent-core/nexus-ui": "${local.prefix}-ui-irsa",
     }
     assert literal(workloads.locals["prefix"]) == "${var.project}-${var.environment}"
 

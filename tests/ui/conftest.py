@@ -13,6 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
+import psutil
 import pytest
 import uvicorn
 from cryptography.hazmat.primitives import hashes
@@ -142,10 +143,22 @@ def put_telemetry(stack: Stack, device_id: str, lat: float, lon: float) -> None:
 
 @pytest.fixture(scope="session")
 def ui_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    """A stack with --iam off (as tests/e2e/test_agent_stack.py: agent-core tables, aws-mcp rights)."""
-    running = start_stack(tmp_path_factory.mktemp("ui-stack"), "--iam", "off")
+    """A stack as ``nexuskit up --local`` starts it by default: IAM enforced on every call.
+
+    nexus-ui runs as its own read-only role (ui_irsa) and reads the lake through aws-mcp
+    (aws_mcp_irsa), so every view works with the roles' own policies.
+    """
+    running = start_stack(tmp_path_factory.mktemp("ui-stack"))
     yield running
     nexuskit("down", *running.args)
+
+
+def ui_pod_environment(stack: Stack) -> dict[str, str]:
+    """The environment the runtime gave the running nexus-ui pod (its IRSA credentials included)."""
+    listed = stack.cli("ps", "--json")
+    assert listed.returncode == 0, listed.stderr
+    (pod,) = [p for p in json.loads(listed.stdout) if p["deployment"] == "nexus-ui" and p["ready"]]
+    return dict(psutil.Process(pod["pid"]).environ())
 
 
 @pytest.fixture(scope="session")

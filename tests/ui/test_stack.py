@@ -1,7 +1,7 @@
 """nexus-ui as ``nexuskit up --local`` runs it: real tokens from the HTTP API, real data.
 
-The stack runs with ``--iam off`` for the same reason as tests/e2e/test_agent_stack.py
-(agent-core's tables and aws-mcp's lake rights are not yet granted under enforce).
+The stack runs with the default ``--iam enforce``: nexus-ui with its own read-only role
+(ui_irsa), the lake views through aws-mcp with aws_mcp_irsa.
 """
 
 from __future__ import annotations
@@ -69,6 +69,32 @@ def test_lake_view_counts_the_four_tiers(ui_url: str, token: str) -> None:
     lake = _get(ui_url, "/api/lake", token)
     assert {t["tier"] for t in lake["tiers"]} == {"bronze", "silver", "gold", "vibranium"}
     assert all(isinstance(t["objects"], int) for t in lake["tiers"])
+
+
+def test_mappings_view_describes_video_streams_and_counts_lake_tiers(
+    ui_stack: Stack, ui_url: str, token: str
+) -> None:
+    """With the UI's own role both video streams are described (ACTIVE, their retention), and the
+    Firehose -> bronze links carry aws-mcp's object count instead of "aws-mcp did not answer"."""
+    spec = ui_stack.spec
+    mappings = _get(ui_url, "/api/mappings", token)
+    assert mappings["errors"] == {}
+    sources = {link["source"]["name"]: link["source"] for link in mappings["links"]}
+    for video, hours in (
+        (spec.telemetry_video_stream, spec.params.telemetry_video_retention_hours),
+        (spec.client_telemetry_video_stream, spec.params.client_telemetry_video_retention_hours),
+    ):
+        assert sources[video]["state"] == "ACTIVE" and sources[video]["ok"] is True, sources[video]
+        assert sources[video]["detail"] == f"{hours} h retention"
+    bronze = [
+        link["destination"]
+        for link in mappings["links"]
+        if link["source"]["name"] in (spec.client_firehose, spec.primary_firehose)
+    ]
+    assert len(bronze) == 2
+    for tier in bronze:
+        assert tier["name"] == "bronze" and tier["state"].endswith(("object", "objects")), tier
+        assert tier["detail"].startswith(f"s3://{spec.buckets['bronze']}/"), tier
 
 
 def test_workflow_launched_through_the_ui_runs_to_its_result(ui_url: str, token: str) -> None:

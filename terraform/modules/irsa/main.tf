@@ -210,9 +210,10 @@ data "aws_iam_policy_document" "aws_mcp_irsa" {
     resources = ["arn:${local.partition}:sns:${var.region}:${local.account_id}:${var.prefix}-dissemination"]
   }
 
+  # lake_inventory reports each tier's versioning (the UI's lake and mappings views).
   statement {
     sid       = "LakeBuckets"
-    actions   = ["s3:ListBucket", "s3:ListBucketVersions", "s3:GetBucketLocation"]
+    actions   = ["s3:ListBucket", "s3:ListBucketVersions", "s3:GetBucketLocation", "s3:GetBucketVersioning"]
     resources = var.lake_bucket_arns
   }
 
@@ -227,4 +228,76 @@ resource "aws_iam_role_policy" "aws_mcp_irsa" {
   name   = "${aws_iam_role.aws_mcp_irsa.name}-policy"
   role   = aws_iam_role.aws_mcp_irsa.id
   policy = data.aws_iam_policy_document.aws_mcp_irsa.json
+}
+
+# --- nexus-agent-core/nexus-ui --------------------------------------------------------------
+# The web-facing operator UI: reads both data streams live and describes the deliveries and
+# video streams (the mappings view). No writes, no Bedrock, no lake (it reads the lake
+# through aws-mcp).
+
+data "aws_iam_policy_document" "ui_irsa_trust" {
+  statement {
+    actions = ["sts:AssumeRoleWithWebIdentity"]
+
+    principals {
+      type        = "Federated"
+      identifiers = [aws_iam_openid_connect_provider.eks.arn]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "${local.oidc_host}:sub"
+      values   = ["system:serviceaccount:nexus-agent-core:nexus-ui"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "${local.oidc_host}:aud"
+      values   = ["sts.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_role" "ui_irsa" {
+  name               = "${var.prefix}-ui-irsa"
+  description        = "IRSA for nexus-agent-core/nexus-ui: read streams, describe deliveries and video"
+  assume_role_policy = data.aws_iam_policy_document.ui_irsa_trust.json
+
+  tags = var.tags
+}
+
+data "aws_iam_policy_document" "ui_irsa" {
+  statement {
+    sid = "ReadStreams"
+    actions = [
+      "kinesis:DescribeStream",
+      "kinesis:DescribeStreamSummary",
+      "kinesis:ListShards",
+      "kinesis:GetShardIterator",
+      "kinesis:GetRecords",
+    ]
+    resources = var.stream_arns
+  }
+
+  statement {
+    sid       = "DescribeDeliveries"
+    actions   = ["firehose:DescribeDeliveryStream"]
+    resources = var.firehose_arns
+  }
+
+  dynamic "statement" {
+    for_each = length(var.video_stream_arns) > 0 ? [var.video_stream_arns] : []
+
+    content {
+      sid       = "DescribeVideoStreams"
+      actions   = ["kinesisvideo:DescribeStream"]
+      resources = statement.value
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "ui_irsa" {
+  name   = "${aws_iam_role.ui_irsa.name}-policy"
+  role   = aws_iam_role.ui_irsa.id
+  policy = data.aws_iam_policy_document.ui_irsa.json
 }

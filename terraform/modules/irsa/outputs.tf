@@ -13,6 +13,11 @@ output "aws_mcp_irsa_role_arn" {
   value       = aws_iam_role.aws_mcp_irsa.arn
 }
 
+output "ui_irsa_role_arn" {
+  description = "Role for nexus-agent-core/nexus-ui (annotate the service account with it)."
+  value       = aws_iam_role.ui_irsa.arn
+}
+
 output "karpenter_controller_role_arn" {
   description = "Role of the Karpenter controller (null when Karpenter is off)."
   value       = one(aws_iam_role.karpenter_controller[*].arn)
@@ -23,5 +28,6 @@ output "service_account_roles" {
   value = {
     "nexus-agent-core/agent-orchestrator" = aws_iam_role.agent_irsa.arn
     "nexus-mcp/aws-mcp"                   = aws_iam_role.aws_mcp_irsa.arn
+    "nexus-agent-core/nexus-ui"           = aws_iam_role.ui_irsa.arn
   }
 }

@@ -38,6 +38,12 @@ variable "firehose_arns" {
   type        = list(string)
 }
 
+variable "video_stream_arns" {
+  description = "ARNs of the telemetry and client telemetry Kinesis video streams (empty when video streams are off)."
+  type        = list(string)
+  default     = []
+}
+
 variable "lake_bucket_arns" {
   description = "ARNs of the medallion buckets (bronze, silver, gold, vibranium)."
   type        = list(string)

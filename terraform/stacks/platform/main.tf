@@ -93,6 +93,7 @@ module "irsa" {
   bedrock_model_ids   = local.bedrock_model_ids
   stream_arns         = [module.streaming.primary_stream.arn, module.streaming.client_stream.arn]
   firehose_arns       = [module.streaming.primary_firehose.arn, module.streaming.client_firehose.arn]
+  video_stream_arns   = local.video_stream_arns
   lake_bucket_arns    = module.datalake.bucket_arns
   enable_karpenter    = var.enable_karpenter
   node_role_arn       = module.eks[0].node_role_arn

@@ -67,6 +67,7 @@ output "roles" {
   value = {
     agent_irsa     = one(module.irsa[*].agent_irsa_role_arn)
     aws_mcp_irsa   = one(module.irsa[*].aws_mcp_irsa_role_arn)
+    ui_irsa        = one(module.irsa[*].ui_irsa_role_arn)
     lambda_exec    = module.edge.lambda_exec_role_arn
     kinesis_bearer = module.edge.kinesis_bearer_role_arn
     firehose       = module.streaming.firehose_role_arn

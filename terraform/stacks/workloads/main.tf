@@ -20,6 +20,7 @@ locals {
   irsa_roles = {
     "nexus-agent-core/agent-orchestrator" = "${local.prefix}-agent-irsa"
     "nexus-mcp/aws-mcp"                   = "${local.prefix}-aws-mcp-irsa"
+    "nexus-agent-core/nexus-ui"           = "${local.prefix}-ui-irsa"
   }
 
   manifest_files = sort(tolist(fileset(local.services_dir, "**/k8s/*.yaml")))
