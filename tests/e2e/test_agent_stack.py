@@ -1,9 +1,8 @@
 """agent-core and the four MCP services as the runtime runs them in ``nexuskit up --local``.
 
-The stack is started with ``--iam off``: under ``--iam enforce`` the stack's roles do not
-yet grant agent-core its DynamoDB tables nor aws-mcp the lake-commit and SNS rights (see
-services/mcp/README.md, "IAM"), so the consumer would wait and enrich-telemetry would fail
-at its silver step.
+They run on the session's shared stack, as a user gets it: IAM enforced, each service with
+its IRSA role's credentials (the role policies grant agent-core its DynamoDB tables and
+aws-mcp the lake-commit and SNS rights, see services/mcp/README.md, "IAM").
 """
 
 from __future__ import annotations
@@ -11,22 +10,19 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.e2e.conftest import Stack, nexuskit, start_stack
+from tests.e2e.conftest import Stack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
-def agent_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    running = start_stack(tmp_path_factory.mktemp("agent-stack"), "--iam", "off")
-    yield running
-    nexuskit("down", *running.args)
+def agent_stack(stack: Stack) -> Stack:
+    return stack
 
 
 def _json(result: Any) -> Any:
