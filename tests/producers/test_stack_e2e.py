@@ -27,7 +27,8 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    running = start_stack(tmp_path_factory.mktemp("produce"))
+    """The AWS side of a stack (producers need the streams, Firehose and the auth API only)."""
+    running = start_stack(tmp_path_factory.mktemp("produce"), "--no-control-plane")
     yield running
     nexuskit("down", *running.args)
 
