@@ -293,7 +293,6 @@ def role_policy(spec: StackSpec, account_id: str, role_key: str) -> PolicyDocume
             _allow(
                 "ReadStreams",
                 [
-                    "kinesis:DescribeStream",
                     "kinesis:DescribeStreamSummary",
                     "kinesis:ListShards",
                     "kinesis:GetShardIterator",

@@ -102,7 +102,6 @@ def test_ui_role_only_reads_the_streams_and_describes_deliveries_and_video(spec:
     assert _actions(role_policy(spec, ACCOUNT, "ui_irsa")) == {
         "ReadStreams": (
             {
-                "kinesis:DescribeStream",
                 "kinesis:DescribeStreamSummary",
                 "kinesis:ListShards",
                 "kinesis:GetShardIterator",

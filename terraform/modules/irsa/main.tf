@@ -270,7 +270,6 @@ data "aws_iam_policy_document" "ui_irsa" {
   statement {
     sid = "ReadStreams"
     actions = [
-      "kinesis:DescribeStream",
       "kinesis:DescribeStreamSummary",
       "kinesis:ListShards",
       "kinesis:GetShardIterator",
