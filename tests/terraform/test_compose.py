@@ -72,7 +72,26 @@ def test_services_wait_for_healthy_dependencies(compose: dict[str, Any]) -> None
         assert depends["localstack"] == {"condition": "service_healthy"}, name
         assert all(d == {"condition": "service_healthy"} for d in depends.values()), name
     assert {"aws-mcp", "custom-mcp", "database-mcp", "k8s-mcp"} <= set(services["agent-core"]["depends_on"])
-    assert "agent-core" in services["nexus-ui"]["depends_on"]
+    assert {"agent-core", "aws-mcp"} <= set(services["nexus-ui"]["depends_on"])
+
+
+def test_the_ui_reads_the_streams_the_platform_stack_names(compose: dict[str, Any]) -> None:
+    """nexus-ui's stream, delivery and video names are the stack's (default project and env)."""
+    from nexuskit.stack import load_stack
+
+    spec = load_stack(REPO_ROOT / "terraform" / "envs" / "local" / "terraform.tfvars.json")
+    env = {
+        key: re.sub(r"\$\{[A-Z_]+:-([^}]*)\}", r"\1", str(value))
+        for key, value in compose["services"]["nexus-ui"]["environment"].items()
+    }
+    videos = spec.as_dict()["video_streams"]
+    assert (env["PRIMARY_STREAM"], env["CLIENT_STREAM"]) == (spec.primary_stream, spec.client_stream)
+    assert (env["PRIMARY_FIREHOSE"], env["CLIENT_FIREHOSE"]) == (spec.primary_firehose, spec.client_firehose)
+    assert (env["PRIMARY_VIDEO_STREAM"], env["CLIENT_VIDEO_STREAM"]) == (
+        videos["telemetry"],
+        videos["client_telemetry"],
+    )
+    assert env["AWS_MCP_URL"] == "http://aws-mcp:8000/mcp"
 
 
 def test_services_talk_to_localstack_through_the_standard_endpoint(compose: dict[str, Any]) -> None:
