@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 
 import pytest
@@ -71,3 +72,31 @@ async def test_toggles_and_save(make_app, tmp_path: Path) -> None:  # type: igno
         await wait_for(pilot, target.exists, what="the file")
         lines = target.read_text().splitlines()
         assert lines and not lines[0][:2].isdigit()  # no timestamps, as shown
+
+
+@pytest.mark.asyncio
+async def test_lines_that_arrive_while_hidden_appear_when_shown_again(make_app, tui_stack) -> None:  # type: ignore[no-untyped-def]
+    """Hidden behind another screen, Logs keeps taking lines but draws none; shown again, they are there."""
+    app = make_app(start="logs")
+    marker = f"hidden-marker-{uuid.uuid4().hex[:8]}"
+    engine_log = tui_stack.settings.resolved_state_dir() / "logs" / "engine.log"
+    async with app.run_test(size=(120, 40)) as pilot:
+        shown = app.screen
+        await wait_for(pilot, lambda: shown.follower is not None and shown.buffer, what="lines")  # type: ignore[attr-defined]
+        log = shown.query_one("#log", RichLog)
+
+        def drawn() -> bool:
+            return any(marker in seg.text for strip in log.lines for seg in strip)
+
+        await pilot.press("1")
+        await wait_for(pilot, lambda: app.screen is not shown, what="the stack screen")
+        with engine_log.open("a", encoding="utf-8") as fh:
+            fh.write(f"nexus test line {marker}\n")
+        await wait_for(
+            pilot,
+            lambda: any(marker in line.text for line in shown.buffer),  # type: ignore[attr-defined]
+            what="the line taken while hidden",
+        )
+        assert not drawn()
+        await pilot.press("6")
+        await wait_for(pilot, drawn, what="the line drawn once shown")

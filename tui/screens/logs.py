@@ -42,6 +42,7 @@ class LogsScreen(NexusScreen):
     def __init__(self) -> None:
         super().__init__()
         self.buffer: deque[logs.LogLine] = deque(maxlen=BUFFER_LINES)
+        self._stale = False  # lines arrived while the screen was hidden
         self.follower: logs.LogFollower | None = None
         self.regex: re.Pattern[str] | None = None
         self.pattern = ""
@@ -66,7 +67,10 @@ class LogsScreen(NexusScreen):
         super().on_mount()
         self.query_one("#filter", Input).display = False
         self.start_follower()
+        # Lines are taken from the follower all the time (its queue must not grow), but
+        # drawn only while the screen is shown; shown again, it redraws once.
         self.set_interval(POLL_S, self.poll)
+        self.while_shown(POLL_S * 4, self._redraw_if_stale)
         self._update_status()
 
     def on_unmount(self) -> None:
@@ -97,6 +101,9 @@ class LogsScreen(NexusScreen):
         if not fresh:
             return
         self.buffer.extend(fresh)
+        if self._suspended:
+            self._stale = True
+            return
         view = self.query_one("#log", RichLog)
         for line in self._visible(fresh):
             view.write(self._line_text(line))
@@ -116,6 +123,11 @@ class LogsScreen(NexusScreen):
         if self.regex is not None:
             text.highlight_regex(self.regex, style="bold black on yellow")
         return text
+
+    def _redraw_if_stale(self) -> None:
+        if self._stale:
+            self._stale = False
+            self.redraw()
 
     def redraw(self) -> None:
         view = self.query_one("#log", RichLog)
