@@ -22,8 +22,8 @@ class InputRow(Widget):
     InputRow .input-name { width: 16; color: $text-muted; }
     InputRow .input-name.-required { color: $text; text-style: bold; }
     InputRow Input, InputRow Select { width: 1fr; }
-    InputRow .input-hint { width: auto; max-width: 28; color: $text-muted; padding-left: 1; }
-    InputRow .input-error { height: auto; color: $error; padding-left: 16; }
+    InputRow .input-hint { height: auto; color: $text-muted; padding-left: 2; }
+    InputRow .input-error { height: auto; color: $error; padding-left: 2; }
     InputRow .input-error.-empty { display: none; }
     """
 
@@ -62,7 +62,8 @@ class InputRow(Widget):
                 field_input.cursor_blink = self.cursor_blink
                 field_input.tooltip = field.description or None
                 yield field_input
-            yield Label(field.hint(), classes="input-hint")
+        # the hint on a line of its own: at 80 columns a hint beside the field leaves it no room
+        yield Static(field.hint(), classes="input-hint", markup=False)
         yield Static("", classes="input-error -empty", id=f"input-error-{self.index}", markup=False)
 
     def value_text(self) -> str:
