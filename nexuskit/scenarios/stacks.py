@@ -39,7 +39,7 @@ from nexuskit.aws import AwsTarget
 from nexuskit.config import KitSettings
 from nexuskit.engine import EmbeddedEngine
 from nexuskit.errors import EngineError, NexuskitError, ScenarioError
-from nexuskit.scenarios.model import Scenario, StackProfile
+from nexuskit.scenarios.model import Scenario, StackProfile, WaitForStep, step_kind
 from nexuskit.stack import StackSpec
 
 log = logging.getLogger(__name__)
@@ -392,6 +392,24 @@ class _Fresh:
     error: ScenarioError | None = None
 
 
+#: step types and capabilities that talk to the control plane's services (agent-core, MCP)
+_SERVICE_STEPS = frozenset({"workflow", "mcp_call"})
+_SERVICE_CAPABILITIES = frozenset({"workflows", "mcp", "controlplane"})
+
+
+def needs_control_plane(scenario: Scenario) -> bool:
+    """Whether a scenario talks to agent-core or an MCP service (else its stack is AWS only)."""
+    if _SERVICE_CAPABILITIES & set(scenario.requires):
+        return True
+    for step in scenario.steps:
+        kind = step_kind(step)
+        if kind in _SERVICE_STEPS:
+            return True
+        if isinstance(step, WaitForStep) and step.wait_for.kind == "workflow":
+            return True
+    return False
+
+
 class FreshStacks(StackProvider):
     """Stacks started for the scenarios (one per profile; exclusive scenarios get their own)."""
 
@@ -415,7 +433,7 @@ class FreshStacks(StackProvider):
 
     def _key(self, scenario: Scenario) -> tuple[Any, ...]:
         facts = fresh_facts(scenario.stack, record=self.record, cassettes=self.cassettes)
-        return (facts, scenario.name if scenario.stack.exclusive else "")
+        return (facts, scenario.name if scenario.stack.exclusive else "", needs_control_plane(scenario))
 
     def _launch(self, key: tuple[Any, ...]) -> _Fresh:
         facts: StackFacts = key[0]
@@ -433,6 +451,8 @@ class FreshStacks(StackProvider):
         ]  # fmt: skip
         if self.env:
             command += ["--env", self.env]
+        if not key[2]:
+            command.append("--no-control-plane")  # no step talks to agent-core or an MCP service
         child_env = dict(os.environ)
         child_env.pop("AWS_ENDPOINT_URL", None)
         for name, value in facts.engine_env().items():
@@ -445,6 +465,7 @@ class FreshStacks(StackProvider):
             command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=child_env
         )
         label = f"fresh#{len(self._stacks) + 1}" + (f" ({key[1]})" if key[1] else "")
+        label += "" if key[2] else " (AWS only)"
         handle = StackHandle(settings, facts, owned=True, label=label)
         fresh = _Fresh(handle, process, time.perf_counter())
         self._stacks[key] = fresh
