@@ -21,23 +21,39 @@ None of these changes what moto answers; they only stop it from recomputing cons
 
 from __future__ import annotations
 
+import logging
 import threading
+from collections.abc import Callable
 from typing import Any
+
+log = logging.getLogger(__name__)
 
 _installed = False
 _lock = threading.RLock()
 
 
 def install() -> None:
-    """Apply every speed-up (idempotent); call before moto's services are imported."""
+    """Apply every speed-up (idempotent); call before moto's services are imported.
+
+    They lean on moto's module layout: should a moto release move something, that speed-up
+    is skipped with a warning and the engine runs as plain moto would (only slower).
+    """
     global _installed
     with _lock:
         if _installed:
             return
-        loader = _share_model_loader()
-        _cache_region_lookups(loader)
-        _cache_module_list()
+        loader = _apply("one model loader", _share_model_loader)
+        _apply("region lookups", lambda: _cache_region_lookups(loader))
+        _apply("module list", _cache_module_list)
         _installed = True
+
+
+def _apply(what: str, speed_up: Callable[[], Any]) -> Any:
+    try:
+        return speed_up()
+    except (AttributeError, ImportError, TypeError) as exc:
+        log.warning("engine start-up speed-up %r not applied (moto changed?): %s", what, exc)
+        return None
 
 
 def _cache_region_lookups(loader: Any) -> None:
@@ -46,9 +62,10 @@ def _cache_region_lookups(loader: Any) -> None:
     original = Session.get_available_regions
     original_partitions = Session.get_available_partitions
     shared = Session()
-    # botocore reads the service's whole model to learn its endpoint prefix: let it use
-    # moto's loader, which has (or will have) parsed that model anyway.
-    shared.register_component("data_loader", loader)
+    if loader is not None:
+        # botocore reads the service's whole model to learn its endpoint prefix: let it use
+        # moto's loader, which has (or will have) parsed that model anyway.
+        shared.register_component("data_loader", loader)
     partitions: list[str] = []
 
     def get_available_partitions(self: Any) -> list[str]:
