@@ -33,7 +33,8 @@ app.add_typer(lake_app, name="lake")
 AsOpt = Annotated[
     str | None,
     typer.Option(
-        "--as", help="Act as a stack role (agent_irsa, aws_mcp_irsa, kinesis_bearer, medallion_glue)."
+        "--as",
+        help="Act as a stack role (agent_irsa, aws_mcp_irsa, ui_irsa, kinesis_bearer, medallion_glue).",
     ),
 ]
 
