@@ -25,18 +25,19 @@ class AwsTarget:
     account_id: str = DEFAULT_ACCOUNT_ID
     _session: Any = field(default=None, compare=False, repr=False)
     _clients: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
-    _lock: Any = field(default_factory=threading.Lock, compare=False, repr=False)
+    _lock: Any = field(default_factory=threading.RLock, compare=False, repr=False)
 
     def session(self) -> Any:
-        if self._session is None:
-            session = boto3.session.Session(
-                aws_access_key_id=self.access_key_id,
-                aws_secret_access_key=self.secret_access_key,
-                aws_session_token=self.session_token,
-                region_name=self.region,
-            )
-            object.__setattr__(self, "_session", session)
-        return self._session
+        with self._lock:
+            if self._session is None:
+                session = boto3.session.Session(
+                    aws_access_key_id=self.access_key_id,
+                    aws_secret_access_key=self.secret_access_key,
+                    aws_session_token=self.session_token,
+                    region_name=self.region,
+                )
+                object.__setattr__(self, "_session", session)
+            return self._session
 
     def client(self, service: str, **config: Any) -> Any:
         """A boto3 client for ``service`` (retries in standard mode, short timeouts).
@@ -75,7 +76,7 @@ class AwsTarget:
             session_token=session_token,
             _session=None,
             _clients={},
-            _lock=threading.Lock(),
+            _lock=threading.RLock(),
         )
 
     def env(self) -> dict[str, str]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from typing import Any
 
@@ -17,25 +16,6 @@ def age(seconds: float | None) -> str:
         if seconds >= size * (2 if unit != "m" else 1):
             return f"{int(seconds // size)}{unit}"
     return f"{int(seconds)}s"
-
-
-def size(value: Any) -> str:
-    if value is None:
-        return "-"
-    amount = float(value)
-    for unit in ("B", "KB", "MB", "GB"):
-        if amount < 1024 or unit == "GB":
-            return f"{amount:.0f} {unit}" if unit == "B" else f"{amount:.1f} {unit}"
-        amount /= 1024
-    return str(value)
-
-
-def cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, dict | list):
-        return json.dumps(value, default=str)
-    return str(value)
 
 
 def clock_time(ts: float | None) -> str:

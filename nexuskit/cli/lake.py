@@ -22,6 +22,7 @@ from nexuskit.cli.common import (
     print_json,
     settings_from,
 )
+from nexuskit.textfmt import cell_text, human_size
 
 lake_app = typer.Typer(
     name="lake",
@@ -43,25 +44,6 @@ def _lake(port: int | None, state_dir: Path | None, env: str | None, as_role: st
     from nexuskit.lake.access import open_lake
 
     return open_lake(settings_from(port, state_dir, env), as_role)
-
-
-def _size(value: Any) -> str:
-    if value is None:
-        return "-"
-    size = float(value)
-    for unit in ("B", "KB", "MB", "GB"):
-        if size < 1024 or unit == "GB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return str(value)
-
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, dict | list):
-        return json.dumps(value, default=str)
-    return str(value)
 
 
 @lake_app.command("ls")
@@ -94,10 +76,10 @@ def ls(
                 tier["tier"],
                 tier["bucket"],
                 access,
-                _cell(tier.get("objects")),
-                _cell(tier.get("rows")),
-                _size(tier.get("bytes")),
-                _cell(tier.get("freshness")) or ("denied" if tier.get("denied") else ""),
+                cell_text(tier.get("objects")),
+                cell_text(tier.get("rows")),
+                human_size(tier.get("bytes")),
+                cell_text(tier.get("freshness")) or ("denied" if tier.get("denied") else ""),
             )
         console.print(table)
     elif "datasets" in data:
@@ -109,9 +91,9 @@ def ls(
                 name,
                 str(ds["files"]),
                 str(ds["rows"]),
-                _size(ds["bytes"]),
+                human_size(ds["bytes"]),
                 str(len(ds["partitions"])),
-                _cell(ds["last_commit"]),
+                cell_text(ds["last_commit"]),
             )
         console.print(table)
     else:
@@ -125,7 +107,7 @@ def ls(
         for column in columns:
             table.add_column(column, overflow="fold")
         for obj in data["objects"]:
-            table.add_row(*(_cell(obj.get(c)) for c in columns))
+            table.add_row(*(cell_text(obj.get(c)) for c in columns))
         console.print(table)
 
 
@@ -151,7 +133,7 @@ def inspect(
         return
     console.print(
         f"[bold]s3://{data['bucket']}/{data['key']}[/] version {data['version_id']} — "
-        f"{data['format']}, {_size(data['bytes'])}, {data.get('total_rows', 0)} rows"
+        f"{data['format']}, {human_size(data['bytes'])}, {data.get('total_rows', 0)} rows"
     )
     if data["format"] == "json":
         console.print_json(json.dumps(data["document"], default=str))
@@ -168,7 +150,7 @@ def inspect(
             for name in data["rows"][0]:
                 rows.add_column(name, overflow="fold")
             for row in data["rows"]:
-                rows.add_row(*(_cell(v) for v in row.values()))
+                rows.add_row(*(cell_text(v) for v in row.values()))
             console.print(rows)
         return
     for entry in data["schema"]:
@@ -207,7 +189,7 @@ def query(
     for name in result.columns:
         table.add_column(name, overflow="fold")
     for row in result.rows:
-        table.add_row(*(_cell(v) for v in row))
+        table.add_row(*(cell_text(v) for v in row))
     console.print(table)
 
 
@@ -265,11 +247,11 @@ def promote(
         note = "nothing new" if step.get("skipped") else step.get("glue_job_run_id", "")
         table.add_row(
             step["step"],
-            _cell(step.get("inputs")),
-            _cell(step.get("records")),
+            cell_text(step.get("inputs")),
+            cell_text(step.get("records")),
             rows,
-            _cell(step.get("quarantined")),
-            _cell(step.get("duplicates")),
+            cell_text(step.get("quarantined")),
+            cell_text(step.get("duplicates")),
             note,
         )
     console.print(table)
@@ -302,10 +284,10 @@ def stats(
             note = f"{tier['quarantined']} quarantined"
         table.add_row(
             tier["tier"],
-            _cell(tier.get("objects")),
-            _cell(tier.get("rows")),
-            _size(tier.get("bytes")),
-            _cell(tier.get("freshness")),
+            cell_text(tier.get("objects")),
+            cell_text(tier.get("rows")),
+            human_size(tier.get("bytes")),
+            cell_text(tier.get("freshness")),
             note,
         )
     console.print(table)

@@ -57,15 +57,12 @@ class Lake:
         self.grants_target = grants_target
         self.cache_dir = cache_dir or Path(tempfile.gettempdir()) / "nexuskit-lake-cache"
         self.state_dir = state_dir
-        self._clients: dict[str, Any] = {}
         self._identity: dict[str, str] | None = None
         self._grants: LakeGrants | None = None
         self.store = LakeAccess(self)
 
     def client(self, service: str) -> Any:
-        if service not in self._clients:
-            self._clients[service] = self.target.client(service)
-        return self._clients[service]
+        return self.target.client(service)  # made once per target
 
     def _whoami(self) -> dict[str, str]:
         if self._identity is None:

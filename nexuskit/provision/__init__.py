@@ -85,11 +85,8 @@ def provision(spec: StackSpec, target: AwsTarget, *, admin_arn: str | None = Non
     started = time.monotonic()
     ctx = ProvisionContext.connect(spec, target)
     log.info("provisioning %s in %s as %s", spec.prefix, spec.region, ctx.caller_arn)
-    # Clients first (creating them is not thread-safe), then two chains side by side: the
-    # data platform in dependency order, and the network with the cluster (which only
-    # names the cluster roles by ARN, so it does not wait for IAM).
-    for service in PROVISION_SERVICES:
-        ctx.client(service)
+    # Two chains side by side: the data platform in dependency order, and the network with
+    # the cluster (which only names the cluster roles by ARN, so it does not wait for IAM).
 
     def platform() -> list[ResourceState]:
         states = provision_observability(ctx)
@@ -142,9 +139,6 @@ def inventory(spec: StackSpec, target: AwsTarget, *, admin_arn: str | None = Non
     ]
     if spec.params.enable_eks:
         sections += [lambda: inventory_network(ctx), lambda: inventory_cluster(ctx)]
-    # Clients first (creating them is not thread-safe), then the read calls side by side.
-    for service in PROVISION_SERVICES:
-        ctx.client(service)
     with ThreadPoolExecutor(max_workers=len(sections), thread_name_prefix="inventory") as pool:
         futures = [pool.submit(section) for section in sections]
         states = [state for future in futures for state in future.result()]

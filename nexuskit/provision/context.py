@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor, wait
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from botocore.exceptions import (
@@ -110,22 +110,19 @@ def wait_until(
 
 @dataclass
 class ProvisionContext:
-    """The spec, the target, who the caller is, and one cached client per service."""
+    """The spec, the target and who the caller is (clients are the target's, made once each)."""
 
     spec: StackSpec
     target: AwsTarget
     account_id: str
     caller_arn: str
-    clients: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @classmethod
     def connect(cls, spec: StackSpec, target: AwsTarget) -> ProvisionContext:
         sts = target.client("sts")
         with aws_call("sts.caller_identity", target.endpoint_url or "AWS"):
             identity = sts.get_caller_identity()
-        ctx = cls(spec, target, str(identity["Account"]), str(identity["Arn"]))
-        ctx.clients["sts"] = sts
-        return ctx
+        return cls(spec, target, str(identity["Account"]), str(identity["Arn"]))
 
     @property
     def region(self) -> str:
@@ -136,9 +133,7 @@ class ProvisionContext:
         return dict(self.spec.params.tags)
 
     def client(self, service: str) -> Any:
-        if service not in self.clients:
-            self.clients[service] = self.target.client(service)
-        return self.clients[service]
+        return self.target.client(service)
 
     def each(self, settle: Callable[[T], R], items: Iterable[T]) -> list[R]:
         """``[settle(item) for item in items]`` with independent items settled side by side.

@@ -18,8 +18,9 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import DataTable, Input, ProgressBar, Static, TabbedContent, TabPane, Tree
 
 from nexuskit import overview
+from nexuskit.textfmt import cell_text as cell
+from nexuskit.textfmt import human_size as size
 from tui.actions import bindings_for
-from tui.format import cell, size
 from tui.screens.base import NexusScreen
 from tui.screens.confirm import ConfirmScreen
 
