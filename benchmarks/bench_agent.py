@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from nexuskit.config import KitSettings
+from nexuskit.controlplane import service_token
 from nexuskit.engine import EmbeddedEngine, free_stack_port
 
 
@@ -65,8 +66,17 @@ def line(name: str, values: list[float], target: str = "") -> None:
     )
 
 
+#: the operator's ServiceAccount token (the services refuse anonymous callers); set in main()
+TOKEN: dict[str, str] = {}
+
+
+def auth() -> dict[str, str]:
+    return {"Authorization": f"Bearer {TOKEN['operator']}"} if TOKEN else {}
+
+
 def post(url: str, body: dict[str, Any]) -> dict[str, Any]:
-    request = urllib.request.Request(url, json.dumps(body).encode(), {"Content-Type": "application/json"})
+    headers = {"Content-Type": "application/json", **auth()}
+    request = urllib.request.Request(url, json.dumps(body).encode(), headers)
     with urllib.request.urlopen(request, timeout=60) as resp:
         data: dict[str, Any] = json.loads(resp.read())
         return data
@@ -106,10 +116,10 @@ def bench_workflow(agent: str, runs: int, tag: str) -> None:
 
 
 async def _mcp_calls(url: str, calls: int) -> tuple[list[float], list[float]]:
-    from mcp import Client
+    from services.common.mcpclient import mcp_client
 
     kv, weather = [], []
-    async with Client(url) as client:
+    async with mcp_client(url, TOKEN.get("operator")) as client:
         await client.call_tool("kv_get", {"namespace": "bench", "key": "x"})
         for n in range(calls):
             started = time.perf_counter()
@@ -130,7 +140,7 @@ def bench_mcp(url: str, calls: int) -> None:
 
 
 def get(url: str) -> dict[str, Any]:
-    with urllib.request.urlopen(url, timeout=10) as resp:
+    with urllib.request.urlopen(urllib.request.Request(url, headers=auth()), timeout=10) as resp:
         data: dict[str, Any] = json.loads(resp.read())
         return data
 
@@ -199,7 +209,9 @@ def main() -> None:
     print(f"stack up in {time.perf_counter() - started:.1f} s (iam {args.iam})")
     endpoints = json.loads(up.stdout)["endpoints"]
     try:
-        target = EmbeddedEngine(KitSettings(port=port, state_dir=state)).target("us-west-2")
+        settings = KitSettings(port=port, state_dir=state)
+        target = EmbeddedEngine(settings).target("us-west-2")
+        TOKEN["operator"] = service_token(settings)
         tag = uuid.uuid4().hex[:6]
         bench_workflow(str(endpoints["agent_core"]), args.runs, tag)
         bench_mcp(str(endpoints["mcp"]["custom"]), args.calls)

@@ -4,6 +4,11 @@ Binds 127.0.0.1 only, restores persisted state, starts the extensions, serves, a
 a snapshot about once a second while anything changed. SIGTERM or SIGINT stop it
 cleanly: the server stops accepting, the extensions stop their workers, and a final
 snapshot is written. Exit codes: 0 stopped cleanly, 3 port in use, 4 bad arguments.
+
+Everything the engine writes is its owner's alone: the process runs with umask 077 (files
+0600, folders 0700), the state dir is made 0700, and ``<state_dir>/engine-token`` (the
+admin's bearer token for ``/_nexus``, new at every start) is 0600 and removed at a clean
+stop. moto's debugging API is off unless ``--moto-api`` (see :mod:`emulation.core.motoapi`).
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from emulation.core.hosts import ALLOWED_HOSTS_ENV, HostPolicy
 from emulation.core.settings import EngineSettings
 
 log = logging.getLogger("emulation.server")
@@ -38,6 +44,16 @@ def parse_args(argv: list[str] | None = None) -> EngineSettings:
     parser.add_argument("--kinesis-limits", choices=["aws", "off"], default="aws")
     parser.add_argument("--iam", choices=["enforce", "log", "off"], default="enforce")
     parser.add_argument("--extensions", default="", help="comma-separated subset (default: all)")
+    parser.add_argument(
+        "--moto-api",
+        action="store_true",
+        help="serve moto's /moto-api (reset, recorder, dashboard) to admin-signed requests",
+    )
+    parser.add_argument(
+        "--allowed-hosts",
+        default=os.environ.get(ALLOWED_HOSTS_ENV, ""),
+        help=f"more Host names to answer (comma-separated; default: ${ALLOWED_HOSTS_ENV})",
+    )
     args = parser.parse_args(argv)
     if args.host not in {"127.0.0.1", "localhost", "::1"}:
         parser.error("the engine binds loopback only (127.0.0.1)")
@@ -53,6 +69,8 @@ def parse_args(argv: list[str] | None = None) -> EngineSettings:
         admin_access_key=os.environ.get("NEXUSKIT_ADMIN_ACCESS_KEY", "test"),
         admin_secret_key=os.environ.get("NEXUSKIT_ADMIN_SECRET_KEY", "test"),
         extensions=tuple(name for name in args.extensions.split(",") if name),
+        moto_api=args.moto_api,
+        allowed_hosts=HostPolicy.parse(args.allowed_hosts),
     )
 
 
@@ -81,6 +99,7 @@ class EngineServer:
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
+        self.app.admin.write_token()
         self.app.warm_up()
         self.app.restore()
         self.app.start_extensions()
@@ -118,6 +137,7 @@ class EngineServer:
         except Exception:
             log.exception("final snapshot failed")
         self.http.server_close()
+        self.app.admin.remove_token()
         log.info("engine stopped")
 
 
@@ -128,13 +148,19 @@ def main(argv: list[str] | None = None) -> int:
     )
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     settings = parse_args(argv)
+    os.umask(0o077)  # state, journals, logs and the token are the owner's alone
     # The platform runs no EC2 instances: skip loading moto's catalogue of default AMIs.
     os.environ.setdefault("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
+    # No blanket CORS from moto's apps (the engine answers S3's per-bucket CORS itself),
+    # and never moto's own file recorder (the engine installs a redacting one).
+    os.environ["MOTO_DISABLE_GLOBAL_CORS"] = "true"
+    os.environ.pop("MOTO_ENABLE_RECORDING", None)
     from emulation.core import speedups
 
     speedups.install()
     if settings.state_dir is not None:
         settings.state_dir.mkdir(parents=True, exist_ok=True)
+        settings.state_dir.chmod(0o700)
     try:
         server = EngineServer(settings)
     except OSError as exc:

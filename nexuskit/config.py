@@ -30,6 +30,8 @@ class KitSettings(BaseSettings):
     k8s: Literal["process", "kind"] | None = None
     #: False: `up` provisions the AWS resources only (no agent-core, MCP services or UI)
     control_plane: bool = True
+    #: serve moto's /moto-api on the engine (admin-signed requests only; for debugging)
+    moto_api: bool = False
     start_timeout: float = 30.0
 
     @property

@@ -1,9 +1,13 @@
 """The embedded engine as a background daemon: start, stop, health, credentials.
 
 The engine (``python -m emulation``) runs detached in its own session, bound to
-127.0.0.1. Its files live in the state dir: ``engine.pid``, ``engine.json`` (how it was
-started), ``logs/engine.log``, ``credentials.json`` (the bootstrap admin identity) and
-``state/`` (persisted AWS state).
+127.0.0.1. Its files live in the state dir (0700; every file in it 0600): ``engine.pid``,
+``engine.json`` (how it was started), ``logs/engine.log``, ``credentials.json`` (the
+bootstrap admin identity), ``engine-token`` (the engine's bearer token for its admin API,
+written by the engine) and ``state/`` (persisted AWS state).
+
+The engine's own API (``/_nexus/health``, ``/_nexus/snapshot``, ``/_nexus/reset``) answers
+the admin only: :meth:`EmbeddedEngine.admin_request` signs with the admin keys (SigV4).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import psutil
@@ -35,6 +40,7 @@ from nexuskit.errors import EngineError, PortInUseError
 log = logging.getLogger(__name__)
 
 EXIT_PORT_IN_USE = 3  # emulation.server's exit code for a busy port
+ENGINE_TOKEN_FILE = "engine-token"  # written by the engine into its state dir (0600)
 STATE_MARKER = ".nexuskit-state"  # marks a folder nexuskit may wipe with --purge
 
 
@@ -58,6 +64,61 @@ def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
         except OSError:
             return False
     return True
+
+
+#: the scope admin requests to the engine's own API are signed for (any scope is accepted)
+ADMIN_SIGNING_SCOPE = ("nexuskit", "us-east-1")
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` readable by the owner only (0600), replacing it atomically."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.unlink(missing_ok=True)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    os.replace(tmp, path)
+
+
+def admin_call(
+    endpoint: str,
+    credentials: AdminCredentials | None,
+    method: str,
+    path: str,
+    body: Any = None,
+    timeout: float = 10.0,
+    token: str | None = None,
+) -> tuple[int, dict[str, Any]]:
+    """One request to the engine's own API as its admin: with the engine's bearer
+    ``token`` when given, else SigV4-signed with the admin keys (unsigned without either);
+    returns (status, JSON document). Raises OSError when nothing answers."""
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    data = b"" if body is None else json.dumps(body).encode()
+    headers = {"Content-Type": "application/json"} if body is not None else {}
+    request = AWSRequest(method=method, url=endpoint.rstrip("/") + path, data=data, headers=headers)
+    if token:
+        request.headers["Authorization"] = f"Bearer {token}"
+    elif credentials is not None:
+        service, region = ADMIN_SIGNING_SCOPE
+        creds = Credentials(credentials.access_key_id, credentials.secret_access_key)
+        SigV4Auth(creds, service, region).add_auth(request)
+    prepared = request.prepare()
+    outgoing = urllib.request.Request(
+        prepared.url, data=data or None, headers=dict(prepared.headers.items()), method=method
+    )
+    try:
+        with urllib.request.urlopen(outgoing, timeout=timeout) as resp:
+            status, raw = resp.status, resp.read()
+    except urllib.error.HTTPError as exc:
+        status, raw = exc.code, exc.read()
+    try:
+        doc = json.loads(raw) if raw else {}
+    except ValueError:
+        doc = {"message": raw.decode("utf-8", "replace")}
+    return status, doc if isinstance(doc, dict) else {"document": doc}
 
 
 #: the control plane puts a stack's Services at engine port + 100 .. + 119
@@ -96,7 +157,8 @@ class EmbeddedEngine:
 
     # -- identity -------------------------------------------------------------------------
     def ensure_state_dir(self) -> None:
-        self.state_dir.mkdir(parents=True, exist_ok=True)
+        self.state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.state_dir.chmod(0o700)
         marker = self.state_dir / STATE_MARKER
         if not marker.exists():
             marker.write_text("This folder holds a nexuskit stack's state; see `nexuskit down --purge`.\n")
@@ -111,11 +173,32 @@ class EmbeddedEngine:
             access_key_id=_random_key("AKIA", 16, string.ascii_uppercase + string.digits),
             secret_access_key=_random_key("", 40, string.ascii_letters + string.digits + "+/"),
         )
-        tmp = self.credentials_file.with_suffix(".tmp")
-        tmp.write_text(json.dumps(creds.__dict__, indent=2))
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, self.credentials_file)
+        write_private(self.credentials_file, json.dumps(creds.__dict__, indent=2))
         return creds
+
+    def existing_credentials(self) -> AdminCredentials | None:
+        """The admin keys when the state dir has them (never creates any)."""
+        try:
+            data = json.loads(self.credentials_file.read_text())
+            return AdminCredentials(data["access_key_id"], data["secret_access_key"])
+        except (FileNotFoundError, ValueError, KeyError, TypeError):
+            return None
+
+    def admin_request(
+        self, method: str, path: str, body: Any = None, timeout: float = 10.0
+    ) -> tuple[int, dict[str, Any]]:
+        """A request to the engine's own API (``/_nexus/...``) as the stack's admin.
+
+        With the engine's own token (``engine-token``, which the engine writes into the state
+        dir it runs on) when there is one, else signed with the admin keys of
+        ``credentials.json`` (SigV4); returns the status and the JSON answer. Raises OSError
+        when no engine answers.
+        """
+        try:
+            token = (self.state_dir / ENGINE_TOKEN_FILE).read_text().strip() or None
+        except OSError:
+            token = None
+        return admin_call(self.endpoint, self.existing_credentials(), method, path, body, timeout, token)
 
     def target(self, region: str) -> AwsTarget:
         creds = self.credentials()
@@ -143,13 +226,13 @@ class EmbeddedEngine:
         return pid if "emulation" in cmdline else None
 
     def health(self, timeout: float = 2.0) -> dict[str, Any] | None:
-        """The engine's ``/_nexus/health`` document, or None when it does not answer."""
+        """The engine's full ``/_nexus/health`` document (asked as the admin), or None when
+        it does not answer or does not take this stack's admin keys."""
         try:
-            with urllib.request.urlopen(f"{self.endpoint}/_nexus/health", timeout=timeout) as resp:
-                data: dict[str, Any] = json.load(resp)
-                return data
+            status, doc = self.admin_request("GET", "/_nexus/health", timeout=timeout)
         except (urllib.error.URLError, OSError, ValueError):
             return None
+        return doc if status == 200 else None
 
     def is_running(self) -> bool:
         return self.pid() is not None and self.health() is not None
@@ -179,7 +262,7 @@ class EmbeddedEngine:
                 "stop it, or choose another port with --port / NEXUSKIT_PORT",
             )
         self.ensure_state_dir()
-        self.log_file.parent.mkdir(parents=True, exist_ok=True)
+        self.log_file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         creds = self.credentials()
         cmd = [
             sys.executable,
@@ -195,13 +278,16 @@ class EmbeddedEngine:
             self.settings.kinesis_limits,
             "--iam",
             self.settings.iam,
+            *(["--moto-api"] if self.settings.moto_api else []),
         ]
         env = dict(os.environ)
         env["NEXUSKIT_ADMIN_ACCESS_KEY"] = creds.access_key_id
         env["NEXUSKIT_ADMIN_SECRET_KEY"] = creds.secret_access_key
         for var in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
             env.pop(var, None)
-        with open(self.log_file, "ab") as log_fh:
+        fd = os.open(self.log_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        os.chmod(self.log_file, 0o600)
+        with os.fdopen(fd, "ab") as log_fh:
             proc = subprocess.Popen(
                 cmd,
                 stdin=subprocess.DEVNULL,
@@ -211,12 +297,10 @@ class EmbeddedEngine:
                 start_new_session=True,
                 close_fds=True,
             )
-        self.pid_file.write_text(str(proc.pid))
-        self.info_file.write_text(
-            json.dumps(
-                {"pid": proc.pid, "port": port, "endpoint": self.endpoint, "command": cmd},
-                indent=2,
-            )
+        write_private(self.pid_file, str(proc.pid))
+        write_private(
+            self.info_file,
+            json.dumps({"pid": proc.pid, "port": port, "endpoint": self.endpoint, "command": cmd}, indent=2),
         )
         if while_starting is not None:
             try:

@@ -32,10 +32,13 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nexuskit.config import KitSettings
 from nexuskit.errors import NexuskitError
+
+if TYPE_CHECKING:
+    from nexuskit.controlplane.client import ControlPlaneClient
 
 log = logging.getLogger(__name__)
 
@@ -268,10 +271,16 @@ class _DeploymentReader(_Reader):
     """
 
     def __init__(
-        self, source: str, url: str, out: queue.Queue[LogLine], stop: threading.Event, backlog: int
+        self,
+        source: str,
+        client: ControlPlaneClient,
+        out: queue.Queue[LogLine],
+        stop: threading.Event,
+        backlog: int,
     ) -> None:
         super().__init__(source, out, stop)
-        self.url = url
+        self.url = client.base_url
+        self.headers = client.auth_headers()
         self.backlog = backlog
         self.conn: http.client.HTTPConnection | None = None
         self.sock: socket.socket | None = None
@@ -284,7 +293,7 @@ class _DeploymentReader(_Reader):
         )
         try:
             self.conn = http.client.HTTPConnection(parsed.hostname or "127.0.0.1", parsed.port, timeout=10)
-            self.conn.request("GET", path)
+            self.conn.request("GET", path, headers=self.headers)
             self.sock = self.conn.sock  # getresponse() hands it to the response (Connection: close)
             if self.stop_event.is_set():
                 return
@@ -339,23 +348,23 @@ class LogFollower:
 
     def start(self) -> LogFollower:
         files = _file_sources(self.settings)
-        api_url = self._api_url() if any(s not in files for s in self.sources) else None
+        api = self._api_client() if any(s not in files for s in self.sources) else None
         for source in self.sources:
             if source in files:
                 reader: _Reader = _FileReader(source, files[source], self._queue, self._stop, self.backlog)
-            elif api_url:
-                reader = _DeploymentReader(source, api_url, self._queue, self._stop, self.backlog)
+            elif api is not None:
+                reader = _DeploymentReader(source, api, self._queue, self._stop, self.backlog)
             else:
                 continue
             self._readers.append(reader)
             reader.start()
         return self
 
-    def _api_url(self) -> str | None:
+    def _api_client(self) -> ControlPlaneClient | None:
         from nexuskit import controlplane
 
         try:
-            return controlplane.RuntimeDaemon(self.settings).client().base_url
+            return controlplane.RuntimeDaemon(self.settings).client()
         except controlplane.ControlPlaneError as exc:
             log.info("not following deployments: %s", exc)
             return None

@@ -21,6 +21,7 @@ PARAMS_FILENAME = "terraform.tfvars.json"
 TIERS = ("bronze", "silver", "gold", "vibranium")
 _NAME_RE = re.compile(r"^[a-z][a-z0-9]{1,15}$")
 _REGION_RE = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
+_PRINCIPAL_ARN_RE = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:(role|user)/.+$")
 
 
 class NodeGroup(BaseModel):
@@ -75,6 +76,12 @@ class StackParams(BaseModel):
     token_ttl_min_minutes: int = Field(ge=15, le=60)
     token_ttl_max_minutes: int = Field(ge=15, le=60)
     token_ttl_default_minutes: int = Field(ge=15, le=60)
+    # the HTTP API stage's default route throttling (POST /auth, the JWKS); AWS caps both at
+    # the account's 10,000 requests/s and 5,000 burst
+    auth_throttling_rate_limit: float = Field(default=50, ge=0, le=10000)
+    auth_throttling_burst_limit: int = Field(default=100, ge=0, le=5000)
+    auth_route_authorization_type: Literal["NONE", "AWS_IAM"] = "NONE"
+    token_signing_key_admins: list[str] = Field(default_factory=list)
     bedrock_model_ids: BedrockModels
     lakeformation_admins: list[str] = Field(default_factory=list)
     log_retention_days: Literal[1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731]
@@ -100,6 +107,14 @@ class StackParams(BaseModel):
     def _region(cls, value: str) -> str:
         if not _REGION_RE.match(value):
             raise ValueError("must be an AWS region name such as us-west-2")
+        return value
+
+    @field_validator("token_signing_key_admins")
+    @classmethod
+    def _admin_arns(cls, value: list[str]) -> list[str]:
+        for arn in value:
+            if not _PRINCIPAL_ARN_RE.match(arn):
+                raise ValueError(f"{arn!r} is not an IAM role or user ARN")
         return value
 
     @field_validator("client_firehose_prefix")

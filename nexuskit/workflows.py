@@ -5,6 +5,15 @@ speak HTTP to agent-core (standard library only) at the URL the local stack publ
 (:func:`nexuskit.local.endpoints`, ``endpoints["agent_core"]``), or at ``url`` when given,
 or ``NEXUSKIT_AGENT_CORE_URL``.
 
+agent-core answers only ServiceAccount tokens of its allowed callers. The kit acts as the
+operator, ``nexus-agent-core/nexus-operator`` (roles read, write and curate), and sends
+its token with every request, so nothing changes for the user: ``token=`` when given,
+else ``NEXUSKIT_AGENT_CORE_TOKEN``, else, for agent-core on this machine (a loopback
+URL), a token the local control plane issues
+(:func:`nexuskit.controlplane.service_token`, a TokenRequest, as
+``kubectl create token nexus-operator -n nexus-agent-core --audience nexus-services``).
+The operator's token never goes to another host unless given explicitly.
+
 A run is agent-core's run document: ``run_id``, ``workflow``, ``status`` (``succeeded``,
 ``failed`` or ``running``), ``steps`` (each with ``id``, ``kind``, ``status``, ``call``,
 ``attempts``, ``duration_ms``, ``result``, ``error``), ``result``, ``error`` (``step`` and
@@ -13,19 +22,30 @@ A run is agent-core's run document: ``run_id``, ``workflow``, ``status`` (``succ
 
 from __future__ import annotations
 
+import ipaddress
 import json
+import logging
 import os
 import time
 import urllib.error
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from nexuskit.config import KitSettings
 from nexuskit.errors import NexuskitError
 
+log = logging.getLogger(__name__)
+
 URL_ENV = "NEXUSKIT_AGENT_CORE_URL"
+TOKEN_ENV = "NEXUSKIT_AGENT_CORE_TOKEN"
 FINISHED = ("succeeded", "failed")
+#: who the kit is to agent-core (declared in services/agent_core/k8s/templates/agent-core.yaml)
+OPERATOR_NAMESPACE = "nexus-agent-core"
+OPERATOR_ACCOUNT = "nexus-operator"
+SERVICE_AUDIENCE = "nexus-services"
 
 
 class WorkflowError(NexuskitError):
@@ -45,6 +65,50 @@ def agent_core_url(settings: KitSettings, url: str | None = None) -> str:
             "start the stack with `nexuskit up --local`, or give its URL with --url",
         )
     return str(found).rstrip("/")
+
+
+def is_local(url: str) -> bool:
+    """Whether ``url`` points at this machine (loopback)."""
+    host = (urlsplit(url).hostname or "").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@dataclass(frozen=True)
+class Credential:
+    """The bearer token sent to agent-core, or why there is none (said on a 401)."""
+
+    token: str | None
+    missing: str = ""
+
+
+def operator_token(settings: KitSettings, base: str, token: str | None = None) -> Credential:
+    """The token for agent-core at ``base``: ``token``, ``NEXUSKIT_AGENT_CORE_TOKEN``, or the
+    local control plane's token of the operator (loopback URLs only)."""
+    given = token or os.environ.get(TOKEN_ENV)
+    if given:
+        return Credential(given.strip())
+    if not is_local(base):
+        return Credential(None, f"{base} is not on this machine, so no local token is sent; set {TOKEN_ENV}")
+    from nexuskit.controlplane import service_token
+
+    try:
+        return Credential(
+            service_token(
+                settings,
+                namespace=OPERATOR_NAMESPACE,
+                service_account=OPERATOR_ACCOUNT,
+                audience=SERVICE_AUDIENCE,
+                seconds=3600,
+            )
+        )
+    except NexuskitError as exc:  # no control plane here (a standalone agent-core may not need one)
+        log.info("no operator token from the control plane: %s", exc)
+        return Credential(None, f"no operator token from the local control plane ({exc})")
 
 
 def parse_input(text: str | None) -> dict[str, Any]:
@@ -81,11 +145,14 @@ def _detail(payload: Any) -> str:
     return str(detail)
 
 
-def _request(method: str, url: str, body: Any = None, timeout: float = 60.0) -> tuple[int, Any]:
+def _request(
+    method: str, url: str, body: Any = None, timeout: float = 60.0, credential: Credential | None = None
+) -> tuple[int, Any]:
     data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(
-        url, data=data, method=method, headers={"Content-Type": "application/json"}
-    )
+    headers = {"Content-Type": "application/json"}
+    if credential is not None and credential.token:
+        headers["Authorization"] = f"Bearer {credential.token}"
+    request = urllib.request.Request(url, data=data, method=method, headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=timeout) as resp:
             return int(resp.status), json.loads(resp.read() or b"null")
@@ -99,6 +166,14 @@ def _request(method: str, url: str, body: Any = None, timeout: float = 60.0) -> 
             raise WorkflowError(_detail(payload), "`nexuskit workflow list` shows the workflows") from None
         if exc.code == 422:
             raise WorkflowError(f"invalid request: {_detail(payload)}") from None
+        if exc.code == 401:
+            why = credential.missing if credential is not None and credential.missing else ""
+            raise WorkflowError(
+                f"agent-core refused the request (401): {_detail(payload)}",
+                why or f"give a token of an allowed caller in {TOKEN_ENV}",
+            ) from None
+        if exc.code == 403:
+            raise WorkflowError(f"agent-core refused the request (403): {_detail(payload)}") from None
         raise WorkflowError(f"agent-core answered HTTP {exc.code}: {_detail(payload)}") from None
     except (urllib.error.URLError, OSError) as exc:
         raise WorkflowError(
@@ -106,17 +181,35 @@ def _request(method: str, url: str, body: Any = None, timeout: float = 60.0) -> 
         ) from None
 
 
-def list_workflows(settings: KitSettings, url: str | None = None) -> list[dict[str, Any]]:
-    """The catalogue: name, description, triggers, input schema and steps of each workflow."""
-    _, body = _request("GET", agent_core_url(settings, url) + "/workflows", timeout=10)
+def list_workflows(
+    settings: KitSettings, url: str | None = None, token: str | None = None
+) -> list[dict[str, Any]]:
+    """The catalogue: name, description, the role it needs, triggers, input schema and steps."""
+    base = agent_core_url(settings, url)
+    _, body = _request(
+        "GET", base + "/workflows", timeout=10, credential=operator_token(settings, base, token)
+    )
     workflows: list[dict[str, Any]] = body["workflows"]
     return workflows
 
 
-def get_run(settings: KitSettings, run_id: str, url: str | None = None) -> dict[str, Any]:
-    _, body = _request("GET", f"{agent_core_url(settings, url)}/workflow/runs/{run_id}", timeout=10)
+def get_run(
+    settings: KitSettings, run_id: str, url: str | None = None, token: str | None = None
+) -> dict[str, Any]:
+    base = agent_core_url(settings, url)
+    credential = operator_token(settings, base, token)
+    _, body = _request("GET", f"{base}/workflow/runs/{run_id}", timeout=10, credential=credential)
     run: dict[str, Any] = body
     return run
+
+
+def health_checks(settings: KitSettings, url: str | None = None, token: str | None = None) -> dict[str, Any]:
+    """agent-core's readiness with every check (``/health/checks``: AWS, MCP services, consumer)."""
+    base = agent_core_url(settings, url)
+    credential = operator_token(settings, base, token)
+    _, body = _request("GET", base + "/health/checks", timeout=10, credential=credential)
+    report: dict[str, Any] = body
+    return report
 
 
 def run_workflow(
@@ -128,6 +221,7 @@ def run_workflow(
     timeout: float = 120.0,
     url: str | None = None,
     poll_seconds: float = 0.25,
+    token: str | None = None,
 ) -> dict[str, Any]:
     """Run ``name`` with input ``data``; with ``wait`` until it finishes (or ``timeout``).
 
@@ -135,17 +229,18 @@ def run_workflow(
     A run that is still going when ``timeout`` passes is returned as it is (``running``).
     """
     base = agent_core_url(settings, url)
+    credential = operator_token(settings, base, token)
     body: dict[str, Any] = {"name": name, "input": data or {}}
     if not wait:
         body["async"] = True
-        _, run = _request("POST", base + "/workflow/execute", body, timeout=30)
+        _, run = _request("POST", base + "/workflow/execute", body, timeout=30, credential=credential)
         return dict(run)
     deadline = time.monotonic() + timeout
     body["timeout_seconds"] = max(1.0, min(timeout, 300.0))
-    _, run = _request("POST", base + "/workflow/execute", body, timeout=timeout + 30)
+    _, run = _request("POST", base + "/workflow/execute", body, timeout=timeout + 30, credential=credential)
     while run.get("status") not in FINISHED and time.monotonic() < deadline:
         time.sleep(poll_seconds)
-        run = get_run(settings, run["run_id"], url=base)
+        run = get_run(settings, run["run_id"], url=base, token=credential.token)
     return dict(run)
 
 

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from tests.helpers import EngineProcess
+
+if TYPE_CHECKING:
+    from tests.e2e.conftest import Stack
 
 
 @pytest.fixture
@@ -27,3 +31,15 @@ def engine_factory(tmp_path: Path) -> Iterator[Callable[..., EngineProcess]]:
     yield start
     for engine in started:
         engine.stop()
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """One real stack (``nexuskit up --local``, IAM enforced) shared by the end-to-end and
+    security tests of a session; they leave it as they found it. Folders that need a
+    stack of another shape define their own ``stack``."""
+    from tests.e2e.conftest import nexuskit, start_stack
+
+    running = start_stack(tmp_path_factory.mktemp("stack"))
+    yield running
+    nexuskit("down", *running.args)

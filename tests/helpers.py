@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import signal
 import subprocess
 import sys
 import time
-import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
+
+from botocore.auth import S3SigV4Auth, SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
 
 from nexuskit.aws import AwsTarget
-from nexuskit.engine import free_stack_port
+from nexuskit.engine import AdminCredentials, admin_call, free_stack_port
 
 REGION = "us-west-2"
 ADMIN_KEY = "AKIANEXUSTESTADMIN01"
@@ -66,13 +72,21 @@ class EngineProcess:
             time.sleep(0.05)
         raise RuntimeError(f"engine did not start: {self.log_tail()}")
 
+    def admin_request(
+        self, method: str, path: str, body: Any = None, timeout: float = 30.0
+    ) -> tuple[int, dict[str, Any]]:
+        """A request to the engine's own API, signed with the admin keys (SigV4)."""
+        return admin_call(
+            self.endpoint, AdminCredentials(ADMIN_KEY, ADMIN_SECRET), method, path, body, timeout
+        )
+
     def health(self) -> dict[str, Any] | None:
+        """The full ``/_nexus/health`` document (asked as the admin), None when down."""
         try:
-            with urllib.request.urlopen(f"{self.endpoint}/_nexus/health", timeout=1) as resp:
-                data: dict[str, Any] = json.load(resp)
-                return data
+            status, doc = self.admin_request("GET", "/_nexus/health", timeout=1)
         except OSError:
             return None
+        return doc if status == 200 else None
 
     def log_tail(self, lines: int = 30) -> str:
         try:
@@ -90,10 +104,14 @@ class EngineProcess:
         )
 
     def snapshot(self) -> None:
-        """Ask the engine to write a snapshot now."""
-        req = urllib.request.Request(f"{self.endpoint}/_nexus/snapshot", method="POST")
-        with urllib.request.urlopen(req, timeout=30):
-            pass
+        """Ask the engine to write a snapshot now (as the admin)."""
+        status, doc = self.admin_request("POST", "/_nexus/snapshot")
+        assert status == 200, doc
+
+    def reset(self) -> None:
+        """Wipe the engine's state (``POST /_nexus/reset`` as the admin)."""
+        status, doc = self.admin_request("POST", "/_nexus/reset")
+        assert status == 200, doc
 
     def kill9(self) -> None:
         """Crash the engine (SIGKILL): no final snapshot, no cleanup."""
@@ -113,3 +131,47 @@ class EngineProcess:
     def restart(self) -> EngineProcess:
         self.stop()
         return self.start()
+
+
+# -- raw HTTP, for tests that play a client byte by byte ------------------------------------
+@dataclass
+class RawResponse:
+    """What came back: status, headers (lower-case names) and body."""
+
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+def raw_request(
+    endpoint: str, method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None
+) -> RawResponse:
+    """Send exactly these bytes and headers (nothing added but ``Host`` and the length)."""
+    split = urlsplit(endpoint)
+    connection = http.client.HTTPConnection(split.hostname or "127.0.0.1", split.port or 80, timeout=30)
+    try:
+        connection.request(method, path, body=body, headers=dict(headers or {}))
+        response = connection.getresponse()
+        data = response.read()
+        return RawResponse(response.status, {k.lower(): v for k, v in response.getheaders()}, data)
+    finally:
+        connection.close()
+
+
+def sign_headers(
+    target: AwsTarget,
+    method: str,
+    url: str,
+    service: str,
+    body: bytes = b"",
+    headers: dict[str, str] | None = None,
+) -> dict[str, str]:
+    """The headers botocore's SigV4 signer (S3's for ``s3``) sends with this request."""
+    credentials = Credentials(target.access_key_id, target.secret_access_key, target.session_token)
+    request = AWSRequest(method=method, url=url, data=body, headers=dict(headers or {}))
+    signer = S3SigV4Auth if service == "s3" else SigV4Auth
+    signer(credentials, service, REGION).add_auth(request)
+    return {"Host": urlsplit(url).netloc, **dict(request.headers.items())}

@@ -10,7 +10,11 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+import time
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from emulation.apigatewayv2.stages import Exchange
 
 _VARIABLE = re.compile(r"\$context\.([A-Za-z0-9_]+(?:\.[A-Za-z0-9_]+)*)")
 LOG_GROUP_ARN = re.compile(
@@ -42,3 +46,44 @@ def destination(arn: str) -> tuple[str, str, str] | None:
 def stream_name(api_id: str, stage: str) -> str:
     """One log stream per API and stage (AWS's stream names are opaque; this one says what it is)."""
     return f"{api_id}_{stage}"
+
+
+def exchange_context(exchange: Exchange) -> dict[str, Any]:
+    """The ``$context`` variables of one request through the gateway."""
+    http = exchange.request
+    elapsed = (time.perf_counter() - exchange.started) * 1000
+    started_ms = int(time.time() * 1000 - elapsed)
+    integration_latency = (
+        f"{exchange.integration_latency:.0f}" if exchange.integration_latency is not None else None
+    )
+    context: dict[str, Any] = {
+        "requestId": exchange.request_id,
+        "extendedRequestId": exchange.request_id,
+        "apiId": exchange.stage.api_id,
+        "accountId": exchange.stage.account_id,
+        "stage": exchange.stage.stage,
+        "routeKey": exchange.route_key,
+        "domainName": exchange.domain_name,
+        "domainPrefix": exchange.domain_name.split(".", 1)[0],
+        "httpMethod": http.method,
+        "path": http.raw_path,
+        "protocol": http.protocol,
+        "requestTime": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(started_ms / 1000)),
+        "requestTimeEpoch": started_ms,
+        "status": exchange.status,
+        "responseLength": exchange.response_length,
+        "responseLatency": f"{elapsed:.0f}",
+        "integrationLatency": integration_latency,
+        "integrationStatus": exchange.integration_status,
+        "integrationErrorMessage": exchange.integration_error,
+        "identity.sourceIp": http.source_ip,
+        "identity.userAgent": http.headers.get("user-agent"),
+        "error.message": exchange.error_message,
+        "error.messageString": json.dumps(exchange.error_message) if exchange.error_message else None,
+        "integration.error": exchange.integration_error,
+        "integration.status": exchange.integration_status,
+        "integration.integrationStatus": exchange.integration_status,
+        "integration.latency": integration_latency,
+        "integration.requestId": exchange.integration_request_id,
+    }
+    return context

@@ -1,4 +1,4 @@
-"""HTTP API v2: the data plane moto lacks, and the management calls it does not implement.
+"""HTTP API v2: the data plane moto lacks (stage updates are in :mod:`.management`).
 
 Data plane. A deployed stage answers at the local invoke URL::
 
@@ -15,11 +15,13 @@ for ``apigateway.amazonaws.com``) -> 500 ``{"message":"Internal Server Error"}``
 integration over its ``TimeoutInMillis`` -> 503. Every request that reached a stage is
 written to the stage's access log group in the stage's format.
 
-Authorizers are not emulated: a route whose ``AuthorizationType`` is not ``NONE`` answers
-403 ``{"message":"Forbidden"}`` (and the engine log says why).
-
-Management. ``UpdateStage`` and ``DeleteAccessLogSettings`` (moto has neither) update the
-stage moto stores.
+Before the integration, as in AWS: the route's throttling (:mod:`.throttling`: a token
+bucket per stage and route from the stage's route settings, capped by the account's
+10,000 requests/s and 5,000 burst; over it -> 429 ``{"message":"Too Many Requests"}``),
+then its authorization: ``AWS_IAM`` routes need a SigV4 signature for ``execute-api`` by an
+identity allowed ``execute-api:Invoke`` (:mod:`.authorization`; refusals are 403). JWT and
+Lambda authorizers are not emulated: such a route answers 403 ``{"message":"Forbidden"}``
+(and the engine log says why).
 """
 
 from __future__ import annotations
@@ -33,13 +35,12 @@ import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import dataclass
-from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from werkzeug.wrappers import Response
 
 from emulation.apigatewayv2 import accesslog
+from emulation.apigatewayv2.authorization import IamRouteAuthorizer, execute_api_arn
 from emulation.apigatewayv2.events import (
     HttpRequestView,
     HttpResponseView,
@@ -50,10 +51,17 @@ from emulation.apigatewayv2.events import (
     response_v1,
     response_v2,
 )
-from emulation.apigatewayv2.exceptions import BadRequestException, NotFoundException
+from emulation.apigatewayv2.exceptions import (
+    ForbiddenException,
+    GatewayResponseError,
+    TooManyRequestsException,
+)
 from emulation.apigatewayv2.routing import RouteMatch, select_route
+from emulation.apigatewayv2.stages import Exchange, IntegrationView, StageView, find_stage
+from emulation.apigatewayv2.throttling import StageThrottle, route_limits
 from emulation.awslambda.cloudwatch import now_ms, put_log_events
-from emulation.awslambda.exceptions import LambdaError, RequestTooLargeException, TooManyRequestsException
+from emulation.awslambda.exceptions import LambdaError, RequestTooLargeException
+from emulation.awslambda.exceptions import TooManyRequestsException as FunctionThrottled
 from emulation.awslambda.invocation import Invocation, InvocationResult
 from emulation.core.request import AwsRequest
 
@@ -68,54 +76,13 @@ MAX_BODY = 10 * 1024 * 1024
 DEFAULT_STAGE = "$default"
 
 
-@dataclass(frozen=True)
-class IntegrationView:
-    integration_id: str
-    type: str
-    uri: str
-    payload_format_version: str
-    timeout_ms: int
-
-
-@dataclass(frozen=True)
-class StageView:
-    """A stage and everything routing needs, copied out of moto under the state lock."""
-
-    account_id: str
-    region: str
-    api_id: str
-    stage: str
-    stage_variables: dict[str, str]
-    access_log: dict[str, str] | None
-    routes: list[tuple[str, str, str]]
-    integrations: dict[str, IntegrationView]
-
-
-@dataclass
-class Exchange:
-    """One request through the gateway: what the access log is made of."""
-
-    request_id: str
-    started: float
-    stage: StageView
-    request: HttpRequestView
-    domain_name: str
-    route_key: str = "-"
-    status: int = 0
-    response_length: int = 0
-    integration_latency: float | None = None
-    integration_status: int | None = None
-    integration_request_id: str | None = None
-    error_message: str | None = None
-    integration_error: str | None = None
-
-
-def _gateway_response(status: int, message: str, request_id: str) -> HttpResponseView:
-    return HttpResponseView(
-        status,
-        [("Content-Type", "application/json"), ("apigw-requestid", request_id)],
-        json.dumps({"message": message}).encode("utf-8"),
-    )
+def _gateway_response(
+    status: int, message: str, request_id: str, error_type: str | None = None
+) -> HttpResponseView:
+    headers = [("Content-Type", "application/json"), ("apigw-requestid", request_id)]
+    if error_type:
+        headers.append(("x-amzn-ErrorType", error_type))
+    return HttpResponseView(status, headers, json.dumps({"message": message}).encode("utf-8"))
 
 
 def new_request_id() -> str:
@@ -131,50 +98,21 @@ class HttpApiDataPlane:
         self._runtime = runtime
         self._pool = ThreadPoolExecutor(max_workers=32, thread_name_prefix="execute-api")
         self.requests = 0
+        self.throttled = 0
         self._warned_groups: set[str] = set()
+        self.throttle = StageThrottle()
+        self.authorizer = IamRouteAuthorizer(engine)
 
     def stop(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
 
-    # -- lookup ---------------------------------------------------------------------------
-    def find_stage(self, api_id: str, stage_name: str) -> StageView | None:
-        from moto.backends import get_backend
+    def reset(self) -> None:
+        """The engine's state was wiped: full buckets, no cached identities."""
+        self.throttle.reset()
+        self.authorizer.reset()
 
-        with self.engine.state_lock.shared():
-            backend_dict = get_backend("apigatewayv2")  # type: ignore[call-overload]
-            for account_id, regions in list(dict.items(backend_dict)):
-                for region, backend in list(dict.items(regions)):
-                    api = backend.apis.get(api_id)
-                    if api is None:
-                        continue
-                    stage = api.stages.get(stage_name)
-                    if stage is None:
-                        return None
-                    integrations = {
-                        i.id: IntegrationView(
-                            i.id,
-                            str(i.integration_type or ""),
-                            str(i.integration_uri or ""),
-                            str(i.payload_format_version or "2.0"),
-                            int(i.timeout_in_millis or 30000),
-                        )
-                        for i in api.integrations.values()
-                    }
-                    routes = [
-                        (str(r.route_key), str(r.target or ""), str(r.authorization_type or "NONE"))
-                        for r in api.routes.values()
-                    ]
-                    return StageView(
-                        account_id=str(account_id),
-                        region=str(region),
-                        api_id=api_id,
-                        stage=stage_name,
-                        stage_variables=dict(stage.stage_variables or {}),
-                        access_log=dict(stage.access_log_settings) if stage.access_log_settings else None,
-                        routes=routes,
-                        integrations=integrations,
-                    )
-        return None
+    def find_stage(self, api_id: str, stage_name: str) -> StageView | None:
+        return find_stage(self.engine, api_id, stage_name)
 
     def _locate(self, path: str) -> tuple[StageView, str] | None:
         """The stage a path addresses and the path below it."""
@@ -210,7 +148,7 @@ class HttpApiDataPlane:
         stage, path = located
         http = self._request_view(request, stage, path)
         exchange = Exchange(request_id, time.perf_counter(), stage, http, _host(request, stage))
-        view = self._answer(exchange)
+        view = self._answer(exchange, request)
         exchange.status = view.status
         exchange.response_length = len(view.body)
         if not any(name.lower() == "apigw-requestid" for name, _ in view.headers):
@@ -242,7 +180,7 @@ class HttpApiDataPlane:
             protocol=str(environ.get("SERVER_PROTOCOL", "HTTP/1.1")),
         )
 
-    def _answer(self, exchange: Exchange) -> HttpResponseView:
+    def _answer(self, exchange: Exchange, request: AwsRequest) -> HttpResponseView:
         rid = exchange.request_id
         http = exchange.request
         if len(http.body) > MAX_BODY:
@@ -260,15 +198,11 @@ class HttpApiDataPlane:
             )
             return _gateway_response(404, "Not Found", rid)
         exchange.route_key = route.route_key
-        if route.authorization_type.upper() != "NONE":
-            log.warning(
-                "execute-api %s: route %r uses %s authorization, which the local engine does not emulate",
-                exchange.stage.api_id,
-                route.route_key,
-                route.authorization_type,
-            )
-            exchange.error_message = "Forbidden"
-            return _gateway_response(403, "Forbidden", rid)
+        try:
+            self._admit(exchange, route, request)
+        except GatewayResponseError as refusal:
+            exchange.error_message = refusal.message
+            return _gateway_response(refusal.status, refusal.message, rid, refusal.code)
         integration = exchange.stage.integrations.get(route.target.removeprefix("integrations/"))
         if integration is None or integration.type != "AWS_PROXY":
             kind = integration.type if integration else f"missing target {route.target!r}"
@@ -276,6 +210,32 @@ class HttpApiDataPlane:
             exchange.error_message = "Internal Server Error"
             return _gateway_response(500, "Internal Server Error", rid)
         return self._lambda_proxy(exchange, route, integration)
+
+    def _admit(self, exchange: Exchange, route: RouteMatch, request: AwsRequest) -> None:
+        """The route's throttling, then its authorization; raises the gateway's refusal."""
+        stage = exchange.stage
+        limits = route_limits(stage.default_route_settings, stage.route_settings.get(route.route_key))
+        where = (stage.account_id, stage.region, stage.api_id, stage.stage)
+        if not self.throttle.admit(where, route.route_key, limits):
+            self.throttled += 1
+            raise TooManyRequestsException()
+        kind = route.authorization_type.upper()
+        if kind == "NONE":
+            return
+        if kind == "AWS_IAM":
+            http = exchange.request
+            arn = execute_api_arn(
+                stage.region, stage.account_id, stage.api_id, stage.stage, http.method, http.path
+            )
+            self.authorizer.authorize(request, stage.region, stage.account_id, arn)
+            return
+        log.warning(
+            "execute-api %s: route %r uses %s authorization, which the local engine does not emulate",
+            stage.api_id,
+            route.route_key,
+            route.authorization_type,
+        )
+        raise ForbiddenException()
 
     def _lambda_proxy(
         self, exchange: Exchange, route: RouteMatch, integration: IntegrationView
@@ -365,7 +325,7 @@ class HttpApiDataPlane:
             raise _GatewayAnswerError(503, "Service Unavailable", "integration timeout") from None
         except RequestTooLargeException as exc:
             raise _GatewayAnswerError(413, "Request Entity Too Large", exc.message) from None
-        except TooManyRequestsException as exc:
+        except FunctionThrottled as exc:
             raise _GatewayAnswerError(429, "Too Many Requests", exc.message) from None
         except LambdaError as exc:
             raise _GatewayAnswerError(500, "Internal Server Error", exc.message) from None
@@ -380,43 +340,7 @@ class HttpApiDataPlane:
         if target is None or not format_text:
             return
         account, region, group = target
-        http = exchange.request
-        elapsed = (time.perf_counter() - exchange.started) * 1000
-        started_ms = int(time.time() * 1000 - elapsed)
-        integration_latency = (
-            f"{exchange.integration_latency:.0f}" if exchange.integration_latency is not None else None
-        )
-        context: dict[str, Any] = {
-            "requestId": exchange.request_id,
-            "extendedRequestId": exchange.request_id,
-            "apiId": exchange.stage.api_id,
-            "accountId": exchange.stage.account_id,
-            "stage": exchange.stage.stage,
-            "routeKey": exchange.route_key,
-            "domainName": exchange.domain_name,
-            "domainPrefix": exchange.domain_name.split(".", 1)[0],
-            "httpMethod": http.method,
-            "path": http.raw_path,
-            "protocol": http.protocol,
-            "requestTime": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(started_ms / 1000)),
-            "requestTimeEpoch": started_ms,
-            "status": exchange.status,
-            "responseLength": exchange.response_length,
-            "responseLatency": f"{elapsed:.0f}",
-            "integrationLatency": integration_latency,
-            "integrationStatus": exchange.integration_status,
-            "integrationErrorMessage": exchange.integration_error,
-            "identity.sourceIp": http.source_ip,
-            "identity.userAgent": http.headers.get("user-agent"),
-            "error.message": exchange.error_message,
-            "error.messageString": json.dumps(exchange.error_message) if exchange.error_message else None,
-            "integration.error": exchange.integration_error,
-            "integration.status": exchange.integration_status,
-            "integration.integrationStatus": exchange.integration_status,
-            "integration.latency": integration_latency,
-            "integration.requestId": exchange.integration_request_id,
-        }
-        line = accesslog.render(format_text, context)
+        line = accesslog.render(format_text, accesslog.exchange_context(exchange))
         try:
             written = put_log_events(
                 self.engine,
@@ -458,70 +382,3 @@ def lambda_arn_of(uri: str) -> str | None:
     if uri.startswith("arn:") and ":lambda:" in uri and ":function:" in uri:
         return uri
     return None
-
-
-# -- management ---------------------------------------------------------------------------
-STAGE_FIELDS = {
-    "autoDeploy": "auto_deploy",
-    "clientCertificateId": "client_certificate_id",
-    "defaultRouteSettings": "default_route_settings",
-    "description": "description",
-    "routeSettings": "route_settings",
-    "stageVariables": "stage_variables",
-}
-
-
-def check_access_log_settings(settings: Any) -> None:
-    if not isinstance(settings, dict):
-        raise BadRequestException("accessLogSettings must be an object")
-    arn = str(settings.get("destinationArn", ""))
-    if accesslog.destination(arn) is None:
-        raise BadRequestException(f"Invalid destination ARN: {arn!r} is not a CloudWatch Logs log group ARN")
-    if not str(settings.get("format", "")).strip():
-        raise BadRequestException("accessLogSettings.format must not be empty")
-    if "$context.requestId" not in str(settings["format"]) and "$context.extendedRequestId" not in str(
-        settings["format"]
-    ):
-        raise BadRequestException(
-            "Access log format must contain $context.requestId or $context.extendedRequestId"
-        )
-
-
-def update_stage(
-    engine: EngineApp, account_id: str, region: str, api_id: str, stage_name: str, body: dict[str, Any]
-) -> dict[str, Any]:
-    """``UpdateStage``: change the given fields of a stage moto stores; returns the stage."""
-    if "accessLogSettings" in body:
-        check_access_log_settings(body["accessLogSettings"])
-    with engine.state_lock.shared():
-        stage = _stage(engine, account_id, region, api_id, stage_name)
-        if "accessLogSettings" in body:
-            stage.access_log_settings = dict(body["accessLogSettings"])
-        for field_name, attribute in STAGE_FIELDS.items():
-            if field_name in body:
-                setattr(stage, attribute, body[field_name])
-        stage.updated = datetime.now()
-        doc: dict[str, Any] = stage.to_json()
-    engine.mark_dirty("apigatewayv2")
-    return doc
-
-
-def delete_access_log_settings(
-    engine: EngineApp, account_id: str, region: str, api_id: str, stage_name: str
-) -> None:
-    with engine.state_lock.shared():
-        stage = _stage(engine, account_id, region, api_id, stage_name)
-        stage.access_log_settings = None
-        stage.updated = datetime.now()
-    engine.mark_dirty("apigatewayv2")
-
-
-def _stage(engine: EngineApp, account_id: str, region: str, api_id: str, stage_name: str) -> Any:
-    backend = engine.backend("apigatewayv2", region, account_id)
-    api = backend.apis.get(api_id)
-    if api is None:
-        raise NotFoundException(f"Invalid API identifier specified {api_id}")
-    stage = api.stages.get(stage_name)
-    if stage is None:
-        raise NotFoundException(f"Invalid stage identifier specified {stage_name}")
-    return stage

@@ -1,8 +1,10 @@
 """The API Gateway v2 extension: the HTTP API data plane and the stage calls moto lacks.
 
 * ``/_aws/execute-api/<api-id>/<stage>/<path>`` (any method): the data plane
-  (:class:`~emulation.apigatewayv2.models.HttpApiDataPlane`). These requests are public
-  (no SigV4), as an HTTP API route with ``AuthorizationType`` NONE is in AWS.
+  (:class:`~emulation.apigatewayv2.models.HttpApiDataPlane`). The engine's IAM layer lets
+  these requests through: the route decides, as in AWS (``NONE``: public; ``AWS_IAM``:
+  SigV4 and ``execute-api:Invoke``, checked by the data plane), after the stage's
+  throttling.
 * ``PATCH /v2/apis/<id>/stages/<name>``: ``UpdateStage``.
 * ``DELETE /v2/apis/<id>/stages/<name>/accesslogsettings``: ``DeleteAccessLogSettings``.
 * ``POST /v2/apis/<id>/stages``: ``CreateStage``, after checking its access log settings
@@ -22,13 +24,12 @@ from urllib.parse import unquote
 from werkzeug.wrappers import Response
 
 from emulation.apigatewayv2.exceptions import ApiGatewayV2Error
-from emulation.apigatewayv2.models import (
-    EXECUTE_API_PREFIX,
-    HttpApiDataPlane,
+from emulation.apigatewayv2.management import (
     check_access_log_settings,
     delete_access_log_settings,
     update_stage,
 )
+from emulation.apigatewayv2.models import EXECUTE_API_PREFIX, HttpApiDataPlane
 from emulation.core.extension import Extension
 from emulation.core.request import AwsRequest
 from emulation.core.settings import EngineSettings
@@ -62,8 +63,14 @@ class HttpApiExtension(Extension):
         if self.data_plane is not None:
             self.data_plane.stop()
 
+    def reset(self) -> None:
+        if self.data_plane is not None:
+            self.data_plane.reset()
+
     def health(self) -> dict[str, Any]:
-        return {"requests": self.data_plane.requests if self.data_plane else 0}
+        if self.data_plane is None:
+            return {"requests": 0, "throttled": 0}
+        return {"requests": self.data_plane.requests, "throttled": self.data_plane.throttled}
 
     def _lambda_runtime(self) -> LambdaRuntime | None:
         from emulation.awslambda.responses import LambdaRuntimeExtension

@@ -3,6 +3,17 @@
 Each request is parsed once (:class:`AwsRequest`), offered to the extensions in order,
 and otherwise handed to moto's ``DomainDispatcherApplication`` unchanged. Requests hold
 the state lock shared, so a snapshot (which takes it exclusively) sees a consistent state.
+
+Before any of that, the engine protects itself from the rest of the laptop:
+
+* a ``Host`` that is not one of the engine's names is refused (DNS rebinding,
+  :mod:`emulation.core.hosts`);
+* ``/_nexus/*`` (health, snapshot, reset) and ``/moto-api/*`` answer the engine's admin
+  only, and nothing that carries an ``Origin`` (:mod:`emulation.core.admin`,
+  :mod:`emulation.core.motoapi`); an anonymous ``GET /_nexus/health`` gets
+  ``{"status": "ok"}`` and nothing more;
+* moto's blanket CORS headers are dropped; S3 answers CORS from each bucket's own
+  configuration (:mod:`emulation.core.cors`).
 """
 
 from __future__ import annotations
@@ -17,15 +28,28 @@ from typing import Any
 
 from werkzeug.wrappers import Response
 
+from emulation.core import cors
+from emulation.core.admin import AdminAuth
+from emulation.core.exceptions import engine_refusal
 from emulation.core.extension import Extension
+from emulation.core.hosts import HostPolicy
 from emulation.core.locks import StateLock
+from emulation.core.motoapi import DISABLED, MotoApi
 from emulation.core.persistence import StateStore
 from emulation.core.request import AwsRequest
 from emulation.core.settings import EngineSettings
+from emulation.iam.actions import is_execute_api
 
 log = logging.getLogger(__name__)
 
 NEXUS_API_PREFIX = "/_nexus/"
+MOTO_API_PREFIX = "/moto-api"
+ADMIN_ONLY = (
+    "the engine API answers the engine's admin only: sign the request with the stack's admin "
+    "keys (<state_dir>/credentials.json) or send 'Authorization: Bearer <content of "
+    "<state_dir>/engine-token>'"
+)
+CROSS_ORIGIN = "the engine API refuses requests that carry an Origin header (browser requests)"
 DEFAULT_ACCOUNT_ID = "123456789012"
 #: moto services the platform uses: imported in the background at start-up, in the order
 #: the first `up` needs them, so that no request pays for an import.
@@ -99,6 +123,9 @@ class EngineApp:
         self._dirty: set[str] = set()
         self._dirty_lock = threading.Lock()
         self.restored: list[str] = []
+        self.admin = AdminAuth(settings)
+        self.hosts = HostPolicy(settings.allowed_hosts)
+        self.moto_api = MotoApi(settings.moto_api, self.reset)
 
     # -- state ----------------------------------------------------------------------------
     def mark_dirty(self, *services: str) -> None:
@@ -229,7 +256,7 @@ class EngineApp:
                 close = getattr(chunks, "close", None)
                 if close:
                     close()
-        return Response(body, status=captured["status"], headers=captured["headers"])
+        return Response(body, status=captured["status"], headers=cors.strip_cors(captured["headers"]))
 
     # -- WSGI -----------------------------------------------------------------------------
     def health(self) -> dict[str, Any]:
@@ -247,6 +274,7 @@ class EngineApp:
                 "kinesis_limits": self.settings.kinesis_limits,
                 "iam": self.settings.iam,
                 "persist": self.settings.persist,
+                "moto_api": self.settings.moto_api,
             },
             "persistence": None
             if store is None
@@ -260,7 +288,14 @@ class EngineApp:
         }
 
     def _nexus_api(self, request: AwsRequest) -> Response:
+        if "origin" in request.headers:
+            return engine_refusal(CROSS_ORIGIN)
         route = request.path[len(NEXUS_API_PREFIX) :].strip("/")
+        claims = self.admin.has_credentials(request)
+        if route == "health" and request.method in {"GET", "HEAD"} and not claims:
+            return json_response({"status": "ok"})  # a liveness probe learns nothing more
+        if not claims or not self.admin.is_admin(request):
+            return engine_refusal(ADMIN_ONLY)
         if route == "health":
             return json_response(self.health())
         if route == "snapshot" and request.method == "POST":
@@ -271,12 +306,45 @@ class EngineApp:
             return json_response({"reset": "done"})
         return json_response({"message": f"no such engine API: {request.path}"}, status=404)
 
+    def _moto_api(self, request: AwsRequest, start_response: Any) -> Iterable[bytes]:
+        environ = request.environ
+        if "origin" in request.headers:
+            return self._answer(engine_refusal(CROSS_ORIGIN), environ, start_response)
+        if not self.settings.moto_api:
+            return self._answer(engine_refusal(DISABLED, status=404), environ, start_response)
+        if not self.admin.is_admin(request):
+            return self._answer(engine_refusal(ADMIN_ONLY), environ, start_response)
+        answer = self.moto_api.answer(request)
+        if answer is not None:
+            return self._answer(answer, environ, start_response)
+        with self.state_lock.shared():
+            return self._forward(request, start_response, s3=False)
+
+    def _forward(self, request: AwsRequest, start_response: Any, *, s3: bool) -> list[bytes]:
+        """Hand the request to moto, with moto's CORS headers replaced by S3's per-bucket ones."""
+
+        def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            answer_headers = cors.strip_cors(list(headers))
+            if s3:
+                answer_headers += cors.actual_headers(request)
+            return start_response(status, answer_headers, exc_info)
+
+        chunks = self.moto(request.environ, start)
+        # moto's responses are complete byte lists; materialise inside the lock.
+        return [bytes(chunk) for chunk in chunks]
+
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         self.requests += 1
+        host = environ.get("HTTP_HOST")
+        if not self.hosts.allows(host):
+            refusal = engine_refusal(self.hosts.refusal(str(host)))
+            return self._answer(refusal, environ, start_response)
         path = str(environ.get("PATH_INFO", ""))
         if path.startswith(NEXUS_API_PREFIX):
             request = AwsRequest.from_environ(environ)
             return self._answer(self._nexus_api(request), environ, start_response)
+        if path.startswith(MOTO_API_PREFIX):
+            return self._moto_api(AwsRequest.from_environ(environ), start_response)
         if path == "/_localstack/health":
             # LocalStack tooling (tflocal, awslocal, testcontainers) waits on this path.
             doc = {"services": {"embedded": "running"}, "edition": "nexuskit"}
@@ -289,13 +357,15 @@ class EngineApp:
                 if changed and request.signing_service:
                     self.mark_dirty(request.signing_service)
                 return self._answer(response, environ, start_response)
+        s3 = not is_execute_api(request) and (request.signing_service or _service_from_host(environ)) == "s3"
+        if s3 and request.method == "OPTIONS":
+            with self.state_lock.shared():
+                return self._answer(cors.preflight(request), environ, start_response)
         service = None if request.is_read_only() else (request.signing_service or _service_from_host(environ))
         if service:
             self.mark_dirty(service)
         with self.state_lock.shared():
-            chunks = self.moto(environ, start_response)
-            # moto's responses are complete byte lists; materialise inside the lock.
-            body = [bytes(chunk) for chunk in chunks]
+            body = self._forward(request, start_response, s3=s3)
             if service:
                 # Again after the change: a snapshot that took the first mark before moto
                 # changed anything must not be the last one to see this request.

@@ -38,7 +38,16 @@ class AwsRequest:
             size = int(length)
         except ValueError:
             size = 0
-        body = environ["wsgi.input"].read(size) if size > 0 else b""
+        if size > 0:
+            body = environ["wsgi.input"].read(size)
+        elif environ.get("wsgi.input_terminated") and "chunked" in str(
+            environ.get("HTTP_TRANSFER_ENCODING", "")
+        ):
+            # A chunked upload: read it whole, so that what is verified is what moto reads.
+            body = environ["wsgi.input"].read()
+            environ["CONTENT_LENGTH"] = str(len(body))
+        else:
+            body = b""
         environ["wsgi.input"] = io.BytesIO(body)
         headers = {
             key[5:].replace("_", "-").lower(): str(value)

@@ -25,6 +25,10 @@ class EngineSettings:
     iam: IamMode = "off"
     admin_access_key: str = "test"
     admin_secret_key: str = "test"
+    #: serve moto's ``/moto-api`` (admin-authenticated requests only); off by default
+    moto_api: bool = False
+    #: Host names accepted besides the built-in ones (``*.suffix`` accepts subdomains)
+    allowed_hosts: tuple[str, ...] = field(default_factory=tuple)
     extensions: tuple[str, ...] = field(default_factory=tuple)
 
     @property

@@ -290,3 +290,63 @@ class InvalidIdentityTokenException(IamError):  # noqa: N818 - named after the A
     }
     default = (400, "InvalidIdentityTokenException")
     reason = "invalid identity token"
+
+
+class HeadersNotSigned(IamError):  # noqa: N818 - named after S3's error field
+    """``x-amz-*`` headers that are sent but not covered by the signature.
+
+    S3 refuses every such header (``AccessDenied`` naming them in ``HeadersNotSigned``);
+    for the other services the engine refuses the ones authentication or routing reads
+    (``x-amz-security-token``, ``x-amz-target``), so an unsigned header never decides who
+    calls or what is called.
+    """
+
+    codes: ClassVar[dict[Protocol, tuple[int, str]]] = {
+        Protocol.JSON: (400, "InvalidSignatureException"),
+        Protocol.REST_JSON: (403, "InvalidSignatureException"),
+        Protocol.QUERY: (403, "SignatureDoesNotMatch"),
+        Protocol.S3: (403, "AccessDenied"),
+    }
+    reason = "unsigned headers"
+
+    def __init__(self, names: list[str]) -> None:
+        listed = ",".join(names)
+        super().__init__(
+            f"There were headers present in the request which were not signed: {listed}",
+            s3_message="There were headers present in the request which were not signed",
+        )
+        self.extra_s3_fields["HeadersNotSigned"] = listed
+
+
+class XAmzContentSHA256Mismatch(IamError):  # noqa: N818 - named after the AWS error code
+    """S3: the signed ``x-amz-content-sha256`` is not the hash of the body that arrived."""
+
+    codes: ClassVar[dict[Protocol, tuple[int, str]]] = {
+        Protocol.S3: (400, "XAmzContentSHA256Mismatch"),
+    }
+    default = (400, "XAmzContentSHA256Mismatch")
+    reason = "body does not match its signed hash"
+
+    def __init__(self, claimed: str, computed: str) -> None:
+        super().__init__("The provided 'x-amz-content-sha256' header does not match what was computed.")
+        self.extra_s3_fields["ClientComputedContentSHA256"] = claimed
+        self.extra_s3_fields["S3ComputedContentSHA256"] = computed
+
+
+class InvalidRequest(IamError):  # noqa: N818 - named after the AWS error code
+    """S3: a signed request without a header SigV4 needs (``x-amz-content-sha256``, ...)."""
+
+    codes: ClassVar[dict[Protocol, tuple[int, str]]] = {Protocol.S3: (400, "InvalidRequest")}
+    default = (400, "InvalidRequest")
+    reason = "missing required header"
+
+
+class IncompleteBody(IamError):  # noqa: N818 - named after the AWS error code
+    """S3: an ``aws-chunked`` body that is cut short or does not add up."""
+
+    codes: ClassVar[dict[Protocol, tuple[int, str]]] = {Protocol.S3: (400, "IncompleteBody")}
+    default = (400, "IncompleteBody")
+    reason = "malformed chunked body"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(f"The request body terminated unexpectedly ({detail}).")

@@ -6,10 +6,15 @@ sees it. ``enforce`` answers refusals as the service would; ``log`` lets everyth
 through. Both count refusals for ``/_nexus/health`` and append one JSON line per refusal
 to ``<state_dir>/logs/iam-denials.jsonl`` (``"outcome": "denied"`` or ``"would-deny"``).
 
-Unsigned requests are refused except ``/moto-api``, CORS preflights, API invocations
+Unsigned requests are refused except CORS preflights (answered by the engine from the
+bucket's CORS configuration, see :mod:`emulation.core.cors`), API invocations
 (execute-api; the API's own authorizer decides), the operations AWS itself serves
 unsigned (AssumeRoleWithWebIdentity/SAML, Cognito sign-in) and anonymous S3 requests a
-bucket policy allows.
+bucket policy allows. (``/_nexus`` and ``/moto-api`` never get here: the engine admits
+only its admin to them, see :mod:`emulation.core.admin`.)
+
+The denial log records who, what, on which resource and why: never a signature, a
+session token or a body.
 
 IAM writes and STS AssumeRole are forwarded to moto by this extension itself
 (``engine.call_moto``) so the identity cache is invalidated, or the new session recorded,
@@ -113,8 +118,8 @@ class IamEnforcement(Extension):
 
     # -- the request path -----------------------------------------------------------------
     def handle(self, request: AwsRequest) -> Response | None:
-        if request.path.startswith("/moto-api") or is_execute_api(request):
-            return None  # engine internals; API invocations are authorized by the API
+        if is_execute_api(request):
+            return None  # API invocations are authorized by the API
         has_auth = "authorization" in request.headers or "X-Amz-" in request.query_string
         if not has_auth and request.method == "OPTIONS":
             return None  # CORS preflight

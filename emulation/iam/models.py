@@ -43,7 +43,6 @@ from emulation.iam.exceptions import (
     ExpiredTokenException,
     IamError,
     InvalidIdentityTokenException,
-    InvalidSignatureException,
     InvalidTokenException,
     UnrecognizedClientException,
     ValidationError,
@@ -60,7 +59,7 @@ from emulation.iam.policies import (
     compile_policy,
     evaluate,
 )
-from emulation.iam.sigv4 import SignedAuth, signature_matches
+from emulation.iam.sigv4 import SignedAuth, verify_signature
 
 DEFAULT_ACCOUNT_ID = "123456789012"
 CACHE_SECONDS = 1.0
@@ -469,8 +468,7 @@ class EnforcementBackend:
             raise InvalidTokenException()
         if not needs_token and auth.session_token and identity.kind is IdentityKind.USER:
             raise InvalidTokenException()  # a long-term key with a session token
-        if not signature_matches(request, auth, identity.secret_access_key):
-            raise InvalidSignatureException()
+        verify_signature(request, auth, identity.secret_access_key)
         if identity.expiration is not None and self.now() >= identity.expiration:
             raise ExpiredTokenException()
         return identity
@@ -494,6 +492,33 @@ class EnforcementBackend:
         compiled = _compile_cached(text, f"bucket policy of {bucket}")
         return [compiled] if compiled is not None else []
 
+    def secret_policies(self, target: RequestTarget) -> list[Policy]:
+        """Resource policies of the Secrets Manager secrets a request names (their explicit
+        denies bind every caller but the bootstrap admin, as in AWS)."""
+        from moto.backends import get_backend
+
+        found: list[Policy] = []
+        for check in target.checks:
+            arn = str(check.resource.arn)
+            parts = arn.split(":")
+            if not check.resource.resolved or len(parts) < 7 or parts[2] != "secretsmanager":
+                continue
+            regions = dict.get(get_backend("secretsmanager"), parts[4]) or {}  # type: ignore[call-overload]
+            backend = dict.get(regions, parts[3])
+            secret = backend.secrets.get(arn) if backend is not None else None
+            raw = getattr(secret, "policy", None)
+            compiled = _compile_cached(str(raw), f"resource policy of {arn}") if raw else None
+            if compiled is not None:
+                found.append(compiled)
+        return found
+
+    def resource_policies(self, target: RequestTarget) -> list[Policy]:
+        if target.service == "s3":
+            return self.bucket_policies(target.bucket)
+        if target.service == "secretsmanager":
+            return self.secret_policies(target)
+        return []
+
     def authorize(
         self, identity: Identity, target: RequestTarget, request_context: dict[str, list[str]]
     ) -> Denial | None:
@@ -506,7 +531,7 @@ class EnforcementBackend:
         if target.service == "sts" and target.operation in {"GetCallerIdentity", "GetSessionToken"}:
             return None  # AWS requires no permission for these
         context = {**request_context, **identity.context(), **target.context}
-        resource_policies = self.bucket_policies(target.bucket) if target.service == "s3" else []
+        resource_policies = self.resource_policies(target)
         caller = identity.caller() if identity.kind is not IdentityKind.ANONYMOUS else Caller(None)
         for check in target.checks:
             verdict = evaluate(

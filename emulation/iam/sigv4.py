@@ -9,15 +9,22 @@ in ``SignedHeaders`` (read from the WSGI environ, where ``Content-Type`` and
 with the secret of the key the request names. Nothing of the request is re-serialised by
 botocore, so whatever the client signed is what we check.
 
-Payload hash: the ``x-amz-content-sha256`` header is taken as given when present (S3
-sends ``UNSIGNED-PAYLOAD``, ``STREAMING-AWS4-HMAC-SHA256-PAYLOAD`` or the body's hash;
-we verify the seed signature of a streaming upload, not each chunk's signature);
-presigned S3 URLs use ``UNSIGNED-PAYLOAD``; anything else hashes the body.
+Only signed headers are trusted: ``Host`` must be signed, an unsigned
+``x-amz-security-token`` is never read, and unsigned ``x-amz-*`` headers are refused (all
+of them for S3, as S3 does; the ones that pick the caller or the operation elsewhere).
+
+Payload hash: every service but S3 has the body's SHA-256 computed from the body that
+arrived, whatever headers say. S3 uses its signed ``x-amz-content-sha256`` (required for
+header auth) and is then held to it (:mod:`emulation.iam.payload`: the body must match a
+hex hash, every chunk of a signed streaming upload is verified; ``UNSIGNED-PAYLOAD`` and
+``STREAMING-UNSIGNED-PAYLOAD-TRAILER`` are accepted, as S3 accepts them); presigned S3
+URLs use ``UNSIGNED-PAYLOAD``.
 
 S3 also still accepts Signature Version 2 in us-west-2 (botocore presigns S3 URLs with it
 unless told ``s3v4``), so ``AWS key:signature`` headers and ``AWSAccessKeyId``/``Signature``/
-``Expires`` query strings are verified too, with botocore's ``HmacV1Auth``. Other
-services get ``IncompleteSignature`` for anything but SigV4, as in AWS.
+``Expires`` query strings are verified too (:mod:`emulation.iam.sigv2`); a ``Date``
+more than 15 minutes off is ``RequestTimeTooSkewed`` as for SigV4. Other services get
+``IncompleteSignature`` for anything but SigV4, as in AWS.
 """
 
 from __future__ import annotations
@@ -31,17 +38,21 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from botocore.auth import HmacV1Auth, SigV4Auth
+from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.compat import HTTPHeaders
 from botocore.credentials import Credentials
 
 from emulation.core.request import AwsRequest
 from emulation.iam.exceptions import (
+    HeadersNotSigned,
     IncompleteSignatureException,
+    InvalidRequest,
+    InvalidSignatureException,
     RequestExpiredException,
     UnsupportedSignatureException,
 )
+from emulation.iam.payload import check_s3_payload, signing_key
 
 ALGORITHM = "AWS4-HMAC-SHA256"
 TIMESTAMP_FORMAT = "%Y%m%dT%H%M%SZ"
@@ -122,33 +133,40 @@ def parse_auth(request: AwsRequest) -> SignedAuth | None:
     header = request.headers.get("authorization")
     if header:
         if header.startswith("AWS ") and ":" in header and request.signing_service is None:
-            return _sigv2_header(request, header)
+            from emulation.iam.sigv2 import sigv2_header
+
+            return sigv2_header(request, header)
         if not header.startswith(ALGORITHM):
             raise UnsupportedSignatureException()
         fields = dict(_AUTH_FIELD.findall(header))
         missing = [name for name in ("Credential", "SignedHeaders", "Signature") if name not in fields]
         if missing:
-            raise IncompleteSignatureException(
-                f"Authorization header requires '{missing[0]}' parameter. Authorization={header[:80]}"
-            )
+            # (AWS echoes the header; the engine does not, so no log ever holds a signature)
+            raise IncompleteSignatureException(f"Authorization header requires '{missing[0]}' parameter.")
         access_key, scope_date, region, service = _split_credential(fields["Credential"])
+        signed_headers = tuple(h.strip().lower() for h in fields["SignedHeaders"].split(";"))
         return SignedAuth(
             presigned=False,
             access_key=access_key,
             scope_date=scope_date,
             region=region,
             service=service,
-            signed_headers=tuple(h.strip().lower() for h in fields["SignedHeaders"].split(";")),
+            signed_headers=signed_headers,
             signature=fields["Signature"].lower(),
             timestamp=_timestamp_from_headers(request.headers),
-            session_token=request.headers.get("x-amz-security-token"),
+            # an unsigned token is not the client's word: it is never read
+            session_token=request.headers.get("x-amz-security-token")
+            if "x-amz-security-token" in signed_headers
+            else None,
         )
     if "X-Amz-Algorithm=" not in request.query_string and "Signature=" not in request.query_string:
         return None
     query = dict(query_pairs(request.query_string))
     if "X-Amz-Algorithm" not in query:
         if "AWSAccessKeyId" in query and "Signature" in query:
-            return _sigv2_query(request, query)
+            from emulation.iam.sigv2 import sigv2_query
+
+            return sigv2_query(request, query)
         return None
     if query["X-Amz-Algorithm"] != ALGORITHM:
         raise UnsupportedSignatureException()
@@ -176,8 +194,8 @@ def parse_auth(request: AwsRequest) -> SignedAuth | None:
 
 def check_request_time(auth: SignedAuth, now: datetime) -> None:
     """Refuse requests signed too long ago (or in the future), and expired presigned URLs."""
-    if auth.version == 2:
-        if auth.presigned and now.timestamp() > (auth.expires or 0):
+    if auth.version == 2 and auth.presigned:
+        if now.timestamp() > (auth.expires or 0):
             raise RequestExpiredException("Request has expired", presigned=True)
         return
     try:
@@ -204,23 +222,35 @@ def check_request_time(auth: SignedAuth, now: datetime) -> None:
         reference = now - MAX_CLOCK_SKEW if earlier else now + MAX_CLOCK_SKEW
         relation = "earlier" if earlier else "later"
         sign = "-" if earlier else "+"
-        raise RequestExpiredException(
+        error = RequestExpiredException(
             f"Signature expired: {auth.timestamp} is now {relation} than "
             f"{reference.strftime(TIMESTAMP_FORMAT)} "
             f"({now.strftime(TIMESTAMP_FORMAT)} {sign} 15 min.)",
             presigned=False,
         )
+        error.extra_s3_fields.update(
+            {
+                "RequestTime": signed_at.strftime(TIMESTAMP_FORMAT),
+                "ServerTime": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "MaxAllowedSkewMilliseconds": str(int(MAX_CLOCK_SKEW.total_seconds() * 1000)),
+            }
+        )
+        raise error
 
 
 class _RecomputingSigner(SigV4Auth):  # type: ignore[misc]
-    """botocore's SigV4 signer, told exactly which headers and payload hash were signed."""
+    """botocore's SigV4 signer, told exactly which headers and payload hash were signed.
+
+    The headers live on the signer, not on the ``AWSRequest``: botocore would otherwise
+    take an ``X-Amz-Content-SHA256`` header as the payload hash instead of ours.
+    """
 
     def __init__(
         self,
         credentials: Any,
         service: str,
         region: str,
-        signed_headers: tuple[str, ...],
+        signed_headers: dict[str, str],
         payload_hash: str,
         normalize_path: bool,
     ) -> None:
@@ -231,8 +261,8 @@ class _RecomputingSigner(SigV4Auth):  # type: ignore[misc]
 
     def headers_to_sign(self, request: Any) -> Any:
         headers = HTTPHeaders()
-        for name in self._signed_headers:
-            headers[name] = request.headers.get(name, "")
+        for name, value in self._signed_headers.items():
+            headers[name] = value
         return headers
 
     def payload(self, request: Any) -> str:
@@ -245,7 +275,7 @@ class _RecomputingSigner(SigV4Auth):  # type: ignore[misc]
         return normalized
 
 
-def _raw_path(environ: dict[str, Any], fallback: str) -> str:
+def raw_path(environ: dict[str, Any], fallback: str) -> str:
     raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")
     if not raw:
         from urllib.parse import quote
@@ -268,11 +298,12 @@ def _header_value(environ: dict[str, Any], name: str) -> str | None:
 
 
 def payload_hash(request: AwsRequest, auth: SignedAuth) -> str:
-    given = request.headers.get("x-amz-content-sha256")
-    if given and (not auth.presigned or "x-amz-content-sha256" in auth.signed_headers):
-        return given.strip()
-    if auth.presigned and auth.service == "s3":
-        return UNSIGNED_PAYLOAD
+    """The payload hash of the canonical request (see the module docstring)."""
+    if auth.service == "s3":
+        if "x-amz-content-sha256" in auth.signed_headers:
+            return request.headers.get("x-amz-content-sha256", "").strip()
+        if auth.presigned:
+            return UNSIGNED_PAYLOAD
     return hashlib.sha256(request.body).hexdigest()
 
 
@@ -281,15 +312,13 @@ def expected_signature(request: AwsRequest, auth: SignedAuth, secret_key: str) -
     headers: dict[str, str] = {}
     for name in auth.signed_headers:
         value = _header_value(request.environ, name)
-        if value is not None:
-            headers[name] = value
+        headers[name] = "" if value is None else value
     params = query_pairs(request.query_string)
     if auth.presigned:
         params = [(k, v) for k, v in params if k != "X-Amz-Signature"]
     aws_request = AWSRequest(
         method=request.method,
-        url="http://localhost" + _raw_path(request.environ, request.path),
-        headers=headers,
+        url="http://localhost" + raw_path(request.environ, request.path),
         params=params,
     )
     aws_request.context["timestamp"] = auth.timestamp
@@ -297,7 +326,7 @@ def expected_signature(request: AwsRequest, auth: SignedAuth, secret_key: str) -
         Credentials(auth.access_key, secret_key),
         auth.service,
         auth.region,
-        auth.signed_headers,
+        headers,
         payload_hash(request, auth),
         normalize_path=auth.service != "s3",
     )
@@ -308,82 +337,61 @@ def expected_signature(request: AwsRequest, auth: SignedAuth, secret_key: str) -
 
 
 def signature_matches(request: AwsRequest, auth: SignedAuth, secret_key: str) -> bool:
+    """Only the signature itself (see :func:`verify_signature` for the whole check)."""
     if auth.version == 2:
+        from emulation.iam.sigv2 import expected_s3_sigv2_signature
+
         expected = expected_s3_sigv2_signature(request, auth, secret_key)
         return hmac.compare_digest(expected, auth.signature)
     return hmac.compare_digest(expected_signature(request, auth, secret_key), auth.signature)
 
 
-# -- S3's legacy Signature Version 2 ---------------------------------------------------------
-def _sigv2_header(request: AwsRequest, header: str) -> SignedAuth:
-    access_key, _, signature = header[4:].strip().rpartition(":")
-    if not access_key or not signature:
-        raise IncompleteSignatureException("Authorization header is malformed")
-    return SignedAuth(
-        presigned=False,
-        access_key=access_key,
-        scope_date="",
-        region="us-east-1",
-        service="s3",
-        signed_headers=(),
-        signature=signature,
-        timestamp="",
-        session_token=request.headers.get("x-amz-security-token"),
-        version=2,
-    )
+#: x-amz-* headers that pick the caller or the operation outside S3: they must be signed
+_AUTHENTICATING_HEADERS = frozenset({"x-amz-security-token", "x-amz-target", "x-amz-content-sha256"})
 
 
-def _sigv2_query(request: AwsRequest, query: dict[str, str]) -> SignedAuth:
-    try:
-        expires = int(query.get("Expires", ""))
-    except ValueError as exc:
-        raise IncompleteSignatureException("Expires must be a number of seconds since the epoch") from exc
-    return SignedAuth(
-        presigned=True,
-        access_key=query["AWSAccessKeyId"],
-        scope_date="",
-        region="us-east-1",
-        service="s3",
-        signed_headers=(),
-        signature=query["Signature"],
-        timestamp="",
-        session_token=query.get("x-amz-security-token"),
-        expires=expires,
-        version=2,
-    )
-
-
-class _HmacV1Recomputer(HmacV1Auth):  # type: ignore[misc]
-    """botocore's SigV2 signer with the request's own date (or Expires) line."""
-
-    def __init__(self, credentials: Any, date: str) -> None:
-        super().__init__(credentials)
-        self._date = date
-
-    def _get_date(self) -> str:
-        return self._date
-
-
-def expected_s3_sigv2_signature(request: AwsRequest, auth: SignedAuth, secret_key: str) -> str:
-    from emulation.iam.actions import s3_addressing
-
-    headers = HTTPHeaders()
-    for name, value in request.headers.items():
-        if name in {"content-md5", "content-type"} or name.startswith("x-amz-"):
-            headers[name] = value
+def check_signed_headers(request: AwsRequest, auth: SignedAuth) -> None:
+    """Refuse requests whose identity-deciding headers are not covered by the signature."""
+    if auth.version != 4:
+        return  # SigV2 signs every x-amz-* header by construction
+    if "host" not in auth.signed_headers:
+        raise IncompleteSignatureException(
+            "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization."
+        )
     if auth.presigned:
-        for name, value in query_pairs(request.query_string):
-            if name.lower().startswith("x-amz-") and name.lower() not in headers:
-                headers[name.lower()] = value
-        date = str(auth.expires)
-    else:
-        date = "" if "x-amz-date" in request.headers else request.headers.get("date", "")
-    raw_path = _raw_path(request.environ, request.path)
-    bucket, _, virtual = s3_addressing(request)
-    if bucket and virtual:
-        raw_path = f"/{bucket}{raw_path}"  # virtual-host requests sign the bucket too
-    split = urlsplit(f"http://localhost{raw_path}?{request.query_string}")
-    signer = _HmacV1Recomputer(Credentials(auth.access_key, secret_key), date)
-    string_to_sign = signer.canonical_string(request.method, split, headers)
-    signature: str = signer.sign_string(string_to_sign)
-    return signature
+        return
+    # the WSGI environ spells "_" in header names as "-" (as AwsRequest.headers does)
+    signed = {name.replace("_", "-") for name in auth.signed_headers}
+    unsigned = sorted(
+        name
+        for name in request.headers
+        if name.startswith("x-amz-")
+        and name not in signed
+        and (auth.service == "s3" or name in _AUTHENTICATING_HEADERS)
+    )
+    if unsigned:
+        raise HeadersNotSigned(unsigned)
+    if auth.service == "s3" and "x-amz-content-sha256" not in request.headers:
+        raise InvalidRequest("Missing required header for this request: x-amz-content-sha256")
+
+
+def verify_signature(request: AwsRequest, auth: SignedAuth, secret_key: str) -> None:
+    """The whole check of a signed request with the key's secret; raises what AWS answers.
+
+    Signed headers first, then the signature, then (S3) the body against its signed hash
+    or chunk signatures.
+    """
+    check_signed_headers(request, auth)
+    if not signature_matches(request, auth, secret_key):
+        raise InvalidSignatureException()
+    if auth.version != 4 or auth.service != "s3" or "x-amz-content-sha256" not in auth.signed_headers:
+        return
+    check_s3_payload(
+        payload_hash(request, auth),
+        request.body,
+        key=signing_key(secret_key, auth.scope_date, auth.region, auth.service),
+        timestamp=auth.timestamp,
+        scope=f"{auth.scope_date}/{auth.region}/{auth.service}/aws4_request",
+        seed_signature=auth.signature,
+        decoded_length=request.headers.get("x-amz-decoded-content-length"),
+    )

@@ -10,10 +10,14 @@ balances over ready pods, dependency order, rolling restarts, and a JSON control
 Modules: :mod:`~emulation.runtime.schema` (fields) and :mod:`~emulation.runtime.manifests`
 (typed objects, validation); :mod:`~emulation.runtime.controller` (Deployments, Services,
 scheduling); :mod:`~emulation.runtime.pods` (one supervised process) with
-:mod:`~emulation.runtime.podenv` (environment, volumes, DNS) and
-:mod:`~emulation.runtime.probes`; :mod:`~emulation.runtime.identity` (service-account
-tokens, STS); :mod:`~emulation.runtime.proxy` (Service ports);
-:mod:`~emulation.runtime.api` (control API); :mod:`~emulation.runtime.daemon` (process).
+:mod:`~emulation.runtime.podenv` (environment, volumes, DNS),
+:mod:`~emulation.runtime.projected` (projected volumes) and
+:mod:`~emulation.runtime.probes`; :mod:`~emulation.runtime.identity` (the service-account
+issuer, STS) and :mod:`~emulation.runtime.tokens` (token files in pods, rotation);
+:mod:`~emulation.runtime.proxy` (Service ports); :mod:`~emulation.runtime.api` (control
+API) with :mod:`~emulation.runtime.auth` (who may call it), :mod:`~emulation.runtime.rbac`
+(RBAC from the manifests), :mod:`~emulation.runtime.tokenrequest` and
+:mod:`~emulation.runtime.logstream`; :mod:`~emulation.runtime.daemon` (process).
 
 It knows nothing of Nexus: names, nodes, the OIDC issuer and the engine endpoint come in
 as arguments (``nexuskit.controlplane`` passes them).

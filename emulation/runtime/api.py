@@ -1,124 +1,146 @@
-"""The control API: JSON over HTTP/1.1 on 127.0.0.1 (port in ``<state>/runtime/api.json``).
+"""The control API: JSON over HTTP/1.1 on 127.0.0.1 (URL in ``<state>/runtime/api.json``).
 
-=======  =====================================================  ==============================
-method   path                                                   answer
-=======  =====================================================  ==============================
-GET      /health                                                runtime status, all-ready flag
-GET      /api/v1/namespaces                                     namespaces
-GET      /api/v1/deployments[?namespace=]                       deployments with ready counts
-GET      /api/v1/namespaces/NS/deployments/NAME                 one deployment
-POST     /api/v1/namespaces/NS/deployments/NAME/scale           body ``{"replicas": N}``
-POST     /api/v1/namespaces/NS/deployments/NAME/restart         rolling restart
-GET      /api/v1/pods[?namespace=&deployment=]                  pods (phase, ready, restarts...)
-GET      /api/v1/namespaces/NS/pods/NAME                        one pod
-GET      /api/v1/namespaces/NS/pods/NAME/log                    ``?tail=N&follow=true``
-GET      /api/v1/namespaces/NS/deployments/NAME/log             every pod's lines, prefixed
-GET      /api/v1/services                                       Services, local ports, endpoints
-GET      /api/v1/events[?namespace=&name=&since=ID]             events, oldest first
-POST     /api/v1/apply                                          reload the manifests folder
-GET      /openid/v1/jwks, /.well-known/openid-configuration     service-account token keys
-=======  =====================================================  ==============================
+Every route but the public ones needs ``Authorization: Bearer TOKEN`` (the admin token
+or a ServiceAccount token, see :mod:`~emulation.runtime.auth`); a ServiceAccount may do
+what RBAC from the manifests allows it, checked as Kubernetes would for the same call:
 
-Errors are ``{"error": {"code": 404, "reason": "NotFound", "message": "..."}}``. Logs are
-``text/plain``; with ``follow=true`` the answer is chunked and stays open, sending lines
-as pods write them (new pods of a deployment join the stream) until the client closes.
-Every connection is closed after its answer.
+=======  ===============================================  ==========================================
+method   path                                             needs (verb resource, in the namespace)
+=======  ===============================================  ==========================================
+GET      /health                                          public: ``{"status": "ok"}``; with a token
+                                                          the full document (ready flag, counts)
+GET      /api/v1/namespaces                               list namespaces (cluster)
+GET      /api/v1/deployments[?namespace=]                 list deployments.apps (namespace or all)
+GET      /api/v1/namespaces/NS/deployments/NAME           get deployments.apps
+POST     /api/v1/namespaces/NS/deployments/NAME/scale     patch deployments.apps/scale;
+                                                          body ``{"replicas": N}``
+POST     /api/v1/namespaces/NS/deployments/NAME/restart   patch deployments.apps (rollout restart)
+GET      /api/v1/pods[?namespace=&deployment=]            list pods
+GET      /api/v1/namespaces/NS/pods/NAME                  get pods
+GET      /api/v1/namespaces/NS/pods/NAME/log              get pods/log; ``?tail=N&follow=true``
+GET      /api/v1/namespaces/NS/deployments/NAME/log       get deployments.apps and pods/log
+GET      /api/v1/services                                 list services
+GET      /api/v1/events[?namespace=&name=&since=ID]       list events
+POST     /api/v1/namespaces/NS/serviceaccounts/NAME/token create serviceaccounts/token (TokenRequest)
+POST     /api/v1/apply                                    the runtime admin only
+GET      /openid/v1/jwks, /.well-known/openid-configuration  public: service-account token keys
+=======  ===============================================  ==========================================
+
+Before anything, the ``Host`` must be a loopback name and there may be no ``Origin``
+(403 otherwise); without a token a protected route answers 401, with a token RBAC
+refuses with 403. Errors are Kubernetes ``Status`` objects that also carry
+``{"error": {"code", "reason", "message"}}``. A POST body must be JSON
+(``Content-Type: application/json``; 415 otherwise) of at most 1 MiB (413). Logs are
+``text/plain`` (:mod:`~emulation.runtime.logstream`). Every connection is closed after
+its answer.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import re
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
+from emulation.runtime.auth import (
+    Authenticator,
+    ForbiddenError,
+    UnauthorizedError,
+    authorize,
+    check_browser,
+    require_admin,
+)
 from emulation.runtime.controller import Cluster
-from emulation.runtime.exceptions import InvalidRequestError, ObjectNotFoundError, ProcessRuntimeError
+from emulation.runtime.exceptions import InvalidRequestError, ProcessRuntimeError
+from emulation.runtime.httpio import Created, HttpError, Request, error_status, read_request, write_json
+from emulation.runtime.logstream import stream_logs
+from emulation.runtime.rbac import Attributes
+from emulation.runtime.tokenrequest import create_token
 
 log = logging.getLogger(__name__)
 
-MAX_HEADER = 65536
-MAX_BODY = 1 << 20
-FOLLOW_POLL_SECONDS = 0.2
-REASONS = {
-    200: "OK",
-    400: "Bad Request",
-    404: "Not Found",
-    405: "Method Not Allowed",
-    422: "Unprocessable Entity",
-    500: "Internal Server Error",
-}
-ERROR_REASONS = {
-    400: "BadRequest",
-    404: "NotFound",
-    405: "MethodNotAllowed",
-    422: "Invalid",
-    500: "InternalError",
-}
-
 Handler = Callable[..., Awaitable[Any]]
+#: what a route needs: "public", "admin", or the RBAC attributes of a request
+Access = str | Callable[[Request, dict[str, str]], list[Attributes]]
 
 
-class Request:
-    def __init__(self, method: str, target: str, body: bytes) -> None:
-        parts = urlsplit(target)
-        self.method = method
-        self.path = parts.path.rstrip("/") or "/"
-        self.query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
-        self.body = body
+def _in_query(verb: str, resource: str, group: str = "") -> Access:
+    """A list, in ``?namespace=`` or (without it) across every namespace."""
+    return lambda req, m: [Attributes(verb, resource, group, namespace=req.query.get("namespace", ""))]
 
-    def json(self) -> dict[str, Any]:
-        if not self.body:
-            return {}
-        try:
-            data = json.loads(self.body)
-        except ValueError:
-            raise InvalidRequestError("the request body is not valid JSON") from None
-        if not isinstance(data, dict):
-            raise InvalidRequestError("the request body must be a JSON object")
-        return data
 
-    def int_query(self, name: str, default: int) -> int:
-        raw = self.query.get(name)
-        if raw is None:
-            return default
-        try:
-            return int(raw)
-        except ValueError:
-            raise InvalidRequestError(f"{name} must be an integer, got {raw!r}") from None
+def _named(verb: str, resource: str, group: str = "", sub: str = "") -> Access:
+    return lambda req, m: [Attributes(verb, resource, group, sub, m["ns"], m["name"])]
 
-    def flag(self, name: str) -> bool:
-        return self.query.get(name, "").lower() in {"1", "true", "yes"}
+
+def _log_access(req: Request, m: dict[str, str]) -> list[Attributes]:
+    if m["kind"] == "pods":
+        return [Attributes("get", "pods", "", "log", m["ns"], m["name"])]
+    return [
+        Attributes("get", "deployments", "apps", "", m["ns"], m["name"]),
+        Attributes("get", "pods", "", "log", m["ns"]),
+    ]
 
 
 class ControlApi:
-    """Routes requests to the :class:`Cluster`."""
+    """Routes authenticated requests to the :class:`Cluster`."""
 
-    def __init__(self, cluster: Cluster) -> None:
+    def __init__(self, cluster: Cluster, admin_token: str) -> None:
         self.cluster = cluster
+        self.authenticator = Authenticator(
+            admin_token,
+            cluster.issuer,
+            # cluster.manifests is replaced on apply: look it up at each call
+            lambda ns, name: cluster.manifests.has_service_account(ns, name),  # noqa: PLW0108
+            lambda uid: any(p.uid == uid for p in cluster.all_pods()),
+        )
         self.server: asyncio.Server | None = None
         self.port = 0
         ns, name = r"(?P<ns>[a-z0-9-]+)", r"(?P<name>[a-z0-9.-]+)"
-        self.routes: list[tuple[str, re.Pattern[str], Handler]] = [
-            ("GET", re.compile(r"/health"), self.health),
-            ("GET", re.compile(r"/api/v1/namespaces"), self.namespaces),
-            ("GET", re.compile(r"/api/v1/deployments"), self.deployments),
-            ("GET", re.compile(rf"/api/v1/namespaces/{ns}/deployments/{name}"), self.deployment),
-            ("POST", re.compile(rf"/api/v1/namespaces/{ns}/deployments/{name}/scale"), self.scale),
-            ("POST", re.compile(rf"/api/v1/namespaces/{ns}/deployments/{name}/restart"), self.restart),
-            ("GET", re.compile(r"/api/v1/pods"), self.pods),
-            ("GET", re.compile(rf"/api/v1/namespaces/{ns}/pods/{name}"), self.pod),
-            ("GET", re.compile(rf"/api/v1/namespaces/{ns}/(pods|deployments)/{name}/log"), self.logs),
-            ("GET", re.compile(r"/api/v1/services"), self.services),
-            ("GET", re.compile(r"/api/v1/events"), self.events),
-            ("POST", re.compile(r"/api/v1/apply"), self.apply),
-            ("GET", re.compile(r"/openid/v1/jwks"), self.jwks),
-            ("GET", re.compile(r"/\.well-known/openid-configuration"), self.discovery),
+        deploy = rf"/api/v1/namespaces/{ns}/deployments/{name}"
+        self.routes: list[tuple[str, re.Pattern[str], Handler, Access]] = [
+            ("GET", re.compile(r"/health"), self.health, "public"),
+            (
+                "GET",
+                re.compile(r"/api/v1/namespaces"),
+                self.namespaces,
+                lambda r, m: [Attributes("list", "namespaces")],
+            ),
+            (
+                "GET",
+                re.compile(r"/api/v1/deployments"),
+                self.deployments,
+                _in_query("list", "deployments", "apps"),
+            ),
+            ("GET", re.compile(deploy), self.deployment, _named("get", "deployments", "apps")),
+            (
+                "POST",
+                re.compile(deploy + "/scale"),
+                self.scale,
+                _named("patch", "deployments", "apps", "scale"),
+            ),
+            ("POST", re.compile(deploy + "/restart"), self.restart, _named("patch", "deployments", "apps")),
+            ("GET", re.compile(r"/api/v1/pods"), self.pods, _in_query("list", "pods")),
+            ("GET", re.compile(rf"/api/v1/namespaces/{ns}/pods/{name}"), self.pod, _named("get", "pods")),
+            (
+                "GET",
+                re.compile(rf"/api/v1/namespaces/{ns}/(?P<kind>pods|deployments)/{name}/log"),
+                self.logs,
+                _log_access,
+            ),
+            ("GET", re.compile(r"/api/v1/services"), self.services, _in_query("list", "services")),
+            ("GET", re.compile(r"/api/v1/events"), self.events, _in_query("list", "events")),
+            (
+                "POST",
+                re.compile(rf"/api/v1/namespaces/{ns}/serviceaccounts/{name}/token"),
+                self.token_request,
+                _named("create", "serviceaccounts", "", "token"),
+            ),
+            ("POST", re.compile(r"/api/v1/apply"), self.apply, "admin"),
+            ("GET", re.compile(r"/openid/v1/jwks"), self.jwks, "public"),
+            ("GET", re.compile(r"/\.well-known/openid-configuration"), self.discovery, "public"),
         ]
 
     async def start(self, port: int) -> int:
@@ -135,7 +157,11 @@ class ControlApi:
     # -- HTTP -------------------------------------------------------------------------------
     async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
-            request = await self._read(reader)
+            try:
+                request = await read_request(reader)
+            except HttpError as exc:
+                await write_json(writer, exc.status, error_status(exc.status, exc.message))
+                return
             if request is not None:
                 await self._dispatch(request, writer)
         except (ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
@@ -144,61 +170,57 @@ class ControlApi:
             with contextlib.suppress(Exception):
                 writer.close()
 
-    async def _read(self, reader: asyncio.StreamReader) -> Request | None:
-        head = await reader.readuntil(b"\r\n\r\n")
-        if len(head) > MAX_HEADER:
-            return None
-        lines = head.decode("latin-1").split("\r\n")
-        parts = lines[0].split()
-        if len(parts) < 2:
-            return None
-        headers = {}
-        for line in lines[1:]:
-            if ":" in line:
-                key, value = line.split(":", 1)
-                headers[key.strip().lower()] = value.strip()
-        length = int(headers.get("content-length", "0") or 0)
-        body = await reader.readexactly(min(length, MAX_BODY)) if length else b""
-        return Request(parts[0].upper(), parts[1], body)
+    def _route(self, request: Request) -> tuple[Handler, Access, dict[str, str]] | list[str]:
+        """The matching route, or the methods the path accepts (empty: no such path)."""
+        allowed = []
+        for method, pattern, handler, access in self.routes:
+            match = pattern.fullmatch(request.path)
+            if match:
+                if method == request.method:
+                    return handler, access, match.groupdict()
+                allowed.append(method)
+        return allowed
 
     async def _dispatch(self, request: Request, writer: asyncio.StreamWriter) -> None:
-        allowed = []
-        for method, pattern, handler in self.routes:
-            match = pattern.fullmatch(request.path)
-            if not match:
-                continue
-            if method != request.method:
-                allowed.append(method)
-                continue
-            try:
-                result = await handler(request, writer, **match.groupdict())
-            except ProcessRuntimeError as exc:
-                await self._json(writer, exc.status, _error(exc.status, exc.message))
-                return
-            except Exception as exc:
-                log.exception("control API %s %s failed", request.method, request.path)
-                await self._json(writer, 500, _error(500, f"{type(exc).__name__}: {exc}"))
-                return
-            if result is not None:
-                await self._json(writer, 200, result)
+        try:
+            check_browser(request.headers)
+            request.principal = self.authenticator.authenticate(request.headers.get("authorization"))
+            found = self._route(request)
+            public = not isinstance(found, list) and found[1] == "public"
+            if request.principal is None and not public:
+                raise UnauthorizedError()
+            if isinstance(found, list):
+                if found:
+                    raise HttpError(405, f"{request.path} accepts {', '.join(found)}")
+                raise HttpError(404, f"no route {request.method} {request.path}")
+            handler, access, groups = found
+            principal = request.principal
+            if principal is not None and access == "admin":
+                require_admin(principal, f"{request.method} {request.path}")
+            elif principal is not None and callable(access):
+                authorize(principal, access(request, groups), self.cluster.manifests.rbac)
+            result = await handler(request, writer, **groups)
+        except (UnauthorizedError, ForbiddenError) as exc:
+            if isinstance(exc, ForbiddenError):
+                log.info("control API: %s %s refused: %s", request.method, request.path, exc.message)
+            await write_json(writer, exc.status, error_status(exc.status, exc.message))
             return
-        if allowed:
-            await self._json(writer, 405, _error(405, f"{request.path} accepts {', '.join(allowed)}"))
-        else:
-            await self._json(writer, 404, _error(404, f"no route {request.method} {request.path}"))
-
-    @staticmethod
-    async def _json(writer: asyncio.StreamWriter, code: int, payload: Any) -> None:
-        body = json.dumps(payload, default=str).encode()
-        head = (
-            f"HTTP/1.1 {code} {REASONS.get(code, 'Error')}\r\nContent-Type: application/json\r\n"
-            f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
-        )
-        writer.write(head.encode() + body)
-        await writer.drain()
+        except ProcessRuntimeError as exc:
+            await write_json(writer, exc.status, error_status(exc.status, exc.message))
+            return
+        except Exception as exc:
+            log.exception("control API %s %s failed", request.method, request.path)
+            await write_json(writer, 500, error_status(500, f"{type(exc).__name__}: {exc}"))
+            return
+        if isinstance(result, Created):
+            await write_json(writer, 201, result.payload)
+        elif result is not None:
+            await write_json(writer, 200, result)
 
     # -- handlers (each returns JSON data, or None after writing its own answer) -------------
     async def health(self, request: Request, writer: asyncio.StreamWriter) -> Any:
+        if request.principal is None:
+            return {"status": "ok"}
         return self.cluster.health()
 
     async def namespaces(self, request: Request, writer: asyncio.StreamWriter) -> Any:
@@ -230,6 +252,7 @@ class ControlApi:
         return self.cluster.scale(ns, name, body["replicas"])
 
     async def restart(self, request: Request, writer: asyncio.StreamWriter, ns: str, name: str) -> Any:
+        request.json()  # an empty body, or JSON
         return self.cluster.restart(ns, name)
 
     async def pods(self, request: Request, writer: asyncio.StreamWriter) -> Any:
@@ -248,8 +271,15 @@ class ControlApi:
         return self.cluster.find_pod(ns, name).as_dict()
 
     async def services(self, request: Request, writer: asyncio.StreamWriter) -> Any:
+        namespace = request.query.get("namespace")
         services = self.cluster.manifests.services
-        return {"items": [self.cluster.service_status(services[k]) for k in sorted(services)]}
+        return {
+            "items": [
+                self.cluster.service_status(services[k])
+                for k in sorted(services)
+                if namespace is None or services[k].namespace == namespace
+            ]
+        }
 
     async def events(self, request: Request, writer: asyncio.StreamWriter) -> Any:
         since = request.int_query("since", 0)
@@ -259,7 +289,13 @@ class ControlApi:
             )
         }
 
+    async def token_request(self, request: Request, writer: asyncio.StreamWriter, ns: str, name: str) -> Any:
+        answer = create_token(self.cluster.manifests, self.cluster.issuer, ns, name, request.json())
+        log.info("issued a token for %s/%s (audiences %s)", ns, name, answer["spec"]["audiences"])
+        return Created(answer)
+
     async def apply(self, request: Request, writer: asyncio.StreamWriter) -> Any:
+        request.json()
         return await self.cluster.apply()
 
     async def jwks(self, request: Request, writer: asyncio.StreamWriter) -> Any:
@@ -268,84 +304,9 @@ class ControlApi:
     async def discovery(self, request: Request, writer: asyncio.StreamWriter) -> Any:
         return self.cluster.issuer.discovery(f"http://127.0.0.1:{self.port}/openid/v1/jwks")
 
-    async def logs(self, request: Request, writer: asyncio.StreamWriter, ns: str, name: str) -> Any:
+    async def logs(
+        self, request: Request, writer: asyncio.StreamWriter, ns: str, kind: str, name: str
+    ) -> Any:
         tail = request.int_query("tail", -1)
-        follow = request.flag("follow")
-        files = self.cluster.log_files(ns, name)  # raises ObjectNotFoundError
-        is_deployment = f"{ns}/{name}" in self.cluster.manifests.deployments
-        if not files and not follow and not is_deployment:
-            raise ObjectNotFoundError(f"no logs for {ns}/{name}")
-        stream = _LogStream(writer, prefix=is_deployment)
-        # Read the tails (and so fix where following starts) before the answer's head goes
-        # out: a client that writes a line once it sees the head must get that line.
-        tails = [(pod, stream.read_tail(pod, path, tail)) for pod, path in files]
-        head = "HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n"
-        writer.write((head + "Transfer-Encoding: chunked\r\n\r\n").encode())
-        try:
-            for pod, lines in tails:
-                await stream.send(pod, lines)
-            while follow and not writer.is_closing():
-                await asyncio.sleep(FOLLOW_POLL_SECONDS)
-                current = self.cluster.log_files(ns, name) if is_deployment else files
-                for pod, path in current:
-                    stream.offsets[pod] = await stream.send_new(pod, path, stream.offsets.get(pod, 0))
-                if not is_deployment and not any(p.name == name for p in self.cluster.all_pods()):
-                    break  # the pod is gone
-            writer.write(b"0\r\n\r\n")
-            await writer.drain()
-        except ObjectNotFoundError:
-            writer.write(b"0\r\n\r\n")
+        await stream_logs(self.cluster, writer, ns, name, kind == "deployments", tail, request.flag("follow"))
         return None
-
-
-class _LogStream:
-    """Sends log lines as HTTP chunks, prefixed with the pod name for deployments."""
-
-    def __init__(self, writer: asyncio.StreamWriter, prefix: bool) -> None:
-        self.writer = writer
-        self.prefix = prefix
-        self.offsets: dict[str, int] = {}
-        self.partial: dict[str, bytes] = {}
-
-    async def send(self, pod: str, lines: list[bytes]) -> None:
-        if not lines:
-            return
-        if self.prefix:
-            lines = [f"[{pod}] ".encode() + line for line in lines]
-        data = b"".join(line + b"\n" for line in lines)
-        self.writer.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
-        await self.writer.drain()
-
-    def read_tail(self, pod: str, path: Path, tail: int) -> list[bytes]:
-        """The last ``tail`` complete lines (all when negative); following starts after them."""
-        try:
-            data = path.read_bytes()
-        except FileNotFoundError:
-            self.offsets[pod] = 0
-            return []
-        self.offsets[pod] = len(data)
-        complete = data[: data.rfind(b"\n") + 1]
-        self.partial[pod] = data[len(complete) :]
-        lines = complete.splitlines()
-        if tail >= 0:
-            lines = lines[-tail:] if tail else []
-        return lines
-
-    async def send_new(self, pod: str, path: Path, offset: int) -> int:
-        try:
-            with open(path, "rb") as fh:
-                fh.seek(offset)
-                fresh = fh.read()
-        except FileNotFoundError:
-            return offset
-        if not fresh:
-            return offset
-        data = self.partial.pop(pod, b"") + fresh
-        cut = data.rfind(b"\n") + 1
-        self.partial[pod] = data[cut:]
-        await self.send(pod, data[:cut].splitlines())
-        return offset + len(fresh)
-
-
-def _error(code: int, message: str) -> dict[str, Any]:
-    return {"error": {"code": code, "reason": ERROR_REASONS.get(code, "Error"), "message": message}}

@@ -16,8 +16,9 @@ manifests give the same ports on every start.
 
 Credentials: a pod's STS credentials are refreshed by rolling its Deployment when 80 %
 of their lifetime has passed (a process cannot be handed new environment variables);
-the projected token file is rewritten in place when 80 % of its lifetime has passed, so
-an SDK that reads it (no static keys) keeps working without a restart.
+every token file (IRSA, projected, automounted) is rewritten in place when 80 % of its
+lifetime has passed (``tokens.PodTokens``), so a client that reads it keeps working
+without a restart.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ from emulation.runtime.exceptions import InvalidRequestError, ObjectNotFoundErro
 from emulation.runtime.identity import TokenIssuer
 from emulation.runtime.manifests import Deployment, Manifests, Service, load_manifests
 from emulation.runtime.podenv import DnsShim
-from emulation.runtime.pods import NAME_ALPHABET, TOKEN_PATH, Pod
+from emulation.runtime.pods import NAME_ALPHABET, Pod
 from emulation.runtime.proxy import ServiceProxy
 from emulation.runtime.settings import RuntimeSettings
 
@@ -346,13 +347,6 @@ class Cluster:
             for pod in members:
                 if pod.deleting or pod.state != "running":
                     continue
-                token_due = (
-                    pod.token_expire
-                    and pod.token_issued
-                    and now > pod.token_issued + REFRESH_FRACTION * (pod.token_expire - pod.token_issued)
-                )
-                if pod.role_arn and token_due:
-                    pod.write_token(pod.pod_dir / TOKEN_PATH, pod.deploy.template.service_account)
                 expire, issued = pod.credentials_expire, pod.credentials_issued
                 current = pod.template_hash == self.current_hash(key)  # else: already being replaced
                 due = bool(expire and issued and now > issued + REFRESH_FRACTION * (expire - issued))
@@ -426,7 +420,7 @@ class Cluster:
 
     async def apply(self) -> dict[str, Any]:
         """Reload the manifests folder (``kubectl apply`` semantics for what changed)."""
-        fresh = load_manifests(self.settings.manifests_dir)
+        fresh = load_manifests(self.settings.manifests_dir, self.settings.min_token_seconds)
         removed = set(self.manifests.deployments) - set(fresh.deployments)
         added = set(fresh.deployments) - set(self.manifests.deployments)
         for key in removed:

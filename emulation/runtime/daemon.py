@@ -1,9 +1,12 @@
 """The runtime process: ``python -m emulation.runtime --state-dir D --engine-endpoint URL``.
 
-Loads and validates the manifests, binds every Service's local port and the control API
+Loads and validates the manifests, writes a fresh admin token to
+``<state>/runtime/admin-token``, binds every Service's local port and the control API
 (127.0.0.1 only), writes ``<state>/runtime/api.json`` (pid, API URL, Service ports), then
 reconciles until SIGTERM or SIGINT, when it stops every pod (SIGTERM, grace, SIGKILL)
 and removes ``api.json``. Logs go to stderr; pod output to per-pod files.
+``<state>/runtime`` is 0700; the admin token, ``api.json`` and the service-account
+signing key are 0600.
 
 Exit codes: 0 stopped cleanly, 3 a port is in use, 4 bad arguments, 5 invalid manifests.
 """
@@ -25,10 +28,12 @@ from pathlib import Path
 import psutil
 
 from emulation.runtime.api import ControlApi
+from emulation.runtime.auth import write_admin_token
 from emulation.runtime.controller import Cluster, PortInUseError
 from emulation.runtime.exceptions import ManifestError
 from emulation.runtime.manifests import load_manifests
 from emulation.runtime.settings import DEFAULT_NODES, Node, RuntimeSettings
+from emulation.runtime.tokens import write_private
 
 log = logging.getLogger("emulation.runtime")
 
@@ -52,6 +57,9 @@ def parse_args(argv: list[str] | None = None) -> tuple[RuntimeSettings, str]:
     parser.add_argument("--backoff-max", type=float, default=300.0)
     parser.add_argument("--credential-seconds", type=int, default=3600)
     parser.add_argument("--no-credential-refresh", action="store_true")
+    parser.add_argument(
+        "--min-token-seconds", type=int, default=600, help="shortest projected token (tests; Kubernetes: 600)"
+    )
     parser.add_argument("--log-level", default="INFO")
     args = parser.parse_args(argv)
     nodes: tuple[Node, ...] = DEFAULT_NODES
@@ -62,6 +70,8 @@ def parse_args(argv: list[str] | None = None) -> tuple[RuntimeSettings, str]:
             parser.error(f"--nodes: {exc}")
     if not 1 <= args.service_port_base <= 65000:
         parser.error("--service-port-base must be a port number")
+    if args.min_token_seconds < 1:
+        parser.error("--min-token-seconds must be at least 1")
     state_dir = args.state_dir.resolve()
     settings = RuntimeSettings(
         state_dir=state_dir,
@@ -77,6 +87,7 @@ def parse_args(argv: list[str] | None = None) -> tuple[RuntimeSettings, str]:
         backoff_max=args.backoff_max,
         credential_seconds=args.credential_seconds,
         refresh_credentials=not args.no_credential_refresh,
+        min_token_seconds=args.min_token_seconds,
     )
     return settings, args.log_level
 
@@ -106,6 +117,7 @@ def sweep_orphans(processes_file: Path) -> int:
 def _fresh_folders(settings: RuntimeSettings) -> None:
     """Pods of a previous run are gone: drop their folders, keep their logs one run longer."""
     settings.runtime_dir.mkdir(parents=True, exist_ok=True)
+    os.chmod(settings.runtime_dir, 0o700)  # tokens, keys and pod folders live below
     shutil.rmtree(settings.pods_dir, ignore_errors=True)
     if settings.logs_dir.exists():
         previous = settings.runtime_dir / "logs.previous"
@@ -115,7 +127,7 @@ def _fresh_folders(settings: RuntimeSettings) -> None:
 
 
 async def serve(settings: RuntimeSettings, cluster: Cluster) -> int:
-    api = ControlApi(cluster)
+    api = ControlApi(cluster, write_admin_token(settings.admin_token_file))
     try:
         await cluster.start_services()
         port = await api.start(settings.api_port)
@@ -138,9 +150,7 @@ async def serve(settings: RuntimeSettings, cluster: Cluster) -> int:
             for (ns, name), ports in cluster.service_ports.items()
         },
     }
-    tmp = settings.info_file.with_suffix(".tmp")
-    tmp.write_text(json.dumps(info, indent=2))
-    os.replace(tmp, settings.info_file)
+    write_private(settings.info_file, json.dumps(info, indent=2))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -172,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
         stream=sys.stderr,
     )
     try:
-        manifests = load_manifests(settings.manifests_dir)
+        manifests = load_manifests(settings.manifests_dir, settings.min_token_seconds)
     except ManifestError as exc:
         print(f"manifest error: {exc}", file=sys.stderr)
         return EXIT_BAD_MANIFESTS

@@ -24,12 +24,15 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+import uuid
 import xml.etree.ElementTree as ET
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
@@ -44,6 +47,22 @@ def _b64url(data: bytes) -> str:
 
 def _uint(value: int) -> str:
     return _b64url(value.to_bytes((value.bit_length() + 7) // 8, "big"))
+
+
+def _unb64url(text: str) -> bytes:
+    try:
+        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except (ValueError, TypeError):
+        raise ValueError("not base64url") from None
+
+
+def service_account_uid(namespace: str, name: str) -> str:
+    """A stable uid for a ServiceAccount of the manifests (they carry none of their own)."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"serviceaccount:{namespace}/{name}"))
+
+
+class InvalidTokenError(Exception):
+    """A bearer token this issuer does not accept (the reason, for the runtime's log only)."""
 
 
 class TokenIssuer:
@@ -61,15 +80,19 @@ class TokenIssuer:
         if path.exists():
             key = serialization.load_pem_private_key(path.read_bytes(), password=None)
             if isinstance(key, rsa.RSAPrivateKey):
+                if path.stat().st_mode & 0o077:
+                    os.chmod(path, 0o600)  # a key file from an older run, readable by others
                 return key
         key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         pem = key.private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
         )
         tmp = path.with_suffix(".tmp")
-        tmp.write_bytes(pem)
-        os.chmod(tmp, 0o600)
+        tmp.unlink(missing_ok=True)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(pem)
         os.replace(tmp, path)
         return key
 
@@ -77,30 +100,74 @@ class TokenIssuer:
         self,
         namespace: str,
         service_account: str,
-        pod: str,
-        pod_uid: str,
-        audience: str = AUDIENCE,
+        pod: str | None = None,
+        pod_uid: str | None = None,
+        audience: str | Sequence[str] = AUDIENCE,
         seconds: int = TOKEN_SECONDS,
     ) -> tuple[str, float]:
-        """A signed JWT and its expiry (epoch seconds)."""
+        """A signed JWT and its expiry (epoch seconds); bound to a pod when one is named."""
         now = int(time.time())
+        bound: dict[str, Any] = {
+            "namespace": namespace,
+            "serviceaccount": {
+                "name": service_account,
+                "uid": service_account_uid(namespace, service_account),
+            },
+        }
+        if pod is not None:
+            bound["pod"] = {"name": pod, "uid": pod_uid or ""}
         claims: dict[str, Any] = {
-            "aud": [audience],
+            "aud": [audience] if isinstance(audience, str) else list(audience),
             "exp": now + seconds,
             "iat": now,
             "nbf": now,
             "iss": self.issuer,
+            "jti": str(uuid.uuid4()),
             "sub": f"system:serviceaccount:{namespace}:{service_account}",
-            "kubernetes.io": {
-                "namespace": namespace,
-                "pod": {"name": pod, "uid": pod_uid},
-                "serviceaccount": {"name": service_account},
-            },
+            "kubernetes.io": bound,
         }
         header = {"alg": "RS256", "kid": self.kid, "typ": "JWT"}
         signing_input = f"{_b64url(json.dumps(header).encode())}.{_b64url(json.dumps(claims).encode())}"
         signature = self.key.sign(signing_input.encode(), padding.PKCS1v15(), hashes.SHA256())
         return f"{signing_input}.{_b64url(signature)}", float(now + seconds)
+
+    def verify(self, token: str, audience: str, leeway: int = 60) -> dict[str, Any]:
+        """The claims of a token this issuer signed for ``audience``, still valid; else InvalidTokenError.
+
+        ``leeway`` allows for clocks a little behind on ``nbf``; ``exp`` is strict.
+        """
+        parts = token.split(".")
+        if len(parts) != 3:
+            raise InvalidTokenError("not a JWT")
+        try:
+            header = json.loads(_unb64url(parts[0]))
+            claims = json.loads(_unb64url(parts[1]))
+            signature = _unb64url(parts[2])
+        except ValueError:
+            raise InvalidTokenError("not a JWT") from None
+        if not isinstance(header, dict) or not isinstance(claims, dict):
+            raise InvalidTokenError("not a JWT")
+        if header.get("alg") != "RS256" or header.get("kid") != self.kid:
+            raise InvalidTokenError("not signed by this cluster's service-account issuer")
+        try:
+            self.key.public_key().verify(
+                signature, f"{parts[0]}.{parts[1]}".encode(), padding.PKCS1v15(), hashes.SHA256()
+            )
+        except InvalidSignature:
+            raise InvalidTokenError("bad signature") from None
+        if claims.get("iss") != self.issuer:
+            raise InvalidTokenError(f"issuer {claims.get('iss')!r} is not {self.issuer!r}")
+        audiences = claims.get("aud")
+        audiences = [audiences] if isinstance(audiences, str) else audiences
+        if not isinstance(audiences, list) or audience not in audiences:
+            raise InvalidTokenError(f"audience {claims.get('aud')!r} does not include {audience!r}")
+        now = time.time()
+        exp, nbf = claims.get("exp"), claims.get("nbf", claims.get("iat", 0))
+        if not isinstance(exp, int | float) or isinstance(exp, bool) or now >= exp:
+            raise InvalidTokenError("token has expired")
+        if not isinstance(nbf, int | float) or isinstance(nbf, bool) or now < nbf - leeway:
+            raise InvalidTokenError("token is not valid yet")
+        return claims
 
     def jwks(self) -> dict[str, Any]:
         numbers = self.key.public_key().public_numbers()

@@ -30,7 +30,10 @@ from typing import Any
 import yaml
 
 from emulation.runtime.exceptions import ManifestError
+from emulation.runtime.projected import Projection, parse_projected
+from emulation.runtime.rbac import Rbac
 from emulation.runtime.schema import KINDS, FieldProblem, parse_quantity, validate
+from emulation.runtime.tokens import MIN_SECONDS
 
 ANNOTATION_PREFIX = "nexuskit.dev/"
 LOCAL_COMMAND = "nexuskit.dev/local-command"
@@ -102,11 +105,12 @@ class VolumeMount:
 @dataclass(frozen=True)
 class Volume:
     name: str
-    kind: str  # ConfigMap | Secret | emptyDir
+    kind: str  # ConfigMap | Secret | emptyDir | projected
     source: str = ""
     items: tuple[tuple[str, str, int | None], ...] = ()
     default_mode: int = 0o644
     optional: bool = False
+    projections: tuple[Projection, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -142,6 +146,7 @@ class PodTemplate:
     container: Container
     volumes: tuple[Volume, ...]
     service_links: bool = True
+    automount_token: bool | None = None  # automountServiceAccountToken of the pod spec
 
 
 @dataclass(frozen=True)
@@ -203,6 +208,7 @@ class ServiceAccount:
     namespace: str
     name: str
     annotations: dict[str, str]
+    automount_token: bool | None = None
 
     @property
     def role_arn(self) -> str | None:
@@ -220,7 +226,13 @@ class Manifests:
     service_accounts: dict[str, ServiceAccount] = field(default_factory=dict)
     services: dict[str, Service] = field(default_factory=dict)
     deployments: dict[str, Deployment] = field(default_factory=dict)
-    rbac: list[str] = field(default_factory=list)
+    rbac: Rbac = field(default_factory=Rbac)
+
+    def has_service_account(self, namespace: str, name: str) -> bool:
+        """Declared, or the ``default`` account every declared namespace has."""
+        if f"{namespace}/{name}" in self.service_accounts:
+            return True
+        return name == "default" and namespace in self.namespaces
 
     def config_data(self, kind: str, namespace: str, name: str) -> ConfigData | None:
         return self.config.get((kind, namespace, name))
@@ -231,8 +243,11 @@ class Manifests:
 
 
 # -- loading ----------------------------------------------------------------------------------
-def load_manifests(root: Path) -> Manifests:
-    """Load and validate every ``**/k8s/*.yaml`` under ``root``; raise ManifestError."""
+def load_manifests(root: Path, min_token_seconds: int = MIN_SECONDS) -> Manifests:
+    """Load and validate every ``**/k8s/*.yaml`` under ``root``; raise ManifestError.
+
+    ``min_token_seconds``: the shortest projected token accepted (Kubernetes: 600).
+    """
     root = Path(root)
     if not root.is_dir():
         raise ManifestError(root, "", "manifest folder not found")
@@ -245,7 +260,7 @@ def load_manifests(root: Path) -> Manifests:
     for path in files:
         for origin, doc in _documents(path):
             try:
-                _add(result, doc, origin, seen)
+                _add(result, doc, origin, seen, min_token_seconds)
             except ManifestError as exc:
                 problems.append(exc)
     if not problems:
@@ -279,7 +294,9 @@ def _documents(path: Path) -> list[tuple[Origin, dict[str, Any]]]:
     return out
 
 
-def _add(result: Manifests, doc: dict[str, Any], origin: Origin, seen: dict[str, Origin]) -> None:
+def _add(
+    result: Manifests, doc: dict[str, Any], origin: Origin, seen: dict[str, Origin], min_token_seconds: int
+) -> None:
     kind = doc.get("kind")
     if kind not in KINDS:
         supported = ", ".join(sorted(KINDS))
@@ -307,15 +324,18 @@ def _add(result: Manifests, doc: dict[str, Any], origin: Origin, seen: dict[str,
     elif kind in {"ConfigMap", "Secret"}:
         result.config[(kind, namespace, name)] = _config_data(doc, kind, namespace, name, origin, label)
     elif kind == "ServiceAccount":
-        result.service_accounts[f"{namespace}/{name}"] = ServiceAccount(namespace, name, annotations)
+        automount = doc.get("automountServiceAccountToken")
+        result.service_accounts[f"{namespace}/{name}"] = ServiceAccount(
+            namespace, name, annotations, automount
+        )
     elif kind == "Service":
         result.services[f"{namespace}/{name}"] = _service(doc, namespace, name, annotations, origin, label)
     elif kind == "Deployment":
         result.deployments[f"{namespace}/{name}"] = _deployment(
-            doc, namespace, name, annotations, origin, label
+            doc, namespace, name, annotations, origin, label, min_token_seconds
         )
     else:
-        result.rbac.append(key)
+        result.rbac.add(str(kind), namespace, name, doc, origin, label)
 
 
 def _config_data(
@@ -461,16 +481,27 @@ def _container(raw: dict[str, Any], path: str, origin: Origin, label: str) -> Co
     )
 
 
-def _volumes(raw: list[dict[str, Any]], path: str, origin: Origin, label: str) -> tuple[Volume, ...]:
+def _volumes(
+    raw: list[dict[str, Any]], path: str, origin: Origin, label: str, min_token_seconds: int
+) -> tuple[Volume, ...]:
     volumes = []
     for index, vol in enumerate(raw):
-        sources = [k for k in ("configMap", "secret", "emptyDir") if k in vol]
+        sources = [k for k in ("configMap", "secret", "emptyDir", "projected") if k in vol]
         if len(sources) != 1:
             raise ManifestError(
-                origin, f"{path}[{index}]", "needs exactly one of configMap, secret, emptyDir", label
+                origin,
+                f"{path}[{index}]",
+                "needs exactly one of configMap, secret, emptyDir, projected",
+                label,
             )
         kind = sources[0]
         body = vol[kind] or {}
+        if kind == "projected":
+            where = f"{path}[{index}].projected"
+            projections = parse_projected(body, where, origin, label, min_token_seconds)
+            mode = int(body.get("defaultMode", 0o644))
+            volumes.append(Volume(vol["name"], "projected", default_mode=mode, projections=projections))
+            continue
         items = tuple((i["key"], i["path"], i.get("mode")) for i in body.get("items", []))
         name = body.get("name") or body.get("secretName") or ""
         volume_kind = {"configMap": "ConfigMap", "secret": "Secret", "emptyDir": "emptyDir"}[kind]
@@ -480,7 +511,13 @@ def _volumes(raw: list[dict[str, Any]], path: str, origin: Origin, label: str) -
 
 
 def _deployment(
-    doc: dict[str, Any], namespace: str, name: str, annotations: dict[str, str], origin: Origin, label: str
+    doc: dict[str, Any],
+    namespace: str,
+    name: str,
+    annotations: dict[str, str],
+    origin: Origin,
+    label: str,
+    min_token_seconds: int = MIN_SECONDS,
 ) -> Deployment:
     spec = doc["spec"]
     meta = doc["metadata"]
@@ -534,7 +571,7 @@ def _deployment(
             raise ManifestError(origin, f"{tpath}.tolerations[{index}]", "invalid operator or effect", label)
         tolerations.append(Toleration(tol.get("key", ""), operator, tol.get("value", ""), effect))
     container = _container(pod["containers"][0], f"{tpath}.containers[0]", origin, label)
-    volumes = _volumes(pod.get("volumes", []), f"{tpath}.volumes", origin, label)
+    volumes = _volumes(pod.get("volumes", []), f"{tpath}.volumes", origin, label, min_token_seconds)
     names = {v.name for v in volumes}
     for index, mount in enumerate(container.mounts):
         if mount.name not in names:
@@ -564,6 +601,7 @@ def _deployment(
             container=container,
             volumes=volumes,
             service_links=bool(pod.get("enableServiceLinks", True)),
+            automount_token=pod.get("automountServiceAccountToken"),
         ),
         raw_template=template,
         command=command,
@@ -597,6 +635,11 @@ def _cross_check(result: Manifests) -> list[ManifestError]:
             )
         refs = [(f"{tpath}.volumes", v.kind, v.source, v.optional) for v in deploy.template.volumes]
         refs += [
+            (f"{tpath}.volumes.{v.name}.projected", p.kind, p.source, p.optional)
+            for v in deploy.template.volumes
+            for p in v.projections
+        ]
+        refs += [
             (f"{tpath}.containers[0].envFrom", e.kind, e.name, e.optional)
             for e in deploy.template.container.env_from
         ]
@@ -618,6 +661,7 @@ def _cross_check(result: Manifests) -> list[ManifestError]:
                 where = f"metadata.annotations.{DEPENDS_ON}"
                 problems.append(ManifestError(origin, where, f"no Deployment {dep!r}", label))
     problems += _dependency_cycles(result)
+    problems += result.rbac.check(set(result.namespaces))
     for service in result.services.values():
         if service.namespace not in result.namespaces:
             origin = service.origin or Origin(result.root, 0)

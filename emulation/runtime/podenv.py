@@ -17,10 +17,11 @@ Environment, in order (later wins, as in Kubernetes):
    credentials, and ``NEXUSKIT_POD_NAME``, ``NEXUSKIT_NAMESPACE``, ``NEXUSKIT_POD_DIR``,
    ``NEXUSKIT_MOUNTS`` (JSON: mountPath -> local folder), ``NEXUSKIT_RUNTIME_API``.
 
-Mounted volumes live in ``<pod folder>/volumes/<volume>``. A process cannot see
-``/etc/nexus``, so every value that starts with a mountPath (in ``env``, ConfigMap values
-and mounted file contents) is rewritten to the local folder, and
-``NEXUSKIT_MOUNTS`` lists the mapping. Cluster DNS names of Services
+Mounted volumes live in ``<pod folder>/volumes/<volume>`` (projected volumes and the
+automounted ``/var/run/secrets/kubernetes.io/serviceaccount`` too: see ``tokens.py``).
+A process cannot see ``/etc/nexus``, so every value that starts with a mountPath (in
+``env``, ConfigMap values and mounted file contents) is rewritten to the local folder,
+and ``NEXUSKIT_MOUNTS`` lists the mapping. Cluster DNS names of Services
 (``aws-mcp.nexus-mcp.svc.cluster.local[:80]`` and ``aws-mcp.nexus-mcp.svc``) are rewritten
 to ``127.0.0.1:<the Service's local port>`` the same way.
 """
@@ -34,7 +35,16 @@ import shutil
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
+from emulation.runtime import projected
 from emulation.runtime.manifests import Deployment, Manifests
+from emulation.runtime.tokens import (
+    API_AUDIENCE,
+    AUTOMOUNT_SECONDS,
+    AUTOMOUNT_VOLUME,
+    SERVICE_ACCOUNT_DIR,
+    PodTokens,
+    automount_enabled,
+)
 
 HOST_VARIABLES = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR", "VIRTUAL_ENV", "SSL_CERT_FILE")
 _DNS_RE = re.compile(
@@ -84,15 +94,38 @@ def service_links(ports: Mapping[tuple[str, str], Mapping[int, int]], namespace:
 
 
 def materialise_volumes(
-    deploy: Deployment, manifests: Manifests, pod_dir: Path, rewrite: Callable[[str], str]
+    deploy: Deployment,
+    manifests: Manifests,
+    pod_dir: Path,
+    rewrite: Callable[[str], str],
+    pod: Mapping[str, str],
+    tokens: PodTokens,
 ) -> dict[str, str]:
-    """Write ConfigMap/Secret volumes and create emptyDirs; returns mountPath -> local path."""
+    """Write ConfigMap/Secret/projected volumes, create emptyDirs, automount the API token.
+
+    Returns mountPath -> local path (the automounted token folder included).
+    """
     volumes_dir = pod_dir / "volumes"
     by_name = {v.name: v for v in deploy.template.volumes}
     for volume in deploy.template.volumes:
         target = volumes_dir / volume.name
         if volume.kind == "emptyDir":
             target.mkdir(parents=True, exist_ok=True)  # survives container restarts
+            continue
+        if volume.kind == "projected":
+            try:
+                projected.materialise(
+                    target,
+                    volume.projections,
+                    volume.default_mode,
+                    deploy.namespace,
+                    manifests,
+                    tokens,
+                    lambda path: field_value(path, pod, deploy.template.labels, deploy.template.annotations),
+                    rewrite,
+                )
+            except projected.ProjectionError as exc:
+                raise PodConfigError(str(exc)) from None
             continue
         source = manifests.config_data(volume.kind, deploy.namespace, volume.source)
         if source is None:
@@ -117,6 +150,15 @@ def materialise_volumes(
         if mount.sub_path:
             local = local / mount.sub_path
         mounts[mount.mount_path.rstrip("/") or "/"] = str(local)
+    account = manifests.service_account(deploy.namespace, deploy.template.service_account)
+    automount = automount_enabled(deploy.template.automount_token, account.automount_token)
+    if automount and SERVICE_ACCOUNT_DIR not in mounts:
+        folder = volumes_dir / AUTOMOUNT_VOLUME
+        folder.mkdir(parents=True, exist_ok=True)
+        folder.chmod(0o700)
+        tokens.write(folder / "token", API_AUDIENCE, AUTOMOUNT_SECONDS)
+        (folder / "namespace").write_text(deploy.namespace, encoding="utf-8")
+        mounts[SERVICE_ACCOUNT_DIR] = str(folder)
     return mounts
 
 

@@ -33,16 +33,17 @@ import signal
 import sys
 import time
 import uuid
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import psutil
 
 from emulation.runtime import podenv
 from emulation.runtime.events import NORMAL, WARNING
-from emulation.runtime.identity import StsError, assume_role_with_web_identity
+from emulation.runtime.identity import AUDIENCE as STS_AUDIENCE
+from emulation.runtime.identity import TOKEN_SECONDS, StsError, assume_role_with_web_identity
 from emulation.runtime.manifests import Deployment, Probe
 from emulation.runtime.probes import run_probe
+from emulation.runtime.tokens import PodTokens
 
 if TYPE_CHECKING:
     from emulation.runtime.controller import Cluster
@@ -109,8 +110,9 @@ class Pod:
         self.env: dict[str, str] = {}
         self.credentials_expire: float | None = None
         self.credentials_issued: float | None = None
-        self.token_expire: float | None = None
-        self.token_issued: float | None = None
+        self.tokens = PodTokens(
+            cluster.issuer, self.namespace, deploy.template.service_account, self.name, self.uid
+        )
         self.role_arn: str | None = None
         self.assumed_arn: str | None = None
         self._wake = asyncio.Event()
@@ -219,6 +221,7 @@ class Pod:
 
     # -- lifecycle --------------------------------------------------------------------------
     async def run(self) -> None:
+        refresher = asyncio.get_running_loop().create_task(self.tokens.run(), name=f"tokens {self.name}")
         try:
             if await self._schedule():
                 while not self.deleting:
@@ -236,6 +239,7 @@ class Pod:
             while not self.deleting:
                 await self._sleep(3600)
         finally:
+            refresher.cancel()
             self.cluster.pod_gone(self)
             shutil.rmtree(self.pod_dir, ignore_errors=True)
 
@@ -273,12 +277,6 @@ class Pod:
             self.pod_dir.mkdir(parents=True, exist_ok=True)
             self.log_path.parent.mkdir(parents=True, exist_ok=True)
             rewrite = self.cluster.dns.rewrite
-            mounts = podenv.materialise_volumes(self.deploy, self.cluster.manifests, self.pod_dir, rewrite)
-            workdir = str(settings.workdir)
-            env = podenv.base_env(workdir, self.pod_dir, settings.region)
-            env["HOSTNAME"] = self.name
-            if self.deploy.template.service_links:
-                env.update(podenv.service_links(self.cluster.service_ports, self.namespace))
             identity = {
                 "name": self.name,
                 "namespace": self.namespace,
@@ -286,6 +284,15 @@ class Pod:
                 "node": self.node or "",
                 "service_account": self.deploy.template.service_account,
             }
+            manifests = self.cluster.manifests
+            mounts = podenv.materialise_volumes(
+                self.deploy, manifests, self.pod_dir, rewrite, identity, self.tokens
+            )
+            workdir = str(settings.workdir)
+            env = podenv.base_env(workdir, self.pod_dir, settings.region)
+            env["HOSTNAME"] = self.name
+            if self.deploy.template.service_links:
+                env.update(podenv.service_links(self.cluster.service_ports, self.namespace))
             env.update(podenv.container_env(self.deploy, self.cluster.manifests, identity, mounts, rewrite))
         except podenv.PodConfigError as exc:
             self.state, self.reason, self.message = "waiting", "CreateContainerConfigError", str(exc)
@@ -319,7 +326,7 @@ class Pod:
         if not sa.role_arn:
             return {}
         token_file = self.pod_dir / TOKEN_PATH
-        token = self.write_token(token_file, sa.name)
+        token = self.tokens.write(token_file, STS_AUDIENCE, TOKEN_SECONDS)
         env = {
             "AWS_ROLE_ARN": sa.role_arn,
             "AWS_WEB_IDENTITY_TOKEN_FILE": str(token_file),
@@ -354,17 +361,6 @@ class Pod:
             }
         )
         return env
-
-    def write_token(self, token_file: Path, service_account: str) -> str:
-        token, expires = self.cluster.issuer.token(self.namespace, service_account, self.name, self.uid)
-        token_file.parent.mkdir(parents=True, exist_ok=True)
-        tmp = token_file.with_suffix(".tmp")
-        tmp.write_text(token)
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, token_file)
-        self.token_expire = expires
-        self.token_issued = time.time()
-        return token
 
     async def _run_container(self) -> None:
         settings = self.cluster.settings

@@ -63,6 +63,7 @@ PROBE = obj(
     failureThreshold="int",
     terminationGracePeriodSeconds="int",
 )
+FIELD_REF = obj(("fieldPath",), fieldPath="str", apiVersion="str")
 KEY_SELECTOR = obj(("name", "key"), name="str", key="str", optional="bool")
 ENV_VAR = obj(
     ("name",),
@@ -71,7 +72,7 @@ ENV_VAR = obj(
     valueFrom=obj(
         configMapKeyRef=KEY_SELECTOR,
         secretKeyRef=KEY_SELECTOR,
-        fieldRef=obj(("fieldPath",), fieldPath="str", apiVersion="str"),
+        fieldRef=FIELD_REF,
     ),
 )
 ENV_FROM = obj(
@@ -109,12 +110,20 @@ CONTAINER = obj(
     startupProbe=PROBE,
     securityContext=CONTAINER_SECURITY,
 )
+DOWNWARD_ITEMS = ListOf(obj(("path", "fieldRef"), path="str", fieldRef=FIELD_REF, mode="int"))
+PROJECTION = obj(
+    serviceAccountToken=obj(("path",), path="str", audience="str", expirationSeconds="int"),
+    configMap=obj(("name",), name="str", items=KEY_TO_PATH, optional="bool"),
+    secret=obj(("name",), name="str", items=KEY_TO_PATH, optional="bool"),
+    downwardAPI=obj(("items",), items=DOWNWARD_ITEMS),
+)
 VOLUME = obj(
     ("name",),
     name="str",
     configMap=obj(("name",), name="str", items=KEY_TO_PATH, defaultMode="int", optional="bool"),
     secret=obj(("secretName",), secretName="str", items=KEY_TO_PATH, defaultMode="int", optional="bool"),
     emptyDir=obj(medium="str", sizeLimit="quantity"),
+    projected=obj(("sources",), sources=ListOf(PROJECTION), defaultMode="int"),
 )
 POD_SPEC = obj(
     ("containers",),

@@ -50,6 +50,7 @@ class RuntimeSettings:
     backoff_max: float = 300.0
     credential_seconds: int = 3600
     refresh_credentials: bool = True
+    min_token_seconds: int = 600  # the shortest projected token (Kubernetes: 600; tests go lower)
     python: str = sys.executable
 
     @property
@@ -75,3 +76,7 @@ class RuntimeSettings:
     @property
     def signing_key_file(self) -> Path:
         return self.runtime_dir / "sa-signing-key.pem"
+
+    @property
+    def admin_token_file(self) -> Path:
+        return self.runtime_dir / "admin-token"

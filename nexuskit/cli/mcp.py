@@ -20,7 +20,11 @@ from nexuskit.cli.common import (
 )
 
 mcp_app = typer.Typer(
-    name="mcp", help="The MCP services (aws, custom, database, k8s): tools and calls.", no_args_is_help=True
+    name="mcp",
+    help="The MCP services (aws, custom, database, k8s): tools and calls. Calls carry the "
+    "operator's ServiceAccount token (nexus-agent-core/nexus-operator) from the control plane, "
+    "or the token in NEXUSKIT_MCP_TOKEN.",
+    no_args_is_help=True,
 )
 app.add_typer(mcp_app, name="mcp")
 

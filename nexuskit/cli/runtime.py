@@ -1,4 +1,4 @@
-"""Control-plane commands: ps, logs, scale, restart, events, manifests."""
+"""Control-plane commands: ps, logs, scale, restart, events, service-token, manifests."""
 
 from __future__ import annotations
 
@@ -157,6 +157,33 @@ def events(
         )
 
 
+@app.command("service-token")
+@handle_errors
+def service_token(
+    account: Annotated[
+        str, typer.Argument(help="ServiceAccount as namespace/name.")
+    ] = "nexus-agent-core/nexus-operator",
+    audience: Annotated[str, typer.Option("--audience", help="Who the token is for.")] = "nexus-services",
+    seconds: Annotated[int, typer.Option("--seconds", help="Lifetime (600 to 86400).")] = 3600,
+    port: PortOpt = None,
+    state_dir: StateDirOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Print a ServiceAccount token from the control plane (like `kubectl create token`)."""
+    from nexuskit import controlplane
+    from nexuskit.errors import ConfigError
+
+    namespace, _, name = account.partition("/")
+    if not namespace or not name:
+        raise ConfigError(f"{account!r} is not namespace/name", "e.g. nexus-agent-core/nexus-operator")
+    settings = settings_from(port, state_dir)
+    token = controlplane.service_token(settings, namespace, name, audience, seconds)
+    if as_json:
+        print_json({"namespace": namespace, "service_account": name, "audience": audience, "token": token})
+        return
+    sys.stdout.write(token + "\n")
+
+
 @app.command()
 @handle_errors
 def manifests(
@@ -169,6 +196,14 @@ def manifests(
     account_id: Annotated[
         str | None, typer.Option("--account-id", help="AWS account of the IRSA roles.")
     ] = None,
+    oidc_issuer: Annotated[
+        str | None,
+        typer.Option(
+            "--oidc-issuer",
+            help="The cluster's service-account issuer the services verify callers' tokens against "
+            "(on EKS: terraform output cluster.oidc_issuer_url).",
+        ),
+    ] = None,
     env: EnvOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -176,7 +211,7 @@ def manifests(
     from nexuskit.controlplane import manifest_values, render_manifests
 
     spec = settings_from(env=env).stack()
-    values = manifest_values(spec, account_id=account_id, api_invoke_url=api_url)
+    values = manifest_values(spec, account_id=account_id, api_invoke_url=api_url, oidc_issuer=oidc_issuer)
     written = render_manifests(spec, out, values=values)
     if as_json:
         print_json({"out": str(out.resolve()), "files": [str(p) for p in written]})

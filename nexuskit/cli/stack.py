@@ -53,6 +53,13 @@ def up(
             help="Also run agent-core, the MCP services and the UI (default), or the AWS resources only.",
         ),
     ] = None,
+    moto_api: Annotated[
+        bool,
+        typer.Option(
+            "--moto-api",
+            help="Serve moto's /moto-api on the engine for debugging (admin-signed requests only).",
+        ),
+    ] = False,
     port: PortOpt = None,
     state_dir: StateDirOpt = None,
     env: EnvOpt = None,
@@ -73,6 +80,7 @@ def up(
         iam=iam,
         k8s=k8s,
         control_plane=control_plane,
+        moto_api=moto_api or None,  # absent: NEXUSKIT_MOTO_API decides
     )
     report = local_stack.up(settings)
     if as_json:

@@ -32,7 +32,8 @@ app.add_typer(token_app, name="token")
 
 UserOpt = Annotated[str | None, typer.Option("--user", help="Who the token is for (default: your login).")]
 TtlOpt = Annotated[
-    int | None, typer.Option("--ttl", help="Lifetime in minutes (clamped to 15-60; default from the stack).")
+    int | None,
+    typer.Option("--ttl", help="Minutes, 1-1440 (granted: clamped to 15-60; default from the stack)."),
 ]
 
 
@@ -68,7 +69,8 @@ def issue(
     env: EnvOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Ask the auth service for a token (secrets masked unless --show-secrets)."""
+    """Ask the auth service for a token (signed as the stack admin when POST /auth needs IAM;
+    secrets masked unless --show-secrets)."""
     from nexuskit.edge.tokens import issue_for_stack, masked
 
     payload = issue_for_stack(settings_from(port, state_dir, env), _user(user), ttl, _metadata(meta))

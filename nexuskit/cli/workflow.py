@@ -24,7 +24,14 @@ workflow_app = typer.Typer(
 )
 app.add_typer(workflow_app, name="workflow")
 
-UrlOpt = Annotated[str | None, typer.Option("--url", help="agent-core's URL (default: the local stack's).")]
+UrlOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--url",
+        help="agent-core's URL (default: the local stack's, called as the operator with a token "
+        "of the local control plane; elsewhere give the token in NEXUSKIT_AGENT_CORE_TOKEN).",
+    ),
+]
 STATUS_COLOUR = {
     "succeeded": "green",
     "failed": "red",

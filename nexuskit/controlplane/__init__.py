@@ -12,7 +12,10 @@ with the stack's names (:mod:`~nexuskit.controlplane.render`) into
 
 Every function takes the stack's :class:`~nexuskit.config.KitSettings` and returns plain
 data; failures are :class:`ControlPlaneError` (or ``ConfigError`` for a bad manifest,
-``ToolMissingError`` for a missing tool) with a one-line message.
+``ToolMissingError`` for a missing tool) with a one-line message. Calls to the runtime's
+control API are authenticated with its admin token (``<state>/runtime/admin-token``);
+:func:`service_token` gets a ServiceAccount token (the operator's, by default) for
+calling the services.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from nexuskit.config import KitSettings
 from nexuskit.controlplane.client import ControlPlaneClient, ControlPlaneError
 from nexuskit.controlplane.daemon import RuntimeDaemon
 from nexuskit.controlplane.render import manifest_values, render_manifests
+from nexuskit.controlplane.tokens import service_token
 from nexuskit.errors import ConfigError
 from nexuskit.stack import StackSpec
 
@@ -45,6 +49,7 @@ __all__ = [
     "runtime_kind",
     "scale",
     "service_endpoints",
+    "service_token",
     "services",
     "start",
     "stop",

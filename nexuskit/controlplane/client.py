@@ -1,4 +1,9 @@
-"""A small client of the runtime's control API (JSON over HTTP on 127.0.0.1)."""
+"""A small client of the runtime's control API (JSON over HTTP on 127.0.0.1).
+
+Every request carries ``Authorization: Bearer TOKEN``: the runtime's admin token (read
+by :meth:`~nexuskit.controlplane.daemon.RuntimeDaemon.client` from
+``<state>/runtime/admin-token``, readable by its owner only) or a ServiceAccount token.
+"""
 
 from __future__ import annotations
 
@@ -19,20 +24,23 @@ class ControlPlaneError(NexuskitError):
 class ControlPlaneClient:
     """Calls one runtime's control API; every failure is a one-line ControlPlaneError."""
 
-    def __init__(self, base_url: str, timeout: float = 10.0) -> None:
+    def __init__(self, base_url: str, timeout: float = 10.0, token: str | None = None) -> None:
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
+        self.token = token
+
+    def auth_headers(self) -> dict[str, str]:
+        """The ``Authorization`` header of this client's requests (empty without a token)."""
+        return {"Authorization": f"Bearer {self.token}"} if self.token else {}
 
     def _request(
         self, method: str, path: str, body: dict[str, Any] | None = None, timeout: float | None = None
     ) -> Any:
         data = json.dumps(body).encode() if body is not None else None
-        request = urllib.request.Request(
-            self.base_url + path,
-            data=data,
-            method=method,
-            headers={"Content-Type": "application/json"} if data is not None else {},
-        )
+        headers = self.auth_headers()
+        if data is not None:
+            headers["Content-Type"] = "application/json"
+        request = urllib.request.Request(self.base_url + path, data=data, method=method, headers=headers)
         try:
             with urllib.request.urlopen(request, timeout=timeout or self.timeout) as resp:
                 return json.load(resp)
@@ -56,8 +64,9 @@ class ControlPlaneClient:
         """Lines of a text answer as they arrive (chunked, for ``follow``)."""
         params = {k: v for k, v in query.items() if v is not None}
         url = self.base_url + path + ("?" + urllib.parse.urlencode(params) if params else "")
+        request = urllib.request.Request(url, headers=self.auth_headers())
         try:
-            resp = urllib.request.urlopen(url, timeout=None)
+            resp = urllib.request.urlopen(request, timeout=None)
         except urllib.error.HTTPError as exc:
             raise ControlPlaneError(_message(exc.read(), exc.code)) from None
         except (urllib.error.URLError, OSError) as exc:
@@ -70,6 +79,12 @@ class ControlPlaneClient:
 def _message(payload: bytes, code: int) -> str:
     try:
         data = json.loads(payload)
-        return str(data["error"]["message"])
-    except (ValueError, KeyError, TypeError):
+    except ValueError:
         return f"HTTP {code}: {payload.decode(errors='replace')[:200]}"
+    if isinstance(data, dict):
+        if isinstance(data.get("message"), str):
+            return str(data["message"])
+        error = data.get("error")
+        if isinstance(error, dict) and isinstance(error.get("message"), str):
+            return str(error["message"])
+    return f"HTTP {code}: {payload.decode(errors='replace')[:200]}"

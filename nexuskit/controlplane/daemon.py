@@ -3,7 +3,8 @@
 ``python -m emulation.runtime`` runs detached in its own session. Its files in the state
 dir: ``runtime.pid``, ``logs/runtime.log`` (its own log), ``manifests/`` (the rendered
 manifests it runs), ``runtime/api.json`` (control API URL and Service ports, written by
-the daemon once it listens), ``runtime/logs/<ns>/<pod>.log``, ``runtime/pods/`` (pod
+the daemon once it listens), ``runtime/admin-token`` (the control API's admin bearer
+token, 0600, new at every start), ``runtime/logs/<ns>/<pod>.log``, ``runtime/pods/`` (pod
 folders: mounted ConfigMaps, emptyDirs, tokens) and ``runtime/processes.json`` (pod pids,
 swept by :meth:`RuntimeDaemon.stop` should the daemon itself have died).
 """
@@ -76,6 +77,7 @@ class RuntimeDaemon:
         self.log_file = self.state_dir / "logs" / "runtime.log"
         self.manifests_dir = self.state_dir / "manifests"
         self.info_file = self.state_dir / "runtime" / "api.json"
+        self.admin_token_file = self.state_dir / "runtime" / "admin-token"
         self.processes_file = self.state_dir / "runtime" / "processes.json"
 
     # -- process ----------------------------------------------------------------------------
@@ -102,20 +104,36 @@ class RuntimeDaemon:
             return None
         return data if data.get("pid") == pid else None
 
-    def client(self) -> ControlPlaneClient:
+    def admin_token(self) -> str:
+        """The running daemon's admin token (``runtime/admin-token``); ControlPlaneError without it."""
+        try:
+            token = self.admin_token_file.read_text().strip()
+        except FileNotFoundError:
+            raise ControlPlaneError(
+                f"the running control plane wrote no admin token ({self.admin_token_file})",
+                "it predates authentication: run `nexuskit down`, then `nexuskit up --local`",
+            ) from None
+        except OSError as exc:
+            raise ControlPlaneError(
+                f"cannot read the control plane's admin token {self.admin_token_file}: {exc.strerror}",
+                "run nexuskit as the user that started the stack",
+            ) from None
+        if not token:
+            raise ControlPlaneError(f"the control plane's admin token {self.admin_token_file} is empty")
+        return token
+
+    def client(self, timeout: float = 10.0) -> ControlPlaneClient:
+        """A client of the running daemon's API, authenticated as the runtime admin."""
         info = self.info()
         if info is None:
             raise ControlPlaneError(
                 f"no control plane is running for {self.state_dir}", "start it with `nexuskit up --local`"
             )
-        return ControlPlaneClient(str(info["api_url"]))
+        return ControlPlaneClient(str(info["api_url"]), timeout=timeout, token=self.admin_token())
 
     def health(self) -> dict[str, Any] | None:
-        info = self.info()
-        if info is None:
-            return None
         try:
-            data: dict[str, Any] = ControlPlaneClient(str(info["api_url"]), timeout=2).get("/health")
+            data: dict[str, Any] = self.client(timeout=2).get("/health")
             return data
         except ControlPlaneError:
             return None

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from nexuskit.aws import DEFAULT_ACCOUNT_ID
 from nexuskit.errors import ConfigError
-from nexuskit.provision.policies import StackArns
+from nexuskit.provision.policies import StackArns, oidc_issuer_host
 from nexuskit.stack import StackSpec, repo_root
 
 TEMPLATE_GLOB = "**/k8s/templates/*.yaml"
@@ -44,9 +44,19 @@ def image_tag() -> str:
 
 
 def manifest_values(
-    spec: StackSpec, account_id: str | None = None, api_invoke_url: str = "", tag: str | None = None
+    spec: StackSpec,
+    account_id: str | None = None,
+    api_invoke_url: str = "",
+    tag: str | None = None,
+    oidc_issuer: str | None = None,
 ) -> dict[str, str]:
-    """Every value a template may use, by placeholder name."""
+    """Every value a template may use, by placeholder name.
+
+    ``oidc_issuer`` is the cluster's service-account issuer, which the services check
+    ServiceAccount tokens against (``NEXUS_AUTH_ISSUER``): on EKS the cluster's OIDC
+    issuer URL (Terraform's ``cluster.oidc_issuer`` output); by default the stack's
+    derived issuer, the one the local runtime signs with.
+    """
     account = account_id or (spec.params.allowed_account_ids or [DEFAULT_ACCOUNT_ID])[0]
     arns = StackArns(spec, account)
     models = spec.params.bedrock_model_ids
@@ -74,6 +84,7 @@ def manifest_values(
         "http_api_stage": spec.http_api_stage,
         "api_invoke_url": api_invoke_url,
         "cluster_name": spec.cluster_name,
+        "oidc_issuer": (oidc_issuer or f"https://{oidc_issuer_host(spec)}").rstrip("/"),
         "image_tag": tag or image_tag(),
     }
     for tier, bucket in spec.buckets.items():

@@ -7,9 +7,12 @@
   environment: the signing secret, the bearer role, the TTL bounds of the parameter file,
   the token's issuer and audience, and the names and ARNs of the client streams;
 * the HTTP API with a Lambda proxy integration (payload 2.0), the routes
-  ``POST /auth`` and ``GET /.well-known/jwks.json``, the permission for API Gateway to
-  invoke the function, and the stage ``prod`` with access logs to
-  ``/aws/apigateway/${prefix}-ui``.
+  ``POST /auth`` (authorization ``auth_route_authorization_type``: ``NONE``, or
+  ``AWS_IAM`` for SigV4 callers with ``execute-api:Invoke``) and
+  ``GET /.well-known/jwks.json``, the permission for API Gateway to invoke the function,
+  and the stage ``prod`` with access logs to ``/aws/apigateway/${prefix}-ui`` and the
+  default route throttling ``auth_throttling_rate_limit``/``auth_throttling_burst_limit``
+  (requests over it get 429 ``{"message":"Too Many Requests"}``, locally as in AWS).
 
 The roles, the signing secret, the streams and the log groups come from provisioning
 (:func:`nexuskit.provision.provision`), which must have run first.
@@ -46,11 +49,13 @@ from nexuskit.provision.context import aws_call, error_code, partition_of
 from nexuskit.stack import StackSpec
 
 __all__ = [
+    "AUTH_ROUTE",
     "AUTH_ROUTES",
     "EdgeError",
     "TokenError",
     "auth_api_spec",
     "auth_environment",
+    "auth_route_authorization",
     "auth_url",
     "deploy_edge",
     "edge_endpoints",
@@ -67,7 +72,8 @@ AUTH_RUNTIME = "python3.12"
 AUTH_HANDLER = "handler.handler"
 AUTH_TIMEOUT_S = 10
 AUTH_MEMORY_MB = 256
-AUTH_ROUTES = ("POST /auth", "GET /.well-known/jwks.json")
+AUTH_ROUTE = "POST /auth"
+AUTH_ROUTES = (AUTH_ROUTE, "GET /.well-known/jwks.json")
 AUTH_PATH = "/auth"
 JWKS_PATH = "/.well-known/jwks.json"
 
@@ -159,14 +165,19 @@ def auth_environment(spec: StackSpec, target: AwsTarget, account_id: str) -> dic
 
 
 def auth_api_spec(spec: StackSpec, account_id: str) -> HttpApiSpec:
+    """The HTTP API as Terraform's edge module declares it, from the stack's parameters."""
     partition = partition_of(spec.region)
+    params = spec.params
     return HttpApiSpec(
         name=spec.http_api,
         routes=AUTH_ROUTES,
         stage=spec.http_api_stage,
         access_log_group_arn=f"arn:{partition}:logs:{spec.region}:{account_id}:log-group:{spec.api_log_group}",
         description="Nexus edge: token service (POST /auth) and its JWKS",
-        tags=dict(spec.params.tags),
+        tags=dict(params.tags),
+        route_authorization={AUTH_ROUTE: params.auth_route_authorization_type},
+        throttling_rate_limit=params.auth_throttling_rate_limit,
+        throttling_burst_limit=params.auth_throttling_burst_limit,
     )
 
 
@@ -222,6 +233,22 @@ def stage_url(spec: StackSpec, target: AwsTarget) -> str | None:
     if not any(s.get("StageName") == spec.http_api_stage for s in stages):
         return None
     return invoke_url(target, api, spec.http_api_stage)
+
+
+def auth_route_authorization(spec: StackSpec, target: AwsTarget) -> str | None:
+    """The ``AuthorizationType`` of ``POST /auth`` as deployed (None when not deployed)."""
+    try:
+        api = find_api(target, spec.http_api)
+        if api is None:
+            return None
+        client = target.client("apigatewayv2")
+        for page in client.get_paginator("get_routes").paginate(ApiId=api["ApiId"]):
+            for route in page.get("Items", []):
+                if route.get("RouteKey") == AUTH_ROUTE:
+                    return str(route.get("AuthorizationType") or "NONE")
+    except (ClientError, BotoCoreError) as exc:
+        log.debug("no route %s on %s: %s", AUTH_ROUTE, spec.http_api, exc)
+    return None
 
 
 def auth_url(spec: StackSpec, target: AwsTarget) -> str | None:

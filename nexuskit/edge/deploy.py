@@ -2,10 +2,11 @@
 
 Everything goes through boto3 calls that AWS answers the same way (``CreateFunction``,
 ``UpdateFunctionCode``, ``UpdateFunctionConfiguration``, ``AddPermission``, ``CreateApi``,
-``CreateIntegration``, ``CreateRoute``, ``CreateStage``/``UpdateStage``), so the same code
-deploys to the local engine and to AWS. Each step is idempotent and reports a resource
-state: ``created``, ``exists`` or ``updated`` (code, configuration, integration, route
-target or access-log settings that drifted are corrected).
+``CreateIntegration``, ``CreateRoute``/``UpdateRoute``, ``CreateStage``/``UpdateStage``), so
+the same code deploys to the local engine and to AWS. Each step is idempotent and reports
+a resource state: ``created``, ``exists`` or ``updated`` (code, configuration, integration,
+route target or authorization, access-log settings or the stage's default route
+settings, throttling included, that drifted are corrected).
 """
 
 from __future__ import annotations
@@ -71,7 +72,12 @@ class FunctionSpec:
 
 @dataclass(frozen=True)
 class HttpApiSpec:
-    """An HTTP API whose routes all go to one Lambda function, with one stage."""
+    """An HTTP API whose routes all go to one Lambda function, with one stage.
+
+    ``route_authorization`` maps route keys to their ``AuthorizationType`` (``NONE`` for
+    routes it does not name). ``throttling_rate_limit``/``throttling_burst_limit`` are the
+    stage's default route settings (None: the account's limits apply, as in AWS).
+    """
 
     name: str
     routes: tuple[str, ...]
@@ -81,6 +87,21 @@ class HttpApiSpec:
     integration_timeout_ms: int = 15000
     description: str = ""
     tags: dict[str, str] = field(default_factory=dict)
+    route_authorization: dict[str, str] = field(default_factory=dict)
+    throttling_rate_limit: float | None = None
+    throttling_burst_limit: int | None = None
+
+    def authorization(self, route_key: str) -> str:
+        return self.route_authorization.get(route_key, "NONE")
+
+    def default_route_settings(self) -> dict[str, Any]:
+        """The stage's ``DefaultRouteSettings``, as Terraform's ``default_route_settings``."""
+        settings: dict[str, Any] = {"DetailedMetricsEnabled": True}
+        if self.throttling_burst_limit is not None:
+            settings["ThrottlingBurstLimit"] = self.throttling_burst_limit
+        if self.throttling_rate_limit is not None:
+            settings["ThrottlingRateLimit"] = float(self.throttling_rate_limit)
+        return settings
 
 
 def _wait(client: Any, waiter: str, name: str) -> None:
@@ -231,17 +252,31 @@ def _routes(target: AwsTarget, api_id: str, api: HttpApiSpec, integration_id: st
         }
         for route_key in api.routes:
             name = f"{api.name} {route_key}"
+            authorization = api.authorization(route_key)
+            detail = f"{wanted_target}, authorization {authorization}"
             item = existing.get(route_key)
             if item is None:
                 client.create_route(
-                    ApiId=api_id, RouteKey=route_key, Target=wanted_target, AuthorizationType="NONE"
+                    ApiId=api_id, RouteKey=route_key, Target=wanted_target, AuthorizationType=authorization
                 )
-                states.append(ResourceState(ROUTE_TYPE, name, CREATED, wanted_target))
-            elif item.get("Target") != wanted_target:
-                client.update_route(ApiId=api_id, RouteId=item["RouteId"], Target=wanted_target)
-                states.append(ResourceState(ROUTE_TYPE, name, UPDATED, f"{wanted_target}; fixed target"))
+                states.append(ResourceState(ROUTE_TYPE, name, CREATED, detail))
+                continue
+            fixed = []
+            if item.get("Target") != wanted_target:
+                fixed.append("target")
+            if (item.get("AuthorizationType") or "NONE") != authorization:
+                fixed.append("authorization")
+            if fixed:
+                client.update_route(
+                    ApiId=api_id,
+                    RouteId=item["RouteId"],
+                    Target=wanted_target,
+                    AuthorizationType=authorization,
+                )
+                log.info("route %s: fixed %s", name, ", ".join(fixed))
+                states.append(ResourceState(ROUTE_TYPE, name, UPDATED, f"{detail}; fixed {', '.join(fixed)}"))
             else:
-                states.append(ResourceState(ROUTE_TYPE, name, EXISTS, wanted_target))
+                states.append(ResourceState(ROUTE_TYPE, name, EXISTS, detail))
     return states
 
 
@@ -280,6 +315,18 @@ def _permission(target: AwsTarget, api_id: str, api: HttpApiSpec, function_name:
     return ResourceState(PERMISSION_TYPE, name, CREATED, f"apigateway.amazonaws.com from {api_id}")
 
 
+def _same_route_settings(current: dict[str, Any], wanted: dict[str, Any]) -> bool:
+    """Whether the stage's route settings hold every wanted value (numbers compared as numbers)."""
+    for key, value in wanted.items():
+        have = current.get(key)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            if have != value:
+                return False
+        elif not isinstance(have, int | float) or float(have) != float(value):
+            return False
+    return True
+
+
 def _stage(target: AwsTarget, api_id: str, api: HttpApiSpec) -> ResourceState:
     client = target.client("apigatewayv2")
     name = f"{api.name}/{api.stage}"
@@ -288,9 +335,13 @@ def _stage(target: AwsTarget, api_id: str, api: HttpApiSpec) -> ResourceState:
         if api.access_log_group_arn
         else None
     )
-    detail = (
-        "access logs to " + api.access_log_group_arn.rsplit(":", 1)[-1] if api.access_log_group_arn else ""
-    )
+    wanted_routes = api.default_route_settings()
+    parts = []
+    if api.access_log_group_arn:
+        parts.append("access logs to " + api.access_log_group_arn.rsplit(":", 1)[-1])
+    if api.throttling_rate_limit is not None and api.throttling_burst_limit is not None:
+        parts.append(f"throttling {api.throttling_rate_limit:g}/s, burst {api.throttling_burst_limit}")
+    detail = ", ".join(parts)
     with aws_call(STAGE_TYPE, name):
         stages = {
             str(item["StageName"]): item
@@ -303,6 +354,7 @@ def _stage(target: AwsTarget, api_id: str, api: HttpApiSpec) -> ResourceState:
                 "ApiId": api_id,
                 "StageName": api.stage,
                 "AutoDeploy": True,
+                "DefaultRouteSettings": wanted_routes,
                 "Tags": api.tags,
             }
             if wanted_logs:
@@ -314,8 +366,15 @@ def _stage(target: AwsTarget, api_id: str, api: HttpApiSpec) -> ResourceState:
             drift.append("access logs")
         if not current.get("AutoDeploy"):
             drift.append("auto deploy")
+        if not _same_route_settings(current.get("DefaultRouteSettings") or {}, wanted_routes):
+            drift.append("default route settings")
         if drift:
-            kwargs = {"ApiId": api_id, "StageName": api.stage, "AutoDeploy": True}
+            kwargs = {
+                "ApiId": api_id,
+                "StageName": api.stage,
+                "AutoDeploy": True,
+                "DefaultRouteSettings": wanted_routes,
+            }
             if wanted_logs:
                 kwargs["AccessLogSettings"] = wanted_logs
             client.update_stage(**kwargs)

@@ -6,7 +6,13 @@ HTTP API (never by calling the handler): :func:`issue_token` posts to ``/auth``,
 ``/.well-known/jwks.json`` plus its ``exp``/``nbf``/``iss``/``aud``, and
 :func:`export_lines` turns a payload into ``export`` lines for a producer's shell.
 
-The ``*_for_stack`` functions find the URLs of a local stack (what the CLI calls).
+When the stack puts ``POST /auth`` behind IAM (``auth_route_authorization_type`` =
+``AWS_IAM``), :func:`issue_token` signs the call with SigV4 for ``execute-api`` as the
+``signer`` identity (the caller needs ``execute-api:Invoke`` on the route, as in AWS).
+
+The ``*_for_stack`` functions find the URLs of a local stack, and whether ``/auth`` needs
+a signature, and sign as the stack's admin when it does (what the CLI calls). Nothing
+here prints or logs a secret: the payload goes back to the caller, which masks it.
 """
 
 from __future__ import annotations
@@ -20,10 +26,14 @@ import urllib.error
 import urllib.request
 from typing import Any
 
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
+from nexuskit.aws import AwsTarget
 from nexuskit.config import KitSettings
 from nexuskit.edge.errors import TokenError
 
@@ -32,11 +42,23 @@ DEFAULT_TIMEOUT = 15.0
 LEEWAY_S = 30
 
 
-def _post_json(url: str, body: dict[str, Any], timeout: float) -> Any:
+def signed_headers(
+    url: str, data: bytes, headers: dict[str, str], signer: AwsTarget, method: str = "POST"
+) -> dict[str, str]:
+    """``headers`` plus the SigV4 ``Authorization`` (and date, session token) of a call to
+    an HTTP API route with ``AWS_IAM`` authorization, signed as ``signer``."""
+    credentials = Credentials(signer.access_key_id, signer.secret_access_key, signer.session_token)
+    request = AWSRequest(method=method, url=url, data=data, headers=dict(headers))
+    SigV4Auth(credentials, "execute-api", signer.region).add_auth(request)
+    return {str(key): str(value) for key, value in request.headers.items()}
+
+
+def _post_json(url: str, body: dict[str, Any], timeout: float, signer: AwsTarget | None = None) -> Any:
     data = json.dumps(body).encode("utf-8")
-    request = urllib.request.Request(
-        url, data=data, method="POST", headers={"content-type": "application/json"}
-    )
+    headers = {"content-type": "application/json"}
+    if signer is not None:
+        headers = signed_headers(url, data, headers, signer)
+    request = urllib.request.Request(url, data=data, method="POST", headers=headers)
     return _call(request, timeout)
 
 
@@ -69,14 +91,19 @@ def issue_token(
     ttl_minutes: int | None = None,
     metadata: dict[str, Any] | None = None,
     timeout: float = DEFAULT_TIMEOUT,
+    *,
+    signer: AwsTarget | None = None,
 ) -> dict[str, Any]:
-    """``POST auth_url`` and return the bearer payload (TokenError with the service's message)."""
+    """``POST auth_url`` and return the bearer payload (TokenError with the service's message).
+
+    ``signer``: sign the call with SigV4 as this identity (for an ``AWS_IAM`` route).
+    """
     body: dict[str, Any] = {"user": user}
     if ttl_minutes is not None:
         body["ttl_minutes"] = ttl_minutes
     if metadata is not None:
         body["metadata"] = metadata
-    payload = _post_json(auth_url, body, timeout)
+    payload = _post_json(auth_url, body, timeout, signer)
     if not isinstance(payload, dict) or "token" not in payload:
         raise TokenError("the auth service answered without a token")
     return payload
@@ -215,9 +242,12 @@ def export_lines(payload: dict[str, Any], *, region: str, endpoint_url: str | No
 
 
 # -- a local stack ------------------------------------------------------------------------
-def stack_urls(settings: KitSettings) -> dict[str, str]:
-    """The auth and JWKS URLs of the local stack (TokenError when it is not up/deployed)."""
-    from nexuskit.edge import auth_url, jwks_url
+def _stack(settings: KitSettings) -> tuple[dict[str, str], AwsTarget]:
+    """The URLs of the local stack and its admin identity (TokenError when not up/deployed).
+
+    ``urls["authorization"]`` is the ``AuthorizationType`` of ``POST /auth``.
+    """
+    from nexuskit.edge import auth_route_authorization, auth_url, jwks_url
     from nexuskit.engine import EmbeddedEngine
 
     spec = settings.stack()
@@ -226,19 +256,42 @@ def stack_urls(settings: KitSettings) -> dict[str, str]:
         raise TokenError(
             f"no engine answers on {engine.endpoint}", "start the stack with `nexuskit up --local`"
         )
-    url = auth_url(spec, engine.target(spec.region))
+    admin = engine.target(spec.region)
+    url = auth_url(spec, admin)
     if url is None:
         raise TokenError(
             f"the HTTP API {spec.http_api} is not deployed on {engine.endpoint}",
             "run `nexuskit up --local` to deploy it",
         )
-    return {"auth_url": url, "jwks_url": jwks_url(url), "endpoint": engine.endpoint, "region": spec.region}
+    urls = {
+        "auth_url": url,
+        "jwks_url": jwks_url(url),
+        "endpoint": engine.endpoint,
+        "region": spec.region,
+        "authorization": auth_route_authorization(spec, admin) or "NONE",
+    }
+    return urls, admin
+
+
+def stack_urls(settings: KitSettings) -> dict[str, str]:
+    """The auth and JWKS URLs of the local stack (TokenError when it is not up/deployed)."""
+    return _stack(settings)[0]
+
+
+def _issue_on_stack(
+    settings: KitSettings, user: str, ttl_minutes: int | None, metadata: dict[str, Any] | None
+) -> tuple[dict[str, Any], dict[str, str]]:
+    urls, admin = _stack(settings)
+    signer = admin if urls["authorization"] == "AWS_IAM" else None
+    return issue_token(urls["auth_url"], user, ttl_minutes, metadata, signer=signer), urls
 
 
 def issue_for_stack(
     settings: KitSettings, user: str, ttl_minutes: int | None = None, metadata: dict[str, Any] | None = None
 ) -> dict[str, Any]:
-    return issue_token(stack_urls(settings)["auth_url"], user, ttl_minutes, metadata)
+    """A token from the local stack's auth service (signed as the stack's admin when
+    ``POST /auth`` needs IAM authorization)."""
+    return _issue_on_stack(settings, user, ttl_minutes, metadata)[0]
 
 
 def verify_for_stack(settings: KitSettings, token: str) -> dict[str, Any]:
@@ -250,6 +303,5 @@ def verify_for_stack(settings: KitSettings, token: str) -> dict[str, Any]:
 
 
 def env_for_stack(settings: KitSettings, user: str, ttl_minutes: int | None = None) -> list[str]:
-    urls = stack_urls(settings)
-    payload = issue_token(urls["auth_url"], user, ttl_minutes)
+    payload, urls = _issue_on_stack(settings, user, ttl_minutes, None)
     return export_lines(payload, region=urls["region"], endpoint_url=urls["endpoint"])

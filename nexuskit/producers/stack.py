@@ -12,6 +12,7 @@ Stream names may be given short (``client-intake``, ``intake``, ``client-telemet
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal
@@ -74,7 +75,7 @@ def credentials_for_stack(
     clock: Callable[[], float] = time.time,
 ) -> CredentialSource:
     """The identity of a producer on ``channel`` (a client gets its token over HTTP)."""
-    from nexuskit.edge.tokens import stack_urls
+    from nexuskit.edge.tokens import issue_token, stack_urls
 
     spec = settings.stack()
     engine = _engine(settings)
@@ -82,8 +83,17 @@ def credentials_for_stack(
         return PlatformCredentials(engine.target(spec.region))
     urls = stack_urls(settings)
     base = AwsTarget(region=spec.region, access_key_id="", secret_access_key="", endpoint_url=engine.endpoint)
+    # A stack whose POST /auth takes AWS_IAM authorization: the producer signs its token
+    # requests as the stack's admin (on AWS, as whatever identity runs it).
+    signer = engine.target(spec.region) if urls["authorization"] == "AWS_IAM" else None
     return BearerCredentials(
-        urls["auth_url"], base, user=user, ttl_minutes=ttl_minutes, refresh_margin=refresh_margin, clock=clock
+        urls["auth_url"],
+        base,
+        user=user,
+        ttl_minutes=ttl_minutes,
+        refresh_margin=refresh_margin,
+        clock=clock,
+        issue=functools.partial(issue_token, signer=signer),
     )
 
 

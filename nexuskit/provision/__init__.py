@@ -3,7 +3,8 @@
 :func:`provision` creates, in dependency order, every AWS resource the engine can hold:
 log groups, the EKS OIDC provider and IAM roles, the medallion buckets and Lake
 Formation, the Kinesis data and video streams and the Firehose streams to bronze, the
-token-signing secret, and the network and EKS cluster as control-plane records. It is
+token-signing secret (with the resource policy that keeps its key to the auth Lambda),
+and the network and EKS cluster as control-plane records. It is
 idempotent: a second call creates nothing and reports every resource as ``exists``, and
 cheap drift (retention, versioning, encryption, tags, policies, scaling) is corrected and
 reported as ``updated``.
@@ -79,8 +80,9 @@ PROVISION_SERVICES = (
 def provision(spec: StackSpec, target: AwsTarget, *, admin_arn: str | None = None) -> list[ResourceState]:
     """Create or correct every resource of the stack; one state per resource, in order.
 
-    ``admin_arn`` is the Lake Formation admin when ``lakeformation_admins`` is empty
-    (default: the calling identity).
+    ``admin_arn`` is the Lake Formation admin when ``lakeformation_admins`` is empty, and
+    the signing key's admin when ``token_signing_key_admins`` is (default: the calling
+    identity).
     """
     started = time.monotonic()
     ctx = ProvisionContext.connect(spec, target)
@@ -93,7 +95,7 @@ def provision(spec: StackSpec, target: AwsTarget, *, admin_arn: str | None = Non
         states += provision_identity(ctx)
         states += provision_storage(ctx, admin_arn)
         states += provision_streaming(ctx)
-        states += provision_signing_key(ctx)
+        states += provision_signing_key(ctx, admin_arn)
         return states
 
     def cluster() -> list[ResourceState]:

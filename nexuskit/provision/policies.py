@@ -407,6 +407,35 @@ def role_policy(spec: StackSpec, account_id: str, role_key: str) -> PolicyDocume
     raise KeyError(role_key)
 
 
+#: who reads the token signing key: the auth Lambda's role and the key's admins
+SIGNING_KEY_READ_ACTIONS = ["secretsmanager:GetSecretValue"]
+#: who writes it (a key written by anyone else would sign tokens): the admins
+SIGNING_KEY_WRITE_ACTIONS = ["secretsmanager:PutSecretValue", "secretsmanager:UpdateSecret"]
+
+
+def _deny_all_but(sid: str, actions: list[str], principal_arns: list[str]) -> dict[str, Any]:
+    return {
+        "Sid": sid,
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": actions,
+        "Resource": "*",
+        "Condition": {"ArnNotEquals": {"aws:PrincipalArn": principal_arns}},
+    }
+
+
+def signing_key_resource_policy(spec: StackSpec, account_id: str, admins: list[str]) -> PolicyDocument:
+    """The signing secret's resource policy: explicit denies, so no identity policy of any
+    role (a stray ``secretsmanager:*`` on ``*``) reaches the key. Only the auth Lambda's
+    execution role and ``admins`` read it; only ``admins`` write it. Terraform's
+    ``aws_iam_policy_document.token_signing`` (modules/edge) has the same statements."""
+    readers = [StackArns(spec, account_id).role("lambda_exec"), *admins]
+    return _document(
+        _deny_all_but("OnlyTheAuthFunctionReadsTheKey", list(SIGNING_KEY_READ_ACTIONS), readers),
+        _deny_all_but("OnlyAdminsWriteTheKey", list(SIGNING_KEY_WRITE_ACTIONS), list(admins)),
+    )
+
+
 def role_policy_name(spec: StackSpec, role_key: str) -> str:
     return f"{spec.roles[role_key]}-policy"
 

@@ -8,6 +8,13 @@ The secret holds JSON::
 ``kid`` is the first 16 hex digits of the SHA-256 of the public key (DER, SubjectPublicKeyInfo),
 so a verifier can derive it from the public key alone. Rotation appends a key and moves
 ``active_kid``; provisioning never does either.
+
+The secret carries a resource policy (:func:`~nexuskit.provision.policies.signing_key_resource_policy`)
+that denies ``GetSecretValue`` to everyone but the auth Lambda's execution role and the
+key's admins, and writes to everyone but the admins. The admins are
+``token_signing_key_admins``, or else the identity that provisions (the role, not its STS
+session), as Terraform takes ``aws_iam_session_context``'s issuer. A policy that drifted
+is put back and reported ``updated``.
 """
 
 from __future__ import annotations
@@ -23,7 +30,10 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from nexuskit.provision.context import ProvisionContext, aws_call, error_code, tag_list
+from nexuskit.provision.identity import canonical_policy
+from nexuskit.provision.policies import signing_key_resource_policy
 from nexuskit.provision.resources import CREATED, EXISTS, UPDATED, ResourceState, present
+from nexuskit.provision.storage import iam_principal
 
 log = logging.getLogger(__name__)
 
@@ -61,10 +71,38 @@ def _describe(secrets: Any, name: str) -> dict[str, Any] | None:
         raise
 
 
-def provision_signing_key(ctx: ProvisionContext) -> list[ResourceState]:
+def signing_key_admins(ctx: ProvisionContext, admin_arn: str | None = None) -> list[str]:
+    """``token_signing_key_admins``, else the provisioning identity as an IAM principal ARN."""
+    configured = list(ctx.spec.params.token_signing_key_admins)
+    if configured:
+        return configured
+    arn = admin_arn or ctx.caller_arn
+    principal = iam_principal(arn)
+    if principal != arn:  # an STS session: the role's own ARN carries its path
+        role_name = principal.rsplit("/", 1)[-1]
+        try:
+            principal = str(ctx.client("iam").get_role(RoleName=role_name)["Role"]["Arn"])
+        except ClientError as exc:
+            log.info("role of %s not readable (%s); using %s", arn, error_code(exc), principal)
+    return [principal]
+
+
+def _resource_policy(ctx: ProvisionContext, name: str, admins: list[str]) -> bool:
+    """Put the key's resource policy on the secret; True when it had to be (re)written."""
+    secrets = ctx.client("secretsmanager")
+    wanted = signing_key_resource_policy(ctx.spec, ctx.account_id, admins)
+    current = secrets.get_resource_policy(SecretId=name).get("ResourcePolicy")
+    if current and canonical_policy(current) == canonical_policy(wanted):
+        return False
+    secrets.put_resource_policy(SecretId=name, ResourcePolicy=json.dumps(wanted), BlockPublicPolicy=True)
+    return True
+
+
+def provision_signing_key(ctx: ProvisionContext, admin_arn: str | None = None) -> list[ResourceState]:
     secrets = ctx.client("secretsmanager")
     name = ctx.spec.token_signing_secret
-    detail = "RS256 signing key"
+    admins = signing_key_admins(ctx, admin_arn)
+    detail = f"RS256 signing key; read by the auth Lambda's role and {', '.join(admins)} only"
     with aws_call(SECRET_TYPE, name):
         current = _describe(secrets, name)
         if current is None:
@@ -74,18 +112,30 @@ def provision_signing_key(ctx: ProvisionContext) -> list[ResourceState]:
                 SecretString=json.dumps(new_signing_key_document()),
                 Tags=tag_list(ctx.tags),
             )
+            _resource_policy(ctx, name, admins)
             log.info("created secret %s", name)
             return [ResourceState(SECRET_TYPE, name, CREATED, detail)]
+        fixed = []
         if current.get("DeletedDate"):
             secrets.restore_secret(SecretId=name)
             log.info("restored secret %s (it was scheduled for deletion)", name)
-            return [ResourceState(SECRET_TYPE, name, UPDATED, f"{detail}; restored")]
+            fixed.append("restored")
+        if _resource_policy(ctx, name, admins):
+            log.info("put the resource policy back on secret %s", name)
+            fixed.append("fixed resource policy")
+    if fixed:
+        return [ResourceState(SECRET_TYPE, name, UPDATED, f"{detail}; {', '.join(fixed)}")]
     return [ResourceState(SECRET_TYPE, name, EXISTS, detail)]
 
 
 def inventory_signing_key(ctx: ProvisionContext) -> list[ResourceState]:
     name = ctx.spec.token_signing_secret
     with aws_call(SECRET_TYPE, name):
-        current = _describe(ctx.client("secretsmanager"), name)
-    found = current is not None and not current.get("DeletedDate")
-    return [present(SECRET_TYPE, name, found, "RS256 signing key")]
+        secrets = ctx.client("secretsmanager")
+        current = _describe(secrets, name)
+        found = current is not None and not current.get("DeletedDate")
+        guarded = found and bool(secrets.get_resource_policy(SecretId=name).get("ResourcePolicy"))
+    detail = "RS256 signing key"
+    if found and not guarded:
+        detail += "; NO resource policy (run `nexuskit up`)"
+    return [present(SECRET_TYPE, name, found, detail)]

@@ -48,24 +48,16 @@ def _lake_catalogue(stack: StackHandle) -> str | None:
 
 
 def _agent_core(stack: StackHandle) -> str | None:
-    """agent-core answers ``/health`` with ``ok`` (its consumer, store and MCP links ready)."""
-    import json
-    import urllib.error
-    import urllib.request
+    """agent-core reports ``ok`` (its consumer, store and MCP links ready), asked as the operator."""
+    from nexuskit.workflows import WorkflowError, health_checks
 
     url = stack.endpoints().get("agent_core")
     if not url:
         return "agent-core is not running on the stack"
     try:
-        with urllib.request.urlopen(f"{str(url).rstrip('/')}/health", timeout=10) as answer:
-            health = json.loads(answer.read())
-    except urllib.error.HTTPError as exc:
-        try:
-            health = json.loads(exc.read())
-        except ValueError:
-            return f"agent-core answered /health with HTTP {exc.code}"
-    except (urllib.error.URLError, OSError, ValueError) as exc:
-        return f"agent-core does not answer /health ({exc})"
+        health = health_checks(stack.settings, str(url))
+    except WorkflowError as exc:
+        return f"agent-core does not answer /health/checks ({exc.message})"
     status = health.get("status") if isinstance(health, dict) else None
     if status == "ok":
         return None

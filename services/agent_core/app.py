@@ -2,6 +2,8 @@
 
 The lifespan builds the :class:`~services.agent_core.state.AgentState`, starts its
 bootstrap in the background (tables, then the consumer) and shuts it down at the end.
+Every request passes the guard first (:mod:`services.agent_core.auth`: Host, Origin,
+a ServiceAccount token of an allowed caller, strict JSON), then the route's role check.
 """
 
 from __future__ import annotations
@@ -14,18 +16,22 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from services.agent_core.auth import install_guard
 from services.agent_core.metrics import AgentMetrics
 from services.agent_core.routers import catalog, health, metrics, workflows
 from services.agent_core.settings import AgentSettings
 from services.agent_core.state import AgentState, version
 from services.agent_core.workflow.model import Catalog
+from services.common.callers import AuthSettings
 
 log = logging.getLogger(__name__)
 
 
-def create_app(settings: AgentSettings) -> FastAPI:
-    """The agent-core app; ``settings`` are built by the caller (``main`` or a test)."""
+def create_app(settings: AgentSettings, auth: AuthSettings | None = None) -> FastAPI:
+    """The agent-core app; ``settings`` (and ``auth``, default: the ``NEXUS_AUTH*`` environment)
+    are built by the caller (``main`` or a test)."""
     catalog_ = Catalog.load(settings.workflows_dir)  # a bad workflow file fails here, loudly
+    catalog_.stream_routes(settings.consumer_role, settings.consumer_routes)  # and a bad route
     metrics_ = AgentMetrics()
     metrics_.info.labels(settings.pod_name or "local", version()).set(1)
 
@@ -55,6 +61,7 @@ def create_app(settings: AgentSettings) -> FastAPI:
         lifespan=lifespan,
     )
     app.middleware("http")(metrics_.middleware)
+    install_guard(app, settings.service_name, settings.namespace, auth or AuthSettings())
     app.include_router(workflows.router)
     app.include_router(catalog.router)
     app.include_router(health.router)

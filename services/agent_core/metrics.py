@@ -15,7 +15,7 @@ nexus_agent_mcp_call_duration_seconds          service, tool
 nexus_agent_bedrock_invocations_total          model
 nexus_agent_bedrock_errors_total               model
 nexus_agent_bedrock_tokens_total               model, direction (in, out)
-nexus_agent_consumer_records_total             shard, outcome (started, skipped, ignored, invalid)
+nexus_agent_consumer_records_total             shard, outcome (started, skipped, ignored, refused, invalid)
 nexus_agent_consumer_lag_milliseconds          shard (Kinesis MillisBehindLatest)
 nexus_agent_consumer_checkpoints_total         shard
 nexus_agent_consumer_leases_held               -

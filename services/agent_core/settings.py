@@ -99,6 +99,12 @@ class AgentSettings(BaseSettings):
         default=WORKFLOWS_DIR, validation_alias=_env("AGENT_WORKFLOWS_DIR", "workflows_dir")
     )
     pod_name: str | None = Field(default=None, validation_alias=_env("POD_NAME", "HOSTNAME", "pod_name"))
+    service_token_file: Path | None = Field(
+        default=None, validation_alias=_env("NEXUS_SERVICE_TOKEN_FILE", "service_token_file")
+    )
+    namespace: str = Field(
+        default="nexus-agent-core", validation_alias=_env("POD_NAMESPACE", "NEXUSKIT_NAMESPACE", "namespace")
+    )
 
     # the stack (settings.yaml)
     project: str = Field(default="nexus", validation_alias=_env("NEXUS_PROJECT", "project"))
@@ -162,6 +168,9 @@ class AgentSettings(BaseSettings):
     )
     consumer_routes: dict[str, str] | None = Field(
         default=None, validation_alias=_env("AGENT_CONSUMER_ROUTES", "consumer_routes")
+    )
+    consumer_role: Literal["write", "curate"] = Field(
+        default="write", validation_alias=_env("AGENT_CONSUMER_ROLE", "consumer_role")
     )
     consumer_event_field: str = Field(
         default="type", validation_alias=_env("AGENT_CONSUMER_EVENT_FIELD", "consumer_event_field")

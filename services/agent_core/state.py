@@ -31,6 +31,7 @@ from services.agent_core.settings import AgentSettings
 from services.agent_core.workflow.engine import WorkflowEngine
 from services.agent_core.workflow.model import Catalog
 from services.agent_core.workflow.runs import RunStore
+from services.common.servicetoken import ServiceToken
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +66,8 @@ class AgentState:
     engine: WorkflowEngine
     consumer: StreamConsumer | None
     routes: dict[str, str]
+    #: event types whose workflow needs more than the consumer's role -> why
+    refused_routes: dict[str, str] = field(default_factory=dict)
     tables_ready: bool = False
     bootstrap_error: str | None = None
     aws_unreachable: bool = True  # until the first answer from AWS
@@ -74,15 +77,20 @@ class AgentState:
     @classmethod
     def build(cls, settings: AgentSettings, catalog: Catalog, metrics: AgentMetrics) -> AgentState:
         dynamodb = aws_client("dynamodb", settings)
-        mcp = McpPool(settings.mcp_urls(), metrics, settings.mcp_connect_timeout_seconds)
+        token = ServiceToken(settings.service_token_file) if settings.service_token_file else None
+        if token is None and settings.mcp_urls():
+            log.warning("NEXUS_SERVICE_TOKEN_FILE is not set: the MCP services are called without a token")
+        mcp = McpPool(settings.mcp_urls(), metrics, settings.mcp_connect_timeout_seconds, token)
         bedrock = BedrockClient(aws_client("bedrock-runtime", settings), settings.models(), metrics)
         runs = RunStore(
             dynamodb, settings.runs_table_name, settings.runs_in_memory, settings.run_retention_days
         )
         engine = WorkflowEngine(settings, catalog, mcp, bedrock, runs, metrics)
-        routes = dict(settings.consumer_routes) if settings.consumer_routes is not None else catalog.routes()
+        routes, refused = catalog.stream_routes(settings.consumer_role, settings.consumer_routes)
         consumer = None
         if settings.consumer_enabled:
+            for event_type, why in sorted(refused.items()):
+                log.warning("stream events of type %r are not run: %s", event_type, why)
             leases = LeaseTable(
                 dynamodb,
                 settings.checkpoint_table_name,
@@ -91,9 +99,9 @@ class AgentState:
                 settings.consumer_lease_seconds,
             )
             consumer = StreamConsumer(
-                settings, engine, runs, aws_client("kinesis", settings), leases, routes, metrics
+                settings, engine, runs, aws_client("kinesis", settings), leases, routes, metrics, refused
             )
-        return cls(settings, catalog, metrics, mcp, runs, engine, consumer, routes)
+        return cls(settings, catalog, metrics, mcp, runs, engine, consumer, routes, refused)
 
     async def bootstrap(self) -> None:
         """Make sure the tables exist (retrying), then start consuming."""

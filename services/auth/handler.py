@@ -10,13 +10,16 @@ Routes (payload format 2.0 events from API Gateway; 1.0 works too):
      "streams": {"data_stream": {"name", "arn"}, "video_stream": {"name", "arn"} | null,
                  "firehose": {"name", "arn"}}}
 
-  The TTL is clamped to ``TOKEN_TTL_MIN``..``TOKEN_TTL_MAX`` (never outside 15..60) and the
-  clamped value reported. The credentials come from ``sts:AssumeRole`` on the bearer role
-  with a session name derived from the user, ``SourceIdentity`` and session tags, for the
+  The TTL granted is the one asked for (default ``TOKEN_TTL_DEFAULT``) clamped to
+  ``TOKEN_TTL_MIN``..``TOKEN_TTL_MAX`` (never outside 15..60), and the clamped value
+  reported. The credentials come from ``sts:AssumeRole`` on the bearer role with a
+  session name derived from the user, ``SourceIdentity`` and session tags, for the
   token's lifetime (at least 15 minutes, STS's minimum). The token is a JWT signed RS256
   with the active key of the signing secret (``kid`` in its header; claims ``iss``,
   ``aud``, ``sub``, ``jti``, ``iat``, ``nbf``, ``exp``).
-  A bad body gets 400 (413 when over 16 KiB) with ``{"message", "field"}`` naming the field.
+  The body is read strictly (:mod:`validation`: duplicate keys, huge numbers, deep
+  nesting refused); a bad body gets 400 (413 when over 16 KiB) with ``{"message",
+  "field"}`` naming the field.
 
 ``GET /.well-known/jwks.json`` publishes the public half of every key in the secret, so
   tokens signed before a rotation stay verifiable.
@@ -30,21 +33,19 @@ Configuration (environment, set by the deployment): ``SIGNING_SECRET_ID``,
 ``CLIENT_VIDEO_STREAM_NAME``/``_ARN`` (empty when video streams are off),
 ``CLIENT_FIREHOSE_NAME``/``_ARN``, ``SIGNING_KEY_CACHE_SECONDS`` (default 60).
 
-This module ships alone in the function's zip: it imports only the standard library,
-boto3 (part of the Lambda Python runtime) and ``cryptography`` (see requirements.txt).
+This module and :mod:`validation` are the function's zip: they import only the standard
+library, boto3 (part of the Lambda Python runtime) and ``cryptography`` (see requirements.txt).
 """
 
 from __future__ import annotations
 
 import base64
-import binascii
 import json
 import logging
 import os
 import re
 import threading
 import time
-import unicodedata
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -55,28 +56,20 @@ from botocore.config import Config
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
+if __package__:  # imported as services.auth.handler (tests, tools)
+    from .validation import AuthRequest, RequestError, parse_body
+else:  # the Lambda runtime imports the zip's modules by name, from its root
+    from validation import AuthRequest, RequestError, parse_body  # type: ignore[import-not-found,no-redef]
+
+__all__ = ["AuthRequest", "RequestError", "handler", "parse_body"]
+
 log = logging.getLogger("nexus.auth")
 log.setLevel(logging.INFO)
 
-MAX_BODY_BYTES = 16 * 1024
-MAX_USER_CHARS = 128
-MAX_METADATA_BYTES = 2048
 ABSOLUTE_TTL_MIN, ABSOLUTE_TTL_MAX = 15, 60  # spec §6: never outside 15-60 minutes
 STS_MIN_SECONDS = 900
-FIELDS = ("user", "ttl_minutes", "metadata")
 _SESSION_UNSAFE = re.compile(r"[^A-Za-z0-9_+=,.@-]")
 _TAG_UNSAFE = re.compile(r"[^\w\s.:/=+\-@]", re.UNICODE)
-_JSON_TYPES = {dict: "object", list: "array", str: "string", bool: "boolean", int: "integer", float: "number"}
-
-
-class RequestError(Exception):
-    """A client error: HTTP status, message, and the field it is about (if any)."""
-
-    def __init__(self, message: str, field: str | None = None, status: int = 400) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
-        self.status = status
 
 
 class ConfigurationError(Exception):
@@ -136,98 +129,6 @@ class Settings:
             },
             key_cache_seconds=float(env.get("SIGNING_KEY_CACHE_SECONDS", "60") or 60),
         )
-
-
-# -- request validation -------------------------------------------------------------------
-@dataclass(frozen=True)
-class AuthRequest:
-    user: str
-    ttl_minutes: int | None
-    metadata: dict[str, Any] | None
-
-
-def _json_type(value: Any) -> str:
-    return "null" if value is None else _JSON_TYPES.get(type(value), type(value).__name__)
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not allowed in JSON")
-
-
-def parse_body(body: Any, is_base64: bool) -> AuthRequest:
-    """Validate the ``POST /auth`` body; raises RequestError naming what is wrong."""
-    if body is None or body == "":
-        raise RequestError(
-            "request body is required: a JSON object with 'user' (string), optional "
-            "'ttl_minutes' (integer) and optional 'metadata' (object)"
-        )
-    raw: bytes
-    if is_base64:
-        try:
-            raw = base64.b64decode(str(body), validate=True)
-        except (binascii.Error, ValueError):
-            raise RequestError("request body is not valid base64") from None
-    else:
-        raw = str(body).encode("utf-8", "surrogatepass")
-    if len(raw) > MAX_BODY_BYTES:
-        raise RequestError(f"request body is {len(raw)} bytes; the limit is {MAX_BODY_BYTES}", status=413)
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise RequestError("request body is not valid UTF-8") from None
-    try:
-        doc = json.loads(text, parse_constant=_reject_constant)
-    except RecursionError:
-        raise RequestError("request body is nested too deeply") from None
-    except ValueError as exc:
-        raise RequestError(f"request body is not valid JSON: {exc}") from None
-    if not isinstance(doc, dict):
-        raise RequestError(f"request body must be a JSON object, got {_json_type(doc)}")
-    unknown = [key for key in doc if key not in FIELDS]
-    if unknown:
-        names = ", ".join(repr(k) for k in unknown[:5])
-        raise RequestError(f"unknown field(s) {names}; allowed fields: {', '.join(FIELDS)}", unknown[0])
-    return AuthRequest(_user(doc), _ttl(doc), _metadata(doc))
-
-
-def _user(doc: dict[str, Any]) -> str:
-    if "user" not in doc:
-        raise RequestError("field 'user' is required (a non-empty string)", "user")
-    user = doc["user"]
-    if not isinstance(user, str):
-        raise RequestError(f"field 'user' must be a string, got {_json_type(user)}", "user")
-    if not user.strip():
-        raise RequestError("field 'user' must not be empty", "user")
-    if len(user) > MAX_USER_CHARS:
-        raise RequestError(f"field 'user' is {len(user)} characters; the limit is {MAX_USER_CHARS}", "user")
-    if any(unicodedata.category(ch) in ("Cc", "Cs", "Cf", "Co", "Cn") for ch in user):
-        raise RequestError("field 'user' must not contain control or unassigned characters", "user")
-    return user
-
-
-def _ttl(doc: dict[str, Any]) -> int | None:
-    if "ttl_minutes" not in doc:
-        return None
-    ttl = doc["ttl_minutes"]
-    if isinstance(ttl, bool) or not isinstance(ttl, int):
-        raise RequestError(
-            f"field 'ttl_minutes' must be an integer number of minutes, got {_json_type(ttl)}", "ttl_minutes"
-        )
-    return ttl
-
-
-def _metadata(doc: dict[str, Any]) -> dict[str, Any] | None:
-    if "metadata" not in doc:
-        return None
-    metadata = doc["metadata"]
-    if not isinstance(metadata, dict):
-        raise RequestError(f"field 'metadata' must be an object, got {_json_type(metadata)}", "metadata")
-    size = len(json.dumps(metadata).encode("utf-8"))
-    if size > MAX_METADATA_BYTES:
-        raise RequestError(
-            f"field 'metadata' is {size} bytes as JSON; the limit is {MAX_METADATA_BYTES}", "metadata"
-        )
-    return metadata
 
 
 def clamp_ttl(requested: int | None, settings: Settings) -> int:

@@ -1,8 +1,16 @@
 """``create_app(settings)``: the nexus-ui FastAPI app (pages, sign-in relay, guarded API).
 
-Every ``/api/*`` route needs a bearer JWT that verifies against the auth service's JWKS
-(see :mod:`services.nexus_ui.deps`). Every answer carries a Content-Security-Policy that
-allows scripts from the app's own origin only (no inline scripts, no CDN).
+Every request passes :class:`~services.common.httpguard.RequestGuard` first: a ``Host``
+that is not one of nexus-ui's names (DNS rebinding) and an ``Origin`` other than its own
+(another site's page) are refused with 403, as are CORS preflights; bodies are bounded
+and JSON bodies strict (duplicate keys refused). The guard leaves authentication to the
+app: every ``/api/*`` route needs a bearer operator JWT that verifies against the auth
+service's JWKS (see :mod:`services.nexus_ui.deps`). Every answer carries a
+Content-Security-Policy that allows scripts from the app's own origin only (no inline
+scripts, no CDN).
+
+nexus-ui calls agent-core and aws-mcp as itself: its projected ServiceAccount token
+(``NEXUS_SERVICE_TOKEN_FILE``) goes with those calls only.
 """
 
 from __future__ import annotations
@@ -17,13 +25,15 @@ import httpx
 from fastapi import FastAPI, Request, Response
 from fastapi.staticfiles import StaticFiles
 
+from services.common.httpguard import HostPolicy, RequestGuard
+from services.common.jwt import JwksVerifier
+from services.common.servicetoken import BearerAuth, ServiceToken
 from services.nexus_ui import aws
 from services.nexus_ui.deps import UiState
 from services.nexus_ui.lake import LakeReader
 from services.nexus_ui.routers import health, lake, mappings, pages, session, telemetry, workflows
 from services.nexus_ui.settings import UiSettings
 from services.nexus_ui.streams import StreamTap
-from services.nexus_ui.tokens import JwksVerifier
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent / "static"
@@ -42,6 +52,7 @@ SECURITY_HEADERS = {
 
 def create_app(settings: UiSettings) -> FastAPI:
     """The nexus-ui app; ``settings`` are built by the caller (``main`` or a test)."""
+    token = ServiceToken(settings.service_token_file) if settings.service_token_file else None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -61,10 +72,11 @@ def create_app(settings: UiSettings) -> FastAPI:
                 verifier=JwksVerifier(
                     settings.jwks_url, issuer=settings.token_issuer, audience=settings.token_audience
                 ),
-                lake=LakeReader(settings.aws_mcp_url),
+                lake=LakeReader(settings.aws_mcp_url, token=token),
                 http=http,
                 tap=tap,
                 aws=aws_client,
+                agent_auth=BearerAuth(token),
             )
             log.info(
                 "nexus-ui: auth %s, agent-core %s, streams %s",
@@ -85,7 +97,17 @@ def create_app(settings: UiSettings) -> FastAPI:
         redoc_url=None,
     )
 
-    @app.middleware("http")
+    hosts = HostPolicy.for_service(
+        settings.service_name, settings.namespace, settings.allowed_hosts, settings.allowed_origins
+    )
+    app.add_middleware(
+        RequestGuard,
+        auth=None,  # the /api routes verify operator JWTs themselves (deps.require_token)
+        hosts=hosts,
+        max_body_bytes=settings.max_body_bytes,
+    )
+
+    @app.middleware("http")  # outermost: the guard's refusals carry the headers too
     async def security_headers(
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:

@@ -9,10 +9,11 @@ from typing import Annotated, Any
 import httpx
 from fastapi import Depends, HTTPException, Request
 
+from services.common.jwt import JwksVerifier, TokenRejectedError
+from services.common.servicetoken import BearerAuth
 from services.nexus_ui.lake import LakeReader
 from services.nexus_ui.settings import UiSettings
 from services.nexus_ui.streams import StreamTap
-from services.nexus_ui.tokens import JwksVerifier, TokenRejectedError
 
 
 @dataclass
@@ -22,6 +23,9 @@ class UiState:
     lake: LakeReader
     http: httpx.AsyncClient
     tap: StreamTap
+    #: nexus-ui's own ServiceAccount token, sent to agent-core only (``auth=`` per request:
+    #: the same client relays sign-ins to the HTTP API, which must never see it)
+    agent_auth: BearerAuth
     #: a boto3 client of the named service with nexus-ui's own credentials
     aws: Callable[[str], Any]
     #: short-lived answers shared by every page of this process: key -> (monotonic time, value)

@@ -2,7 +2,8 @@
 
 nexus-ui's own role (``ui_irsa``) reads the data streams only, with no lake rights, so it
 reads the medallion tiers the way agent-core does: MCP tool calls on aws-mcp
-(``lake_inventory``, ``lake_list_objects``, ``lake_read_object``).
+(``lake_inventory``, ``lake_list_objects``, ``lake_read_object``), as itself: every request
+of the session carries nexus-ui's projected ServiceAccount token (aws-mcp grants it ``read``).
 """
 
 from __future__ import annotations
@@ -11,8 +12,10 @@ import json
 import logging
 from typing import Any
 
-from mcp import Client
 from mcp.types import TextContent
+
+from services.common.mcpclient import mcp_client
+from services.common.servicetoken import ServiceToken
 
 log = logging.getLogger(__name__)
 INSIGHTS_PREFIX = "agent-insights/"
@@ -23,16 +26,17 @@ class LakeUnavailableError(Exception):
 
 
 class LakeReader:
-    def __init__(self, aws_mcp_url: str, timeout: float = 20.0) -> None:
+    def __init__(self, aws_mcp_url: str, timeout: float = 20.0, token: ServiceToken | None = None) -> None:
         self.url = aws_mcp_url
         self.timeout = timeout
+        self.token = token
 
     async def _calls(self, calls: list[tuple[str, dict[str, Any]]]) -> list[Any]:
         if not self.url:
             raise LakeUnavailableError("AWS_MCP_URL is not configured")
         out: list[Any] = []
         try:
-            async with Client(self.url, read_timeout_seconds=self.timeout) as client:
+            async with mcp_client(self.url, self.token, read_timeout_seconds=self.timeout) as client:
                 for tool, args in calls:
                     result = await client.call_tool(tool, args)
                     if result.is_error:

@@ -3,7 +3,7 @@
 :func:`describe_data_plane` describes the streams, Firehose deliveries and video streams
 named in the settings with nexus-ui's own credentials (one dict per resource, with the
 error instead when a call fails); :func:`links` joins that with what the live stream
-reader saw (producer runs), agent-core's stream consumer (its ``/health``), the lake's
+reader saw (producer runs), agent-core's stream consumer (its ``/health/checks``), the lake's
 object counts and the Glue jobs (both through aws-mcp) into source -> destination links.
 Each end of a link is a node ``{"kind", "name", "state", "ok", "detail"}``; ``ok`` is
 None where the state says nothing good or bad.

@@ -1,4 +1,8 @@
-"""A real stack for end-to-end tests: ``nexuskit up --local`` as a user runs it."""
+"""A real stack for end-to-end tests: ``nexuskit up --local`` as a user runs it.
+
+The session's shared ``stack`` fixture lives in ``tests/conftest.py`` (the end-to-end and
+security tests share it); ``own_stack`` here is a stack of the test's own.
+"""
 
 from __future__ import annotations
 
@@ -73,14 +77,6 @@ def start_stack(state_dir: Path, *extra: str) -> Stack:
     result = nexuskit("up", "--local", "--json", "--port", str(port), "--state-dir", str(state_dir), *extra)
     assert result.returncode == 0, result.stderr + result.stdout
     return Stack(port=port, state_dir=state_dir, up_report=json.loads(result.stdout))
-
-
-@pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    """One stack shared by the read-only end-to-end tests of a session."""
-    running = start_stack(tmp_path_factory.mktemp("stack"))
-    yield running
-    nexuskit("down", *running.args)
 
 
 @pytest.fixture

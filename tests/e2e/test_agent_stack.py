@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import time
+import urllib.error
+import urllib.request
 import uuid
 from typing import Any
 
@@ -120,17 +122,43 @@ def test_ops_triage_examines_a_pod_of_the_stack(agent_stack: Stack) -> None:
     assert run["result"]["pod"].startswith("database-mcp-") and run["result"]["status"] == "Running"
 
 
-def test_agent_core_health_and_metrics_through_its_service(agent_stack: Stack) -> None:
-    """agent-core's Service answers /health ok (every MCP reachable) and /metrics in Prometheus text."""
-    import urllib.request
+def _agent_get(stack: Stack, path: str, token: str | None) -> tuple[int, bytes]:
+    url = str(stack.up_report["endpoints"]["agent_core"]) + path
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=10) as resp:
+            return int(resp.status), resp.read()
+    except urllib.error.HTTPError as exc:
+        return int(exc.code), exc.read()
 
-    url = str(agent_stack.up_report["endpoints"]["agent_core"])
-    with urllib.request.urlopen(url + "/health", timeout=10) as resp:
-        health = json.loads(resp.read())
-    assert health["status"] == "ok", health
-    with urllib.request.urlopen(url + "/metrics", timeout=10) as resp:
-        names = {f.name for f in text_string_to_metric_families(resp.read().decode())}
+
+def test_agent_core_health_and_metrics_through_its_service(agent_stack: Stack) -> None:
+    """agent-core's Service answers anyone /health ok (the status only) and the operator
+    /health/checks (every MCP service reachable) and /metrics in Prometheus text."""
+    from nexuskit.controlplane import service_token
+
+    code, health = _agent_get(agent_stack, "/health", None)
+    assert code == 200 and json.loads(health) == {"status": "ok", "service": "agent-core", "auth": "on"}
+    token = service_token(agent_stack.settings)
+    code, checks = _agent_get(agent_stack, "/health/checks", token)
+    assert code == 200 and json.loads(checks)["status"] == "ok", checks
+    code, metrics = _agent_get(agent_stack, "/metrics", token)
+    names = {f.name for f in text_string_to_metric_families(metrics.decode())}
     assert {"nexus_agent_workflow_runs", "nexus_agent_consumer_lag_milliseconds"} <= names
+
+
+def test_agent_core_answers_nothing_else_without_a_token(agent_stack: Stack) -> None:
+    """Without the operator's token agent-core's catalogue and metrics are 401."""
+    for path in ("/workflows", "/metrics", "/health/checks"):
+        assert _agent_get(agent_stack, path, None)[0] == 401, path
+
+
+def test_the_operator_may_curate_through_the_cli(agent_stack: Stack) -> None:
+    """`nexuskit workflow run curate-insight` passes agent-core's curate check (the CLI acts as
+    the operator); an insight below the threshold is left alone, so the stack is unchanged."""
+    insight = json.dumps({"insight": {"insight_id": "e2e-low", "confidence": 0.1}})
+    run = _json(agent_stack.cli("workflow", "run", "curate-insight", "--input", insight, "--json"))
+    assert run["status"] == "succeeded" and run["result"]["promoted"] is False, run
 
 
 def test_workflow_list_through_the_cli(agent_stack: Stack) -> None:

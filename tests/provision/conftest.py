@@ -1,31 +1,28 @@
-"""A real moto server over HTTP, the local stack spec, and the stack provisioned once."""
+"""A real engine over HTTP, the local stack spec, and the stack provisioned once."""
 
 from __future__ import annotations
 
-import urllib.request
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from moto.server import ThreadedMotoServer
 
 from nexuskit.aws import AwsTarget
 from nexuskit.provision import ResourceState, provision
 from nexuskit.stack import StackSpec, load_stack
+from tests.helpers import ADMIN_KEY, ADMIN_SECRET, EngineProcess
 
 
 @pytest.fixture(scope="session")
-def moto_endpoint() -> Iterator[str]:
-    """A moto server on a free port of 127.0.0.1, for the whole session."""
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    # moto's state is global to the process: start from nothing whatever ran before.
-    urllib.request.urlopen(
-        urllib.request.Request(f"http://{host}:{port}/moto-api/reset", method="POST"), timeout=30
-    ).close()
-    yield f"http://{host}:{port}"
-    server.stop()
+def moto_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """moto behind the embedded engine's front (``python -m emulation`` with no extension:
+    ``--iam off`` turns off the only one named) on a free port of 127.0.0.1, for the whole
+    session. The provisioning tests describe plain moto; a process of its own starts from
+    nothing (no reset through an admin API needed)."""
+    engine = EngineProcess(tmp_path_factory.mktemp("provision-engine"), "--iam", "off", "--extensions", "iam")
+    engine.start()
+    yield engine.endpoint
+    engine.stop()
 
 
 @pytest.fixture(scope="session")
@@ -49,8 +46,8 @@ def make_spec(spec: StackSpec) -> Callable[..., StackSpec]:
 def target(moto_endpoint: str, spec: StackSpec) -> AwsTarget:
     return AwsTarget(
         region=spec.region,
-        access_key_id="test",
-        secret_access_key="test",
+        access_key_id=ADMIN_KEY,
+        secret_access_key=ADMIN_SECRET,
         endpoint_url=moto_endpoint,
     )
 

@@ -153,3 +153,22 @@ def test_aws_mcp_may_read_the_lake_buckets_versioning(spec: StackSpec) -> None:
     assert "s3:GetBucketVersioning" in mcp_actions and mcp_resources == buckets
     agent_actions, _ = _actions(role_policy(spec, ACCOUNT, "agent_irsa"))["LakeBuckets"]
     assert "s3:GetBucketVersioning" not in agent_actions
+
+
+def test_only_the_lambda_role_may_touch_secrets_manager(spec: StackSpec) -> None:
+    """Of every role the stack makes (the Glue jobs' role included), only the auth Lambda's
+    execution role is granted a Secrets Manager action, on the signing secret alone; no
+    statement grants every action."""
+    from nexuskit.lake.glue import job_role_policies
+
+    documents = {r.key: r.policy for r in role_definitions(spec, ACCOUNT) if r.policy}
+    documents["medallion_glue"] = job_role_policies(spec, ACCOUNT)[1]
+    granted = []
+    for key, document in documents.items():
+        for statement in document["Statement"]:
+            actions = [statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"]
+            assert "*" not in actions and "secretsmanager:*" not in actions, (key, statement)
+            if any(action.startswith("secretsmanager:") for action in actions):
+                granted.append((key, statement["Sid"], statement["Resource"]))
+    secret = f"arn:aws:secretsmanager:{spec.region}:{ACCOUNT}:secret:{spec.token_signing_secret}-??????"
+    assert granted == [("lambda_exec", "SigningKey", secret)]

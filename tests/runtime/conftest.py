@@ -4,8 +4,12 @@
   (every call checked against the caller's policies), provisioning, and the process
   runtime with the services' rendered manifests.
 * ``lab`` (module): ``python -m emulation.runtime`` alone on the manifests in
-  ``tests/runtime/lab/`` (no engine), with short back-offs, for probe, crash, dependency
-  and scheduling behaviour.
+  ``tests/runtime/lab/`` (no engine), with short back-offs and short-lived projected
+  tokens, for probe, crash, dependency, scheduling and service-account token behaviour
+  (:func:`start_runtime` starts one on other manifests).
+
+The control API needs a bearer token: :class:`ControlApi` sends the runtime's admin token
+(``<state>/runtime/admin-token``), as ``nexuskit`` does.
 
 Service ports come from a free block below the ephemeral range (32768+), where the
 engine's own client connections could otherwise hold one of them.
@@ -65,9 +69,11 @@ def wait_until(check: Callable[[], Any], timeout: float = 15, what: str = "condi
     pytest.fail(f"timed out after {timeout:.0f} s waiting for {what} (last: {last!r})")
 
 
-def http_get(url: str, timeout: float = 5) -> tuple[int, Any]:
+def http_get(url: str, timeout: float = 5, headers: dict[str, str] | None = None) -> tuple[int, Any]:
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as resp:
+        with urllib.request.urlopen(
+            urllib.request.Request(url, headers=headers or {}), timeout=timeout
+        ) as resp:
             body = resp.read()
             code = resp.status
     except urllib.error.HTTPError as exc:
@@ -78,9 +84,14 @@ def http_get(url: str, timeout: float = 5) -> tuple[int, Any]:
         return code, body.decode(errors="replace")
 
 
-def http_post(url: str, payload: dict[str, Any], timeout: float = 5) -> tuple[int, Any]:
+def http_post(
+    url: str, payload: dict[str, Any], timeout: float = 5, headers: dict[str, str] | None = None
+) -> tuple[int, Any]:
     request = urllib.request.Request(
-        url, data=json.dumps(payload).encode(), method="POST", headers={"Content-Type": "application/json"}
+        url,
+        data=json.dumps(payload).encode(),
+        method="POST",
+        headers={"Content-Type": "application/json", **(headers or {})},
     )
     try:
         with urllib.request.urlopen(request, timeout=timeout) as resp:
@@ -90,10 +101,18 @@ def http_post(url: str, payload: dict[str, Any], timeout: float = 5) -> tuple[in
 
 
 class ControlApi:
-    """The runtime's control API, read from ``<state>/runtime/api.json``."""
+    """The runtime's control API, read from ``<state>/runtime/api.json``, as its admin."""
 
     def __init__(self, state_dir: Path) -> None:
         self.state_dir = state_dir
+
+    @property
+    def token(self) -> str:
+        return (self.state_dir / "runtime" / "admin-token").read_text().strip()
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
 
     @property
     def info(self) -> dict[str, Any]:
@@ -105,12 +124,21 @@ class ControlApi:
         return str(self.info["api_url"])
 
     def get(self, path: str) -> Any:
-        code, body = http_get(self.url + path)
+        code, body = http_get(self.url + path, headers=self.headers)
         assert code == 200, body
         return body
 
     def post(self, path: str, payload: dict[str, Any] | None = None) -> tuple[int, Any]:
-        return http_post(self.url + path, payload or {})
+        return http_post(self.url + path, payload or {}, headers=self.headers)
+
+    def token_for(self, namespace: str, account: str, audience: str, seconds: int = 600) -> str:
+        """A ServiceAccount token from the TokenRequest API (as the admin)."""
+        code, body = self.post(
+            f"/api/v1/namespaces/{namespace}/serviceaccounts/{account}/token",
+            {"spec": {"audiences": [audience], "expirationSeconds": seconds}},
+        )
+        assert code == 201, body
+        return str(body["status"]["token"])
 
     def pods(self, deployment: str | None = None) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = self.get("/api/v1/pods")["items"]
@@ -198,29 +226,49 @@ class Lab:
         return f"http://127.0.0.1:{pod['port']}{path}"
 
 
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
-    state_dir = tmp_path_factory.mktemp("lab")
+def start_runtime(state_dir: Path, manifests: Path, *extra: str) -> Lab:
+    """``python -m emulation.runtime`` on ``manifests`` (no engine), once its API answers.
+
+    Its pid goes to ``<state>/runtime.pid`` as ``nexuskit up`` writes it, so
+    ``nexuskit.controlplane`` functions find it with ``KitSettings(state_dir=...)``.
+    """
     base = port_block(4)
     cmd = [
         sys.executable, "-m", "emulation.runtime", "--state-dir", str(state_dir),
-        "--manifests", str(LAB_MANIFESTS), "--service-port-base", str(base),
+        "--manifests", str(manifests), "--service-port-base", str(base),
         "--workdir", str(Path(__file__).resolve().parents[2]),
         "--backoff-base", "0.5", "--backoff-max", "2",
-        "--nodes", json.dumps([{"name": "general", "labels": {"role": "general"}}]),
+        "--nodes", json.dumps([{"name": "general", "labels": {"role": "general"}}]), *extra,
     ]  # fmt: skip
     with open(state_dir / "runtime.log", "wb") as log:
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    (state_dir / "runtime.pid").write_text(str(proc.pid))
     running = Lab(proc, state_dir, base)
     try:
         wait_until(
-            lambda: (state_dir / "runtime" / "api.json").exists() or proc.poll() is not None, 20, "lab API"
+            lambda: (state_dir / "runtime" / "api.json").exists() or proc.poll() is not None,
+            20,
+            "runtime API",
         )
         assert proc.poll() is None, (state_dir / "runtime.log").read_text()
+    except BaseException:
+        stop_runtime(running)
+        raise
+    return running
+
+
+def stop_runtime(running: Lab) -> None:
+    running.proc.send_signal(signal.SIGTERM)
+    try:
+        running.proc.wait(20)
+    except subprocess.TimeoutExpired:
+        running.proc.kill()
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    running = start_runtime(tmp_path_factory.mktemp("lab"), LAB_MANIFESTS, "--min-token-seconds", "5")
+    try:
         yield running
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_runtime(running)

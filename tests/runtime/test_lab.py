@@ -101,7 +101,7 @@ def test_logs_follow_streams_new_lines(lab: Lab) -> None:
 
     (pod,) = _ready_pods(lab, "sick", 1)
     url = f"{lab.api.url}/api/v1/namespaces/lab/pods/{pod['name']}/log?tail=0&follow=true"
-    with urllib.request.urlopen(url, timeout=10) as resp:
+    with urllib.request.urlopen(urllib.request.Request(url, headers=lab.api.headers), timeout=10) as resp:
         http_get(lab.pod_url(pod, "/?marker=follow-test"))
         line = resp.readline().decode()
     assert "marker=follow-test" in line

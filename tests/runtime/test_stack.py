@@ -132,6 +132,19 @@ def test_aws_mcp_pod_runs_as_its_irsa_role(stack: Stack) -> None:
     assert claims["iss"].startswith("https://oidc.eks.us-west-2.amazonaws.com/id/")
 
 
+def test_k8s_mcp_pod_reads_the_cluster_with_its_service_account(stack: Stack) -> None:
+    """In k8s-mcp's pod, its backend calls the control API with the automounted token and is let in."""
+    code = (
+        "import os; from services.mcp.k8s_mcp.backends import ControlApiBackend; "
+        "b = ControlApiBackend(os.environ['NEXUSKIT_RUNTIME_API']); "
+        "assert b.token is not None and b.token.read(); "
+        "print(sorted({p['deployment'] for p in b.list_pods('nexus-mcp')}))"
+    )
+    result = _run_in_pod_env(_pod(stack, "k8s-mcp"), code)
+    assert result.returncode == 0, result.stderr
+    assert "'k8s-mcp'" in result.stdout
+
+
 def test_aws_mcp_pod_can_call_glue(stack: Stack) -> None:
     """In the aws-mcp pod's environment, Glue get_jobs through the engine succeeds."""
     result = _run_in_pod_env(

@@ -3,6 +3,7 @@
 The engine is the same ``python -m emulation`` process as ``engine_factory`` starts
 (:class:`tests.helpers.EngineProcess`), shared by the whole session so each service
 starts once; tests use their own keys, namespaces and ids so they do not collide.
+Every service trusts the session's token ``issuer`` (see :mod:`tests.services.support`).
 """
 
 from __future__ import annotations
@@ -14,7 +15,14 @@ from typing import Any
 import pytest
 
 from tests.helpers import EngineProcess, free_port
-from tests.services.support import ServiceProcess, aws_env, lake_env, provision, start_all
+from tests.services.support import ServiceProcess, aws_env, issuer, lake_env, provision, start_all
+from tests.services.tokens import OPERATOR, ORCHESTRATOR, UI, TestIssuer
+
+
+@pytest.fixture(scope="session", name="issuer")
+def issuer_fixture() -> TestIssuer:
+    """Signs the ServiceAccount tokens every service of the session trusts."""
+    return issuer()
 
 
 @pytest.fixture(scope="session")
@@ -50,10 +58,12 @@ class McpServers:
         env = aws_env(engine) | lake_env()
         self.aws_rw = ServiceProcess("services.mcp.aws_mcp", log_dir, env, "--allow-write", name="aws-rw")
         self.aws_ro = ServiceProcess("services.mcp.aws_mcp", log_dir, env, name="aws-ro")
+        # the tests of the session share one cache: room for every test's own namespaces
+        cache = {"KV_MAX_NAMESPACES_PER_CALLER": "100"}
         self.custom_rw = ServiceProcess(
-            "services.mcp.custom_mcp", log_dir, {}, "--allow-write", name="custom-rw"
+            "services.mcp.custom_mcp", log_dir, cache, "--allow-write", name="custom-rw"
         )
-        self.custom_ro = ServiceProcess("services.mcp.custom_mcp", log_dir, {}, name="custom-ro")
+        self.custom_ro = ServiceProcess("services.mcp.custom_mcp", log_dir, cache, name="custom-ro")
 
     @property
     def all(self) -> list[ServiceProcess]:
@@ -69,14 +79,30 @@ def mcp_servers(engine: EngineProcess, log_dir: Path) -> Iterator[McpServers]:
         server.stop()
 
 
+#: test accounts agent-core allows besides its manifest's callers: read only, read and write
+READER = "nexus-test/reader"
+WRITER = "nexus-test/writer"
+#: agent-core's callers: as in its manifest (operator: everything; nexus-ui: no curation), plus those
+AGENT_CALLERS = f"{OPERATOR}=read,write,curate {UI}=read,write {READER}=read {WRITER}=read,write"
+
+
+def agent_auth_env(issuer: TestIssuer, folder: Path) -> dict[str, str]:
+    """agent-core's auth: it trusts ``issuer`` for :data:`AGENT_CALLERS` and calls the MCP
+    services with its own token (``agent-orchestrator``'s, in a file as a projected volume)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    own = issuer.token_file(folder, ORCHESTRATOR)
+    return issuer.env(AGENT_CALLERS) | {"NEXUS_SERVICE_TOKEN_FILE": str(own)}
+
+
 @pytest.fixture(scope="session")
 def agents(
-    engine: EngineProcess, mcp_servers: McpServers, log_dir: Path
+    engine: EngineProcess, mcp_servers: McpServers, log_dir: Path, issuer: TestIssuer
 ) -> Iterator[tuple[ServiceProcess, ServiceProcess]]:
     """Two agent-core replicas sharing the runs table; k8s-mcp points at a dead port."""
     env = (
         aws_env(engine)
         | lake_env()
+        | agent_auth_env(issuer, log_dir / "agent-tokens")
         | {
             "AWS_MCP_URL": mcp_servers.aws_rw.mcp_url,
             "CUSTOM_MCP_URL": mcp_servers.custom_rw.mcp_url,

@@ -2,17 +2,26 @@
 
 Services run as ``python -m services...`` subprocesses (uvicorn inside), configured only
 through their environment and flags, exactly as the runtime starts them, against a real
-engine process. Nothing here imports a service module.
+engine process. Nothing here imports a service module (the MCP client library of
+``services.common`` aside, which is what callers use).
+
+Authentication is on, as in a cluster: every service trusts the session's
+:func:`issuer` (a :class:`~tests.services.tokens.TestIssuer`) and allows
+:data:`DEFAULT_CALLERS`; the helpers send the operator's token unless told otherwise
+(``account=None`` for an anonymous call, ``token=`` for a token made by hand).
 """
 
 from __future__ import annotations
 
 import asyncio
+import atexit
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -20,12 +29,49 @@ from pathlib import Path
 from typing import Any
 
 from tests.helpers import ADMIN_KEY, ADMIN_SECRET, REGION, EngineProcess, free_port
+from tests.services.tokens import OPERATOR, ORCHESTRATOR, UI, TestIssuer
 
 PREFIX = "nexus-dev"
 TIERS = ("bronze", "silver", "gold", "vibranium")
 BUCKETS = {tier: f"{PREFIX}-{tier}-{REGION}" for tier in TIERS}
 STREAM = f"{PREFIX}-intake"
 REPO = Path(__file__).resolve().parents[2]
+
+#: who may call the services the tests start (each service's manifest is narrower)
+DEFAULT_CALLERS = f"{OPERATOR}=read,write,curate {ORCHESTRATOR}=read,write,curate {UI}=read"
+
+_issuer: list[TestIssuer] = []
+
+
+def issuer() -> TestIssuer:
+    """The process's test issuer (its key and JWKS in a folder removed at exit)."""
+    if not _issuer:
+        folder = Path(tempfile.mkdtemp(prefix="nexus-test-issuer-"))
+        atexit.register(shutil.rmtree, folder, True)
+        _issuer.append(TestIssuer(folder))
+    return _issuer[0]
+
+
+def auth_env(callers: str = DEFAULT_CALLERS) -> dict[str, str]:
+    """A service's auth environment: trust :func:`issuer`, allow ``callers``."""
+    return issuer().env(callers)
+
+
+def service_token_env(folder: Path, account: str = ORCHESTRATOR) -> dict[str, str]:
+    """``NEXUS_SERVICE_TOKEN_FILE`` for a calling service: ``account``'s token in a file."""
+    return {"NEXUS_SERVICE_TOKEN_FILE": str(issuer().token_file(folder, account))}
+
+
+def bearer(account: str | None = OPERATOR, token: str | None = None) -> str | None:
+    """The token to send: ``token`` as given, else ``account``'s, else none."""
+    if token is not None:
+        return token
+    return issuer().token(account) if account else None
+
+
+def auth_headers(account: str | None = OPERATOR, token: str | None = None) -> dict[str, str]:
+    value = bearer(account, token)
+    return {"Authorization": f"Bearer {value}"} if value else {}
 
 
 def aws_env(engine: EngineProcess) -> dict[str, str]:
@@ -88,6 +134,7 @@ class ServiceProcess:
     def launch(self) -> ServiceProcess:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "NEXUS"))}
         env.update({"PORT": str(self.port), "PYTHONPATH": str(REPO), "LOG_LEVEL": "WARNING"})
+        env.update(auth_env())
         env.update(self.extra_env)
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "ab") as log:
@@ -152,12 +199,20 @@ def http_status(url: str) -> int | None:
         return None
 
 
-def http_json(method: str, url: str, body: Any = None, timeout: float = 60.0) -> tuple[int, Any]:
-    """``(status, JSON body)`` of one request (error statuses included, not raised)."""
+def http_json(
+    method: str,
+    url: str,
+    body: Any = None,
+    timeout: float = 60.0,
+    *,
+    account: str | None = OPERATOR,
+    token: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> tuple[int, Any]:
+    """``(status, JSON body)`` of one request as ``account`` (error statuses included, not raised)."""
     data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(
-        url, data=data, method=method, headers={"Content-Type": "application/json"}
-    )
+    sent = {"Content-Type": "application/json", **auth_headers(account, token), **(headers or {})}
+    request = urllib.request.Request(url, data=data, method=method, headers=sent)
     try:
         with urllib.request.urlopen(request, timeout=timeout) as resp:
             raw = resp.read()
@@ -176,11 +231,11 @@ def http_text(url: str) -> str:
 
 
 # -- MCP through a real client session ----------------------------------------------------------
-async def _mcp(url: str, calls: list[tuple[str, dict[str, Any] | None]]) -> list[Any]:
-    from mcp import Client
+async def _mcp(url: str, token: str | None, calls: list[tuple[str, dict[str, Any] | None]]) -> list[Any]:
+    from services.common.mcpclient import mcp_client
 
     out: list[Any] = []
-    async with Client(url) as client:
+    async with mcp_client(url, token) as client:
         for name, args in calls:
             if name == "tools/list":
                 out.append((await client.list_tools()).tools)
@@ -189,18 +244,46 @@ async def _mcp(url: str, calls: list[tuple[str, dict[str, Any] | None]]) -> list
     return out
 
 
-def mcp_session(url: str, *calls: tuple[str, dict[str, Any] | None]) -> list[Any]:
-    """Open one MCP session to ``url`` and make the calls in order (``tools/list`` lists)."""
-    return asyncio.run(_mcp(url, list(calls)))
+def mcp_session(
+    url: str,
+    *calls: tuple[str, dict[str, Any] | None],
+    account: str | None = OPERATOR,
+    token: str | None = None,
+) -> list[Any]:
+    """Open one MCP session to ``url`` as ``account`` and make the calls in order
+    (``tools/list`` lists); ``token`` sends that token instead."""
+    return asyncio.run(_mcp(url, bearer(account, token), list(calls)))
 
 
-def mcp_call(url: str, tool: str, args: dict[str, Any] | None = None) -> Any:
+def mcp_call(
+    url: str,
+    tool: str,
+    args: dict[str, Any] | None = None,
+    *,
+    account: str | None = OPERATOR,
+    token: str | None = None,
+) -> Any:
     """One tool call in a fresh session: the CallToolResult."""
-    return mcp_session(url, (tool, args))[0]
+    return mcp_session(url, (tool, args), account=account, token=token)[0]
 
 
-def mcp_tools(url: str) -> list[Any]:
-    return list(mcp_session(url, ("tools/list", None))[0])
+def mcp_tools(url: str, *, account: str | None = OPERATOR, token: str | None = None) -> list[Any]:
+    return list(mcp_session(url, ("tools/list", None), account=account, token=token)[0])
+
+
+def mcp_refusal(url: str, tool: str, args: dict[str, Any] | None = None, **who: Any) -> str:
+    """The message of a call the server refused before any tool ran (401/403)."""
+    from mcp import MCPError
+
+    try:
+        result = mcp_call(url, tool, args, **who)
+    except BaseException as exc:  # the SDK raises from a task group
+        while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+            exc = exc.exceptions[0]
+        if isinstance(exc, MCPError):
+            return exc.message
+        raise
+    raise AssertionError(f"expected a refusal, got {result}")
 
 
 def error_text(result: Any) -> str:

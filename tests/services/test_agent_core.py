@@ -2,18 +2,28 @@
 
 Two replicas share the runs table (as the Deployment's two pods do). Their k8s-mcp URL
 points at a port nothing listens on: a workflow that needs k8s-mcp fails at that step.
+Requests go as the operator (``http_json``'s default); the callers and their roles are
+``AGENT_CALLERS`` (tests/services/conftest.py).
 """
 
 from __future__ import annotations
 
+import json
 import time
+import urllib.error
+import urllib.request
 import uuid
+from pathlib import Path
 from typing import Any
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.services.support import BUCKETS, ServiceProcess, http_json, http_text
+from tests.helpers import EngineProcess
+from tests.services.conftest import AGENT_CALLERS, READER, WRITER, McpServers
+from tests.services.support import BUCKETS, ServiceProcess, auth_headers, aws_env, http_json, lake_env
+from tests.services.support import issuer as session_issuer
+from tests.services.tokens import OPERATOR, ORCHESTRATOR, UI, TestIssuer
 
 TELEMETRY = {
     "type": "telemetry",
@@ -31,9 +41,15 @@ def _run(agent: ServiceProcess, name: str, data: dict[str, Any], **extra: Any) -
     return code, body
 
 
+def _metrics_text(agent: ServiceProcess) -> str:
+    request = urllib.request.Request(agent.url + "/metrics", headers=auth_headers())
+    with urllib.request.urlopen(request, timeout=10) as resp:
+        return str(resp.read().decode())
+
+
 def _metrics(agent: ServiceProcess) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
     samples = {}
-    for family in text_string_to_metric_families(http_text(agent.url + "/metrics")):
+    for family in text_string_to_metric_families(_metrics_text(agent)):
         for sample in family.samples:
             samples[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
     return samples
@@ -72,7 +88,7 @@ def test_enrich_telemetry_runs_every_step_and_lands_in_gold(
 
 def test_async_run_answers_at_once_and_is_polled(agents: tuple[ServiceProcess, ServiceProcess]) -> None:
     """async: true answers 202 with a run id; GET /workflow/runs/{id} shows it finish."""
-    code, run = _run(agents[0], "lake-inventory", {}, **{"async": True})
+    code, run = _run(agents[0], "lake-inventory", {}, run_async=True)
     assert code == 202 and run["status"] == "running"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -135,8 +151,8 @@ def test_failing_mcp_service_fails_the_run_at_its_step(agents: tuple[ServiceProc
 
 
 def test_health_checks_dependencies(agents: tuple[ServiceProcess, ServiceProcess]) -> None:
-    """/health: AWS and the reachable MCP services ok, the dead k8s-mcp named, overall degraded (200)."""
-    code, body = http_json("GET", agents[0].url + "/health")
+    """/health/checks: AWS and the reachable MCP services ok, the dead k8s-mcp named, degraded (200)."""
+    code, body = http_json("GET", agents[0].url + "/health/checks", account=READER)
     assert code == 200 and body["status"] == "degraded"
     checks = body["checks"]
     assert checks["aws"]["status"] == "ok"
@@ -191,9 +207,10 @@ def test_curate_insight_promotes_with_provenance_and_disseminates(
         "device_id": "dev-0001",
         "ts": "2026-11-26T10:00:00Z",
     }
-    aws("s3").put_object(Bucket=BUCKETS["gold"], Key=key, Body=__import__("json").dumps(document).encode())
+    aws("s3").put_object(Bucket=BUCKETS["gold"], Key=key, Body=json.dumps(document).encode())
     _, run = _run(agents[0], "curate-insight", {"key": key})
     assert run["status"] == "succeeded", run["error"]
+    assert (run["trigger"], run["caller"]) == ("api", "nexus-agent-core/nexus-operator")
     assert run["result"]["promoted"] is True
     assert [s["id"] for s in run["steps"]][-1] == "disseminate"
     provenance = (
@@ -244,3 +261,204 @@ def test_synchronous_run_past_its_timeout_answers_202(agents: tuple[ServiceProce
             break
         time.sleep(0.1)
     assert polled["status"] == "succeeded"
+
+
+# -- who may do what ---------------------------------------------------------------------------
+def test_health_answers_anyone_with_the_status_only(agents: tuple[ServiceProcess, ServiceProcess]) -> None:
+    """/health and /health/live need no token and disclose nothing but the status."""
+    code, body = http_json("GET", agents[0].url + "/health", account=None)
+    assert code == 200 and body == {"status": "degraded", "service": "agent-core", "auth": "on"}
+    assert http_json("GET", agents[0].url + "/health/live", account=None) == (200, {"status": "ok"})
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/workflows"),
+        ("GET", "/workflows/lake-inventory"),
+        ("GET", "/workflow/runs"),
+        ("GET", "/workflow/runs/run-1"),
+        ("GET", "/health/checks"),
+        ("GET", "/metrics"),
+        ("GET", "/openapi.json"),
+        ("POST", "/workflow/execute"),
+    ],
+)
+def test_every_route_but_health_needs_a_token(
+    agents: tuple[ServiceProcess, ServiceProcess], method: str, path: str
+) -> None:
+    """Without a bearer token every route but /health answers 401 with a Bearer challenge."""
+    body = {"name": "lake-inventory", "input": {}} if method == "POST" else None
+    request = urllib.request.Request(
+        agents[0].url + path,
+        data=json.dumps(body).encode() if body else None,
+        method=method,
+        headers={"Content-Type": "application/json"},
+    )
+    try:
+        urllib.request.urlopen(request, timeout=10)
+    except urllib.error.HTTPError as exc:
+        assert exc.code == 401 and exc.headers["WWW-Authenticate"].startswith("Bearer")
+        assert "bearer token is required" in json.loads(exc.read())["detail"]
+    else:
+        raise AssertionError(f"{method} {path} answered without a token")
+
+
+def test_a_reader_lists_but_does_not_run(agents: tuple[ServiceProcess, ServiceProcess]) -> None:
+    """A read-only caller reads the catalogue and the metrics; running is 403 naming the write role."""
+    assert http_json("GET", agents[0].url + "/workflows", account=READER)[0] == 200
+    code, body = http_json(
+        "POST", agents[0].url + "/workflow/execute", {"name": "lake-inventory"}, account=READER
+    )
+    assert code == 403
+    assert body["detail"].startswith(f"{READER} may not run workflows: it needs the 'write' role")
+
+
+def test_a_writer_runs_but_does_not_curate(agents: tuple[ServiceProcess, ServiceProcess], aws: Any) -> None:
+    """A read-write caller runs lake-inventory; curate-insight is 403 naming curate, and no run starts."""
+    code, run = _run_as(agents[0], WRITER, "lake-inventory", {"tiers": ["gold"]})
+    assert (code, run["status"], run["caller"]) == (200, "succeeded", WRITER)
+    before = _vibranium_keys(aws)
+    insight = {"insight_id": f"forged-{uuid.uuid4().hex[:8]}", "confidence": 0.99, "summary": "forged"}
+    code, body = _run_as(agents[0], WRITER, "curate-insight", {"insight": insight})
+    assert code == 403
+    assert body["detail"] == (
+        f"{WRITER} may not run workflow 'curate-insight': it needs the 'curate' role "
+        "(it has read, write); grant it in NEXUS_AUTH_CALLERS"
+    )
+    _, runs = http_json("GET", agents[0].url + "/workflow/runs?workflow=curate-insight&limit=1000")
+    assert all(r["caller"] != WRITER for r in runs["runs"])
+    assert _vibranium_keys(aws) == before
+
+
+def test_the_ui_account_launches_but_does_not_curate(agents: tuple[ServiceProcess, ServiceProcess]) -> None:
+    """nexus-ui's ServiceAccount (read, write) may start enrichment, never curation."""
+    code, body = _run_as(agents[0], UI, "curate-insight", {"insight": {"confidence": 1.0}}, run_async=True)
+    assert code == 403 and "needs the 'curate' role" in body["detail"]
+    code, run = _run_as(agents[0], UI, "lake-inventory", {}, run_async=True)
+    assert code == 202 and run["caller"] == UI
+
+
+def test_catalogue_names_the_role_each_workflow_needs(agents: tuple[ServiceProcess, ServiceProcess]) -> None:
+    """GET /workflows says which workflows take curate, and that the stream may not start curation."""
+    _, body = http_json("GET", agents[0].url + "/workflows", account=READER)
+    assert {w["name"]: w["requires"] for w in body["workflows"]}["curate-insight"] == "curate"
+    assert "insight.curate" not in body["routes"] and "insight.curate" in body["refused_routes"]
+
+
+def test_a_foreign_host_is_refused(agents: tuple[ServiceProcess, ServiceProcess]) -> None:
+    """A request naming another host (DNS rebinding) is 403 even with a valid token."""
+    code, body = http_json(
+        "GET", agents[0].url + "/workflows", headers={"Host": f"rebind.attacker.test:{agents[0].port}"}
+    )
+    assert code == 403 and "is not a name of this service" in body["detail"]
+
+
+def test_the_service_names_are_accepted(agents: tuple[ServiceProcess, ServiceProcess]) -> None:
+    """Its cluster names (agent-core.nexus-agent-core.svc.cluster.local) are agent-core's own."""
+    host = "agent-core.nexus-agent-core.svc.cluster.local"
+    assert http_json("GET", agents[0].url + "/workflows", headers={"Host": host})[0] == 200
+
+
+def test_a_foreign_origin_is_refused(agents: tuple[ServiceProcess, ServiceProcess]) -> None:
+    """A request from another site's page (Origin) is 403 even with a valid token."""
+    code, body = _run_as(
+        agents[0], OPERATOR, "lake-inventory", {}, headers={"Origin": "https://evil.example"}
+    )
+    assert code == 403 and "cross-origin" in body["detail"]
+
+
+def test_duplicate_keys_are_refused(agents: tuple[ServiceProcess, ServiceProcess]) -> None:
+    """A JSON body with a key twice is 400 naming the key (parsers disagree on which one wins)."""
+    request = urllib.request.Request(
+        agents[0].url + "/workflow/execute",
+        data=b'{"name": "lake-inventory", "name": "curate-insight", "input": {}}',
+        method="POST",
+        headers={"Content-Type": "application/json", **auth_headers(WRITER)},
+    )
+    try:
+        urllib.request.urlopen(request, timeout=10)
+    except urllib.error.HTTPError as exc:
+        assert exc.code == 400 and "duplicate key 'name'" in json.loads(exc.read())["detail"]
+    else:
+        raise AssertionError("a body with a duplicate key was accepted")
+
+
+def _run_as(
+    agent: ServiceProcess,
+    account: str,
+    name: str,
+    data: dict[str, Any],
+    headers: dict[str, str] | None = None,
+    run_async: bool = False,
+) -> tuple[int, dict[str, Any]]:
+    body = {"name": name, "input": data, "async": run_async}
+    code, answer = http_json("POST", agent.url + "/workflow/execute", body, account=account, headers=headers)
+    return code, answer
+
+
+def _vibranium_keys(aws: Any) -> set[str]:
+    pages = aws("s3").get_paginator("list_objects_v2").paginate(Bucket=BUCKETS["vibranium"])
+    return {o["Key"] for page in pages for o in page.get("Contents", [])}
+
+
+def test_mcp_refusing_agent_cores_token_fails_the_step_saying_so(
+    engine: EngineProcess, mcp_servers: McpServers, log_dir: Path, issuer: TestIssuer, tmp_path: Path
+) -> None:
+    """agent-core with a token the MCP services do not trust (another issuer's): the MCP step
+    fails naming the refusal (401 and its reason), not as an unreachable service."""
+    stranger = TestIssuer(tmp_path / "stranger")
+    env = (
+        aws_env(engine)
+        | lake_env()
+        | issuer.env(AGENT_CALLERS)
+        | {
+            "NEXUS_SERVICE_TOKEN_FILE": str(stranger.token_file(tmp_path, ORCHESTRATOR)),
+            "AWS_MCP_URL": mcp_servers.aws_rw.mcp_url,
+            "AGENT_CONSUMER_ENABLED": "false",
+        }
+    )
+    agent = ServiceProcess("services.agent_core", log_dir, env, name="agent-untrusted").start()
+    try:
+        code, run = _run(agent, "lake-inventory", {"tiers": ["gold"]})
+    finally:
+        agent.stop()
+    assert (code, run["status"], run["error"]["step"]) == (200, "failed", "inventory")
+    assert "refused agent-core's ServiceAccount token (HTTP 401" in run["error"]["message"], run["error"]
+
+
+# -- the kit's side (nexuskit.workflows) --------------------------------------------------------
+def test_the_kit_sends_the_token_it_is_given(
+    agents: tuple[ServiceProcess, ServiceProcess], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """NEXUSKIT_AGENT_CORE_TOKEN (a token from `kubectl create token` on EKS) is sent as is."""
+    from nexuskit.config import KitSettings
+    from nexuskit.workflows import list_workflows
+
+    monkeypatch.setenv("NEXUSKIT_AGENT_CORE_TOKEN", session_issuer().token(OPERATOR))
+    names = {w["name"] for w in list_workflows(KitSettings(state_dir=tmp_path), url=agents[0].url)}
+    assert "curate-insight" in names
+
+
+def test_the_kit_without_a_token_says_why_in_one_line(
+    agents: tuple[ServiceProcess, ServiceProcess], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No control plane to ask and no NEXUSKIT_AGENT_CORE_TOKEN: a WorkflowError naming the 401 and why."""
+    from nexuskit.config import KitSettings
+    from nexuskit.workflows import WorkflowError, run_workflow
+
+    monkeypatch.delenv("NEXUSKIT_AGENT_CORE_TOKEN", raising=False)
+    with pytest.raises(WorkflowError) as caught:
+        run_workflow(KitSettings(state_dir=tmp_path), "lake-inventory", url=agents[0].url)
+    assert caught.value.message.startswith("agent-core refused the request (401): a bearer token is required")
+    assert "no operator token from the local control plane" in str(caught.value.hint)
+
+
+def test_the_kit_never_sends_a_local_token_elsewhere(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """For an agent-core that is not on this machine the local operator token is not even asked for."""
+    from nexuskit.config import KitSettings
+    from nexuskit.workflows import operator_token
+
+    monkeypatch.delenv("NEXUSKIT_AGENT_CORE_TOKEN", raising=False)
+    credential = operator_token(KitSettings(state_dir=tmp_path), "https://agent-core.example.com")
+    assert credential.token is None and "NEXUSKIT_AGENT_CORE_TOKEN" in credential.missing

@@ -2,7 +2,8 @@
 
 One test runs the installed CLI as a subprocess, as a user does; the others invoke the
 same Typer app in-process (the HTTP and MCP traffic is real either way), which keeps the
-suite fast.
+suite fast. There is no control plane here to issue the operator's token, so the tests
+give it as a user would on EKS: ``NEXUSKIT_MCP_TOKEN`` / ``NEXUSKIT_AGENT_CORE_TOKEN``.
 """
 
 from __future__ import annotations
@@ -14,8 +15,22 @@ import sys
 import uuid
 from pathlib import Path
 
+import pytest
+
 from tests.services.conftest import McpServers
-from tests.services.support import REPO, ServiceProcess
+from tests.services.support import REPO, ServiceProcess, issuer
+from tests.services.tokens import OPERATOR, UI
+
+TOKEN_VARIABLES = ("NEXUSKIT_MCP_TOKEN", "NEXUSKIT_AGENT_CORE_TOKEN")
+
+
+@pytest.fixture(autouse=True)
+def operator_token(monkeypatch: pytest.MonkeyPatch) -> str:
+    """The operator's token in the variables the CLI reads (what `kubectl create token` gives)."""
+    token = issuer().token(OPERATOR)
+    for name in TOKEN_VARIABLES:
+        monkeypatch.setenv(name, token)
+    return token
 
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
@@ -30,6 +45,7 @@ def cli(*args: str) -> subprocess.CompletedProcess[str]:
 
 def nexuskit(*args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "NEXUSKIT_"))}
+    env.update({name: os.environ[name] for name in TOKEN_VARIABLES if name in os.environ})
     return subprocess.run(
         [sys.executable, "-m", "nexuskit.cli", *args],
         capture_output=True,
@@ -142,3 +158,25 @@ def test_mcp_call_tool_error_exits_1(mcp_servers: McpServers) -> None:
     )
     assert out.returncode == 1
     assert "--allow-write" in out.stderr
+
+
+def test_mcp_call_without_a_token_is_refused_in_one_line(
+    mcp_servers: McpServers, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With no token to be had, the server's refusal is one line saying why no token was sent."""
+    monkeypatch.delenv("NEXUSKIT_MCP_TOKEN")
+    out = cli("mcp", "tools", "custom", "--url", mcp_servers.custom_ro.mcp_url)
+    assert out.returncode == 1
+    assert "refused the call: a bearer token is required" in out.stderr
+    assert "no token was sent" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_mcp_call_with_a_read_only_account_names_the_role(
+    mcp_servers: McpServers, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A token of a read-only caller (nexus-ui) makes kv_set a tool error naming the write role."""
+    monkeypatch.setenv("NEXUSKIT_MCP_TOKEN", issuer().token(UI))
+    args = ["--arg", "namespace=cli-ui", "--arg", "key=k", "--arg", "value=1"]
+    out = cli("mcp", "call", "custom", "kv_set", *args, "--url", mcp_servers.custom_rw.mcp_url)
+    assert out.returncode == 1
+    assert "needs the 'write' role" in out.stderr

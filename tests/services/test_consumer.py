@@ -7,6 +7,7 @@ runs table, so the counts are exact.
 from __future__ import annotations
 
 import json
+import urllib.request
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,8 +17,17 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.helpers import EngineProcess
-from tests.services.conftest import McpServers
-from tests.services.support import BUCKETS, ServiceProcess, aws_env, http_json, http_text, lake_env, wait_for
+from tests.services.conftest import McpServers, agent_auth_env
+from tests.services.support import (
+    BUCKETS,
+    ServiceProcess,
+    auth_headers,
+    aws_env,
+    http_json,
+    lake_env,
+    wait_for,
+)
+from tests.services.tokens import TestIssuer
 
 
 def _telemetry(n: int, tag: str) -> dict[str, Any]:
@@ -36,9 +46,15 @@ def _gold_key(event: dict[str, Any]) -> str:
     return f"agent-insights/date=2026-11-26/{event['device_id']}-{event['id']}.json"
 
 
+def _metrics_text(agent: ServiceProcess) -> str:
+    request = urllib.request.Request(agent.url + "/metrics", headers=auth_headers())
+    with urllib.request.urlopen(request, timeout=10) as resp:
+        return str(resp.read().decode())
+
+
 def _counter(agent: ServiceProcess, name: str, **labels: str) -> float:
     total = 0.0
-    for family in text_string_to_metric_families(http_text(agent.url + "/metrics")):
+    for family in text_string_to_metric_families(_metrics_text(agent)):
         for sample in family.samples:
             if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
                 total += sample.value
@@ -48,7 +64,9 @@ def _counter(agent: ServiceProcess, name: str, **labels: str) -> float:
 class ConsumerStack:
     """A fresh stream (2 shards) with its own runs and checkpoint tables; ``start()`` an agent-core on it."""
 
-    def __init__(self, engine: EngineProcess, mcp_servers: McpServers, log_dir: Path, aws: Any) -> None:
+    def __init__(
+        self, engine: EngineProcess, mcp_servers: McpServers, log_dir: Path, aws: Any, issuer: TestIssuer
+    ) -> None:
         tag = uuid.uuid4().hex[:6]
         self.stream = f"nexus-dev-intake-{tag}"
         aws("kinesis").create_stream(StreamName=self.stream, ShardCount=2)
@@ -64,6 +82,7 @@ class ConsumerStack:
         self.env = (
             aws_env(engine)
             | lake_env()
+            | agent_auth_env(issuer, log_dir / "agent-tokens")
             | {
                 "AWS_MCP_URL": mcp_servers.aws_rw.mcp_url,
                 "CUSTOM_MCP_URL": mcp_servers.custom_rw.mcp_url,
@@ -91,10 +110,10 @@ class ConsumerStack:
 
 @pytest.fixture(scope="module")
 def consumer(
-    engine: EngineProcess, mcp_servers: McpServers, log_dir: Path, aws: Any
+    engine: EngineProcess, mcp_servers: McpServers, log_dir: Path, aws: Any, issuer: TestIssuer
 ) -> Iterator[tuple[ServiceProcess, str]]:
     """One agent-core consuming a stream of the module's, holding both shard leases."""
-    stack = ConsumerStack(engine, mcp_servers, log_dir, aws)
+    stack = ConsumerStack(engine, mcp_servers, log_dir, aws, issuer)
     agent = stack.start()
     wait_for(lambda: _counter(agent, "nexus_agent_consumer_leases_held") == 2, what="both shard leases")
     yield agent, stack.stream
@@ -103,10 +122,10 @@ def consumer(
 
 @pytest.fixture
 def consumer_stack(
-    engine: EngineProcess, mcp_servers: McpServers, log_dir: Path, aws: Any
+    engine: EngineProcess, mcp_servers: McpServers, log_dir: Path, aws: Any, issuer: TestIssuer
 ) -> Iterator[ConsumerStack]:
     """A stream of the test's own, for tests that stop and start agent-core."""
-    stack = ConsumerStack(engine, mcp_servers, log_dir, aws)
+    stack = ConsumerStack(engine, mcp_servers, log_dir, aws, issuer)
     yield stack
     stack.stop_all()
 
@@ -146,9 +165,34 @@ def test_event_on_the_stream_runs_enrich_telemetry_into_the_lake(
 
 def test_consumer_lag_is_exposed_per_shard(consumer: tuple[ServiceProcess, str]) -> None:
     """/metrics has the consumer lag gauge for each shard it reads."""
-    families = {f.name: f for f in text_string_to_metric_families(http_text(consumer[0].url + "/metrics"))}
+    families = {f.name: f for f in text_string_to_metric_families(_metrics_text(consumer[0]))}
     shards = {s.labels["shard"] for s in families["nexus_agent_consumer_lag_milliseconds"].samples}
     assert shards == {"0", "1"}
+
+
+def test_a_curation_event_on_the_stream_is_refused(consumer: tuple[ServiceProcess, str], aws: Any) -> None:
+    """An insight.curate event carrying a forged insight is not run (the stream's producers are
+    not agent-core's callers): counted as refused, nothing written to vibranium, nothing sent."""
+    agent, stream = consumer
+    tag = uuid.uuid4().hex[:6]
+    forged = {
+        "type": "insight.curate",
+        "device_id": f"dev-{tag}",
+        "insight": {"insight_id": f"forged-{tag}", "confidence": 0.99, "summary": "forged"},
+    }
+    refused_before = _counter(agent, "nexus_agent_consumer_records_total", outcome="refused")
+    pages = aws("s3").get_paginator("list_objects_v2")
+    before = {o["Key"] for p in pages.paginate(Bucket=BUCKETS["vibranium"]) for o in p.get("Contents", [])}
+    _put(aws, stream, [forged])
+    wait_for(
+        lambda: _counter(agent, "nexus_agent_consumer_records_total", outcome="refused") > refused_before,
+        timeout=30,
+        what="the curation event refused",
+    )
+    after = {o["Key"] for p in pages.paginate(Bucket=BUCKETS["vibranium"]) for o in p.get("Contents", [])}
+    assert after == before
+    _, runs = http_json("GET", f"{agent.url}/workflow/runs?workflow=curate-insight")
+    assert runs["count"] == 0
 
 
 def test_restart_neither_reprocesses_nor_skips(consumer_stack: ConsumerStack, aws: Any) -> None:

@@ -16,6 +16,7 @@ import pytest
 
 from tests.services.conftest import McpServers
 from tests.services.support import ServiceProcess, error_text, mcp_call, mcp_session, mcp_tools
+from tests.services.tokens import ORCHESTRATOR
 
 PORTLAND = {"lat": 45.52, "lon": -122.68}
 
@@ -94,6 +95,19 @@ def test_kv_append_keeps_a_rolling_window(mcp_servers: McpServers) -> None:
     calls = [("kv_append", {"namespace": ns, "key": "w", "item": n, "max_items": 3}) for n in range(5)]
     *_, last = mcp_session(mcp_servers.custom_rw.mcp_url, *calls)
     assert last.structured_content["value"] == [2, 3, 4]
+
+
+def test_a_key_is_charged_to_its_last_writer(mcp_servers: McpServers) -> None:
+    """A key rewritten by another caller is that caller's: kv_get names it, kv_stats counts it."""
+    ns = _ns()
+    url = mcp_servers.custom_rw.mcp_url
+    mcp_call(url, "kv_set", {"namespace": ns, "key": "k", "value": 1})
+    mcp_call(url, "kv_set", {"namespace": ns, "key": "k", "value": 2}, account=ORCHESTRATOR)
+    got = mcp_call(url, "kv_get", {"namespace": ns, "key": "k"}).structured_content
+    assert (got["value"], got["written_by"]) == (2, ORCHESTRATOR)
+    stats = mcp_call(url, "kv_stats").structured_content
+    assert stats["callers"][ORCHESTRATOR]["keys"] >= 1
+    assert stats["limits"]["max_namespaces_per_caller"] == 100
 
 
 def test_read_only_server_refuses_kv_set(mcp_servers: McpServers) -> None:

@@ -76,6 +76,22 @@ def test_row_limit_truncates(databases: tuple[ServiceProcess, ServiceProcess]) -
     """At most the row limit comes back, and the answer says it was truncated."""
     body = mcp_call(databases[1].mcp_url, "query", {"sql": "SELECT * FROM readings"}).structured_content
     assert (body["row_count"], body["truncated"]) == (10, True)
+    assert "row limit" in body["truncated_reason"]
+
+
+def test_write_mode_cannot_store_a_value_over_the_limit(
+    databases: tuple[ServiceProcess, ServiceProcess],
+) -> None:
+    """execute refuses to make a blob over DATABASE_MAX_VALUE_BYTES: the database never holds one."""
+    result = mcp_call(databases[0].mcp_url, "execute", {"sql": "SELECT length(zeroblob(2000000))"})
+    assert "DATABASE_MAX_VALUE_BYTES" in error_text(result)
+
+
+def test_small_answer_reports_its_bytes(databases: tuple[ServiceProcess, ServiceProcess]) -> None:
+    """An answer within the limits is complete, and says how many bytes its rows took."""
+    body = mcp_call(databases[1].mcp_url, "query", {"sql": "SELECT 'abc' AS s, 1 AS n"}).structured_content
+    assert (body["truncated"], body["truncated_reason"]) == (False, None)
+    assert body["result_bytes"] == len('["abc",1]') and body["max_result_bytes"] == 1 << 20
 
 
 def test_statement_timeout_interrupts(databases: tuple[ServiceProcess, ServiceProcess]) -> None:

@@ -2,7 +2,9 @@
 
 The runtime runs a small manifests folder: ``web`` (the placeholder service, healthy) and
 ``crasher`` (exits 3 after printing an error, so it crash-loops), with a fast restart
-backoff. k8s-mcp reaches the runtime as its pods do, through ``NEXUSKIT_RUNTIME_API``.
+backoff. k8s-mcp reaches the runtime as its pods do, through ``NEXUSKIT_RUNTIME_API``,
+with a token of its ServiceAccount (``nexus-mcp/k8s-mcp``, RBAC as in its manifest) where
+its pod would have the automounted one (``NEXUSKIT_MOUNTS``).
 """
 
 from __future__ import annotations
@@ -26,9 +28,13 @@ from tests.services.support import (
     http_json,
     mcp_call,
     mcp_tools,
+    service_token_env,
     start_all,
     wait_for,
 )
+
+SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
+API_AUDIENCE = "https://kubernetes.default.svc"
 
 MANIFEST = """
 apiVersion: v1
@@ -38,6 +44,30 @@ metadata: {name: nexus-mcp}
 apiVersion: v1
 kind: Namespace
 metadata: {name: kube-system}
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: k8s-mcp, namespace: nexus-mcp}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: nexus-k8s-mcp}
+rules:
+  - apiGroups: [""]
+    resources: ["pods", "pods/log", "events", "services", "namespaces"]
+    verbs: ["get", "list", "watch"]
+  - apiGroups: ["apps"]
+    resources: ["deployments", "replicasets"]
+    verbs: ["get", "list", "watch", "patch"]
+  - apiGroups: ["apps"]
+    resources: ["deployments/scale"]
+    verbs: ["get", "update", "patch"]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: nexus-k8s-mcp}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: nexus-k8s-mcp}
+subjects: [{kind: ServiceAccount, name: k8s-mcp, namespace: nexus-mcp}]
 ---
 apiVersion: apps/v1
 kind: Deployment
@@ -76,9 +106,39 @@ spec:
 """
 
 
+class Runtime:
+    """The runtime's control API: its URL and the admin token (``<state>/runtime/admin-token``)."""
+
+    def __init__(self, url: str, admin_token: str) -> None:
+        self.url = url
+        self.admin_token = admin_token
+
+    def deployment(self, name: str) -> dict[str, Any]:
+        code, body = http_json(
+            "GET", f"{self.url}/api/v1/namespaces/nexus-mcp/deployments/{name}", token=self.admin_token
+        )
+        assert code == 200, body
+        return dict(body)
+
+    def service_account_folder(self, folder: Path, namespace: str, name: str) -> Path:
+        """What the automount gives a pod: the account's API token (a TokenRequest) in ``folder``."""
+        request = {
+            "apiVersion": "authentication.k8s.io/v1",
+            "kind": "TokenRequest",
+            "spec": {"audiences": [API_AUDIENCE], "expirationSeconds": 3600},
+        }
+        url = f"{self.url}/api/v1/namespaces/{namespace}/serviceaccounts/{name}/token"
+        code, body = http_json("POST", url, request, token=self.admin_token)
+        assert code == 201, body
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "token").write_text(body["status"]["token"])
+        (folder / "namespace").write_text(namespace)
+        return folder
+
+
 @pytest.fixture(scope="module")
-def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The process runtime on the manifests above; yields its control API URL."""
+def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
+    """The process runtime on the manifests above."""
     root = tmp_path_factory.mktemp("runtime")
     (root / "manifests" / "apps" / "k8s").mkdir(parents=True)
     (root / "manifests" / "apps" / "k8s" / "apps.yaml").write_text(MANIFEST)
@@ -106,16 +166,24 @@ def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     try:
         wait_for(lambda: info.exists() or proc.poll() is not None, timeout=30, what="the runtime's api.json")
         assert proc.poll() is None, (root / "runtime.log").read_text()
-        yield str(json.loads(info.read_text())["api_url"])
+        admin = (root / "state" / "runtime" / "admin-token").read_text().strip()
+        yield Runtime(str(json.loads(info.read_text())["api_url"]), admin)
     finally:
         proc.terminate()
         proc.wait(30)
 
 
 @pytest.fixture(scope="module")
-def k8s(runtime: str, log_dir: Path) -> Iterator[tuple[ServiceProcess, ServiceProcess]]:
-    """k8s-mcp read-only and read-write, watching nexus-mcp only."""
-    env = {"NEXUSKIT_RUNTIME_API": runtime, "WATCH_NAMESPACES": "nexus-mcp"}
+def k8s(
+    runtime: Runtime, log_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[ServiceProcess, ServiceProcess]]:
+    """k8s-mcp read-only and read-write, watching nexus-mcp only, as ``nexus-mcp/k8s-mcp``."""
+    account = runtime.service_account_folder(tmp_path_factory.mktemp("k8s-mcp-sa"), "nexus-mcp", "k8s-mcp")
+    env = {
+        "NEXUSKIT_RUNTIME_API": runtime.url,
+        "NEXUSKIT_MOUNTS": json.dumps({SERVICE_ACCOUNT_DIR: str(account)}),
+        "WATCH_NAMESPACES": "nexus-mcp",
+    }
     ro = ServiceProcess("services.mcp.k8s_mcp", log_dir, env, name="k8s-ro")
     rw = ServiceProcess("services.mcp.k8s_mcp", log_dir, env, "--allow-write", name="k8s-rw")
     start_all([ro, rw])
@@ -167,17 +235,44 @@ def test_troubleshoot_reports_the_crash_loops_last_exit(k8s: tuple[ServiceProces
     assert any(e["reason"] in {"BackOff", "Started"} for e in body["events"])
 
 
-def test_scale_refused_without_allow_write(k8s: tuple[ServiceProcess, ServiceProcess], runtime: str) -> None:
+def test_scale_refused_without_allow_write(
+    k8s: tuple[ServiceProcess, ServiceProcess], runtime: Runtime
+) -> None:
     """Read-only k8s-mcp refuses scale_deployment, and the replicas stay as they were."""
     result = mcp_call(
         k8s[0].mcp_url, "scale_deployment", {"namespace": "nexus-mcp", "name": "web", "replicas": 3}
     )
     assert "--allow-write" in error_text(result)
-    _, deployment = http_json("GET", f"{runtime}/api/v1/namespaces/nexus-mcp/deployments/web")
-    assert deployment["replicas"] == 1
+    assert runtime.deployment("web")["replicas"] == 1
 
 
-def test_scale_with_allow_write(k8s: tuple[ServiceProcess, ServiceProcess], runtime: str) -> None:
+def test_scale_refused_to_a_read_only_caller(
+    k8s: tuple[ServiceProcess, ServiceProcess], runtime: Runtime
+) -> None:
+    """A caller with only the read role (the orchestrator, as in the manifest) cannot scale."""
+    k8s_callers = "nexus-agent-core/agent-orchestrator=read nexus-agent-core/nexus-operator=read,write"
+    server = ServiceProcess(
+        "services.mcp.k8s_mcp",
+        k8s[1].log_path.parent,
+        {**k8s[1].extra_env, "NEXUS_AUTH_CALLERS": k8s_callers},
+        "--allow-write",
+        name="k8s-manifest-callers",
+    ).start()
+    before = runtime.deployment("web")["replicas"]
+    try:
+        result = mcp_call(
+            server.mcp_url,
+            "scale_deployment",
+            {"namespace": "nexus-mcp", "name": "web", "replicas": 4},
+            account="nexus-agent-core/agent-orchestrator",
+        )
+        assert "needs the 'write' role" in error_text(result)
+        assert runtime.deployment("web")["replicas"] == before
+    finally:
+        server.stop()
+
+
+def test_scale_with_allow_write(k8s: tuple[ServiceProcess, ServiceProcess], runtime: Runtime) -> None:
     """With --allow-write, scale_deployment sets the replicas and the runtime starts the pods."""
     result = mcp_call(
         k8s[1].mcp_url, "scale_deployment", {"namespace": "nexus-mcp", "name": "web", "replicas": 2}
@@ -185,8 +280,7 @@ def test_scale_with_allow_write(k8s: tuple[ServiceProcess, ServiceProcess], runt
     assert result.structured_content["replicas"] == 2
 
     def two_ready() -> bool:
-        _, deployment = http_json("GET", f"{runtime}/api/v1/namespaces/nexus-mcp/deployments/web")
-        return bool(deployment["ready"] == 2)
+        return bool(runtime.deployment("web")["ready"] == 2)
 
     assert wait_for(two_ready, timeout=30, interval=0.3, what="two web pods ready")
 
@@ -199,10 +293,17 @@ def test_namespace_outside_the_allow_list_is_refused(k8s: tuple[ServiceProcess, 
 
 @pytest.fixture(scope="module")
 def triage_agent(
-    engine: EngineProcess, k8s: tuple[ServiceProcess, ServiceProcess], log_dir: Path
+    engine: EngineProcess,
+    k8s: tuple[ServiceProcess, ServiceProcess],
+    log_dir: Path,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[ServiceProcess]:
-    """agent-core with k8s-mcp only (no consumer)."""
-    env = aws_env(engine) | {"K8S_MCP_URL": k8s[0].mcp_url, "AGENT_CONSUMER_ENABLED": "false"}
+    """agent-core with k8s-mcp only (no consumer), calling it with the orchestrator's token."""
+    env = (
+        aws_env(engine)
+        | {"K8S_MCP_URL": k8s[0].mcp_url, "AGENT_CONSUMER_ENABLED": "false"}
+        | service_token_env(tmp_path_factory.mktemp("agent-triage-token"))
+    )
     service = ServiceProcess("services.agent_core", log_dir, env, name="agent-triage").start()
     yield service
     service.stop()

@@ -132,3 +132,123 @@ def test_settings_yaml_and_environment(tmp_path: Path, monkeypatch: pytest.Monke
     assert settings.reasoning_model == "anthropic.claude-3-haiku-20240307-v1:0"
     assert settings.mcp_urls()["custom"] == "http://from-env/mcp"
     assert settings.checkpoint_table_name == "nexus-qa-agent-checkpoints"
+
+
+# -- the role a workflow needs ----------------------------------------------------------------
+def test_shipped_workflows_need_write_and_curate_insight_curate() -> None:
+    """Running any shipped workflow takes write; curate-insight (vibranium, SNS) takes curate too."""
+    catalog = Catalog.load(WORKFLOWS_DIR)
+    roles = {name: catalog.workflows[name].required_roles for name in catalog.names()}
+    assert roles == {
+        "curate-insight": ("write", "curate"),
+        "enrich-telemetry": ("write",),
+        "lake-inventory": ("write",),
+        "ops-triage": ("write",),
+    }
+    assert catalog.workflows["curate-insight"].summary()["requires"] == "curate"
+
+
+@pytest.mark.parametrize(
+    ("step", "named"),
+    [
+        ("    mcp: {service: aws, tool: disseminate}\n    args: {insight: {}}\n", "aws.disseminate"),
+        ("    mcp: {service: aws, tool: dissemination_redeliver}\n", "aws.dissemination_redeliver"),
+        (
+            "    mcp: {service: aws, tool: lake_write_json}\n    args: {tier: vibranium, key: k}\n",
+            "tier='vibranium'",
+        ),
+        (
+            "    mcp: {service: aws, tool: lake_write_json}\n    args: {tier: '${{ input.tier }}', key: k}\n",
+            "tier from an expression",
+        ),
+        (
+            "    mcp: {service: aws, tool: glue_start_job_run}\n    args: {job_name: gold-to-vibranium}\n",
+            "job_name='gold-to-vibranium'",
+        ),
+    ],
+)
+def test_curation_without_requires_curate_does_not_load(tmp_path: Path, step: str, named: str) -> None:
+    """A workflow whose step writes vibranium or disseminates must declare requires: curate;
+    without it the file is refused, naming the step, the call and the declaration to add."""
+    path = _write(tmp_path, "sneaky", f"name: sneaky\nsteps:\n  - id: push\n{step}")
+    with pytest.raises(DefinitionError, match=r"step 'push'.*requires: curate") as caught:
+        load_workflow(path)
+    assert named in str(caught.value)
+    declared = _write(tmp_path, "declared", f"name: declared\nrequires: curate\nsteps:\n  - id: push\n{step}")
+    assert load_workflow(declared).required_roles == ("write", "curate")
+
+
+def test_gold_write_needs_no_curate(tmp_path: Path) -> None:
+    """lake_write_json to gold (a literal tier) is a write: the workflow loads without requires."""
+    step = "    mcp: {service: aws, tool: lake_write_json}\n    args: {tier: gold}\n"
+    body = f"name: gold\nsteps:\n  - id: w\n{step}"
+    assert load_workflow(_write(tmp_path, "gold", body)).required_roles == ("write",)
+
+
+def test_unknown_tool_is_refused(tmp_path: Path) -> None:
+    """A step calling a tool its MCP service does not have is an error naming the known tools."""
+    body = "name: bad\nsteps:\n  - id: a\n    mcp: {service: aws, tool: lake_delete_everything}\n"
+    with pytest.raises(DefinitionError, match=r"aws\.lake_delete_everything.*lake_write_json"):
+        load_workflow(_write(tmp_path, "bad", body))
+
+
+def _tool_annotations() -> dict[str, dict[str, bool]]:
+    """service -> tool -> readOnlyHint, from the four MCP servers' own tool listings."""
+    import asyncio
+
+    from services.mcp.aws_mcp.server import create_server as aws_server
+    from services.mcp.aws_mcp.settings import AwsMcpSettings
+    from services.mcp.custom_mcp.server import create_server as custom_server
+    from services.mcp.custom_mcp.settings import CustomMcpSettings
+    from services.mcp.database_mcp.server import create_server as database_server
+    from services.mcp.database_mcp.settings import DatabaseMcpSettings
+    from services.mcp.database_mcp.sql import SqlExecutor
+    from services.mcp.k8s_mcp.server import create_server as k8s_server
+    from services.mcp.k8s_mcp.settings import K8sMcpSettings
+
+    servers = {
+        "aws": aws_server(AwsMcpSettings()),
+        "custom": custom_server(CustomMcpSettings()),
+        "database": database_server(DatabaseMcpSettings(), SqlExecutor(Path("unused.db"))),
+        "k8s": k8s_server(K8sMcpSettings(), None),
+    }
+
+    async def listing() -> dict[str, dict[str, bool]]:
+        out = {}
+        for name, server in servers.items():
+            tools = await server.list_tools()
+            out[name] = {t.name: bool(t.annotations and t.annotations.read_only_hint) for t in tools}
+        return out
+
+    return asyncio.run(listing())
+
+
+def test_role_table_covers_every_tool_of_the_mcp_services() -> None:
+    """agent-core's role table names exactly the tools each MCP service lists; a read-only tool
+    is never curate and a tool that changes state is never read."""
+    from services.agent_core.workflow.roles import TOOL_ROLES
+
+    listed = _tool_annotations()
+    assert {s: set(t) for s, t in TOOL_ROLES.items()} == {s: set(t) for s, t in listed.items()}
+    for service, tools in listed.items():
+        for tool, read_only in tools.items():
+            role = TOOL_ROLES[service][tool]
+            assert role in (("read", "write") if read_only else ("write", "curate")), (service, tool, role)
+
+
+def test_stream_events_do_not_start_curation_by_default() -> None:
+    """With the default consumer_role (write), insight.curate events are refused, saying how to allow them."""
+    catalog = Catalog.load(WORKFLOWS_DIR)
+    routes, refused = catalog.stream_routes("write")
+    assert "insight.curate" not in routes and routes["telemetry"] == "enrich-telemetry"
+    assert "consumer_role: curate" in refused["insight.curate"]
+    assert catalog.stream_routes("curate")[0]["insight.curate"] == "curate-insight"
+
+
+def test_configured_route_to_curation_is_an_error() -> None:
+    """consumer_routes sending an event to a curate workflow under consumer_role write stops the start."""
+    catalog = Catalog.load(WORKFLOWS_DIR)
+    with pytest.raises(DefinitionError, match="curate-insight needs the 'curate' role"):
+        catalog.stream_routes("write", {"promote": "curate-insight"})
+    with pytest.raises(DefinitionError, match="not a workflow"):
+        catalog.stream_routes("write", {"x": "nope"})

@@ -12,6 +12,7 @@ from typing import Any
 
 from tfstatic import TF_ROOT, Scope, expression, module_scope, stack_scope
 
+from nexuskit.edge import AUTH_ROUTE, auth_api_spec
 from nexuskit.stack import StackSpec
 
 # StackSpec.roles key -> module holding aws_iam_role.<key>
@@ -56,6 +57,7 @@ def terraform_view(env: str, root: Path = TF_ROOT) -> dict[str, Any]:
     tiers = datalake.reference(expression(bucket["for_each"]))
     firehose_s3 = "extended_s3_configuration"
     lambda_env = edge.config.resource("aws_lambda_function", "auth")["environment"][0]["variables"]
+    stage_routes = edge.config.resource("aws_apigatewayv2_stage", "prod")["default_route_settings"][0]
 
     def node_group(name: str) -> dict[str, Any]:
         scaling = eks.config.resource("aws_eks_node_group", name)["scaling_config"][0]
@@ -144,6 +146,10 @@ def terraform_view(env: str, root: Path = TF_ROOT) -> dict[str, Any]:
         },
         "http_api": _attr(edge, "aws_apigatewayv2_api", "ui", "name"),
         "http_api_stage": _attr(edge, "aws_apigatewayv2_stage", "prod", "name"),
+        "http_api_throttling": {
+            key: edge.resolve(stage_routes[f"throttling_{key}_limit"]) for key in ("rate", "burst")
+        },
+        "auth_route_authorization_type": _attr(edge, "aws_apigatewayv2_route", "auth", "authorization_type"),
         "cluster": _attr(eks, "aws_eks_cluster", "this", "name"),
         "cluster_version": _attr(eks, "aws_eks_cluster", "this", "version"),
         "subnet_cluster_tag": network.reference("var.cluster_name"),
@@ -158,6 +164,7 @@ def nexuskit_view(spec: StackSpec) -> dict[str, Any]:
     """The same shape, from nexuskit's StackSpec (the embedded provisioner's source)."""
     p = spec.params
     names = spec.as_dict()
+    api = auth_api_spec(spec, "123456789012")  # what the embedded provisioner deploys
     return {
         "prefix": spec.prefix,
         "streams": names["streams"],
@@ -194,6 +201,11 @@ def nexuskit_view(spec: StackSpec) -> dict[str, Any]:
         },
         "http_api": spec.http_api,
         "http_api_stage": spec.http_api_stage,
+        "http_api_throttling": {
+            "rate": api.default_route_settings()["ThrottlingRateLimit"],
+            "burst": api.default_route_settings()["ThrottlingBurstLimit"],
+        },
+        "auth_route_authorization_type": api.authorization(AUTH_ROUTE),
         "cluster": spec.cluster_name,
         "cluster_version": p.eks_cluster_version,
         "subnet_cluster_tag": spec.cluster_name,

@@ -58,10 +58,14 @@ def test_every_service_is_built_from_its_folder(compose: dict[str, Any]) -> None
             assert (REPO_ROOT / svc["build"]["dockerfile"]).is_file(), name
 
 
+ONE_SHOT = {"nexus-tokens"}  # runs to completion before the services start
+
+
 def test_every_container_has_a_healthcheck(compose: dict[str, Any]) -> None:
-    """LocalStack and each service declare a healthcheck test."""
+    """LocalStack and each service declare a healthcheck test (one-shot jobs excepted)."""
     for name, service in compose["services"].items():
-        assert service.get("healthcheck", {}).get("test"), name
+        if name not in ONE_SHOT:
+            assert service.get("healthcheck", {}).get("test"), name
 
 
 def test_services_wait_for_healthy_dependencies(compose: dict[str, Any]) -> None:
@@ -70,7 +74,9 @@ def test_services_wait_for_healthy_dependencies(compose: dict[str, Any]) -> None
     for name in SERVICES:
         depends = services[name]["depends_on"]
         assert depends["localstack"] == {"condition": "service_healthy"}, name
-        assert all(d == {"condition": "service_healthy"} for d in depends.values()), name
+        for dependency, condition in depends.items():
+            wanted = "service_completed_successfully" if dependency in ONE_SHOT else "service_healthy"
+            assert condition == {"condition": wanted}, (name, dependency)
     assert {"aws-mcp", "custom-mcp", "database-mcp", "k8s-mcp"} <= set(services["agent-core"]["depends_on"])
     assert {"agent-core", "aws-mcp"} <= set(services["nexus-ui"]["depends_on"])
 
@@ -105,3 +111,33 @@ def test_published_ports_bind_to_loopback(compose: dict[str, Any]) -> None:
     for name, service in compose["services"].items():
         for port in service.get("ports", []):
             assert str(port).startswith("127.0.0.1:"), f"{name}: {port}"
+
+
+def test_services_authenticate_with_tokens_of_their_own(compose: dict[str, Any]) -> None:
+    """Every service trusts the nexus-tokens issuer's keys and lists its callers; a caller
+    mounts its own token folder only (never another account's, never the private key)."""
+    services = compose["services"]
+    tokens = services["nexus-tokens"]
+    assert "services.common.devtokens" in tokens["entrypoint"]
+    for name in SERVICES:
+        svc = services[name]
+        env = svc["environment"]
+        assert env["NEXUS_AUTH_ISSUER"] in tokens["entrypoint"], name
+        assert "nexus-tokens" in svc["depends_on"], name
+        mounts = [
+            m for m in svc.get("volumes", []) if isinstance(m, dict) and m.get("source") == "nexus-auth"
+        ]
+        subpaths = {m["volume"]["subpath"] for m in mounts}
+        assert all(m.get("read_only") for m in mounts), name
+        assert not any("private" in sub for sub in subpaths), name
+        if name != "nexus-ui":  # nexus-ui authenticates its users with the auth service's JWTs
+            assert env["NEXUS_AUTH_JWKS"].startswith("/var/run/nexus-auth/") and "public" in subpaths, name
+            assert env["NEXUS_AUTH_CALLERS"], name
+        if "NEXUS_SERVICE_TOKEN_FILE" in env:
+            issued = {
+                arg
+                for flag, arg in zip(tokens["entrypoint"], tokens["entrypoint"][1:], strict=False)
+                if flag == "--account"
+            }
+            own = subpaths - {"public"}
+            assert len(own) == 1 and own <= issued, name

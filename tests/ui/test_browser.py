@@ -80,9 +80,9 @@ def producer(ui_stack: Stack) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def curated(signed_in: Browser) -> dict[str, Any]:
-    """The operator launches curate-insight from the Workflows view with a high-confidence insight."""
-    browser = signed_in
+def curated(ui_stack: Stack) -> dict[str, Any]:
+    """The operator curates a high-confidence insight with ``nexuskit workflow run curate-insight``
+    (curation is the operator's: the UI's account may not curate)."""
     insight_id = f"ui-browser-{uuid.uuid4().hex[:8]}"
     insight = {
         "insight_id": insight_id,
@@ -94,15 +94,26 @@ def curated(signed_in: Browser) -> dict[str, Any]:
         "lon": INTERNAL_AT[1],
         "ts": datetime.now(UTC).isoformat(timespec="seconds"),
     }
+    data = json.dumps({"insight": insight, "min_confidence": 0.5})
+    result = ui_stack.cli("workflow", "run", "curate-insight", "--input", data, "--json")
+    assert result.returncode == 0, result.stderr + result.stdout
+    run = json.loads(result.stdout)
+    assert run["status"] == "succeeded" and run["result"]["promoted"] is True, run
+    return {"insight_id": insight_id, "run": run}
+
+
+@pytest.fixture(scope="module")
+def launched(signed_in: Browser) -> dict[str, Any]:
+    """The operator launches lake-inventory from the Workflows view and follows it."""
+    browser = signed_in
     browser.click("nav button[data-view=workflows]")
-    browser.wait("#workflow-select option[value=curate-insight]", state="attached")
-    browser.select("#workflow-select", "curate-insight")
-    browser.fill("#launch-form textarea[name=input]", json.dumps({"insight": insight, "min_confidence": 0.5}))
+    browser.wait("#workflow-select option[value=lake-inventory]", state="attached")
+    browser.select("#workflow-select", "lake-inventory")
+    browser.fill("#launch-form textarea[name=input]", json.dumps({"tiers": ["gold", "vibranium"]}))
     browser.click("#launch-form button[type=submit]")
     browser.wait("#run pre")
     browser.screenshot(SCREENSHOTS / "workflows.png")
     return {
-        "insight_id": insight_id,
         "heading": browser.text("#run h3"),
         "steps": browser.texts("#run .step"),
         "result": json.loads(browser.text("#run pre")),
@@ -196,13 +207,30 @@ def test_mappings_view_shows_what_feeds_what(signed_in: Browser, producer: str, 
     assert browser.errors() == []
 
 
-def test_launched_workflow_shows_its_steps_and_result(curated: dict[str, Any]) -> None:
-    """curate-insight launched from the page is followed to succeeded, with its steps and result."""
-    assert curated["error"] == ""
-    assert "curate-insight" in curated["heading"] and "succeeded" in curated["heading"], curated
-    assert any(s.startswith("succeeded") and s.endswith("curated") for s in curated["steps"]), curated
-    assert curated["result"]["promoted"] is True
-    assert curated["result"]["insight_id"] == curated["insight_id"]
+def test_launched_workflow_shows_its_steps_and_result(launched: dict[str, Any]) -> None:
+    """lake-inventory launched from the page is followed to succeeded, with its steps and result."""
+    assert launched["error"] == ""
+    assert "lake-inventory" in launched["heading"] and "succeeded" in launched["heading"], launched
+    assert [s.split()[-1] for s in launched["steps"]] == ["inventory", "glue"], launched
+    assert {t["tier"] for t in launched["result"]["tiers"]} == {"gold", "vibranium"}
+
+
+def test_curation_from_the_page_is_refused_naming_the_role(
+    signed_in: Browser, launched: dict[str, Any]
+) -> None:
+    """curate-insight is marked as the operator's in the list; launched anyway, the page shows
+    agent-core's refusal (the curate role) and the user stays signed in."""
+    browser = signed_in
+    label = browser.text("#workflow-select option[value=curate-insight]")
+    assert label == "curate-insight (curation: operator only)"
+    browser.select("#workflow-select", "curate-insight")
+    browser.fill("#launch-form textarea[name=input]", json.dumps({"insight": {"confidence": 1.0}}))
+    browser.click("#launch-form button[type=submit]")
+    browser.wait_for("() => document.querySelector('#launch-error').textContent.includes('curate')")
+    assert "needs the 'curate' role" in browser.text("#launch-error")
+    assert browser.visible("#nav")
+    (refused,) = browser.errors()  # the browser logs the 403 itself; nothing else went wrong
+    assert "403" in refused and refused.endswith("/api/workflows/runs"), refused
 
 
 def test_lake_view_counts_tiers_and_lists_the_new_vibranium_insight(
@@ -251,7 +279,7 @@ def test_injected_inline_script_is_blocked_by_the_csp(browser: Browser, ui_url: 
 
 
 def test_cross_site_form_cannot_launch_a_workflow(browser: Browser, ui_url: str) -> None:
-    """A form on another site posting to the API (the operator's browser, no token) gets 401."""
+    """A form on another site posting to the API (the operator's browser) is refused as cross-origin."""
     browser.call("open", page="attacker")
     form = (
         f'<form id="f" method="post" action="{ui_url}/api/workflows/runs" enctype="text/plain">'
@@ -260,9 +288,9 @@ def test_cross_site_form_cannot_launch_a_workflow(browser: Browser, ui_url: str)
     browser.call("set_content", html=form, page="attacker")
     browser.eval("() => document.getElementById('f').submit()", page="attacker")
     browser.wait_for(
-        "() => document.body && document.body.innerText.includes('bearer token')", page="attacker"
+        "() => document.body && document.body.innerText.includes('cross-origin')", page="attacker"
     )
-    assert "a bearer token is required" in browser.text("body", page="attacker")
+    assert "cross-origin requests from" in browser.text("body", page="attacker")
     browser.call("close", page="attacker")
 
 

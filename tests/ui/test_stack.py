@@ -97,6 +97,30 @@ def test_mappings_view_describes_video_streams_and_counts_lake_tiers(
         assert tier["detail"].startswith(f"s3://{spec.buckets['bronze']}/"), tier
 
 
+def test_mappings_view_reads_the_consumer_with_its_own_token(ui_url: str, token: str) -> None:
+    """agent-core's consumer state comes from its /health/checks, which nexus-ui reads as itself."""
+    links = _get(ui_url, "/api/mappings", token)["links"]
+    (consumer,) = [
+        link["destination"] for link in links if link["destination"]["name"] == "agent-core stream consumer"
+    ]
+    assert consumer["state"] == "running" and consumer["ok"] is True, consumer
+
+
+def test_curation_through_the_ui_is_refused(ui_url: str, token: str) -> None:
+    """curate-insight launched through the UI is refused by agent-core (nexus-ui may not
+    curate: anyone can sign in), with the role named; the catalogue says so beforehand."""
+    workflows = {w["name"]: w for w in _get(ui_url, "/api/workflows", token)["workflows"]}
+    assert workflows["curate-insight"]["requires"] == "curate"
+    answer = httpx.post(
+        f"{ui_url}/api/workflows/runs",
+        json={"workflow": "curate-insight", "input": {"insight": {"confidence": 1.0}}},
+        headers={"authorization": f"Bearer {token}"},
+        timeout=30,
+    )
+    assert answer.status_code == 403, answer.text
+    assert "nexus-agent-core/nexus-ui may not run workflow 'curate-insight'" in answer.json()["detail"]
+
+
 def test_workflow_launched_through_the_ui_runs_to_its_result(ui_url: str, token: str) -> None:
     """lake-inventory launched via /api/workflows/runs is followed to succeeded, with its steps."""
     names = {w["name"] for w in _get(ui_url, "/api/workflows", token)["workflows"]}

@@ -11,12 +11,15 @@ the JWT against the stack's published JWKS, optionally as if at another time
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nexuskit.edge.errors import TokenError
 from nexuskit.scenarios.model import TokenCall, TokenStep
 from nexuskit.scenarios.results import CallError, StepFailedError
 from nexuskit.scenarios.steps.base import StepContext, StepReturn
+
+if TYPE_CHECKING:
+    from nexuskit.aws import AwsTarget
 
 _CODES = (
     ("expired", "TokenExpired"),
@@ -45,6 +48,16 @@ def _auth_url(ctx: StepContext) -> str:
     return str(url)
 
 
+def _signer(ctx: StepContext) -> AwsTarget | None:
+    """The stack's admin when ``POST /auth`` takes AWS_IAM authorization, else None."""
+    from nexuskit.edge import auth_route_authorization
+
+    stack = ctx.stack
+    if "auth_authorization" not in ctx.cache:  # one lookup per scenario run
+        ctx.cache["auth_authorization"] = auth_route_authorization(stack.spec, stack.target)
+    return stack.target if ctx.cache["auth_authorization"] == "AWS_IAM" else None
+
+
 def token_call(ctx: StepContext, call: TokenCall) -> StepReturn:
     from nexuskit.edge.tokens import decode_unverified, issue_token
 
@@ -52,7 +65,7 @@ def token_call(ctx: StepContext, call: TokenCall) -> StepReturn:
         return _verify(ctx, call)
     ttl = int(call.ttl_minutes) if call.ttl_minutes is not None else None
     try:
-        payload = issue_token(_auth_url(ctx), call.user, ttl, call.metadata)
+        payload = issue_token(_auth_url(ctx), call.user, ttl, call.metadata, signer=_signer(ctx))
     except TokenError as exc:
         raise token_error(exc, "POST /auth") from None
     try:

@@ -6,7 +6,13 @@ costs one HTTP request. So each service gets one session, held open by a task of
 and shared by every run. A call on a session that has died (the service restarted or is
 down) fails as *unavailable*; the next call opens a new session. Failures are
 :class:`McpCallError` with a ``reason``: ``unavailable``, ``timeout``, ``tool_error``
-(the tool answered ``isError``) or ``protocol``.
+(the tool answered ``isError``), ``refused`` (the server refused agent-core's token: 401
+or 403, its ``detail`` in the message) or ``protocol``.
+
+Every HTTP request of a session carries ``Authorization: Bearer`` with agent-core's own
+projected ServiceAccount token (``NEXUS_SERVICE_TOKEN_FILE``), read again whenever the
+kubelet (locally: the runtime) has rewritten the file, so a long-lived session keeps
+working across token rotations.
 """
 
 from __future__ import annotations
@@ -16,15 +22,20 @@ import contextlib
 import json
 import logging
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
+import httpx2
 from mcp import Client, MCPError
+from mcp.client.streamable_http import streamable_http_client
 from mcp.types import CallToolResult, TextContent
 
 from services.agent_core.metrics import AgentMetrics
+from services.common.mcpclient import BearerToken
+from services.common.servicetoken import ServiceToken
 
 log = logging.getLogger(__name__)
 
@@ -68,12 +79,54 @@ def health_url(mcp_url: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, "/health", "", ""))
 
 
+class Refusals:
+    """The last 401/403 each MCP URL answered (the SDK reports them only as "an error response")."""
+
+    def __init__(self) -> None:
+        self.last: dict[str, str] = {}
+
+    async def record(self, response: httpx2.Response) -> None:
+        """An httpx2 response hook: remember why a server refused (its ``detail``)."""
+        if response.status_code not in (401, 403):
+            return
+        await response.aread()
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        detail: Any = response.text[:200]
+        if isinstance(body, dict):  # FastAPI's {"detail"} or a JSON-RPC {"error": {"message"}}
+            error = body.get("error")
+            detail = (
+                body.get("detail") or (error.get("message") if isinstance(error, dict) else None) or detail
+            )
+        self.last[str(response.request.url)] = f"HTTP {response.status_code}: {detail}"
+
+    def pop(self, url: str) -> str | None:
+        return self.last.pop(url, None)
+
+
+@contextlib.asynccontextmanager
+async def _transport(url: str, token: ServiceToken | None, refusals: Refusals) -> AsyncIterator[Any]:
+    """The SDK's streamable-HTTP transport on an HTTP client that sends agent-core's token."""
+    timeout = httpx2.Timeout(30.0, read=300.0)  # the SDK's defaults; calls have their own timeouts
+    async with (
+        httpx2.AsyncClient(
+            auth=BearerToken(token), timeout=timeout, event_hooks={"response": [refusals.record]}
+        ) as http,
+        streamable_http_client(url, http_client=http) as streams,
+    ):
+        yield streams
+
+
 class _Session:
     """One open client session, held by its own task until closed or broken."""
 
-    def __init__(self, url: str, read_timeout: float) -> None:
+    def __init__(self, url: str, read_timeout: float, token: ServiceToken | None, refusals: Refusals) -> None:
         self.url = url
         self.read_timeout = read_timeout
+        self.token = token
+        self.refusals = refusals
         self.client: Client | None = None
         self.error: BaseException | None = None
         self._ready = asyncio.Event()
@@ -93,7 +146,8 @@ class _Session:
 
     async def _hold(self) -> None:
         try:
-            async with Client(self.url, read_timeout_seconds=self.read_timeout) as client:
+            transport = _transport(self.url, self.token, self.refusals)
+            async with Client(transport, read_timeout_seconds=self.read_timeout) as client:
                 self.client = client
                 self._ready.set()
                 await self._closing.wait()
@@ -123,10 +177,18 @@ class _Session:
 class McpPool:
     """Sessions to the MCP services by name (``aws``, ``custom``, ``database``, ``k8s``)."""
 
-    def __init__(self, urls: dict[str, str], metrics: AgentMetrics, connect_timeout: float = 5.0) -> None:
+    def __init__(
+        self,
+        urls: dict[str, str],
+        metrics: AgentMetrics,
+        connect_timeout: float = 5.0,
+        token: ServiceToken | None = None,
+    ) -> None:
         self.urls = urls
         self.metrics = metrics
         self.connect_timeout = connect_timeout
+        self.token = token
+        self.refusals = Refusals()
         self._sessions: dict[str, _Session] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self._http: httpx.AsyncClient | None = None
@@ -145,13 +207,24 @@ class McpPool:
                 return session.client
             if session is not None:
                 await session.close()
-            session = _Session(url, read_timeout)
+            session = _Session(url, read_timeout, self.token, self.refusals)
             self._sessions[service] = session
             try:
                 return await session.open(self.connect_timeout)
             except Exception as exc:  # transport errors of the SDK's HTTP stack, refused connections
                 del self._sessions[service]
-                raise McpCallError(service, tool, "unavailable", f"cannot reach {url}: {exc}") from None
+                refused = self._refusal(service, tool, url)
+                raise refused or McpCallError(
+                    service, tool, "unavailable", f"cannot reach {url}: {exc}"
+                ) from None
+
+    def _refusal(self, service: str, tool: str, url: str) -> McpCallError | None:
+        """A ``refused`` McpCallError when the server's last answer was 401/403."""
+        why = self.refusals.pop(url)
+        if why is None:
+            return None
+        message = f"{url} refused agent-core's ServiceAccount token ({why})"
+        return McpCallError(service, tool, "refused", message)
 
     async def _drop(self, service: str) -> None:
         session = self._sessions.pop(service, None)
@@ -171,6 +244,9 @@ class McpPool:
             except TimeoutError:
                 raise McpCallError(service, tool, "timeout", f"no answer within {timeout:g} s") from None
             except MCPError as exc:
+                refused = self._refusal(service, tool, self.urls[service])
+                if refused is not None:
+                    raise refused from None
                 if "closed" in str(exc).lower() or "connect" in str(exc).lower():
                     await self._drop(service)
                     raise McpCallError(service, tool, "unavailable", f"the connection broke: {exc}") from None

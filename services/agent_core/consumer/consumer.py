@@ -9,7 +9,9 @@ another worker has joined. Each held shard has a reader:
    ``consumer_initial_position`` when it has none;
 2. ``GetRecords`` a batch; every record holds one JSON event per line; the event's type
    (``consumer_event_field``, default ``type``) picks the workflow (the workflows'
-   ``triggers``, or ``consumer_routes``); other types are counted as ignored;
+   ``triggers``, or ``consumer_routes``); other types are counted as ignored, and types
+   whose workflow needs more than ``consumer_role`` (default ``write``: no curation from
+   the stream, whose producers are not callers of agent-core) as refused;
 3. run the batch's workflows (``consumer_concurrency`` at a time), each with a run id
    derived from the stream, the shard and the sequence number
    (``evt-<stream tag>-<shard>-<sequence>[-<line>]``, the tag a hash of the stream's ARN and
@@ -104,6 +106,7 @@ class StreamConsumer:
         leases: LeaseTable,
         routes: dict[str, str],
         metrics: AgentMetrics,
+        refused: dict[str, str] | None = None,
     ) -> None:
         self.settings = settings
         self.engine = engine
@@ -111,6 +114,7 @@ class StreamConsumer:
         self.kinesis = kinesis
         self.leases = leases
         self.routes = routes
+        self.refused = dict(refused or {})
         self.metrics = metrics
         self.stream = settings.stream_name
         self._stop = asyncio.Event()
@@ -147,6 +151,7 @@ class StreamConsumer:
             "shards_held": sorted(self._readers),
             "lag_ms": dict(self.lag_ms),
             "routes": self.routes,
+            "refused_routes": self.refused,
             "last_error": self.last_error,
         }
 
@@ -346,9 +351,13 @@ class StreamConsumer:
         self, shard_id: str, run_id: str, event: dict[str, Any], gate: asyncio.Semaphore
     ) -> None:
         label = short_shard(shard_id)
-        workflow = self.routes.get(str(event.get(self.settings.consumer_event_field)))
+        event_type = str(event.get(self.settings.consumer_event_field))
+        workflow = self.routes.get(event_type)
         if workflow is None:
-            self.metrics.consumer_records.labels(label, "ignored").inc()
+            refused = event_type in self.refused
+            self.metrics.consumer_records.labels(label, "refused" if refused else "ignored").inc()
+            if refused:
+                log.debug("%s: event of type %r not run: %s", run_id, event_type, self.refused[event_type])
             return
         async with gate:
             stored = await self.runs.get(run_id)
@@ -361,7 +370,7 @@ class StreamConsumer:
                 return  # finished before a restart: never run twice
             await self.limit.acquire()  # bounded work per replica: a flood shows as lag, not as load
             try:
-                await self.engine.run(workflow, event, trigger="stream", run_id=run_id)
+                await self.engine.run(workflow, event, trigger="stream", run_id=run_id, caller="stream")
             except (InvalidInputError, UnknownWorkflowError) as exc:
                 self.metrics.consumer_records.labels(label, "invalid").inc()
                 log.warning("%s: event not run: %s", run_id, exc)

@@ -1,4 +1,9 @@
-"""``GET /health`` (readiness: checks the dependencies) and ``GET /health/live`` (liveness).
+"""``GET /health`` (readiness), ``GET /health/live`` (liveness), ``GET /health/checks`` (why).
+
+``/health`` and ``/health/live`` answer anyone (the kubelet's probes carry no token) and
+say only ``status``, the service and whether authentication is on (``"auth"``): no URLs,
+table names or errors. ``/health/checks`` gives every check with its detail to a caller with the
+``read`` role (the UI's mappings view reads the consumer's state there).
 
 Readiness is ``failing`` (503) when agent-core cannot work at all: AWS does not answer
 (nor would Bedrock), or it has not answered yet. It is ``degraded`` (200) when AWS answers
@@ -16,9 +21,10 @@ import time
 from typing import Annotated, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
+from services.agent_core.auth import require_role
 from services.agent_core.state import AgentState, state_of
 
 router = APIRouter(tags=["health"])
@@ -69,8 +75,17 @@ async def readiness(state: AgentState) -> dict[str, Any]:
 
 
 @router.get("/health")
-async def health(state: State) -> JSONResponse:
-    """Ready to run workflows? 200 ok/degraded with every check, 503 when failing."""
+async def health(state: State, request: Request) -> JSONResponse:
+    """Ready to run workflows? 200 ok/degraded, 503 failing; the status only."""
+    report = await readiness(state)
+    auth = "on" if getattr(request.app.state, "auth_enabled", True) else "off"
+    body = {"status": report["status"], "service": state.settings.service_name, "auth": auth}
+    return JSONResponse(body, status_code=503 if report["status"] == "failing" else 200)
+
+
+@router.get("/health/checks", dependencies=[Depends(require_role("read", "read the health checks"))])
+async def health_checks(state: State) -> JSONResponse:
+    """Every check (AWS, the workflows, each MCP service, the consumer) with its detail."""
     report = await readiness(state)
     return JSONResponse(report, status_code=503 if report["status"] == "failing" else 200)
 

@@ -100,12 +100,25 @@ class WorkflowEngine:
         return workflow
 
     async def start(
-        self, name: str, data: dict[str, Any], trigger: str = "api", run_id: str | None = None
+        self,
+        name: str,
+        data: dict[str, Any],
+        trigger: str = "api",
+        run_id: str | None = None,
+        caller: str | None = None,
     ) -> Run:
-        """Validate, record and start a run in the background; returns at once."""
+        """Validate, record and start a run in the background; returns at once.
+
+        ``caller`` (who asked: ``namespace/serviceaccount``, or ``stream``) is recorded with
+        the run; the caller's roles are checked before (``auth.check``), never here.
+        """
         workflow = self.prepare(name, data)
         run = Run(
-            id=run_id or new_run_id(), workflow=name, input=workflow.with_defaults(data), trigger=trigger
+            id=run_id or new_run_id(),
+            workflow=name,
+            input=workflow.with_defaults(data),
+            trigger=trigger,
+            caller=caller,
         )
         run.steps = [StepRecord(id=s.id, kind=s.kind) for s in workflow.steps]
         self.runs.remember(run)
@@ -116,10 +129,15 @@ class WorkflowEngine:
         return run
 
     async def run(
-        self, name: str, data: dict[str, Any], trigger: str = "api", run_id: str | None = None
+        self,
+        name: str,
+        data: dict[str, Any],
+        trigger: str = "api",
+        run_id: str | None = None,
+        caller: str | None = None,
     ) -> Run:
         """Start a run and wait for it to finish."""
-        run = await self.start(name, data, trigger, run_id)
+        run = await self.start(name, data, trigger, run_id, caller)
         await run.done.wait()
         return run
 

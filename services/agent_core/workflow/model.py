@@ -4,6 +4,7 @@ A workflow file::
 
     name: enrich-telemetry            # [a-z0-9-]
     description: ...
+    requires: write                   # or curate: the role a caller needs to run it (below)
     triggers: [telemetry]             # event types on the stream that start it
     timeout_seconds: 60               # the whole run
     input:                            # a small JSON-Schema subset
@@ -31,8 +32,13 @@ A workflow file::
     result: {confidence: "${{ steps.summary.result.confidence }}"}
 
 Each step has exactly one of ``mcp``, ``bedrock``, ``set`` or ``fail``. Unknown fields, duplicate
-step ids, unknown MCP services, bad expressions and references to later steps are errors
-that name the file and the step (see :mod:`.expressions` for the expression language).
+step ids, unknown MCP services or tools, bad expressions and references to later steps are
+errors that name the file and the step (see :mod:`.expressions` for the expression language).
+
+Running a workflow takes the ``write`` role; one whose steps write the vibranium tier or
+disseminate takes ``curate`` and must declare ``requires: curate`` (see :mod:`.roles`: the
+role is derived from the tools the steps call, the declaration makes it visible in the
+file, and a file that calls a curate tool without it does not load).
 """
 
 from __future__ import annotations
@@ -51,6 +57,7 @@ from services.agent_core.workflow.expressions import (
     condition,
     expressions_in,
 )
+from services.agent_core.workflow.roles import ToolUse, UnknownToolError, rank, roles_up_to, tool_role
 
 MCP_SERVICES = ("aws", "custom", "database", "k8s")
 STEP_ID = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
@@ -159,6 +166,7 @@ class Workflow(Strict):
     name: str
     description: str = ""
     version: int = 1
+    requires: Literal["write", "curate"] = "write"
     triggers: list[str] = Field(default_factory=list)
     timeout_seconds: float = Field(default=120.0, gt=0, le=3600)
     input: InputSchema = Field(default_factory=InputSchema)
@@ -170,6 +178,7 @@ class Workflow(Strict):
             "name": self.name,
             "description": self.description,
             "version": self.version,
+            "requires": self.requires,
             "triggers": self.triggers,
             "timeout_seconds": self.timeout_seconds,
             "input": self.input.model_dump(exclude_none=True, by_alias=True),
@@ -191,6 +200,27 @@ class Workflow(Strict):
                 for s in self.steps
             ],
         }
+
+    def tool_uses(self) -> list[ToolUse]:
+        """Every MCP call of the workflow with the role it takes (UnknownToolError for unknown tools)."""
+        return [tool_role(s.id, s.mcp.service, s.mcp.tool, s.args) for s in self.steps if s.mcp is not None]
+
+    @property
+    def required_roles(self) -> tuple[str, ...]:
+        """The roles a caller needs to run this workflow: ``write``, plus ``curate`` if declared."""
+        return roles_up_to(self.requires)
+
+    def _check_role(self) -> None:
+        try:
+            uses = self.tool_uses()
+        except UnknownToolError as exc:
+            raise ValueError(str(exc)) from None
+        for use in uses:
+            if rank(use.role) > rank(self.requires):
+                raise ValueError(
+                    f"step {use.step!r}: {use.why}, so the workflow needs the {use.role!r} role; "
+                    f"declare `requires: {use.role}` in the file (now: {self.requires})"
+                )
 
     def dependencies(self) -> dict[str, set[str]]:
         """The steps each step waits for: its ``needs``, else the step before it."""
@@ -223,6 +253,7 @@ class Workflow(Strict):
             _check_expressions(parts, sorted(before[step.id]), f"step {step.id!r}")
             seen.append(step.id)
         _check_expressions(list(expressions_in(self.result)), seen, "result")
+        self._check_role()
 
     def validate_input(self, data: Any) -> list[dict[str, Any]]:
         """Problems with ``data`` as this workflow's input: ``[{"loc": [...], "msg": ...}]``."""
@@ -339,3 +370,35 @@ class Catalog:
             for trigger in workflow.triggers:
                 out.setdefault(trigger, workflow.name)
         return out
+
+    def stream_routes(
+        self, role: str, configured: dict[str, str] | None = None
+    ) -> tuple[dict[str, str], dict[str, str]]:
+        """The routes stream events may take, and those refused (event type -> why).
+
+        Events on the stream are put by any producer with the stream's credentials, so they
+        start only workflows whose role is at most ``role`` (agent-core's ``consumer_role``).
+        A trigger of a workflow that needs more is refused (logged, counted); a route
+        *configured* (``consumer_routes``) to such a workflow, or to an unknown one, is a
+        configuration error.
+        """
+        routes: dict[str, str] = {}
+        refused: dict[str, str] = {}
+        for event_type, name in (configured if configured is not None else self.routes()).items():
+            workflow = self.get(name)
+            if workflow is None:
+                known = ", ".join(self.names())
+                raise DefinitionError(
+                    f"consumer_routes: {event_type!r} -> {name!r} is not a workflow; known: {known}"
+                )
+            if rank(workflow.requires) <= rank(role):
+                routes[event_type] = name
+                continue
+            why = (
+                f"{name} needs the {workflow.requires!r} role and stream events act with {role!r} "
+                f"(set consumer_role: {workflow.requires} to let the stream start it)"
+            )
+            if configured is not None:
+                raise DefinitionError(f"consumer_routes: {event_type!r} -> {why}")
+            refused[event_type] = why
+        return routes, refused

@@ -84,6 +84,7 @@ class Run:
     workflow: str
     input: dict[str, Any]
     trigger: str = "api"
+    caller: str | None = None  # who started it: namespace/serviceaccount, or "stream"
     status: str = RUNNING
     steps: list[StepRecord] = field(default_factory=list)
     result: Any = None
@@ -99,6 +100,7 @@ class Run:
             "workflow": self.workflow,
             "status": self.status,
             "trigger": self.trigger,
+            "caller": self.caller,
             "input": self.input,
             "steps": [s.as_dict() for s in self.steps],
             "result": self.result,

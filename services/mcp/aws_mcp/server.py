@@ -1,4 +1,12 @@
-"""aws-mcp's tools: parse, call, return. The work lives in lake, glue_bedrock and dissemination."""
+"""aws-mcp's tools: parse, check the caller, call, return. The work lives in lake, glue_bedrock
+and dissemination.
+
+Roles (see :mod:`services.mcp.common.guard`): every tool needs ``read``; the write tools
+``write`` (and ``--allow-write``); a write to the vibranium tier, a run of the
+gold-to-vibranium Glue job, ``disseminate`` and ``dissemination_redeliver`` need
+``curate``; ``bedrock_invoke_model`` changes nothing (so a read-only server answers it)
+but spends money on the platform's account, so it needs ``write`` too.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +17,8 @@ from typing import Annotated, Any, Literal
 import anyio
 from mcp.server import MCPServer
 from pydantic import Field
-from starlette.applications import Starlette
 
+from services.common.httpguard import ASGIApp
 from services.mcp.aws_mcp import glue_bedrock
 from services.mcp.aws_mcp.dissemination import Disseminator, RetryWorker
 from services.mcp.aws_mcp.lake import Lake
@@ -73,7 +81,10 @@ def create_server(settings: AwsMcpSettings, disseminator: Disseminator | None = 
         if_absent: Annotated[bool, Field(description="refuse to replace an existing object")] = False,
     ) -> dict[str, Any]:
         """Write a JSON result to silver, gold or vibranium (never bronze)."""
-        guard.check("lake_write_json")
+        if tier == "vibranium":
+            guard.check("lake_write_json", "curate", "write to the vibranium tier")
+        else:
+            guard.check("lake_write_json")
         return lake.write_json(tier, key, document, if_absent)
 
     @server.tool(annotations=write_annotations(destructive=False))
@@ -99,7 +110,10 @@ def create_server(settings: AwsMcpSettings, disseminator: Disseminator | None = 
     @server.tool(annotations=write_annotations(destructive=False))
     def glue_start_job_run(job_name: str, arguments: dict[str, str] | None = None) -> dict[str, Any]:
         """Start a Glue job run (arguments without the leading -- are given one)."""
-        guard.check("glue_start_job_run")
+        if "vibranium" in job_name.lower():
+            guard.check("glue_start_job_run", "curate", f"start {job_name} (it writes the vibranium tier)")
+        else:
+            guard.check("glue_start_job_run")
         return glue_bedrock.start_job_run(job_name, arguments)
 
     @server.tool(annotations=READ_ONLY)
@@ -116,6 +130,7 @@ def create_server(settings: AwsMcpSettings, disseminator: Disseminator | None = 
         temperature: Annotated[float, Field(ge=0, le=1)] = 0.0,
     ) -> dict[str, Any]:
         """Bedrock InvokeModel with aws-mcp's own role: the text and the token counts."""
+        guard.require("bedrock_invoke_model", "write", "invoke a Bedrock model (it is billed)")
         return glue_bedrock.invoke_model(settings, model, prompt, system, max_tokens, temperature)
 
     @server.tool(annotations=write_annotations(destructive=False, idempotent=True, open_world=True))
@@ -125,7 +140,7 @@ def create_server(settings: AwsMcpSettings, disseminator: Disseminator | None = 
         subject: str | None = None,
     ) -> dict[str, Any]:
         """Push an insight to the dissemination SNS topic and the webhooks; every delivery recorded."""
-        guard.check("disseminate")
+        guard.check("disseminate", "curate", "disseminate an insight")
         return dissem.disseminate(insight, insight_id, subject)
 
     @server.tool(annotations=READ_ONLY)
@@ -142,13 +157,13 @@ def create_server(settings: AwsMcpSettings, disseminator: Disseminator | None = 
         delivery_id: str | None = None, insight_id: str | None = None
     ) -> dict[str, Any]:
         """Send parked deliveries again (one, one insight's, or all) with a fresh retry budget."""
-        guard.check("dissemination_redeliver")
+        guard.check("dissemination_redeliver", "curate", "redeliver disseminated insights")
         return dissem.redeliver(delivery_id, insight_id)
 
     return server
 
 
-def create_app(settings: AwsMcpSettings) -> Starlette:
+def create_app(settings: AwsMcpSettings) -> ASGIApp:
     disseminator = Disseminator(settings)
     server = create_server(settings, disseminator)
     worker = RetryWorker(disseminator)

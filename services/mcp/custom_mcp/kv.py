@@ -1,10 +1,14 @@
-"""An in-memory key-value cache with namespaces, TTLs and size limits.
+"""An in-memory key-value cache with namespaces, TTLs, size limits and per-caller quotas.
 
 Values are any JSON value; their size is the length of their compact JSON encoding.
 Limits (each refused with an error that names the limit, nothing is evicted silently):
-bytes per value, keys per namespace, namespaces, and bytes in total. Expired entries
-vanish on access and are swept whenever a namespace is listed or counted. It is a cache:
-it lives as long as the pod's process, like the emptyDir it stands in for.
+bytes per value, keys per namespace, namespaces, and bytes in total; and per caller
+(the ServiceAccount that wrote): namespaces created, keys held and bytes held, so one
+client cannot use up the shared limits and break the cache for the others. A key is
+charged to the caller that wrote it last, a namespace to the caller that created it
+(until it is empty). Expired entries vanish on access and are swept whenever a
+namespace is listed or counted, or a limit is reached. It is a cache: it lives as long
+as the pod's process, like the emptyDir it stands in for.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ class Entry:
     created_at: float
     updated_at: float
     expires_at: float | None
+    owner: str = ""
 
     def expired(self, now: float) -> bool:
         return self.expires_at is not None and now >= self.expires_at
@@ -43,7 +48,20 @@ class Entry:
             "bytes": self.size,
             "ttl_remaining_s": round(self.expires_at - now, 3) if self.expires_at is not None else None,
             "updated_at": self.updated_at,
+            "written_by": self.owner,
         }
+
+
+@dataclass
+class Usage:
+    """What one caller holds: keys and bytes it wrote, namespaces it created."""
+
+    keys: int = 0
+    bytes: int = 0
+    namespaces: int = 0
+
+    def view(self) -> dict[str, int]:
+        return {"keys": self.keys, "bytes": self.bytes, "namespaces": self.namespaces}
 
 
 class KvStore:
@@ -57,14 +75,22 @@ class KvStore:
         max_namespaces: int = 100,
         default_ttl: float | None = None,
         clock: Any = time.time,
+        max_namespaces_per_caller: int | None = None,
+        max_keys_per_caller: int | None = None,
+        max_bytes_per_caller: int | None = None,
     ) -> None:
         self.max_value_bytes = max_value_bytes
         self.max_keys_per_namespace = max_keys_per_namespace
         self.max_total_bytes = max_total_bytes
         self.max_namespaces = max_namespaces
+        self.max_namespaces_per_caller = max_namespaces_per_caller
+        self.max_keys_per_caller = max_keys_per_caller
+        self.max_bytes_per_caller = max_bytes_per_caller
         self.default_ttl = default_ttl
         self.clock = clock
         self._data: dict[str, dict[str, Entry]] = {}
+        self._creators: dict[str, str] = {}  # namespace -> the caller charged for it
+        self._usage: dict[str, Usage] = {}
         self._total = 0
         self._lock = threading.Lock()
 
@@ -103,25 +129,82 @@ class KvStore:
             return None
         return entry
 
+    def _usage_of(self, caller: str) -> Usage:
+        return self._usage.setdefault(caller, Usage())
+
+    def _uncharge(self, entry: Entry) -> None:
+        usage = self._usage_of(entry.owner)
+        usage.keys -= 1
+        usage.bytes -= entry.size
+        self._total -= entry.size
+
+    def _drop_namespace(self, namespace: str) -> None:
+        del self._data[namespace]
+        creator = self._creators.pop(namespace, None)
+        if creator is not None:
+            self._usage_of(creator).namespaces -= 1
+
     def _remove(self, namespace: str, key: str) -> None:
         entries = self._data.get(namespace)
         if entries and key in entries:
-            self._total -= entries.pop(key).size
+            self._uncharge(entries.pop(key))
             if not entries:
-                del self._data[namespace]
+                self._drop_namespace(namespace)
 
     def _sweep(self, namespace: str, now: float) -> None:
         for key in [k for k, e in self._data.get(namespace, {}).items() if e.expired(now)]:
             self._remove(namespace, key)
 
-    def _store(
-        self, namespace: str, key: str, value: Any, size: int, expires_at: float | None, now: float
-    ) -> Entry:
+    def _sweep_all(self, now: float) -> None:
+        for namespace in list(self._data):
+            self._sweep(namespace, now)
+
+    def _check_caller(self, caller: str, namespace: str, key: str, size: int) -> None:
+        """KvError when writing ``namespace/key`` would take ``caller`` over one of its quotas."""
+        usage = self._usage_of(caller)
         entries = self._data.get(namespace)
         old = entries.get(key) if entries else None
+        cap = self.max_namespaces_per_caller
+        if entries is None and cap is not None and usage.namespaces >= cap:
+            raise KvError(
+                f"{caller} has created {usage.namespaces} namespaces, its limit of {cap} namespaces "
+                "per caller; delete one of its namespaces first"
+            )
+        cap = self.max_keys_per_caller
+        if cap is not None and (old is None or old.owner != caller) and usage.keys >= cap:
+            raise KvError(f"{caller} holds {usage.keys} keys, its limit of {cap} keys per caller")
+        cap = self.max_bytes_per_caller
+        growth = size - (old.size if old is not None and old.owner == caller else 0)
+        if cap is not None and usage.bytes + growth > cap:
+            raise KvError(
+                f"{caller} would hold {usage.bytes + growth} bytes, over its limit of {cap} bytes per caller"
+            )
+
+    def _store(
+        self,
+        namespace: str,
+        key: str,
+        value: Any,
+        size: int,
+        expires_at: float | None,
+        now: float,
+        caller: str,
+    ) -> Entry:
+        try:
+            self._check_caller(caller, namespace, key, size)
+        except KvError:
+            self._sweep_all(now)  # expired entries no longer count against the caller
+            self._check_caller(caller, namespace, key, size)
+        entries = self._data.get(namespace)
+        old = entries.get(key) if entries else None
+        if entries is None and len(self._data) >= self.max_namespaces:
+            self._sweep_all(now)
         if entries is None:
             if len(self._data) >= self.max_namespaces:
-                raise KvError(f"the cache holds {len(self._data)} namespaces, the limit; delete one first")
+                raise KvError(
+                    f"the cache holds {len(self._data)} namespaces, its limit of {self.max_namespaces} "
+                    "namespaces in all; delete one first"
+                )
             entries = {}
         elif old is None and len(entries) >= self.max_keys_per_namespace:
             self._sweep(namespace, now)
@@ -135,10 +218,18 @@ class KvStore:
             raise KvError(
                 f"the cache would hold {self._total + growth} bytes, over its limit of {self.max_total_bytes}"
             )
-        entry = Entry(value, size, old.created_at if old else now, now, expires_at)
+        entry = Entry(value, size, old.created_at if old else now, now, expires_at, caller)
+        if old is not None:
+            self._uncharge(old)
+        if namespace not in self._data:
+            self._creators[namespace] = caller
+            self._usage_of(caller).namespaces += 1
         entries[key] = entry
         self._data[namespace] = entries
-        self._total += growth
+        usage = self._usage_of(caller)
+        usage.keys += 1
+        usage.bytes += size
+        self._total += size
         return entry
 
     # -- operations --------------------------------------------------------------------------
@@ -151,17 +242,25 @@ class KvStore:
                 return {"namespace": namespace, "key": key, "found": False, "value": None}
             return {"found": True, **entry.view(namespace, key, now)}
 
-    def set(self, namespace: str, key: str, value: Any, ttl_seconds: float | None = None) -> dict[str, Any]:
+    def set(
+        self, namespace: str, key: str, value: Any, ttl_seconds: float | None = None, caller: str = ""
+    ) -> dict[str, Any]:
         self.check_names(namespace, key)
         size = self._encode(value)
         with self._lock:
             now = self.clock()
             self._live(namespace, key, now)
-            entry = self._store(namespace, key, value, size, self._ttl(ttl_seconds), now)
+            entry = self._store(namespace, key, value, size, self._ttl(ttl_seconds), now, caller)
             return {"stored": True, **entry.view(namespace, key, now)}
 
     def append(
-        self, namespace: str, key: str, item: Any, max_items: int = 100, ttl_seconds: float | None = None
+        self,
+        namespace: str,
+        key: str,
+        item: Any,
+        max_items: int = 100,
+        ttl_seconds: float | None = None,
+        caller: str = "",
     ) -> dict[str, Any]:
         """Append to a list value atomically, keeping the newest ``max_items``."""
         self.check_names(namespace, key)
@@ -175,7 +274,7 @@ class KvStore:
                 raise KvError(f"{namespace}/{key} holds a {type(current).__name__}, not a list")
             items = [*current, item][-max_items:]
             size = self._encode(items)
-            entry = self._store(namespace, key, items, size, self._ttl(ttl_seconds), now)
+            entry = self._store(namespace, key, items, size, self._ttl(ttl_seconds), now, caller)
             return {"stored": True, "length": len(items), **entry.view(namespace, key, now)}
 
     def delete(self, namespace: str, key: str | None = None) -> dict[str, Any]:
@@ -183,9 +282,13 @@ class KvStore:
         self.check_names(namespace, key)
         with self._lock:
             if key is None:
-                entries = self._data.pop(namespace, {})
-                self._total -= sum(e.size for e in entries.values())
-                return {"namespace": namespace, "deleted": len(entries)}
+                entries = self._data.get(namespace, {})
+                count = len(entries)
+                for entry in entries.values():
+                    self._uncharge(entry)
+                if namespace in self._data:
+                    self._drop_namespace(namespace)
+                return {"namespace": namespace, "deleted": count}
             existed = key in self._data.get(namespace, {})
             self._remove(namespace, key)
             return {"namespace": namespace, "key": key, "deleted": int(existed)}
@@ -205,9 +308,7 @@ class KvStore:
 
     def stats(self) -> dict[str, Any]:
         with self._lock:
-            now = self.clock()
-            for namespace in list(self._data):
-                self._sweep(namespace, now)
+            self._sweep_all(self.clock())
             return {
                 "namespaces": {
                     ns: {"keys": len(e), "bytes": sum(x.size for x in e.values())}
@@ -219,5 +320,13 @@ class KvStore:
                     "max_keys_per_namespace": self.max_keys_per_namespace,
                     "max_total_bytes": self.max_total_bytes,
                     "max_namespaces": self.max_namespaces,
+                    "max_namespaces_per_caller": self.max_namespaces_per_caller,
+                    "max_keys_per_caller": self.max_keys_per_caller,
+                    "max_bytes_per_caller": self.max_bytes_per_caller,
+                },
+                "callers": {
+                    caller: usage.view()
+                    for caller, usage in sorted(self._usage.items())
+                    if usage.keys or usage.namespaces
                 },
             }

@@ -1,4 +1,9 @@
-"""custom-mcp's tools: parse, call, return. The work lives in kv and weather."""
+"""custom-mcp's tools: parse, call, return. The work lives in kv and weather.
+
+Every tool needs the caller's ``read`` role; ``kv_set``, ``kv_append`` and ``kv_delete``
+need ``write`` (and ``--allow-write``), and what they store is charged to the caller
+(``namespace/serviceaccount``) for its quotas.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +11,8 @@ from typing import Annotated, Any
 
 from mcp.server import MCPServer
 from pydantic import Field
-from starlette.applications import Starlette
 
+from services.common.httpguard import ASGIApp
 from services.mcp.common import READ_ONLY, ToolError, WriteGuard, build_http_app, read_only, write_annotations
 from services.mcp.custom_mcp.kv import KvError, KvStore
 from services.mcp.custom_mcp.settings import CustomMcpSettings
@@ -37,6 +42,9 @@ def create_server(settings: CustomMcpSettings) -> MCPServer:
         max_total_bytes=settings.kv_max_total_bytes,
         max_namespaces=settings.kv_max_namespaces,
         default_ttl=settings.kv_default_ttl_seconds,
+        max_namespaces_per_caller=settings.kv_max_namespaces_per_caller,
+        max_keys_per_caller=settings.kv_max_keys_per_caller,
+        max_bytes_per_caller=settings.kv_max_bytes_per_caller,
     )
     weather_cache = KvStore(max_keys_per_namespace=100_000)
     provider = make_provider(settings)
@@ -47,9 +55,9 @@ def create_server(settings: CustomMcpSettings) -> MCPServer:
         "place and time. Read-only unless started with --allow-write.",
     )
 
-    def kv(call: Any, *args: Any) -> dict[str, Any]:
+    def kv(call: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
         try:
-            result: dict[str, Any] = call(*args)
+            result: dict[str, Any] = call(*args, **kwargs)
         except KvError as exc:
             raise ToolError(str(exc)) from None
         return result
@@ -75,7 +83,7 @@ def create_server(settings: CustomMcpSettings) -> MCPServer:
     def kv_set(namespace: str, key: str, value: Any, ttl_seconds: Ttl = None) -> dict[str, Any]:
         """Store a JSON value (replacing any), with an optional TTL."""
         guard.check("kv_set")
-        return kv(store.set, namespace, key, value, ttl_seconds)
+        return kv(store.set, namespace, key, value, ttl_seconds, caller=guard.caller_name())
 
     @server.tool(annotations=write_annotations(destructive=False))
     def kv_append(
@@ -87,7 +95,7 @@ def create_server(settings: CustomMcpSettings) -> MCPServer:
     ) -> dict[str, Any]:
         """Append to a list value atomically, keeping the newest max_items (a rolling window)."""
         guard.check("kv_append")
-        return kv(store.append, namespace, key, item, max_items, ttl_seconds)
+        return kv(store.append, namespace, key, item, max_items, ttl_seconds, caller=guard.caller_name())
 
     @server.tool(annotations=write_annotations(destructive=True, idempotent=True))
     def kv_delete(
@@ -122,7 +130,7 @@ def create_server(settings: CustomMcpSettings) -> MCPServer:
     return server
 
 
-def create_app(settings: CustomMcpSettings) -> Starlette:
+def create_app(settings: CustomMcpSettings) -> ASGIApp:
     async def health() -> dict[str, Any]:
         return {"status": "ok", "weather_provider": settings.weather_provider}
 

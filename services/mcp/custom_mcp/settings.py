@@ -1,4 +1,9 @@
-"""custom-mcp settings: cache limits and the weather provider."""
+"""custom-mcp settings: cache limits, per-caller quotas and the weather provider.
+
+The per-caller quotas keep one client from using up the shared limits: with the defaults
+two writers (agent-core's orchestrator and the operator) hold at most 50 of the 100
+namespaces, 32 of the 64 MiB, and neither can fill a namespace's 10,000 keys alone.
+"""
 
 from __future__ import annotations
 
@@ -23,6 +28,13 @@ class CustomMcpSettings(McpServiceSettings):
         default=64 * 1024 * 1024, ge=1, validation_alias=_env("KV_MAX_TOTAL_BYTES")
     )
     kv_max_namespaces: int = Field(default=100, ge=1, validation_alias=_env("KV_MAX_NAMESPACES"))
+    kv_max_namespaces_per_caller: int = Field(
+        default=25, ge=1, validation_alias=_env("KV_MAX_NAMESPACES_PER_CALLER")
+    )
+    kv_max_keys_per_caller: int = Field(default=5_000, ge=1, validation_alias=_env("KV_MAX_KEYS_PER_CALLER"))
+    kv_max_bytes_per_caller: int = Field(
+        default=16 * 1024 * 1024, ge=1, validation_alias=_env("KV_MAX_BYTES_PER_CALLER")
+    )
     kv_default_ttl_seconds: float | None = Field(
         default=None, gt=0, validation_alias=_env("KV_DEFAULT_TTL_SECONDS")
     )

@@ -1,4 +1,8 @@
-"""database-mcp's tools: parse, call, return. The work (and the guarantees) live in sql."""
+"""database-mcp's tools: parse, call, return. The work (and the guarantees) live in sql.
+
+Every tool needs the caller's ``read`` role; ``execute`` needs ``write`` (and
+``--allow-write``).
+"""
 
 from __future__ import annotations
 
@@ -6,8 +10,8 @@ from typing import Annotated, Any
 
 from mcp.server import MCPServer
 from pydantic import Field
-from starlette.applications import Starlette
 
+from services.common.httpguard import ASGIApp
 from services.mcp.common import READ_ONLY, ToolError, WriteGuard, build_http_app, write_annotations
 from services.mcp.database_mcp.settings import DatabaseMcpSettings
 from services.mcp.database_mcp.sql import SqlError, SqlExecutor
@@ -68,18 +72,21 @@ def create_server(settings: DatabaseMcpSettings, executor: SqlExecutor) -> MCPSe
     return server
 
 
-def create_app(settings: DatabaseMcpSettings) -> Starlette:
+def create_app(settings: DatabaseMcpSettings) -> ASGIApp:
     executor = SqlExecutor(
         settings.database_path,
         row_limit=settings.row_limit,
         max_row_limit=settings.max_row_limit,
         timeout=settings.statement_timeout_seconds,
         max_timeout=settings.max_timeout_seconds,
+        max_result_bytes=settings.max_result_bytes,
+        max_value_bytes=min(settings.max_value_bytes, settings.max_result_bytes),
+        max_memory_bytes=settings.max_memory_bytes,
     )
     executor.ensure_database()
 
     async def health() -> dict[str, Any]:
         ok = settings.database_path.exists()
-        return {"status": "ok" if ok else "failing", "database": str(settings.database_path)}
+        return {"status": "ok" if ok else "failing", "database": settings.database_path.name}
 
     return build_http_app(create_server(settings, executor), settings, health)

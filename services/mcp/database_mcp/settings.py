@@ -1,4 +1,4 @@
-"""database-mcp settings: where the database lives and the limits of one call."""
+"""database-mcp settings: where the database lives and the limits of one call (rows, bytes, time)."""
 
 from __future__ import annotations
 
@@ -22,3 +22,10 @@ class DatabaseMcpSettings(McpServiceSettings):
         default=5.0, gt=0, validation_alias=_env("DATABASE_STATEMENT_TIMEOUT")
     )
     max_timeout_seconds: float = Field(default=30.0, gt=0, validation_alias=_env("DATABASE_MAX_TIMEOUT"))
+    max_result_bytes: int = Field(
+        default=1 << 20, ge=1024, validation_alias=_env("DATABASE_MAX_RESULT_BYTES")
+    )
+    max_value_bytes: int = Field(default=1 << 20, ge=1024, validation_alias=_env("DATABASE_MAX_VALUE_BYTES"))
+    max_memory_bytes: int = Field(
+        default=64 << 20, ge=1 << 20, validation_alias=_env("DATABASE_MAX_MEMORY_BYTES")
+    )

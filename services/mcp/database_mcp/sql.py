@@ -14,6 +14,12 @@ Every call opens its own connection (cheap for SQLite) on a worker thread:
   the call if anything but whitespace or comments follows it, before executing anything.
 * **bound parameters** (``?`` with a list, ``:name`` with an object) are passed to SQLite.
 * **row limit**: at most ``max_rows`` rows come back (``truncated`` says there were more).
+* **byte limits**, so no statement can make the pod run out of memory: SQLite itself
+  refuses to make a string or blob over ``max_value_bytes`` (``SQLITE_LIMIT_LENGTH``:
+  ``zeroblob(200000000)`` fails inside SQLite, nothing is allocated), SQLite's heap is
+  capped at ``max_memory_bytes`` for the process (``PRAGMA hard_heap_limit``: a statement
+  that needs more fails), and rows are read one at a time until the answer would exceed
+  ``max_result_bytes`` (as JSON), when it stops with ``truncated`` and the reason.
 * **timeout**: a progress handler interrupts the statement once its deadline has passed.
 
 A denied action is reported by name (``DROP TABLE items``), with the reason.
@@ -22,6 +28,8 @@ A denied action is reported by name (``DROP TABLE items``), with the reason.
 from __future__ import annotations
 
 import base64
+import json
+import logging
 import sqlite3
 import time
 from dataclasses import dataclass, field
@@ -101,6 +109,7 @@ SCHEMA_ACTIONS = {sqlite3.SQLITE_INSERT, sqlite3.SQLITE_UPDATE, sqlite3.SQLITE_D
 SCHEMA_TABLES = {"sqlite_master", "sqlite_temp_master", "sqlite_schema", "sqlite_temp_schema"}
 DENIED_FUNCTIONS = {"load_extension", "readfile", "writefile", "edit", "fts3_tokenizer"}
 PROGRESS_STEPS = 1000
+log = logging.getLogger(__name__)
 
 
 class SqlError(ValueError):
@@ -159,6 +168,20 @@ def _json_value(value: Any) -> Any:
     return value
 
 
+def _json_size(values: list[Any]) -> int:
+    """Bytes of ``values`` as the answer's JSON carries them."""
+    return len(json.dumps(values, ensure_ascii=False, separators=(",", ":")).encode())
+
+
+def _set_heap_limit(limit: int) -> None:
+    """Cap SQLite's memory for this process (it can only be lowered once set)."""
+    conn = sqlite3.connect(":memory:")
+    try:
+        conn.execute(f"PRAGMA hard_heap_limit={int(limit)}")
+    finally:
+        conn.close()
+
+
 class SqlExecutor:
     """The database file and the limits of one call."""
 
@@ -169,12 +192,20 @@ class SqlExecutor:
         max_row_limit: int = 10_000,
         timeout: float = 5.0,
         max_timeout: float = 30.0,
+        max_result_bytes: int = 1 << 20,
+        max_value_bytes: int = 1 << 20,
+        max_memory_bytes: int | None = 64 << 20,
     ) -> None:
         self.path = path
         self.row_limit = row_limit
         self.max_row_limit = max_row_limit
         self.timeout = timeout
         self.max_timeout = max_timeout
+        self.max_result_bytes = max_result_bytes
+        self.max_value_bytes = max_value_bytes
+        self.max_memory_bytes = max_memory_bytes
+        if max_memory_bytes:
+            _set_heap_limit(max_memory_bytes)
 
     def ensure_database(self) -> None:
         """Create the (empty) database file once, so read-only connections can open it."""
@@ -189,6 +220,7 @@ class SqlExecutor:
             conn = sqlite3.connect(
                 f"file:{self.path}?mode=ro", uri=True, timeout=timeout, check_same_thread=False
             )
+        conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, self.max_value_bytes)
         authorizer = _Authorizer(write=write)
         conn.set_authorizer(authorizer)
         deadline = time.monotonic() + timeout
@@ -209,7 +241,8 @@ class SqlExecutor:
         max_rows: int | None = None,
         timeout: float | None = None,
     ) -> dict[str, Any]:
-        """One statement: its rows (at most ``max_rows``) and, for writes, the rows changed."""
+        """One statement: its rows (at most ``max_rows`` and ``max_result_bytes``) and, for
+        writes, the rows changed."""
         if not sql or not sql.strip():
             raise SqlError("sql is empty")
         limit, seconds = self._limits(max_rows, timeout)
@@ -220,13 +253,16 @@ class SqlExecutor:
         try:
             cursor = conn.execute(sql, params if params is not None else ())
             columns = [d[0] for d in cursor.description] if cursor.description else []
-            rows = cursor.fetchmany(limit + 1) if columns else []
+            rows, size, reason = self._read(cursor, limit) if columns else ([], 0, None)
             answer: dict[str, Any] = {
                 "columns": columns,
-                "rows": [[_json_value(v) for v in row] for row in rows[:limit]],
-                "row_count": min(len(rows), limit),
-                "truncated": len(rows) > limit,
+                "rows": rows,
+                "row_count": len(rows),
+                "truncated": reason is not None,
+                "truncated_reason": reason,
                 "row_limit": limit,
+                "result_bytes": size,
+                "max_result_bytes": self.max_result_bytes,
             }
             if write:
                 answer["rows_affected"] = cursor.rowcount
@@ -237,8 +273,17 @@ class SqlExecutor:
             if "one statement" in str(exc):
                 raise SqlError("one statement per call: split the SQL into separate calls") from None
             raise SqlError(f"invalid call: {exc}") from None
+        except MemoryError:
+            raise SqlError(self._memory_message()) from None
         except sqlite3.DatabaseError as exc:
             message = str(exc)
+            if message == "string or blob too big":
+                raise SqlError(
+                    f"a value would be larger than {self.max_value_bytes} bytes, the limit per value "
+                    "(DATABASE_MAX_VALUE_BYTES); SQLite refused to make it"
+                ) from None
+            if message == "out of memory":
+                raise SqlError(self._memory_message()) from None
             if authorizer.denied:
                 mode = "read-write" if write else "read-only"
                 raise SqlError(f"refused ({mode}): {authorizer.denied[0]}") from None
@@ -251,6 +296,33 @@ class SqlExecutor:
             raise SqlError(f"SQLite: {message}") from None
         finally:
             conn.close()
+
+    def _read(self, cursor: sqlite3.Cursor, limit: int) -> tuple[list[list[Any]], int, str | None]:
+        """Rows one at a time until ``limit`` rows or ``max_result_bytes``: rows, bytes, why cut."""
+        rows: list[list[Any]] = []
+        size = 0
+        for row in cursor:
+            if len(rows) >= limit:
+                return rows, size, f"the statement has more than {limit} rows (the row limit)"
+            values = [_json_value(v) for v in row]
+            row_size = _json_size(values)
+            if size + row_size > self.max_result_bytes:
+                return (
+                    rows,
+                    size,
+                    f"the rows reached {self.max_result_bytes} bytes, the limit of one answer "
+                    "(DATABASE_MAX_RESULT_BYTES); select fewer rows or columns, or use substr()",
+                )
+            rows.append(values)
+            size += row_size
+        return rows, size, None
+
+    def _memory_message(self) -> str:
+        log.warning("a statement ran out of SQLite memory (limit %s bytes)", self.max_memory_bytes)
+        return (
+            f"the statement needed more memory than database-mcp allows SQLite "
+            f"({self.max_memory_bytes} bytes, DATABASE_MAX_MEMORY_BYTES) and was stopped"
+        )
 
     def tables(self) -> dict[str, Any]:
         """Tables and views with their columns and indexes (schema listing)."""

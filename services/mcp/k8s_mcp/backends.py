@@ -14,7 +14,10 @@ event
     ``type``, ``reason``, ``object``, ``message``, ``count``, ``last_time``.
 
 :class:`ControlApiBackend` calls the process runtime's JSON control API
-(``NEXUSKIT_RUNTIME_API``). :class:`KubernetesBackend` uses the official ``kubernetes``
+(``NEXUSKIT_RUNTIME_API``) with the pod's automounted ServiceAccount token
+(``/var/run/secrets/kubernetes.io/serviceaccount/token``, found through
+``NEXUSKIT_MOUNTS`` in a local pod and read again whenever it is rotated), so the
+runtime applies k8s-mcp's RBAC as a cluster would. :class:`KubernetesBackend` uses the official ``kubernetes``
 client with in-cluster configuration (or ``~/.kube/config``); the package is optional and
 imported only when that backend is chosen.
 """
@@ -22,8 +25,10 @@ imported only when that backend is chosen.
 from __future__ import annotations
 
 import importlib
+import json
 import os
 from datetime import datetime
+from pathlib import Path
 from typing import Any, Protocol
 
 import httpx
@@ -53,26 +58,72 @@ def _time(value: Any) -> Any:
     return value
 
 
+SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
+
+
+def service_account_token_file() -> Path | None:
+    """The pod's automounted token: its local folder in ``NEXUSKIT_MOUNTS``, else the cluster path."""
+    try:
+        mounts = json.loads(os.environ.get("NEXUSKIT_MOUNTS") or "{}")
+    except ValueError:
+        mounts = {}
+    local = mounts.get(SERVICE_ACCOUNT_DIR) if isinstance(mounts, dict) else None
+    if local:
+        return Path(local) / "token"
+    default = Path(SERVICE_ACCOUNT_DIR) / "token"
+    return default if default.exists() else None
+
+
+class _TokenFile:
+    """A token file read again whenever it changes (the runtime rotates it)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._stamp: tuple[int, int] | None = None
+        self._token = ""
+
+    def read(self) -> str:
+        try:
+            stat = self.path.stat()
+            stamp = (stat.st_mtime_ns, stat.st_size)
+            if stamp != self._stamp:
+                self._token, self._stamp = self.path.read_text().strip(), stamp
+        except OSError:
+            return ""
+        return self._token
+
+
 class ControlApiBackend:
     """The nexuskit process runtime's control API (JSON over HTTP on 127.0.0.1)."""
 
     name = "control-api"
 
-    def __init__(self, url: str, timeout: float = 10.0, client: httpx.Client | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        timeout: float = 10.0,
+        client: httpx.Client | None = None,
+        token_file: Path | None = None,
+    ) -> None:
         self.url = url.rstrip("/")
         self.client = client or httpx.Client(timeout=timeout)
+        path = token_file or service_account_token_file()
+        self.token = _TokenFile(path) if path is not None else None
 
     def _get(self, path: str, **params: Any) -> Any:
         return self._call("GET", path, params={k: v for k, v in params.items() if v is not None})
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        token = self.token.read() if self.token is not None else ""
+        if token:
+            kwargs["headers"] = {"Authorization": f"Bearer {token}"}
         try:
             response = self.client.request(method, self.url + path, **kwargs)
         except httpx.HTTPError as exc:
             raise BackendError(f"the runtime control API at {self.url} does not answer: {exc}") from None
         if response.status_code >= 400:
             try:
-                message = response.json()["error"]["message"]
+                message = response.json()["message"]
             except (ValueError, KeyError, TypeError):
                 message = response.text[:200]
             raise BackendError(f"{method} {path}: {message} (HTTP {response.status_code})")

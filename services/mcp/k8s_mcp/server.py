@@ -1,4 +1,8 @@
-"""k8s-mcp's tools: parse, check the namespace allow-list, call the backend, return."""
+"""k8s-mcp's tools: parse, check the namespace allow-list, call the backend, return.
+
+Every tool needs the caller's ``read`` role; ``scale_deployment`` needs ``write`` (and
+``--allow-write``).
+"""
 
 from __future__ import annotations
 
@@ -8,8 +12,8 @@ from typing import Annotated, Any, TypeVar
 import anyio
 from mcp.server import MCPServer
 from pydantic import Field
-from starlette.applications import Starlette
 
+from services.common.httpguard import ASGIApp
 from services.mcp.common import READ_ONLY, ToolError, WriteGuard, build_http_app, write_annotations
 from services.mcp.k8s_mcp.backends import BackendError, ClusterBackend, choose_backend
 from services.mcp.k8s_mcp.settings import K8sMcpSettings
@@ -88,7 +92,7 @@ def create_server(settings: K8sMcpSettings, backend: ClusterBackend | None) -> M
     return server
 
 
-def create_app(settings: K8sMcpSettings, backend: ClusterBackend | None = None) -> Starlette:
+def create_app(settings: K8sMcpSettings, backend: ClusterBackend | None = None) -> ASGIApp:
     problem: str | None = None
     if backend is None:
         try:

@@ -16,12 +16,13 @@ router = APIRouter(prefix="/api")
 
 
 async def _consumer(state: State) -> dict[str, Any] | None:
-    """agent-core's stream consumer as its /health reports it (None when not reachable)."""
+    """agent-core's stream consumer as its /health/checks reports it (None when not reachable)."""
     base = state.settings.agent_core_url.rstrip("/")
     if not base:
         return None
     try:
-        report = (await state.http.get(f"{base}/health", timeout=5)).json()
+        answer = await state.http.get(f"{base}/health/checks", timeout=5, auth=state.agent_auth)
+        report = answer.json()
     except (httpx.HTTPError, ValueError):
         return None
     consumer = report.get("checks", {}).get("consumer") if isinstance(report, dict) else None

@@ -1,4 +1,9 @@
-"""``/api/workflows``: list, launch and follow workflow runs (a proxy to agent-core)."""
+"""``/api/workflows``: list, launch and follow workflow runs (a proxy to agent-core).
+
+nexus-ui calls agent-core as itself (its ServiceAccount token: ``read`` and ``write``), so
+a signed-in user can launch every workflow but those that curate (``requires: curate``):
+agent-core answers 403 naming the role, passed on as is.
+"""
 
 from __future__ import annotations
 
@@ -23,12 +28,16 @@ async def _agent(state: State, method: str, path: str, body: Any = None) -> tupl
     if not base:
         raise HTTPException(503, "AGENT_CORE_URL is not configured")
     try:
-        answer = await state.http.request(method, base + path, json=body)
-        return answer.status_code, answer.json()
+        answer = await state.http.request(method, base + path, json=body, auth=state.agent_auth)
+        doc = answer.json()
     except httpx.HTTPError as exc:
         raise HTTPException(502, f"agent-core at {base} is unreachable ({exc})") from None
     except ValueError:
         raise HTTPException(502, "agent-core did not answer JSON") from None
+    if answer.status_code == 401:  # nexus-ui's own token, not the user's session: never a 401 here
+        detail = doc.get("detail") if isinstance(doc, dict) else doc
+        raise HTTPException(502, f"agent-core refused nexus-ui's ServiceAccount token: {detail}")
+    return answer.status_code, doc
 
 
 @router.get("/workflows")

@@ -78,7 +78,11 @@ async function showWorkflows() {
   const select = $("#workflow-select");
   if (!select.options.length) {
     const list = await api("/api/workflows");
-    for (const w of list.workflows || list) select.append(new Option(w.name, w.name));
+    for (const w of list.workflows || list) {
+      // curation (vibranium, dissemination) is the operator's: agent-core refuses it to the UI
+      const label = w.requires === "curate" ? `${w.name} (curation: operator only)` : w.name;
+      select.append(new Option(label, w.name));
+    }
   }
 }
 

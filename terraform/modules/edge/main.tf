@@ -7,9 +7,18 @@
 
 data "aws_partition" "current" {}
 
+data "aws_caller_identity" "current" {}
+
+# The role (not the STS session) of whoever runs Terraform: the signing key's admin when
+# signing_key_admins is empty (as nexuskit/provision/signing_key.py does).
+data "aws_iam_session_context" "current" {
+  arn = data.aws_caller_identity.current.arn
+}
+
 locals {
   function_name       = "${var.prefix}-auth"
   signing_secret_name = "${var.prefix}/token-signing-key"
+  signing_key_admins  = length(var.signing_key_admins) > 0 ? var.signing_key_admins : [data.aws_iam_session_context.current.issuer_arn]
 }
 
 # --- Token signing key ----------------------------------------------------------------------
@@ -22,6 +31,54 @@ resource "aws_secretsmanager_secret" "token_signing" {
   recovery_window_in_days = 7
 
   tags = var.tags
+}
+
+# Only the auth Lambda's role (and the key's admins) may read the key, only the admins
+# write it: an explicit deny on the secret itself, so no identity policy granted anywhere
+# else (secretsmanager:* on *, say) can reach it. Statements mirror
+# nexuskit/provision/policies.py signing_key_resource_policy.
+data "aws_iam_policy_document" "token_signing" {
+  statement {
+    sid       = "OnlyTheAuthFunctionReadsTheKey"
+    effect    = "Deny"
+    actions   = ["secretsmanager:GetSecretValue"]
+    resources = ["*"]
+
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+
+    condition {
+      test     = "ArnNotEquals"
+      variable = "aws:PrincipalArn"
+      values   = concat([aws_iam_role.lambda_exec.arn], local.signing_key_admins)
+    }
+  }
+
+  statement {
+    sid       = "OnlyAdminsWriteTheKey"
+    effect    = "Deny"
+    actions   = ["secretsmanager:PutSecretValue", "secretsmanager:UpdateSecret"]
+    resources = ["*"]
+
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+
+    condition {
+      test     = "ArnNotEquals"
+      variable = "aws:PrincipalArn"
+      values   = local.signing_key_admins
+    }
+  }
+}
+
+resource "aws_secretsmanager_secret_policy" "token_signing" {
+  secret_arn          = aws_secretsmanager_secret.token_signing.arn
+  policy              = data.aws_iam_policy_document.token_signing.json
+  block_public_policy = true
 }
 
 # --- Lambda execution role ------------------------------------------------------------------
@@ -214,12 +271,13 @@ resource "aws_apigatewayv2_integration" "auth" {
   timeout_milliseconds   = 10000
 }
 
-# The token endpoint authenticates its callers itself; it cannot sit behind an authorizer
-# that needs the token it issues.
+# The token endpoint is open by default (spec: it issues the tokens other calls need);
+# auth_authorization_type = "AWS_IAM" puts it behind IAM: callers sign with SigV4 and need
+# execute-api:Invoke on .../prod/POST/auth.
 resource "aws_apigatewayv2_route" "auth" {
   api_id             = aws_apigatewayv2_api.ui.id
   route_key          = "POST /auth"
-  authorization_type = "NONE"
+  authorization_type = var.auth_authorization_type
   target             = "integrations/${aws_apigatewayv2_integration.auth.id}"
 }
 

@@ -37,3 +37,8 @@ output "token_signing_secret_arn" {
   description = "ARN of the token signing key secret (nexuskit writes its value)."
   value       = aws_secretsmanager_secret.token_signing.arn
 }
+
+output "auth_authorization_type" {
+  description = "Authorization of POST /auth: NONE, or AWS_IAM (callers sign with SigV4 for execute-api)."
+  value       = aws_apigatewayv2_route.auth.authorization_type
+}

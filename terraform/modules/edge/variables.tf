@@ -109,15 +109,32 @@ variable "api_log_group" {
 }
 
 variable "throttling_rate_limit" {
-  description = "Steady-state requests per second the prod stage accepts."
+  description = "Steady-state requests per second the prod stage accepts on each route (default route settings)."
   type        = number
   default     = 50
 }
 
 variable "throttling_burst_limit" {
-  description = "Burst of requests the prod stage accepts."
+  description = "Burst of requests the prod stage accepts on each route (the token bucket's size)."
   type        = number
   default     = 100
+}
+
+variable "auth_authorization_type" {
+  description = "Authorization of the POST /auth route: NONE (open token service) or AWS_IAM (SigV4 callers with execute-api:Invoke)."
+  type        = string
+  default     = "NONE"
+
+  validation {
+    condition     = contains(["NONE", "AWS_IAM"], var.auth_authorization_type)
+    error_message = "auth_authorization_type must be NONE or AWS_IAM."
+  }
+}
+
+variable "signing_key_admins" {
+  description = "IAM role or user ARNs that may read and write the signing key besides the auth Lambda; empty means the identity that runs Terraform."
+  type        = list(string)
+  default     = []
 }
 
 variable "cors_allow_origins" {

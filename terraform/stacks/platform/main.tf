@@ -59,6 +59,10 @@ module "edge" {
   token_ttl_min_minutes     = var.token_ttl_min_minutes
   token_ttl_max_minutes     = var.token_ttl_max_minutes
   token_ttl_default_minutes = var.token_ttl_default_minutes
+  throttling_rate_limit     = var.auth_throttling_rate_limit
+  throttling_burst_limit    = var.auth_throttling_burst_limit
+  auth_authorization_type   = var.auth_route_authorization_type
+  signing_key_admins        = var.token_signing_key_admins
   client_stream             = module.streaming.client_stream
   client_video_stream       = module.streaming.client_telemetry_video_stream
   client_firehose           = module.streaming.client_firehose

@@ -53,12 +53,13 @@ output "auth_function" {
 }
 
 output "http_api" {
-  description = "HTTP API: name, ID, prod invoke URL and token endpoint."
+  description = "HTTP API: name, ID, prod invoke URL, token endpoint and its authorization (NONE or AWS_IAM)."
   value = {
-    name       = module.edge.api_name
-    id         = module.edge.api_id
-    invoke_url = module.edge.invoke_url
-    auth_url   = module.edge.auth_url
+    name               = module.edge.api_name
+    id                 = module.edge.api_id
+    invoke_url         = module.edge.invoke_url
+    auth_url           = module.edge.auth_url
+    auth_authorization = module.edge.auth_authorization_type
   }
 }
 

@@ -279,6 +279,50 @@ variable "token_ttl_default_minutes" {
   }
 }
 
+variable "auth_throttling_rate_limit" {
+  description = "Steady requests per second the HTTP API stage accepts on each route (POST /auth, the JWKS): its default route throttling. AWS caps it at the account's 10,000."
+  type        = number
+  default     = 50
+
+  validation {
+    condition     = var.auth_throttling_rate_limit >= 0 && var.auth_throttling_rate_limit <= 10000
+    error_message = "auth_throttling_rate_limit must lie within 0-10000 requests per second."
+  }
+}
+
+variable "auth_throttling_burst_limit" {
+  description = "Requests the HTTP API stage accepts at once on each route (the token bucket's size). AWS caps it at the account's 5,000."
+  type        = number
+  default     = 100
+
+  validation {
+    condition     = var.auth_throttling_burst_limit >= 0 && var.auth_throttling_burst_limit <= 5000 && floor(var.auth_throttling_burst_limit) == var.auth_throttling_burst_limit
+    error_message = "auth_throttling_burst_limit must be a whole number within 0-5000."
+  }
+}
+
+variable "auth_route_authorization_type" {
+  description = "Authorization of POST /auth: NONE (the spec's open token service) or AWS_IAM (callers sign with SigV4 and need execute-api:Invoke on the route)."
+  type        = string
+  default     = "NONE"
+
+  validation {
+    condition     = contains(["NONE", "AWS_IAM"], var.auth_route_authorization_type)
+    error_message = "auth_route_authorization_type must be NONE or AWS_IAM."
+  }
+}
+
+variable "token_signing_key_admins" {
+  description = "IAM role or user ARNs that may read and write the token signing key besides the auth Lambda; empty means the identity that runs Terraform."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for arn in var.token_signing_key_admins : can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:(role|user)/.+$", arn))])
+    error_message = "token_signing_key_admins must be IAM role or user ARNs."
+  }
+}
+
 variable "enable_custom_domain" {
   description = "Serve the HTTP API on custom_domain_name (ACM certificate, Route 53). Optional in every environment (spec §2.5)."
   type        = bool

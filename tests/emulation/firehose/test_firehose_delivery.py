@@ -11,7 +11,6 @@ import gzip
 import json
 import re
 import time
-import urllib.request
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -180,9 +179,7 @@ def ids(tag: str, count: int) -> list[str]:
 
 
 def reset(engine: EngineProcess) -> None:
-    request = urllib.request.Request(f"{engine.endpoint}/_nexus/reset", method="POST")
-    with urllib.request.urlopen(request, timeout=30):
-        pass
+    engine.reset()
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import time
-import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -173,8 +172,7 @@ def test_reset_kills_running_processes(aws: Any, engine: EngineProcess, tmp_path
         time.sleep(0.05)
     pid = int(pid_file.read_text())
     assert _alive(pid)
-    request = urllib.request.Request(f"{engine.endpoint}/_nexus/reset", method="POST")
-    urllib.request.urlopen(request, timeout=30).close()
+    engine.reset()
     assert _wait_gone(pid)
 
 

@@ -497,7 +497,8 @@ def test_temporary_credentials_need_their_session_token(platform: Platform) -> N
 
 
 def test_unsigned_requests_are_refused(platform: Platform) -> None:
-    """awscli --no-sign-request style calls are refused; the engine's /moto-api is not."""
+    """awscli --no-sign-request style calls are refused, and so is the engine's /moto-api
+    (off by default: 404)."""
     kinesis = unsigned_client(platform.admin, "kinesis")
     with pytest.raises(ClientError) as excinfo:
         kinesis.list_streams()
@@ -510,8 +511,9 @@ def test_unsigned_requests_are_refused(platform: Platform) -> None:
     with pytest.raises(ClientError) as excinfo:
         s3.list_objects_v2(Bucket=BRONZE)
     assert _error(excinfo)[:2] == ("AccessDenied", 403)
-    with urllib.request.urlopen(f"{platform.engine.endpoint}/moto-api/data.json", timeout=5) as resp:
-        assert resp.status == 200
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(f"{platform.engine.endpoint}/moto-api/data.json", timeout=5)
+    assert refused.value.code == 404
 
 
 def test_http_api_invocations_are_left_to_the_api(platform: Platform) -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import urllib.request
 from collections.abc import Callable
 from typing import Any
 
@@ -131,9 +129,7 @@ def test_reset_drops_journaled_puts(engine_factory: Callable[..., EngineProcess]
     client = no_retries(engine)
     create_stream(client, "journal-reset")
     client.put_record(StreamName="journal-reset", Data=b"gone", PartitionKey="k")
-    request = urllib.request.Request(f"{engine.endpoint}/_nexus/reset", method="POST")
-    with urllib.request.urlopen(request, timeout=10) as answer:
-        assert json.load(answer) == {"reset": "done"}
+    assert engine.admin_request("POST", "/_nexus/reset") == (200, {"reset": "done"})
 
     engine.kill9()
     engine.start()

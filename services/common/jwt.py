@@ -1,8 +1,9 @@
-"""Bearer JWT verification for the UI's API: RS256 against the auth service's JWKS.
+"""RS256 JWT verification against a JWKS: operator tokens and ServiceAccount tokens.
 
 Checks the signature (by ``kid``), ``exp``/``nbf`` and, when configured, ``iss``/``aud``.
-The JWKS is fetched on first use and again when a token names an unknown ``kid`` (key
-rotation), at most once per ``refresh_s``.
+Keys come from a JWKS URL (the auth service's ``/.well-known/jwks.json``, a cluster's
+``/openid/v1/jwks``) or a JWKS file; they are read on first use and again when a token
+names an unknown ``kid`` (key rotation), at most once per ``refresh_s``.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -51,31 +54,58 @@ def _public_key(jwk: dict[str, Any]) -> rsa.RSAPublicKey:
     return rsa.RSAPublicNumbers(e, n).public_key()
 
 
+def read_json_source(source: str, bearer: Callable[[], str | None] | None = None, timeout: float = 10) -> Any:
+    """A JSON document from a URL (``http(s)://``) or a file path.
+
+    ``bearer`` gives a token to send to the URL (a cluster API serves its JWKS only to
+    authenticated callers); ``None`` or an empty token sends none.
+    """
+    if source.startswith(("http://", "https://")):
+        token = bearer() if bearer else None
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        response = httpx.get(source, timeout=timeout, headers=headers)
+        response.raise_for_status()
+        return response.json()
+    return json.loads(Path(source).read_text(encoding="utf-8"))
+
+
 class JwksVerifier:
-    """Verifies tokens against the keys published at ``jwks_url``."""
+    """Verifies tokens against the keys published at ``jwks_url`` (a URL or a file)."""
 
     def __init__(
-        self, jwks_url: str, *, issuer: str | None, audience: str | None, refresh_s: float = 5.0
+        self,
+        jwks_url: str,
+        *,
+        issuer: str | None,
+        audience: str | None,
+        refresh_s: float = 5.0,
+        bearer: Callable[[], str | None] | None = None,
     ) -> None:
         self.jwks_url = jwks_url
         self.issuer = issuer
         self.audience = audience
         self.refresh_s = refresh_s
+        self.bearer = bearer
         self._keys: dict[str, rsa.RSAPublicKey] = {}
         self._fetched = 0.0
         self._lock = threading.Lock()
 
     def _refresh(self) -> None:
         if not self.jwks_url:
-            raise TokenRejectedError("no JWKS configured (API_GATEWAY_URL is empty)")
+            raise TokenRejectedError("no JWKS is configured to verify tokens against")
         try:
-            doc = httpx.get(self.jwks_url, timeout=10).json()
-        except (httpx.HTTPError, ValueError) as exc:
-            raise TokenRejectedError(f"cannot fetch the JWKS at {self.jwks_url} ({exc})") from None
+            doc = read_json_source(self.jwks_url, self.bearer)
+        except (httpx.HTTPError, OSError, ValueError) as exc:
+            self._fetched = time.monotonic()
+            log.warning("cannot read the JWKS at %s: %s", self.jwks_url, exc)
+            raise TokenRejectedError("cannot read the keys to verify the token (try again)") from None
         keys = {}
         for jwk in doc.get("keys", []) if isinstance(doc, dict) else []:
-            if jwk.get("kty") == "RSA" and jwk.get("kid"):
-                keys[str(jwk["kid"])] = _public_key(jwk)
+            if isinstance(jwk, dict) and jwk.get("kty") == "RSA" and jwk.get("kid"):
+                try:
+                    keys[str(jwk["kid"])] = _public_key(jwk)
+                except (KeyError, ValueError, TokenRejectedError):
+                    log.warning("JWKS %s: key %s is not a valid RSA key; skipped", self.jwks_url, jwk["kid"])
         self._keys, self._fetched = keys, time.monotonic()
 
     def key(self, kid: str) -> rsa.RSAPublicKey:
@@ -104,7 +134,7 @@ class JwksVerifier:
             raise TokenRejectedError("token signature does not verify") from None
         moment = time.time() if now is None else now
         exp = claims.get("exp")
-        if not isinstance(exp, int | float):
+        if not isinstance(exp, int | float) or isinstance(exp, bool):
             raise TokenRejectedError("token has no expiry")
         if moment > exp + LEEWAY_S:
             raise TokenRejectedError("token expired")
