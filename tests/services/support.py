@@ -291,7 +291,7 @@ def error_text(result: Any) -> str:
     return "\n".join(getattr(c, "text", "") for c in result.content)
 
 
-def wait_for(predicate: Any, timeout: float = 20.0, interval: float = 0.1, what: str = "condition") -> Any:
+def wait_for(predicate: Any, timeout: float = 60.0, interval: float = 0.1, what: str = "condition") -> Any:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = predicate()
