@@ -19,15 +19,11 @@ stamped when they are read (its pods write plain lines).
 
 from __future__ import annotations
 
-import contextlib
-import http.client
 import logging
 import queue
 import re
-import socket
 import threading
 import time
-import urllib.parse
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -38,7 +34,7 @@ from nexuskit.config import KitSettings
 from nexuskit.errors import NexuskitError
 
 if TYPE_CHECKING:
-    from nexuskit.controlplane.client import ControlPlaneClient
+    from nexuskit.controlplane.podlogs import LogStreams
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +104,7 @@ def _deployments(settings: KitSettings) -> list[str]:
     from nexuskit import controlplane
 
     try:
-        return [f"{d['namespace']}/{d['name']}" for d in controlplane.deployments(settings)]
+        return controlplane.deployment_names(settings)
     except controlplane.ControlPlaneError as exc:
         log.info("no deployment logs: %s", exc)
         return []
@@ -265,67 +261,46 @@ class _FileReader(_Reader):
 
 
 class _DeploymentReader(_Reader):
-    """Reads the runtime's chunked log stream over a connection it can shut from outside.
-
-    (:func:`nexuskit.controlplane.logs` blocks in a read no other thread can interrupt.)
-    """
+    """Follows a Deployment's pods through the Kubernetes API (new pods join, restarts resume)."""
 
     def __init__(
         self,
         source: str,
-        client: ControlPlaneClient,
+        settings: KitSettings,
         out: queue.Queue[LogLine],
         stop: threading.Event,
         backlog: int,
     ) -> None:
         super().__init__(source, out, stop)
-        self.url = client.base_url
-        self.headers = client.auth_headers()
+        self.settings = settings
         self.backlog = backlog
-        self.conn: http.client.HTTPConnection | None = None
-        self.sock: socket.socket | None = None
+        self.streams: LogStreams | None = None
 
     def run(self) -> None:
+        from nexuskit.controlplane.podlogs import LogStreams, LogTarget
+
         namespace, _, name = self.source.partition("/")
-        parsed = urllib.parse.urlsplit(self.url)
-        path = f"/api/v1/namespaces/{namespace}/deployments/{name}/log?" + urllib.parse.urlencode(
-            {"tail": self.backlog, "follow": "true"}
-        )
         try:
-            self.conn = http.client.HTTPConnection(parsed.hostname or "127.0.0.1", parsed.port, timeout=10)
-            self.conn.request("GET", path, headers=self.headers)
-            self.sock = self.conn.sock  # getresponse() hands it to the response (Connection: close)
-            if self.stop_event.is_set():
-                return
-            response = self.conn.getresponse()
-            if self.sock is not None:
-                self.sock.settimeout(None)
-            if response.status != 200:
-                log.info("no log stream for %s: HTTP %s", self.source, response.status)
-                return
-            started = time.monotonic()
-            for raw in response:
-                if self.stop_event.is_set():
-                    break
-                text = raw.decode("utf-8", errors="replace").rstrip("\n")
+            self.streams = LogStreams(self.settings, LogTarget(namespace, name, None), self.backlog).start()
+        except NexuskitError as exc:
+            log.info("no log stream for %s: %s", self.source, exc)
+            return
+        started = time.monotonic()
+        try:
+            while not self.stop_event.is_set():
+                try:
+                    text = self.streams.out.get(timeout=FILE_POLL_S)
+                except queue.Empty:
+                    continue
                 # the backlog arrives at once (its time is unknown); later lines are stamped as they come
                 backlog = bool(self.backlog) and time.monotonic() - started < BACKLOG_WINDOW_S
                 self.out.put(LogLine(self.source, text, None if backlog else time.time()))
-        except (OSError, http.client.HTTPException) as exc:
-            if not self.stop_event.is_set():
-                log.info("log stream of %s ended: %s", self.source, exc)
         finally:
-            self._close()
-
-    def _close(self) -> None:
-        if self.conn is not None:
-            self.conn.close()
+            self.streams.close()
 
     def shut(self) -> None:
-        sock = self.sock
-        if sock is not None:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
+        if self.streams is not None:
+            self.streams.stop.set()
 
 
 class LogFollower:
@@ -348,26 +323,14 @@ class LogFollower:
 
     def start(self) -> LogFollower:
         files = _file_sources(self.settings)
-        api = self._api_client() if any(s not in files for s in self.sources) else None
         for source in self.sources:
             if source in files:
                 reader: _Reader = _FileReader(source, files[source], self._queue, self._stop, self.backlog)
-            elif api is not None:
-                reader = _DeploymentReader(source, api, self._queue, self._stop, self.backlog)
             else:
-                continue
+                reader = _DeploymentReader(source, self.settings, self._queue, self._stop, self.backlog)
             self._readers.append(reader)
             reader.start()
         return self
-
-    def _api_client(self) -> ControlPlaneClient | None:
-        from nexuskit import controlplane
-
-        try:
-            return controlplane.RuntimeDaemon(self.settings).client()
-        except controlplane.ControlPlaneError as exc:
-            log.info("not following deployments: %s", exc)
-            return None
 
     def poll(self, limit: int = 5000) -> list[LogLine]:
         """Lines that arrived since the last call (at most ``limit``)."""

@@ -4,7 +4,8 @@ Where ``docker`` (with an engine that answers), ``kind`` and ``kubectl`` exist,
 :class:`KindCluster` creates (or reuses) a cluster whose workers mirror the EKS node
 groups (labels such as ``role=general``; taints such as ``dedicated=mcp:NoSchedule``),
 builds each Deployment's image from its service's Dockerfile and loads it into the
-cluster, applies the manifests with ``kubectl apply`` and waits for the rollouts.
+cluster. ``nexuskit`` then applies the manifests and waits for the rollouts through the
+official Kubernetes client, as it does against the process runtime.
 
 Pods reach the host's engine (bound to 127.0.0.1) through a relay on the kind network's
 gateway (:mod:`emulation.kind.relay`); :func:`patch_for_kind` sets ``AWS_ENDPOINT_URL`` to
@@ -208,24 +209,6 @@ class KindCluster:
                 self.tools["docker"], "build", "-f", str(dockerfile), "-t", image, str(context), timeout=1800
             )
             self.command(self.tools["kind"], "load", "docker-image", image, "--name", self.name)
-
-    def apply(self, manifest: Path) -> None:
-        self.command(self.tools["kubectl"], "--context", self.context, "apply", "-f", str(manifest))
-
-    def wait(self, deployments: Sequence[tuple[str, str]], timeout: float = 300) -> None:
-        for namespace, name in deployments:
-            self.command(
-                self.tools["kubectl"],
-                "--context",
-                self.context,
-                "-n",
-                namespace,
-                "rollout",
-                "status",
-                f"deployment/{name}",
-                f"--timeout={int(timeout)}s",
-                timeout=timeout + 30,
-            )
 
     def delete(self) -> None:
         self.command(self.tools["kind"], "delete", "cluster", "--name", self.name)

@@ -5,7 +5,8 @@ manifests folder (``**/k8s/*.yaml``, the folder the Terraform workloads stack ap
 runs every Deployment's pods as supervised processes on this machine: replicas, env and
 mounted files from ConfigMaps, IRSA credentials per ServiceAccount, readiness/liveness/
 startup probes, restarts with backoff, per-pod logs, a stable local port per Service that
-balances over ready pods, dependency order, rolling restarts, and a JSON control API.
+balances over ready pods, dependency order, rolling updates through ReplicaSets, and a
+Kubernetes API (HTTPS on 127.0.0.1) that ``kubectl``, k9s and the official client drive.
 
 Modules: :mod:`~emulation.runtime.schema` (fields) and :mod:`~emulation.runtime.manifests`
 (typed objects, validation); :mod:`~emulation.runtime.controller` (Deployments, Services,
@@ -14,10 +15,13 @@ scheduling); :mod:`~emulation.runtime.pods` (one supervised process) with
 :mod:`~emulation.runtime.projected` (projected volumes) and
 :mod:`~emulation.runtime.probes`; :mod:`~emulation.runtime.identity` (the service-account
 issuer, STS) and :mod:`~emulation.runtime.tokens` (token files in pods, rotation);
-:mod:`~emulation.runtime.proxy` (Service ports); :mod:`~emulation.runtime.api` (control
-API) with :mod:`~emulation.runtime.auth` (who may call it), :mod:`~emulation.runtime.rbac`
-(RBAC from the manifests), :mod:`~emulation.runtime.tokenrequest` and
-:mod:`~emulation.runtime.logstream`; :mod:`~emulation.runtime.daemon` (process).
+:mod:`~emulation.runtime.proxy` (Service ports); :mod:`~emulation.runtime.rollout`
+(ReplicaSets, revisions); :mod:`emulation.runtime.kube` (the Kubernetes API: server,
+discovery, OpenAPI, object store and watches, reads, writes and patches, reviews, TLS)
+with :mod:`~emulation.runtime.auth` (who may call it), :mod:`~emulation.runtime.rbac`
+(RBAC from the manifests) and :mod:`~emulation.runtime.tokenrequest`;
+:mod:`~emulation.runtime.api` (the internal channel: health, the issuer's keys);
+:mod:`~emulation.runtime.daemon` (process).
 
 It knows nothing of Nexus: names, nodes, the OIDC issuer and the engine endpoint come in
 as arguments (``nexuskit.controlplane`` passes them).

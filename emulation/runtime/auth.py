@@ -68,9 +68,9 @@ ADMIN = Principal(ADMIN_USER, admin=True)
 
 
 def write_admin_token(path: Path) -> str:
-    """A fresh admin token in ``path`` (0600 in a 0700 folder)."""
+    """A fresh admin token in ``path`` (0600 in a 0700 folder; no newline: a kubeconfig's ``tokenFile``)."""
     token = secrets.token_urlsafe(32)
-    write_private(path, token + "\n")
+    write_private(path, token)
     return token
 
 

@@ -8,11 +8,19 @@ creates and deletes pods, and while pods of an older template exist it rolls
 defaults 25 %/25 %), or with ``Recreate`` stops the old pods first. When scaling down it
 deletes not-ready pods first, then the newest. ``restart`` stamps the template with
 ``kubectl.kubernetes.io/restartedAt`` as ``kubectl rollout restart`` does, so the new
-hash rolls every pod.
+hash rolls every pod. Each template a Deployment runs is a ReplicaSet of
+:mod:`~emulation.runtime.rollout` (revisions, ``rollout undo``).
+
+Changes: every change of the desired state (the Kubernetes API's writes, ``scale``,
+``restart``) goes through :meth:`Cluster.commit`: the changed objects are validated with
+every other one as a set (:func:`~emulation.runtime.manifests.parse_documents`), and the
+set is swapped in whole or not at all (a ManifestError leaves everything as it was).
+Listeners (the Kubernetes API's object store) hear about every change.
 
 Service local ports: the Services sorted by namespace and name, each port in order, get
 ``service_port_base``, ``+1``, ... unless ``nexuskit.dev/local-port`` pins one. The same
-manifests give the same ports on every start.
+manifests give the same ports on every start; a Service added later gets the next free
+port and keeps the others where they are.
 
 Credentials: a pod's STS credentials are refreshed by rolling its Deployment when 80 %
 of their lifetime has passed (a process cannot be handed new environment variables);
@@ -25,6 +33,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import hashlib
 import json
 import logging
@@ -32,23 +41,25 @@ import math
 import os
 import socket
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from emulation.runtime.events import NORMAL, WARNING, EventLog
-from emulation.runtime.exceptions import InvalidRequestError, ObjectNotFoundError, ProcessRuntimeError
+from emulation.runtime.exceptions import ObjectNotFoundError, ProcessRuntimeError
 from emulation.runtime.identity import TokenIssuer
-from emulation.runtime.manifests import Deployment, Manifests, Service, load_manifests
+from emulation.runtime.manifests import Deployment, DocKey, Manifests, Origin, Service, parse_documents
 from emulation.runtime.podenv import DnsShim
 from emulation.runtime.pods import NAME_ALPHABET, Pod
 from emulation.runtime.proxy import ServiceProxy
+from emulation.runtime.rollout import RolloutHistory
 from emulation.runtime.settings import RuntimeSettings
 
 log = logging.getLogger(__name__)
 
 RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
-MAX_REPLICAS = 50
+API_ORIGIN = Origin(Path("the Kubernetes API"), 0)
 REFRESH_FRACTION = 0.8
 TICK_SECONDS = 1.0  # a fallback: every change that matters wakes the loop at once
 
@@ -57,9 +68,19 @@ class PortInUseError(ProcessRuntimeError):
     """A Service's local port is taken by another process."""
 
 
-def template_hash(raw_template: dict[str, Any], restarted_at: str | None) -> str:
+def _canonical(value: Any) -> Any:
+    """Nulls and empty objects/lists dropped: the same template however a client wrote it."""
+    if isinstance(value, dict):
+        out = {k: _canonical(v) for k, v in value.items() if v is not None}
+        return {k: v for k, v in out.items() if v not in ({}, [])}
+    if isinstance(value, list):
+        return [_canonical(v) for v in value]
+    return value
+
+
+def template_hash(raw_template: dict[str, Any]) -> str:
     """A stable 10-character hash of the pod template (like ``pod-template-hash``)."""
-    payload = json.dumps(raw_template, sort_keys=True) + (restarted_at or "")
+    payload = json.dumps(_canonical(raw_template), sort_keys=True)
     digest = int.from_bytes(hashlib.sha256(payload.encode()).digest()[:8], "big")
     out = []
     for _ in range(10):
@@ -94,56 +115,85 @@ class Cluster:
         self.issuer = TokenIssuer(settings.oidc_issuer, settings.signing_key_file)
         self.started = time.time()
         self.api_url = ""
+        self.kube_port = 0  # the Kubernetes API's port (KUBERNETES_SERVICE_PORT in pods)
+        self.ca_pem = ""  # its CA (ca.crt in the automounted service-account folder)
         self.pods: dict[str, list[Pod]] = {key: [] for key in manifests.deployments}
         self.replicas = {key: d.replicas for key, d in manifests.deployments.items()}
-        self.applied_replicas = dict(self.replicas)
-        self.restarted_at: dict[str, str | None] = {key: None for key in manifests.deployments}
         self.deployment_created = {key: time.time() for key in manifests.deployments}
+        self.history = RolloutHistory()
         self.service_ports = self._assign_ports(manifests)
         self.dns = DnsShim(self.service_ports)
         self.proxies: list[ServiceProxy] = []
+        self.listeners: list[Callable[[], None]] = []
         self._wake = asyncio.Event()
         self._stopping = False
         self._used_ports: set[int] = set()
         self._last_housekeeping = 0.0
-        self._hashes: dict[str, tuple[tuple[int, str | None], str]] = {}
+        self._hashes: dict[str, tuple[int, str]] = {}
+        self._rebinding: asyncio.Task[None] | None = None
 
     # -- services ---------------------------------------------------------------------------
-    def _assign_ports(self, manifests: Manifests) -> dict[tuple[str, str], dict[int, int]]:
+    def _assign_ports(
+        self, manifests: Manifests, previous: dict[tuple[str, str], dict[int, int]] | None = None
+    ) -> dict[tuple[str, str], dict[int, int]]:
         ports: dict[tuple[str, str], dict[int, int]] = {}
+        taken = {p for mapping in (previous or {}).values() for p in mapping.values()}
         next_port = self.settings.service_port_base
         for key in sorted(manifests.services):
             service = manifests.services[key]
             mapping: dict[int, int] = {}
+            before = (previous or {}).get((service.namespace, service.name), {})
             for index, port in enumerate(service.ports):
                 if service.local_port is not None:
                     mapping[port.port] = service.local_port + index
+                elif previous is not None and port.port in before:
+                    mapping[port.port] = before[port.port]  # a running Service keeps its port
                 else:
+                    while previous is not None and next_port in taken:
+                        next_port += 1
                     mapping[port.port] = next_port
+                    taken.add(next_port)
                     next_port += 1
             ports[(service.namespace, service.name)] = mapping
         return ports
 
-    async def start_services(self) -> None:
-        """Bind every Service's local port (fails fast when one is taken)."""
+    def _bindings(self) -> dict[tuple[str, int, int, int | str], Any]:
+        """(Service key, port, local port, target port) of every port to listen on."""
+        out = {}
         for key in sorted(self.manifests.services):
             service = self.manifests.services[key]
             for port in service.ports:
                 local = self.service_ports[(service.namespace, service.name)][port.port]
-                proxy = ServiceProxy(key, port.port, local, self._endpoints_fn(key, port.target))
-                try:
-                    await proxy.start()
-                except OSError as exc:
-                    await self.stop_services()
-                    raise PortInUseError(
-                        f"local port {local} for Service {key} (port {port.port}) is in use: {exc.strerror}"
-                    ) from None
-                self.proxies.append(proxy)
+                out[(key, port.port, local, port.target)] = port
+        return out
 
-    async def stop_services(self) -> None:
+    async def start_services(self) -> None:
+        """Bind every Service port not bound yet (fails fast when one is taken)."""
+        bound = {(p.key, p.service_port, p.local_port, p.target) for p in self.proxies}
+        for binding in self._bindings():
+            if binding in bound:
+                continue
+            key, service_port, local, target = binding
+            proxy = ServiceProxy(key, service_port, local, self._endpoints_fn(key, target))
+            proxy.target = target
+            try:
+                await proxy.start()
+            except OSError as exc:
+                await self.stop_services()
+                raise PortInUseError(
+                    f"local port {local} for Service {key} (port {service_port}) is in use: {exc.strerror}"
+                ) from None
+            self.proxies.append(proxy)
+
+    async def stop_services(self, only: set[tuple[str, int, int, int | str]] | None = None) -> None:
+        """Stop every proxy (or those of ``only``)."""
+        keep = []
         for proxy in self.proxies:
-            await proxy.stop()
-        self.proxies = []
+            if only is None or (proxy.key, proxy.service_port, proxy.local_port, proxy.target) in only:
+                await proxy.stop()
+            else:
+                keep.append(proxy)
+        self.proxies = keep
 
     def _endpoints_fn(self, key: str, target: int | str) -> Any:
         def endpoints() -> list[tuple[str, int]]:
@@ -213,7 +263,10 @@ class Cluster:
 
     # -- reconcile --------------------------------------------------------------------------
     def wake(self) -> None:
+        """Something changed: reconcile soon, and tell the listeners."""
         self._wake.set()
+        for listener in self.listeners:
+            listener()
 
     async def run(self) -> None:
         while not self._stopping:
@@ -225,11 +278,16 @@ class Cluster:
                 await asyncio.wait_for(self._wake.wait(), TICK_SECONDS)
 
     def current_hash(self, key: str) -> str:
+        """The template hash of the Deployment's current template (its ReplicaSet is recorded)."""
         deploy = self.manifests.deployments[key]
-        cache_key = (id(deploy), self.restarted_at.get(key))
         cached = self._hashes.get(key)
-        if cached is None or cached[0] != cache_key:
-            cached = (cache_key, template_hash(deploy.raw_template, cache_key[1]))
+        if cached is None or cached[0] != id(deploy):
+            current = template_hash(deploy.raw_template)
+            if cached is None or cached[1] != current or self.history.find(key, current) is None:
+                doc = self.manifests.documents.get(("Deployment", deploy.namespace, deploy.name), {})
+                annotations = dict((doc.get("metadata") or {}).get("annotations") or {})
+                self.history.observe(key, deploy.name, current, deploy.raw_template, annotations)
+            cached = (id(deploy), current)
             self._hashes[key] = cached
         return cached[1]
 
@@ -253,6 +311,7 @@ class Cluster:
             elif len(new) > desired:
                 for pod in self._scale_down_order(new)[: len(new) - desired]:
                     self._delete(pod, "scaled down")
+            self._prune_history(key, current)
             return
         surge = resolve_int_or_percent(deploy.max_surge, desired, round_up=True)
         unavailable = resolve_int_or_percent(deploy.max_unavailable, desired, round_up=False)
@@ -273,6 +332,10 @@ class Cluster:
                 removable -= 1
                 self._delete(pod, "replaced by the new template")
 
+    def _prune_history(self, key: str, current: str) -> None:
+        keep = {current, *(p.template_hash for p in self.pods[key])}
+        self.history.prune(key, keep, self.manifests.deployments[key].revision_history_limit)
+
     @staticmethod
     def _scale_down_order(pods: list[Pod]) -> list[Pod]:
         """Not-ready pods first, then the newest (what the ReplicaSet controller deletes first)."""
@@ -289,6 +352,7 @@ class Cluster:
             f"{deploy.name}-{current_hash}",
             f"Created pod: {pod.name}",
         )
+        self.wake()  # before the pod's own work: watchers hear of it first
         pod.start()
         return pod
 
@@ -302,6 +366,13 @@ class Cluster:
             f"Deleted pod: {pod.name} ({why})",
         )
         pod.delete()
+
+    def delete_pod(self, namespace: str, name: str, grace: float | None = None) -> Pod:
+        """``kubectl delete pod``: the pod terminates; its ReplicaSet makes a new one."""
+        pod = self.find_pod(namespace, name)
+        pod.delete(grace)
+        self.wake()
+        return pod
 
     def _pod_ports(self, deploy: Deployment) -> dict[int, int]:
         """A local port per container port (and per numeric probe/Service target port)."""
@@ -343,16 +414,18 @@ class Cluster:
             return
         self._last_housekeeping = now
         for key, members in self.pods.items():
-            rolled = False
             for pod in members:
                 if pod.deleting or pod.state != "running":
                     continue
                 expire, issued = pod.credentials_expire, pod.credentials_issued
                 current = pod.template_hash == self.current_hash(key)  # else: already being replaced
                 due = bool(expire and issued and now > issued + REFRESH_FRACTION * (expire - issued))
-                if due and current and not rolled and self.settings.refresh_credentials:
-                    self.restart(key, why="credentials refresh")
-                    rolled = True
+                if due and current and self.settings.refresh_credentials:
+                    try:
+                        self.restart(key, why="credentials refresh")
+                    except ProcessRuntimeError as exc:
+                        log.warning("cannot roll %s to refresh its credentials: %s", key, exc)
+                    break
 
     def processes_changed(self) -> None:
         """Record the pods' pids, so ``down`` can sweep them if the runtime itself died."""
@@ -371,82 +444,113 @@ class Cluster:
             os.replace(tmp, path)
         except OSError as exc:
             log.warning("cannot record pod processes in %s: %s", path, exc)
+        for listener in self.listeners:
+            listener()
 
-    # -- operations (control API) -----------------------------------------------------------
+    # -- changes ----------------------------------------------------------------------------
+    def commit(self, changes: dict[DocKey, dict[str, Any] | None]) -> Manifests:
+        """Validate the objects with ``changes`` (None deletes) as a set and run it; ManifestError."""
+        documents = dict(self.manifests.documents)
+        origins = dict(self.manifests.origins)
+        for key, doc in changes.items():
+            if doc is None:
+                documents.pop(key, None)
+            else:
+                documents[key] = doc
+                origins[key] = API_ORIGIN
+        items = [(origins.get(key, API_ORIGIN), doc) for key, doc in documents.items()]
+        fresh = parse_documents(self.manifests.root, items, self.settings.min_token_seconds)
+        fresh.files = self.manifests.files
+        self.replace_manifests(fresh)
+        return fresh
+
+    def replace_manifests(self, fresh: Manifests) -> None:
+        """Run ``fresh`` (already valid): new, changed and removed Deployments; Service ports."""
+        removed = set(self.manifests.deployments) - set(fresh.deployments)
+        for key in removed:
+            for pod in self.pods.pop(key, []):
+                pod.delete()
+            self.replicas.pop(key, None)
+            self.deployment_created.pop(key, None)
+            self._hashes.pop(key, None)
+            self.history.forget(key)
+        for key, deploy in fresh.deployments.items():
+            if key not in self.pods:
+                self.pods[key] = []
+                self.deployment_created[key] = time.time()
+            was = self.replicas.get(key)
+            if was is not None and was != deploy.replicas:
+                direction = "up" if deploy.replicas > was else "down"
+                rs = f"{deploy.name}-{template_hash(deploy.raw_template)}"
+                self.events.record(
+                    NORMAL,
+                    "ScalingReplicaSet",
+                    "Deployment",
+                    deploy.namespace,
+                    deploy.name,
+                    f"Scaled {direction} replica set {rs} from {was} to {deploy.replicas}",
+                )
+            self.replicas[key] = deploy.replicas
+        ports = self._assign_ports(fresh, self.service_ports)
+        before = set(self._bindings())
+        self.manifests = fresh
+        self.service_ports = ports
+        if ports != self.dns.ports:
+            self.dns = DnsShim(ports)
+        if set(self._bindings()) != before:  # only changed Service ports are rebound
+            self._rebinding = asyncio.get_running_loop().create_task(self._rebind(before), name="rebind")
+        self.wake()
+
+    async def _rebind(self, before: set[tuple[str, int, int, int | str]]) -> None:
+        await self.stop_services(before - set(self._bindings()))
+        try:
+            await self.start_services()
+        except PortInUseError as exc:
+            log.error("Services changed but cannot listen: %s", exc)
+
+    async def settled(self) -> None:
+        """Wait until the Services of the last change listen."""
+        if self._rebinding is not None:
+            await asyncio.shield(self._rebinding)
+
+    def _deployment_document(self, namespace: str, name: str) -> dict[str, Any]:
+        self.deployment(namespace, name)
+        return copy.deepcopy(self.manifests.documents[("Deployment", namespace, name)])
+
     def deployment(self, namespace: str, name: str) -> Deployment:
         key = f"{namespace}/{name}"
         if key not in self.manifests.deployments:
-            raise ObjectNotFoundError(f'deployments.apps "{name}" not found in namespace {namespace}')
+            raise ObjectNotFoundError(f'deployments.apps "{name}" not found')
         return self.manifests.deployments[key]
 
-    def scale(self, namespace: str, name: str, replicas: Any) -> dict[str, Any]:
-        deploy = self.deployment(namespace, name)
-        if not isinstance(replicas, int) or isinstance(replicas, bool) or not 0 <= replicas <= MAX_REPLICAS:
-            raise InvalidRequestError(
-                f"replicas must be an integer from 0 to {MAX_REPLICAS}, got {replicas!r}"
-            )
-        before = self.replicas[deploy.key]
-        self.replicas[deploy.key] = replicas
-        if replicas != before:
-            direction = "up" if replicas > before else "down"
-            self.events.record(
-                NORMAL,
-                "ScalingReplicaSet",
-                "Deployment",
-                namespace,
-                name,
-                f"Scaled {direction} replica set {name}-{self.current_hash(deploy.key)} "
-                f"from {before} to {replicas}",
-            )
-        self.wake()
-        return self.deployment_status(deploy.key)
+    def scale(self, namespace: str, name: str, replicas: int) -> Deployment:
+        """Set ``spec.replicas`` (ManifestError when out of range)."""
+        doc = self._deployment_document(namespace, name)
+        doc["spec"]["replicas"] = replicas
+        return self.commit({("Deployment", namespace, name): doc}).deployments[f"{namespace}/{name}"]
 
     def restart(
         self, namespace_or_key: str, name: str | None = None, why: str = "rollout restart"
-    ) -> dict[str, Any]:
-        key = namespace_or_key if name is None else self.deployment(namespace_or_key, name).key
-        deploy = self.manifests.deployments[key]
-        self.restarted_at[key] = datetime.now(UTC).isoformat(timespec="microseconds")
+    ) -> Deployment:
+        """Stamp ``restartedAt`` on the template, as ``kubectl rollout restart`` does: every pod rolls."""
+        if name is None:
+            namespace_or_key, _, name = namespace_or_key.partition("/")
+        doc = self._deployment_document(namespace_or_key, name)
+        metadata = doc["spec"]["template"].setdefault("metadata", {})
+        annotations = metadata.get("annotations") or {}
+        annotations[RESTARTED_AT] = datetime.now(UTC).isoformat(timespec="microseconds")
+        metadata["annotations"] = annotations
+        fresh = self.commit({("Deployment", namespace_or_key, name): doc})
+        deploy = fresh.deployments[f"{namespace_or_key}/{name}"]
         self.events.record(
             NORMAL,
             "ScalingReplicaSet",
             "Deployment",
             deploy.namespace,
             deploy.name,
-            f"Rolling out new replica set {deploy.name}-{self.current_hash(key)} ({why})",
+            f"Rolling out new replica set {deploy.name}-{self.current_hash(deploy.key)} ({why})",
         )
-        self.wake()
-        return self.deployment_status(key)
-
-    async def apply(self) -> dict[str, Any]:
-        """Reload the manifests folder (``kubectl apply`` semantics for what changed)."""
-        fresh = load_manifests(self.settings.manifests_dir, self.settings.min_token_seconds)
-        removed = set(self.manifests.deployments) - set(fresh.deployments)
-        added = set(fresh.deployments) - set(self.manifests.deployments)
-        for key in removed:
-            for pod in self.pods.get(key, []):
-                pod.delete()
-        for key, deploy in fresh.deployments.items():
-            if key in added:
-                self.pods[key] = []
-                self.restarted_at[key] = None
-                self.deployment_created[key] = time.time()
-                self.replicas[key] = deploy.replicas
-            elif deploy.replicas != self.applied_replicas.get(key):
-                self.replicas[key] = deploy.replicas  # the manifest changed replicas: it wins
-            self.applied_replicas[key] = deploy.replicas
-        ports = self._assign_ports(fresh)
-        services_changed = ports != self.service_ports or set(fresh.services) != set(self.manifests.services)
-        self.manifests = fresh
-        if services_changed:
-            await self.stop_services()
-            self.service_ports = ports
-            self.dns = DnsShim(ports)
-            await self.start_services()
-        for key in removed:
-            self.replicas.pop(key, None)
-        self.wake()
-        return {"added": sorted(added), "removed": sorted(removed), "deployments": len(fresh.deployments)}
+        return deploy
 
     async def shutdown(self, grace_cap: float = 10.0) -> None:
         """Stop every pod (SIGTERM, then SIGKILL after its grace period, capped)."""
@@ -465,55 +569,21 @@ class Cluster:
         self.settings.processes_file.unlink(missing_ok=True)
 
     # -- views ------------------------------------------------------------------------------
-    def deployment_status(self, key: str) -> dict[str, Any]:
-        deploy = self.manifests.deployments[key]
+    def rollout_state(self, key: str) -> dict[str, Any]:
+        """Counts of a Deployment's pods: desired, live, ready, updated, available, complete."""
         members = [p for p in self.pods.get(key, []) if not p.deleting]
         current = self.current_hash(key)
         desired = self.replicas[key]
         ready = sum(1 for p in members if p.ready)
-        services = []
-        for service in self.manifests.services.values():
-            if service.namespace != deploy.namespace or not service.selector:
-                continue
-            if all(deploy.template.labels.get(k) == v for k, v in service.selector.items()):
-                services.append(self.service_status(service))
+        updated = sum(1 for p in members if p.template_hash == current)
         return {
-            "namespace": deploy.namespace,
-            "name": deploy.name,
-            "replicas": desired,
-            "ready": ready,
-            "ready_text": f"{ready}/{desired}",
-            "updated": sum(1 for p in members if p.template_hash == current),
-            "available": sum(1 for p in members if p.available),
+            "desired": desired,
             "pods": len(members),
-            "complete": ready >= desired
-            and all(p.template_hash == current for p in members)
-            and len(members) == desired,
+            "ready": ready,
+            "updated": updated,
+            "available": sum(1 for p in members if p.available),
+            "complete": ready >= desired and updated == len(members) == desired,
             "template_hash": current,
-            "age_s": round(time.time() - self.deployment_created.get(key, self.started), 1),
-            "depends_on": list(deploy.depends_on),
-            "waiting_for": self.waiting_for(deploy),
-            "service_account": deploy.template.service_account,
-            "command": list(deploy.command),
-            "image": deploy.template.container.image,
-            "services": services,
-        }
-
-    def service_status(self, service: Service) -> dict[str, Any]:
-        ports = self.service_ports.get((service.namespace, service.name), {})
-        endpoints = [f"127.0.0.1:{p.local_port(service.ports[0].target)}" for p in self.service_pods(service)]
-        first = next(iter(ports.values()), None)
-        return {
-            "namespace": service.namespace,
-            "name": service.name,
-            "ports": [
-                {"port": p.port, "target_port": p.target, "local_port": ports.get(p.port)}
-                for p in service.ports
-            ],
-            "local_port": first,
-            "url": f"http://127.0.0.1:{first}" if first else None,
-            "cluster_dns": f"{service.name}.{service.namespace}.svc.cluster.local",
-            "endpoints": endpoints,
         }
 
     def all_pods(self) -> list[Pod]:
@@ -523,37 +593,31 @@ class Cluster:
         for pod in self.all_pods():
             if pod.namespace == namespace and pod.name == name:
                 return pod
-        raise ObjectNotFoundError(f'pods "{name}" not found in namespace {namespace}')
+        raise ObjectNotFoundError(f'pods "{name}" not found')
 
     def all_ready(self) -> bool:
-        return all(self.deployment_status(key)["complete"] for key in self.manifests.deployments)
+        return all(self.rollout_state(key)["complete"] for key in self.manifests.deployments)
 
     def health(self) -> dict[str, Any]:
+        deployments = {}
+        for key in sorted(self.manifests.deployments):
+            state = self.rollout_state(key)
+            deployments[key] = f"{state['ready']}/{state['desired']}"
         return {
             "status": "ok",
             "pid": os.getpid(),
             "uptime_s": round(time.time() - self.started, 3),
             "ready": self.all_ready(),
-            "deployments": {
-                key: self.deployment_status(key)["ready_text"] for key in sorted(self.manifests.deployments)
-            },
+            "deployments": deployments,
             "manifests": str(self.settings.manifests_dir),
         }
-
-    def log_files(self, namespace: str, name: str) -> list[tuple[str, Path]]:
-        """(pod, log path) for a pod, or for every pod of a deployment."""
-        key = f"{namespace}/{name}"
-        if key in self.manifests.deployments:
-            return [(p.name, p.log_path) for p in sorted(self.pods.get(key, []), key=lambda p: p.created)]
-        pod = self.find_pod(namespace, name)
-        return [(pod.name, pod.log_path)]
 
     def unhealthy_summary(self) -> str:
         parts = []
         for key in sorted(self.manifests.deployments):
-            status = self.deployment_status(key)
-            if not status["complete"]:
-                parts.append(f"{key} {status['ready_text']}")
+            state = self.rollout_state(key)
+            if not state["complete"]:
+                parts.append(f"{key} {state['ready']}/{state['desired']}")
         return ", ".join(parts)
 
     def warn(self, reason: str, kind: str, namespace: str, name: str, message: str) -> None:

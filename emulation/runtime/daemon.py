@@ -1,12 +1,13 @@
 """The runtime process: ``python -m emulation.runtime --state-dir D --engine-endpoint URL``.
 
 Loads and validates the manifests, writes a fresh admin token to
-``<state>/runtime/admin-token``, binds every Service's local port and the control API
-(127.0.0.1 only), writes ``<state>/runtime/api.json`` (pid, API URL, Service ports), then
-reconciles until SIGTERM or SIGINT, when it stops every pod (SIGTERM, grace, SIGKILL)
-and removes ``api.json``. Logs go to stderr; pod output to per-pod files.
-``<state>/runtime`` is 0700; the admin token, ``api.json`` and the service-account
-signing key are 0600.
+``<state>/runtime/admin-token``, makes the Kubernetes API's CA (``ca.crt``, kept) and a
+fresh serving certificate, binds every Service's local port, the Kubernetes API (HTTPS)
+and the internal channel (127.0.0.1 only), writes ``<state>/runtime/api.json`` (pid, the
+Kubernetes API's URL and CA, the internal URL, Service ports), then reconciles until
+SIGTERM or SIGINT, when it stops every pod (SIGTERM, grace, SIGKILL) and removes
+``api.json``. Logs go to stderr; pod output to per-pod files. ``<state>/runtime`` is 0700;
+the admin token, ``api.json``, the keys and the service-account signing key are 0600.
 
 Exit codes: 0 stopped cleanly, 3 a port is in use, 4 bad arguments, 5 invalid manifests.
 """
@@ -31,6 +32,8 @@ from emulation.runtime.api import ControlApi
 from emulation.runtime.auth import write_admin_token
 from emulation.runtime.controller import Cluster, PortInUseError
 from emulation.runtime.exceptions import ManifestError
+from emulation.runtime.kube.server import KubeApi
+from emulation.runtime.kube.tls import issue_serving_certificate, server_context
 from emulation.runtime.manifests import load_manifests
 from emulation.runtime.settings import DEFAULT_NODES, Node, RuntimeSettings
 from emulation.runtime.tokens import write_private
@@ -50,7 +53,10 @@ def parse_args(argv: list[str] | None = None) -> tuple[RuntimeSettings, str]:
     parser.add_argument("--region", default="us-west-2")
     parser.add_argument("--oidc-issuer", default="https://oidc.local.nexuskit.dev")
     parser.add_argument("--service-port-base", type=int, default=4666)
-    parser.add_argument("--api-port", type=int, default=0, help="0 picks a free port")
+    parser.add_argument("--api-port", type=int, default=0, help="internal channel; 0 picks a free port")
+    parser.add_argument("--kube-api-port", type=int, default=0, help="Kubernetes API; 0 picks a free port")
+    parser.add_argument("--no-kube-api", action="store_true", help="no Kubernetes API (benchmarks)")
+    parser.add_argument("--bookmark-seconds", type=float, default=30.0, help="watch BOOKMARK interval")
     parser.add_argument("--workdir", type=Path, default=Path.cwd(), help="cwd and PYTHONPATH of the pods")
     parser.add_argument("--nodes", default=None, help="JSON list of {name, labels, taints}")
     parser.add_argument("--backoff-base", type=float, default=10.0)
@@ -88,6 +94,8 @@ def parse_args(argv: list[str] | None = None) -> tuple[RuntimeSettings, str]:
         credential_seconds=args.credential_seconds,
         refresh_credentials=not args.no_credential_refresh,
         min_token_seconds=args.min_token_seconds,
+        kube_api_port=None if args.no_kube_api else args.kube_api_port,
+        bookmark_seconds=args.bookmark_seconds,
     )
     return settings, args.log_level
 
@@ -127,22 +135,35 @@ def _fresh_folders(settings: RuntimeSettings) -> None:
 
 
 async def serve(settings: RuntimeSettings, cluster: Cluster) -> int:
-    api = ControlApi(cluster, write_admin_token(settings.admin_token_file))
+    admin_token = write_admin_token(settings.admin_token_file)
+    api = ControlApi(cluster, admin_token)
+    kube: KubeApi | None = None
+    kube_url = ""
+    if settings.kube_api_port is not None:
+        serving = issue_serving_certificate(settings.runtime_dir)
+        cluster.ca_pem = serving.ca_pem
+        kube = KubeApi(cluster, admin_token, server_context(serving), settings.bookmark_seconds)
     try:
         await cluster.start_services()
         port = await api.start(settings.api_port)
+        if kube is not None:
+            cluster.kube_port = await kube.start(settings.kube_api_port or 0)
+            kube_url = f"https://127.0.0.1:{cluster.kube_port}"
     except PortInUseError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_PORT_IN_USE
     except OSError as exc:
         await cluster.stop_services()
-        print(f"error: control API port {settings.api_port} is in use: {exc.strerror}", file=sys.stderr)
+        await api.stop()
+        print(f"error: an API port is in use: {exc.strerror}", file=sys.stderr)
         return EXIT_PORT_IN_USE
     cluster.api_url = f"http://127.0.0.1:{port}"
     info = {
         "pid": os.getpid(),
         "api_port": port,
         "api_url": cluster.api_url,
+        "kube_url": kube_url,
+        "kube_ca": str(settings.runtime_dir / "ca.crt") if kube_url else "",
         "started_at": time.time(),
         "manifests": str(settings.manifests_dir),
         "services": {
@@ -156,14 +177,16 @@ async def serve(settings: RuntimeSettings, cluster: Cluster) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     log.info(
-        "runtime up: API %s, %d deployments, %d services",
-        cluster.api_url,
+        "runtime up: Kubernetes API %s, %d deployments, %d services",
+        kube_url or "(off)",
         len(cluster.manifests.deployments),
         len(cluster.proxies),
     )
     runner = loop.create_task(cluster.run(), name="reconcile")
     await stop.wait()
     log.info("stopping: terminating %d pods", sum(len(p) for p in cluster.pods.values()))
+    if kube is not None:
+        await kube.stop()
     await api.stop()
     await cluster.shutdown()
     runner.cancel()

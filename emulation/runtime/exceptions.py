@@ -46,7 +46,7 @@ class ManifestError(ProcessRuntimeError):
         self.problem = problem
         self.label = label
         self.more = list(more)
-        parts = [str(origin)]
+        parts = [str(origin)] if origin is not None and str(origin) else []
         if label:
             parts.append(label)
         if field:
@@ -57,14 +57,28 @@ class ManifestError(ProcessRuntimeError):
             message += f" (and {len(self.more)} more: " + "; ".join(str(p) for p in self.more[:3]) + ")"
         super().__init__(message)
 
+    @property
+    def causes(self) -> list[tuple[str, str]]:
+        """Every problem as (field, message): this one first, then the others it carries."""
+        out = [(self.field, self.problem)]
+        for other in self.more:
+            if isinstance(other, ManifestError):
+                out += other.causes
+            else:  # a schema FieldProblem (path, message), or a plain text
+                out.append((str(getattr(other, "path", "")), str(getattr(other, "message", other))))
+        return out
+
     @classmethod
     def combine(cls, errors: Sequence[ManifestError]) -> ManifestError:
         """The first error, mentioning how many others there are."""
         first = errors[0]
         if len(errors) == 1:
             return first
+        combined = cls(first.origin, first.field, first.problem, first.label, [*first.more, *errors[1:]])
         rest = [f"{e.file.name}: {e.field or e.problem}" for e in errors[1:]]
-        return cls(first.origin, first.field, first.problem, first.label, rest)
+        combined.args = (cls(first.origin, first.field, first.problem, first.label, rest).message,)
+        combined.message = combined.args[0]
+        return combined
 
 
 class ObjectNotFoundError(ProcessRuntimeError):

@@ -22,6 +22,8 @@ errors point at the file to edit.
 
 from __future__ import annotations
 
+import copy
+import re
 import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,6 +47,15 @@ IRSA_ANNOTATION = "eks.amazonaws.com/role-arn"
 DEPLOYMENT_ANNOTATIONS = {LOCAL_COMMAND, LOCAL_WORKDIR, DEPENDS_ON}
 SERVICE_ANNOTATIONS = {LOCAL_PORT}
 MANIFEST_GLOB = "**/k8s/*.yaml"
+MAX_REPLICAS = 50  # local processes: more would only exhaust the machine
+#: namespaces every cluster has; objects may live there without declaring them
+BUILTIN_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+_LABEL_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_SUBDOMAIN_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+_RBAC_NAME = re.compile(r"^[^/%]+$")
+#: kinds whose names are RFC 1123 labels (the rest: subdomains; RBAC objects: path segments)
+LABEL_NAMED = {"Namespace", "Service"}
+DocKey = tuple[str, str, str]  # (kind, namespace or "", name)
 
 
 @dataclass(frozen=True)
@@ -166,6 +177,7 @@ class Deployment:
     recreate: bool = False
     min_ready_seconds: float = 0
     origin: Origin | None = None
+    revision_history_limit: int = 10
 
     @property
     def key(self) -> str:
@@ -227,12 +239,18 @@ class Manifests:
     services: dict[str, Service] = field(default_factory=dict)
     deployments: dict[str, Deployment] = field(default_factory=dict)
     rbac: Rbac = field(default_factory=Rbac)
+    #: every object as written (YAML decoded), by (kind, namespace, name): what the API serves
+    documents: dict[DocKey, dict[str, Any]] = field(default_factory=dict)
+    origins: dict[DocKey, Origin] = field(default_factory=dict)
+
+    def has_namespace(self, name: str) -> bool:
+        return name in self.namespaces or name in BUILTIN_NAMESPACES
 
     def has_service_account(self, namespace: str, name: str) -> bool:
         """Declared, or the ``default`` account every declared namespace has."""
         if f"{namespace}/{name}" in self.service_accounts:
             return True
-        return name == "default" and namespace in self.namespaces
+        return name == "default" and self.has_namespace(namespace)
 
     def config_data(self, kind: str, namespace: str, name: str) -> ConfigData | None:
         return self.config.get((kind, namespace, name))
@@ -254,20 +272,57 @@ def load_manifests(root: Path, min_token_seconds: int = MIN_SECONDS) -> Manifest
     files = sorted(root.glob(MANIFEST_GLOB))
     if not files:
         raise ManifestError(root, "", f"no manifests ({MANIFEST_GLOB}) in this folder")
-    result = Manifests(root=root, files=files)
+    documents = [item for path in files for item in _documents(path)]
+    result = parse_documents(root, documents, min_token_seconds)
+    result.files = files
+    return result
+
+
+def parse_documents(
+    root: Path, documents: list[tuple[Origin, dict[str, Any]]], min_token_seconds: int = MIN_SECONDS
+) -> Manifests:
+    """Validate decoded objects as one set (fields, names, references); raise ManifestError.
+
+    What the loader does for a folder, and the API for a change: the set is accepted whole
+    or not at all.
+    """
+    result = Manifests(root=root)
     problems: list[ManifestError] = []
     seen: dict[str, Origin] = {}
-    for path in files:
-        for origin, doc in _documents(path):
-            try:
-                _add(result, doc, origin, seen, min_token_seconds)
-            except ManifestError as exc:
-                problems.append(exc)
+    for origin, doc in documents:
+        try:
+            _add(result, doc, origin, seen, min_token_seconds)
+        except ManifestError as exc:
+            problems.append(exc)
     if not problems:
         problems += _cross_check(result)
     if problems:
         raise ManifestError.combine(problems)
     return result
+
+
+def name_problem(kind: str, name: Any) -> str | None:
+    """Why ``name`` is not a valid name for ``kind`` (Kubernetes' rules), or None."""
+    if not isinstance(name, str) or not name:
+        return "Required value: name or generateName is required"
+    if kind in {"Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding"}:
+        ok, limit = bool(_RBAC_NAME.match(name)) and name not in {".", ".."}, 253
+        rule = "may not contain '/' or '%'"
+    elif kind in LABEL_NAMED:
+        ok, limit = bool(_LABEL_NAME.match(name)), 63
+        rule = (
+            "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', "
+            "and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc')"
+        )
+    else:
+        ok, limit = bool(_SUBDOMAIN_NAME.match(name)), 253
+        rule = (
+            "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' "
+            "or '.', and must start and end with an alphanumeric character (e.g. 'example.com')"
+        )
+    if len(name) > limit:
+        return f"Invalid value: {name!r}: must be no more than {limit} characters"
+    return None if ok else f"Invalid value: {name!r}: {rule}"
 
 
 def _documents(path: Path) -> list[tuple[Origin, dict[str, Any]]]:
@@ -312,12 +367,17 @@ def _add(
         problems.append(FieldProblem("apiVersion", f"must be {api_version} for {kind}"))
     if namespaced and not namespace:
         problems.append(FieldProblem("metadata.namespace", "required field is missing"))
+    bad_name = name_problem(str(kind), meta.get("name"))
+    if bad_name and not any(p.path == "metadata.name" for p in problems):
+        problems.append(FieldProblem("metadata.name", bad_name))
     if problems:
         raise ManifestError(origin, problems[0].path, problems[0].message, label, problems[1:])
     key = f"{kind}/{namespace}/{name}"
     if key in seen:
         raise ManifestError(origin, "metadata.name", f"also declared in {seen[key]}", label)
     seen[key] = origin
+    result.documents[(str(kind), namespace, name)] = copy.deepcopy(doc)
+    result.origins[(str(kind), namespace, name)] = origin
     annotations = dict(meta.get("annotations") or {})
     if kind == "Namespace":
         result.namespaces[name] = dict(meta.get("labels") or {})
@@ -583,8 +643,8 @@ def _deployment(
             where = f"metadata.annotations.{DEPENDS_ON}"
             raise ManifestError(origin, where, f"{dep!r} is not namespace/deployment", label)
     replicas = int(spec.get("replicas", 1))
-    if replicas < 0:
-        raise ManifestError(origin, "spec.replicas", "must be >= 0", label)
+    if not 0 <= replicas <= MAX_REPLICAS:
+        raise ManifestError(origin, "spec.replicas", f"must be from 0 to {MAX_REPLICAS}", label)
     return Deployment(
         namespace=namespace,
         name=name,
@@ -612,6 +672,7 @@ def _deployment(
         recreate=strategy.get("type") == "Recreate",
         min_ready_seconds=float(spec.get("minReadySeconds", 0)),
         origin=origin,
+        revision_history_limit=max(0, int(spec.get("revisionHistoryLimit", 10))),
     )
 
 
@@ -622,7 +683,7 @@ def _cross_check(result: Manifests) -> list[ManifestError]:
         origin = deploy.origin or Origin(result.root, 0)
         label = f"Deployment {deploy.key}"
         tpath = "spec.template.spec"
-        if deploy.namespace not in result.namespaces:
+        if not result.has_namespace(deploy.namespace):
             problems.append(
                 ManifestError(
                     origin, "metadata.namespace", f"namespace {deploy.namespace!r} is not declared", label
@@ -661,9 +722,26 @@ def _cross_check(result: Manifests) -> list[ManifestError]:
                 where = f"metadata.annotations.{DEPENDS_ON}"
                 problems.append(ManifestError(origin, where, f"no Deployment {dep!r}", label))
     problems += _dependency_cycles(result)
-    problems += result.rbac.check(set(result.namespaces))
+    problems += result.rbac.check({*result.namespaces, *BUILTIN_NAMESPACES})
+    for kind, namespace, name in result.config:
+        if not result.has_namespace(namespace):
+            problems.append(
+                ManifestError(
+                    Origin(result.root, 0), "metadata.namespace", f"namespace {namespace!r} is not declared",
+                    f"{kind} {namespace}/{name}",
+                )
+            )  # fmt: skip
+    for account in result.service_accounts.values():
+        if not result.has_namespace(account.namespace):
+            problems.append(
+                ManifestError(
+                    Origin(result.root, 0), "metadata.namespace",
+                    f"namespace {account.namespace!r} is not declared",
+                    f"ServiceAccount {account.namespace}/{account.name}",
+                )
+            )  # fmt: skip
     for service in result.services.values():
-        if service.namespace not in result.namespaces:
+        if not result.has_namespace(service.namespace):
             origin = service.origin or Origin(result.root, 0)
             problems.append(
                 ManifestError(

@@ -100,8 +100,12 @@ def materialise_volumes(
     rewrite: Callable[[str], str],
     pod: Mapping[str, str],
     tokens: PodTokens,
+    ca_pem: str = "",
 ) -> dict[str, str]:
     """Write ConfigMap/Secret/projected volumes, create emptyDirs, automount the API token.
+
+    The automounted folder holds ``token``, ``namespace`` and (with ``ca_pem``) ``ca.crt``,
+    the Kubernetes API's CA, as on a cluster.
 
     Returns mountPath -> local path (the automounted token folder included).
     """
@@ -158,6 +162,8 @@ def materialise_volumes(
         folder.chmod(0o700)
         tokens.write(folder / "token", API_AUDIENCE, AUTOMOUNT_SECONDS)
         (folder / "namespace").write_text(deploy.namespace, encoding="utf-8")
+        if ca_pem:
+            (folder / "ca.crt").write_text(ca_pem, encoding="utf-8")
         mounts[SERVICE_ACCOUNT_DIR] = str(folder)
     return mounts
 

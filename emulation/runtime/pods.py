@@ -97,6 +97,11 @@ class Pod:
         self.failures = 0
         self.ready = False
         self.ready_since: float | None = None
+        self.ready_changed = self.created  # when ``ready`` last flipped (the Ready condition)
+        self.scheduled_at: float | None = None
+        self.deleted_at: float | None = None
+        self.grace: float = deploy.template.grace_seconds
+        self.run_starts: list[int] = []  # log offset where each container run began
         self.state = "waiting"
         self.reason = "Pending"
         self.message = ""
@@ -191,6 +196,8 @@ class Pod:
             return
         was_endpoint = self.ready
         self.deleting = True
+        self.deleted_at = time.time()
+        self.grace = self.deploy.template.grace_seconds if grace is None else grace
         self._set_ready(False)
         self._event(NORMAL, "Killing", f"Stopping container {self.deploy.template.container.name}")
         self._wake.set()
@@ -249,6 +256,7 @@ class Pod:
             node, why = self.cluster.schedule(self.deploy)
             if node is not None:
                 self.node = node
+                self.scheduled_at = time.time()
                 self._event(
                     NORMAL, "Scheduled", f"Successfully assigned {self.namespace}/{self.name} to {node}"
                 )
@@ -286,7 +294,7 @@ class Pod:
             }
             manifests = self.cluster.manifests
             mounts = podenv.materialise_volumes(
-                self.deploy, manifests, self.pod_dir, rewrite, identity, self.tokens
+                self.deploy, manifests, self.pod_dir, rewrite, identity, self.tokens, self.cluster.ca_pem
             )
             workdir = str(settings.workdir)
             env = podenv.base_env(workdir, self.pod_dir, settings.region)
@@ -306,6 +314,11 @@ class Pod:
                 env[f"PORT_{container_port}"] = str(local)
         if settings.engine_endpoint:
             env["AWS_ENDPOINT_URL"] = settings.engine_endpoint
+        if self.cluster.kube_port:  # the kubelet's: the Kubernetes API of the cluster
+            env["KUBERNETES_SERVICE_HOST"] = "127.0.0.1"
+            env["KUBERNETES_SERVICE_PORT"] = env["KUBERNETES_SERVICE_PORT_HTTPS"] = str(
+                self.cluster.kube_port
+            )
         env.update(await self._identity_env())
         env.update(
             {
@@ -369,6 +382,10 @@ class Pod:
             command[0] = settings.python
         cwd = settings.workdir / self.deploy.workdir if self.deploy.workdir else settings.workdir
         started = time.time()
+        try:
+            self.run_starts.append(self.log_path.stat().st_size)
+        except FileNotFoundError:
+            self.run_starts.append(0)
         try:
             with open(self.log_path, "ab") as log_fh:
                 self.proc = await asyncio.create_subprocess_exec(
@@ -543,7 +560,8 @@ class Pod:
         if ready == self.ready:
             return
         self.ready = ready
-        self.ready_since = time.time() if ready else None
+        self.ready_changed = time.time()
+        self.ready_since = self.ready_changed if ready else None
         self.cluster.wake()
 
     async def _sleep(self, seconds: float) -> None:
@@ -552,4 +570,4 @@ class Pod:
             await asyncio.wait_for(self._wake.wait(), seconds)
 
     def _event(self, type_: str, reason: str, message: str) -> None:
-        self.cluster.events.record(type_, reason, "Pod", self.namespace, self.name, message)
+        self.cluster.events.record(type_, reason, "Pod", self.namespace, self.name, message, self.uid)

@@ -27,6 +27,7 @@ class ServiceProxy:
         self.key = key
         self.service_port = service_port
         self.local_port = local_port
+        self.target: int | str = service_port  # the Service's targetPort (set by the cluster)
         self.endpoints = endpoints
         self._counter = itertools.count()
         self._server: asyncio.Server | None = None

@@ -167,6 +167,18 @@ class Rbac:
                             binding.role_kind, binding.role_name)  # fmt: skip
         return problems
 
+    def rules_for(self, user: User, namespace: str) -> list[Rule]:
+        """Every rule that applies to ``user`` in ``namespace`` ("" = cluster scope only)."""
+        rules: list[Rule] = []
+        for binding in self.bindings:
+            if binding.kind == "RoleBinding" and binding.namespace != namespace:
+                continue
+            if not any(subject.matches(user) for subject in binding.subjects):
+                continue
+            role_ns = binding.namespace if binding.role_kind == "Role" else ""
+            rules += self.roles.get((binding.role_kind, role_ns, binding.role_name), ())
+        return rules
+
     def allows(self, user: User, attrs: Attributes) -> bool:
         """Whether a rule bound to ``user`` allows ``attrs``."""
         for binding in self.bindings:

@@ -51,6 +51,8 @@ class RuntimeSettings:
     credential_seconds: int = 3600
     refresh_credentials: bool = True
     min_token_seconds: int = 600  # the shortest projected token (Kubernetes: 600; tests go lower)
+    kube_api_port: int | None = 0  # the Kubernetes API's port (0: a free one; None: no API)
+    bookmark_seconds: float = 30.0  # how often a watch that allows bookmarks gets one
     python: str = sys.executable
 
     @property

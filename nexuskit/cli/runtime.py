@@ -1,4 +1,4 @@
-"""Control-plane commands: ps, logs, scale, restart, events, service-token, manifests."""
+"""Control-plane commands: ps, logs, scale, restart, events, service-token, kubeconfig, manifests."""
 
 from __future__ import annotations
 
@@ -182,6 +182,44 @@ def service_token(
         print_json({"namespace": namespace, "service_account": name, "audience": audience, "token": token})
         return
     sys.stdout.write(token + "\n")
+
+
+@app.command()
+@handle_errors
+def kubeconfig(
+    merge: Annotated[
+        bool,
+        typer.Option("--merge", help="Also put the nexus-local context into ~/.kube/config (or --into)."),
+    ] = False,
+    into: Annotated[Path | None, typer.Option("--into", help="The kubeconfig to merge into.")] = None,
+    port: PortOpt = None,
+    state_dir: StateDirOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Print the path of the stack's kubeconfig (context nexus-local) for kubectl, k9s and the client."""
+    from nexuskit import controlplane
+
+    settings = settings_from(port, state_dir)
+    path = controlplane.kubeconfig_path(settings)
+    if not path.exists():
+        from nexuskit.controlplane.client import ControlPlaneError
+
+        raise ControlPlaneError(f"no kubeconfig at {path}", "start the stack with `nexuskit up --local`")
+    merged = controlplane.merge_kubeconfig(settings, into) if merge else None
+    if as_json:
+        print_json(
+            {
+                "kubeconfig": str(path),
+                "context": "nexus-local",
+                "merged_into": str(merged) if merged else None,
+            }
+        )
+        return
+    sys.stdout.write(f"{path}\n")
+    if merged is not None:
+        sys.stderr.write(
+            f"merged context nexus-local into {merged} (kubectl config use-context nexus-local)\n"
+        )
 
 
 @app.command()

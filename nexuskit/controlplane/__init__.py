@@ -10,25 +10,40 @@ with the stack's names (:mod:`~nexuskit.controlplane.render`) into
 * ``kind`` (``NEXUSKIT_K8S=kind``): a kind cluster (:mod:`~nexuskit.controlplane.kind`),
   where Docker, kind and kubectl exist.
 
+Both are driven the same way, through the official ``kubernetes`` client against a
+Kubernetes API (:mod:`~nexuskit.controlplane.kube`): the runtime's own (HTTPS on
+127.0.0.1, ``<state>/kubeconfig``, context ``nexus-local``) or kind's. ``ps``,
+``deployments``, ``scale``, ``restart``, ``events`` (:mod:`~nexuskit.controlplane.cluster`),
+``logs`` (:mod:`~nexuskit.controlplane.podlogs`), re-applying manifests
+(:mod:`~nexuskit.controlplane.apply`) and :func:`service_token` (a TokenRequest) are
+what ``kubectl`` would do.
+
 Every function takes the stack's :class:`~nexuskit.config.KitSettings` and returns plain
 data; failures are :class:`ControlPlaneError` (or ``ConfigError`` for a bad manifest,
-``ToolMissingError`` for a missing tool) with a one-line message. Calls to the runtime's
-control API are authenticated with its admin token (``<state>/runtime/admin-token``);
-:func:`service_token` gets a ServiceAccount token (the operator's, by default) for
-calling the services.
+``ToolMissingError`` for a missing tool) with a one-line message.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator
 from typing import Any
 
 from nexuskit.aws import AwsTarget
 from nexuskit.config import KitSettings
-from nexuskit.controlplane.client import ControlPlaneClient, ControlPlaneError
+from nexuskit.controlplane.client import ControlPlaneError
+from nexuskit.controlplane.cluster import (
+    deployments,
+    events,
+    ps,
+    resolve_deployment,
+    restart,
+    scale,
+    services,
+)
 from nexuskit.controlplane.daemon import RuntimeDaemon
+from nexuskit.controlplane.kubeconfig import kubeconfig_path, merge_kubeconfig, write_kubeconfig
+from nexuskit.controlplane.podlogs import logs
 from nexuskit.controlplane.render import manifest_values, render_manifests
 from nexuskit.controlplane.tokens import service_token
 from nexuskit.errors import ConfigError
@@ -39,12 +54,16 @@ log = logging.getLogger(__name__)
 __all__ = [
     "ControlPlaneError",
     "RuntimeDaemon",
+    "deployment_names",
     "deployments",
     "events",
+    "kubeconfig_path",
     "logs",
     "manifest_values",
+    "merge_kubeconfig",
     "ps",
     "render_manifests",
+    "resolve_deployment",
     "restart",
     "runtime_kind",
     "scale",
@@ -53,6 +72,7 @@ __all__ = [
     "services",
     "start",
     "stop",
+    "write_kubeconfig",
 ]
 
 K8S_ENV = "NEXUSKIT_K8S"
@@ -66,7 +86,6 @@ ENDPOINT_SERVICES: dict[str, tuple[str, str]] = {
     "mcp.database": ("nexus-mcp/database-mcp", "/mcp"),
     "mcp.k8s": ("nexus-mcp/k8s-mcp", "/mcp"),
 }
-PS_FIELDS = ("deployment", "namespace", "name", "phase", "ready", "restarts", "age", "port")
 
 
 def runtime_kind(requested: str | None = None) -> str:
@@ -136,105 +155,12 @@ def service_endpoints(settings: KitSettings) -> dict[str, Any]:
     return out
 
 
-def _client(settings: KitSettings) -> ControlPlaneClient:
-    return RuntimeDaemon(settings).client()
+def deployment_names(settings: KitSettings) -> list[str]:
+    """``namespace/name`` of every Deployment (one list call)."""
+    import json
 
+    from nexuskit.controlplane.kube import apps, call
 
-def deployments(settings: KitSettings) -> list[dict[str, Any]]:
-    items: list[dict[str, Any]] = _client(settings).get("/api/v1/deployments")["items"]
-    return items
-
-
-def services(settings: KitSettings) -> list[dict[str, Any]]:
-    items: list[dict[str, Any]] = _client(settings).get("/api/v1/services")["items"]
-    return items
-
-
-def ps(settings: KitSettings, namespace: str | None = None) -> list[dict[str, Any]]:
-    """One entry per pod: deployment, namespace, name, phase, ready, restarts, age, port.
-
-    Plus ``pid``, ``node``, ``last_exit`` (code, reason) and ``message`` (why it waits).
-    """
-    items = _client(settings).get("/api/v1/pods", namespace=namespace)["items"]
-    out = []
-    for pod in items:
-        entry = {key: pod[key] for key in PS_FIELDS if key in pod}
-        entry["age"] = pod["age_s"]
-        entry.update(
-            {"pid": pod["pid"], "node": pod["node"], "last_exit": pod["last_exit"], "message": pod["message"]}
-        )
-        out.append(entry)
-    return out
-
-
-def resolve_deployment(settings: KitSettings, name: str) -> tuple[str, str]:
-    """``name`` or ``namespace/name`` -> (namespace, name) of one Deployment."""
-    items = deployments(settings)
-    if "/" in name:
-        namespace, _, short = name.partition("/")
-        matches = [d for d in items if d["namespace"] == namespace and d["name"] == short]
-    else:
-        matches = [d for d in items if d["name"] == name]
-    if not matches:
-        known = ", ".join(d["name"] for d in items)
-        raise ControlPlaneError(f"no deployment {name!r}", f"known: {known}")
-    if len(matches) > 1:
-        raise ControlPlaneError(f"{name!r} is in several namespaces", "write it as namespace/name")
-    return str(matches[0]["namespace"]), str(matches[0]["name"])
-
-
-def scale(settings: KitSettings, deployment: str, replicas: int) -> dict[str, Any]:
-    namespace, name = resolve_deployment(settings, deployment)
-    result: dict[str, Any] = _client(settings).post(
-        f"/api/v1/namespaces/{namespace}/deployments/{name}/scale", {"replicas": replicas}
-    )
-    return result
-
-
-def restart(settings: KitSettings, deployment: str) -> dict[str, Any]:
-    namespace, name = resolve_deployment(settings, deployment)
-    result: dict[str, Any] = _client(settings).post(
-        f"/api/v1/namespaces/{namespace}/deployments/{name}/restart"
-    )
-    return result
-
-
-def logs(settings: KitSettings, name: str, tail: int | None = None, follow: bool = False) -> Iterator[str]:
-    """Lines of a deployment's (or Service's, or pod's) logs; with ``follow`` until interrupted.
-
-    A deployment's lines are prefixed with ``[pod]``; a pod's are as written.
-    """
-    client = _client(settings)
-    target = _log_target(settings, client, name)
-    query: dict[str, Any] = {"tail": tail if tail is not None else -1}
-    if follow:
-        query["follow"] = "true"
-    return client.stream(target, **query)
-
-
-def _log_target(settings: KitSettings, client: ControlPlaneClient, name: str) -> str:
-    deployments_found = [
-        d for d in deployments(settings) if name in {d["name"], f"{d['namespace']}/{d['name']}"}
-    ]
-    if len(deployments_found) == 1:
-        d = deployments_found[0]
-        return f"/api/v1/namespaces/{d['namespace']}/deployments/{d['name']}/log"
-    for svc in services(settings):
-        if name in {svc["name"], f"{svc['namespace']}/{svc['name']}"}:
-            for d in deployments(settings):
-                if d["namespace"] == svc["namespace"] and any(
-                    s["name"] == svc["name"] for s in d["services"]
-                ):
-                    return f"/api/v1/namespaces/{d['namespace']}/deployments/{d['name']}/log"
-    pods = client.get("/api/v1/pods")["items"]
-    for pod in pods:
-        if name in {pod["name"], f"{pod['namespace']}/{pod['name']}"}:
-            return f"/api/v1/namespaces/{pod['namespace']}/pods/{pod['name']}/log"
-    raise ControlPlaneError(f"no deployment, service or pod named {name!r}", "see `nexuskit ps`")
-
-
-def events(settings: KitSettings, namespace: str | None = None, since: int = 0) -> list[dict[str, Any]]:
-    items: list[dict[str, Any]] = _client(settings).get("/api/v1/events", namespace=namespace, since=since)[
-        "items"
-    ]
-    return items
+    body = json.loads(call("deployments", apps(settings).list_deployment_for_all_namespaces,
+                           _preload_content=False).data)  # fmt: skip
+    return sorted(f"{d['metadata']['namespace']}/{d['metadata']['name']}" for d in body.get("items", []))

@@ -1,8 +1,11 @@
-"""A small client of the runtime's control API (JSON over HTTP on 127.0.0.1).
+"""A small client of the runtime's internal channel (``/health``, JSON over HTTP on 127.0.0.1).
 
-Every request carries ``Authorization: Bearer TOKEN``: the runtime's admin token (read
-by :meth:`~nexuskit.controlplane.daemon.RuntimeDaemon.client` from
-``<state>/runtime/admin-token``, readable by its owner only) or a ServiceAccount token.
+What :class:`~nexuskit.controlplane.daemon.RuntimeDaemon` supervises the daemon with
+(is it up, is every Deployment ready); everything else goes through the Kubernetes API
+and the official client (:mod:`~nexuskit.controlplane.kube`). Requests carry
+``Authorization: Bearer TOKEN``: the runtime's admin token (``<state>/runtime/admin-token``,
+readable by its owner only). :class:`ControlPlaneError` is the error of the whole
+control plane package.
 """
 
 from __future__ import annotations

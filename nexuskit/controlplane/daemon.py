@@ -2,11 +2,16 @@
 
 ``python -m emulation.runtime`` runs detached in its own session. Its files in the state
 dir: ``runtime.pid``, ``logs/runtime.log`` (its own log), ``manifests/`` (the rendered
-manifests it runs), ``runtime/api.json`` (control API URL and Service ports, written by
-the daemon once it listens), ``runtime/admin-token`` (the control API's admin bearer
-token, 0600, new at every start), ``runtime/logs/<ns>/<pod>.log``, ``runtime/pods/`` (pod
-folders: mounted ConfigMaps, emptyDirs, tokens) and ``runtime/processes.json`` (pod pids,
-swept by :meth:`RuntimeDaemon.stop` should the daemon itself have died).
+manifests it runs), ``runtime/api.json`` (the Kubernetes API's URL and CA, the internal
+channel's URL and Service ports, written by the daemon once it listens),
+``runtime/admin-token`` (the admin bearer token, 0600, new at every start),
+``runtime/ca.crt`` (the Kubernetes API's CA, kept), ``kubeconfig`` (written here once the
+API listens), ``runtime/logs/<ns>/<pod>.log``, ``runtime/pods/`` (pod folders: mounted
+ConfigMaps, emptyDirs, tokens) and ``runtime/processes.json`` (pod pids, swept by
+:meth:`RuntimeDaemon.stop` should the daemon itself have died).
+
+The daemon is supervised through its internal channel (``/health`` with the admin token:
+is it up, is every Deployment ready); everything else goes through the Kubernetes API.
 """
 
 from __future__ import annotations
@@ -148,11 +153,20 @@ class RuntimeDaemon:
         timeout: float | None = None,
         extra_args: tuple[str, ...] = (),
     ) -> dict[str, Any]:
-        """Start the daemon on rendered manifests (or re-apply them); wait until all are ready."""
+        """Start the daemon on rendered manifests (or re-apply them); wait until all are ready.
+
+        Writes ``<state>/kubeconfig``. A running daemon gets the manifests by server-side
+        apply through its Kubernetes API (:func:`~nexuskit.controlplane.apply.apply_manifests`).
+        """
+        from nexuskit.controlplane.apply import apply_manifests
+        from nexuskit.controlplane.kubeconfig import write_kubeconfig
+
         manifests = (manifests_dir or self.manifests_dir).resolve()
         pid = self.pid()
         if pid is None:
             self._spawn(spec, engine_endpoint, manifests, extra_args)
+            if (self.info() or {}).get("kube_url"):  # not with --no-kube-api (benchmarks)
+                write_kubeconfig(self.settings, self.info() or {})
         else:
             deadline = time.monotonic() + 10
             while self.health() is None and time.monotonic() < deadline:
@@ -162,7 +176,8 @@ class RuntimeDaemon:
                     f"a runtime process (pid {pid}) owns {self.state_dir} but does not answer",
                     "run `nexuskit down` and start again",
                 )
-            self.client().post("/api/v1/apply")  # kubectl apply semantics for what changed
+            write_kubeconfig(self.settings, self.info() or {})
+            apply_manifests(self.settings, manifests)
         if timeout is None:
             timeout = float(os.environ.get(READY_TIMEOUT_ENV, "60"))
         return self.wait_ready(timeout) if wait_ready else (self.health() or {})

@@ -5,9 +5,11 @@ Steps: check docker (engine answering), kind and kubectl (a missing one raises
 ``<prefix>`` (context ``kind-<prefix>``) with workers labelled and tainted like the EKS
 node groups; start a relay from the kind network's gateway to the engine; trade each IRSA
 ServiceAccount's web identity for role credentials (the same STS call the process
-runtime makes) and put them in a Secret; build and ``kind load`` every image; apply;
-wait for every rollout. The cluster is kept on ``down`` (the next ``up`` reuses it);
-``kind delete cluster --name <prefix>`` removes it.
+runtime makes) and put them in a Secret; build and ``kind load`` every image; apply
+(server-side, :func:`~nexuskit.controlplane.apply.apply_manifests`) and wait for every
+rollout through the official client, exactly as against the process runtime. The
+cluster is kept on ``down`` (the next ``up`` reuses it); ``kind delete cluster --name
+<prefix>`` removes it.
 
 Role credentials in kind last one hour (the role's session limit); run ``up`` again to
 refresh them. Services are ClusterIPs inside the cluster, so ``endpoints.*`` stay empty;
@@ -40,7 +42,9 @@ from emulation.kind.cluster import (
 from emulation.runtime.identity import StsError, TokenIssuer, assume_role_with_web_identity
 from nexuskit.aws import AwsTarget
 from nexuskit.config import KitSettings
+from nexuskit.controlplane.apply import apply_manifests
 from nexuskit.controlplane.client import ControlPlaneError
+from nexuskit.controlplane.cluster import wait_rollouts
 from nexuskit.controlplane.daemon import virtual_nodes
 from nexuskit.errors import ToolMissingError
 from nexuskit.provision.policies import oidc_issuer_host
@@ -134,7 +138,8 @@ def kind_up(settings: KitSettings, spec: StackSpec, target: AwsTarget, manifests
         namespaces = [d for d in docs if d.get("kind") == "Namespace"]
         others = [d for d in docs if d.get("kind") != "Namespace"]
         patched = patch_for_kind([*namespaces, *secrets, *others], engine_url, refs)
-        manifest = work_dir / "manifests.yaml"
+        manifest = work_dir / "manifests" / "kind" / "k8s" / "manifests.yaml"
+        manifest.parent.mkdir(parents=True, exist_ok=True)
         manifest.write_text(yaml.safe_dump_all(patched, sort_keys=False))
         images: dict[str, Path] = {}
         for path, doc in sourced:
@@ -145,11 +150,11 @@ def kind_up(settings: KitSettings, spec: StackSpec, target: AwsTarget, manifests
             for container in doc["spec"]["template"]["spec"]["containers"]:
                 images[container["image"]] = dockerfile
         cluster.build_and_load(images, repo_root())
-        cluster.apply(manifest)
+        apply_manifests(settings, work_dir / "manifests", prune=False)
         deployments = [
             (d["metadata"]["namespace"], d["metadata"]["name"]) for d in docs if d.get("kind") == "Deployment"
         ]
-        cluster.wait(deployments)
+        wait_rollouts(settings, deployments, timeout=300)
     except KindCommandError as exc:
         raise ControlPlaneError(f"kind runtime: {exc}") from None
     return {

@@ -8,8 +8,9 @@
   tokens, for probe, crash, dependency, scheduling and service-account token behaviour
   (:func:`start_runtime` starts one on other manifests).
 
-The control API needs a bearer token: :class:`ControlApi` sends the runtime's admin token
-(``<state>/runtime/admin-token``), as ``nexuskit`` does.
+Tests read the runtime through its Kubernetes API with the official client, as its admin
+(:class:`RuntimeApi`, which uses ``nexuskit.controlplane``: ``<state>/runtime/api.json``
+and ``<state>/runtime/admin-token``), as ``nexuskit`` does.
 
 Service ports come from a free block below the ephemeral range (32768+), where the
 engine's own client connections could otherwise hold one of them.
@@ -34,6 +35,7 @@ from typing import Any
 
 import pytest
 
+from nexuskit.config import KitSettings
 from tests.helpers import free_port
 
 LAB_MANIFESTS = Path(__file__).parent / "lab"
@@ -100,11 +102,30 @@ def http_post(
         return exc.code, json.loads(exc.read() or b"{}")
 
 
-class ControlApi:
-    """The runtime's control API, read from ``<state>/runtime/api.json``, as its admin."""
+def kube_get(runtime: Lab | Stack, path: str, token: str | None = None) -> tuple[int, Any]:
+    """GET on the runtime's Kubernetes API with ``token`` (none: anonymous), verifying its CA."""
+    import ssl
+
+    context = ssl.create_default_context(cafile=runtime.api.ca_file)
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    request = urllib.request.Request(runtime.api.kube_url + path, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=10, context=context) as resp:
+            body, code = resp.read(), resp.status
+    except urllib.error.HTTPError as exc:
+        body, code = exc.read(), exc.code
+    try:
+        return code, json.loads(body)
+    except ValueError:
+        return code, body.decode(errors="replace")
+
+
+class RuntimeApi:
+    """A running runtime: its ``api.json``, its admin token, its Kubernetes API (as the admin)."""
 
     def __init__(self, state_dir: Path) -> None:
         self.state_dir = state_dir
+        self.settings = KitSettings(port=1, state_dir=state_dir)
 
     @property
     def token(self) -> str:
@@ -121,35 +142,67 @@ class ControlApi:
 
     @property
     def url(self) -> str:
+        """The internal channel (health, the issuer's keys)."""
         return str(self.info["api_url"])
 
-    def get(self, path: str) -> Any:
-        code, body = http_get(self.url + path, headers=self.headers)
-        assert code == 200, body
-        return body
+    @property
+    def kube_url(self) -> str:
+        return str(self.info["kube_url"])
 
-    def post(self, path: str, payload: dict[str, Any] | None = None) -> tuple[int, Any]:
-        return http_post(self.url + path, payload or {}, headers=self.headers)
+    @property
+    def ca_file(self) -> str:
+        return str(self.info["kube_ca"])
+
+    def core(self) -> Any:
+        from nexuskit.controlplane.kube import core
+
+        return core(self.settings)
+
+    def apps(self) -> Any:
+        from nexuskit.controlplane.kube import apps
+
+        return apps(self.settings)
 
     def token_for(self, namespace: str, account: str, audience: str, seconds: int = 600) -> str:
         """A ServiceAccount token from the TokenRequest API (as the admin)."""
-        code, body = self.post(
-            f"/api/v1/namespaces/{namespace}/serviceaccounts/{account}/token",
-            {"spec": {"audiences": [audience], "expirationSeconds": seconds}},
-        )
-        assert code == 201, body
-        return str(body["status"]["token"])
+        from nexuskit.controlplane.tokens import request_token
+
+        return request_token(self.settings, namespace, account, audience, seconds)[0]
 
     def pods(self, deployment: str | None = None) -> list[dict[str, Any]]:
-        items: list[dict[str, Any]] = self.get("/api/v1/pods")["items"]
-        return [p for p in items if deployment is None or p["deployment"] == deployment]
+        """``nexuskit ps`` entries (plus ``log``: the pod's log file), oldest first."""
+        from nexuskit.controlplane.cluster import ps
+
+        pods = [
+            {**p, "log": str(self.state_dir / "runtime" / "logs" / p["namespace"] / f"{p['name']}.log")}
+            for p in ps(self.settings)
+        ]
+        return [p for p in pods if deployment is None or p["deployment"] == deployment]
+
+    def deployment(self, namespace: str, name: str) -> dict[str, Any]:
+        raw = self.apps().read_namespaced_deployment(name, namespace, _preload_content=False)
+        data: dict[str, Any] = json.loads(raw.data)
+        return data
 
     def service_url(self, key: str) -> str:
         return f"http://127.0.0.1:{self.info['services'][key]['80']}"
 
     def events(self, reason: str | None = None) -> list[dict[str, Any]]:
-        items: list[dict[str, Any]] = self.get("/api/v1/events")["items"]
-        return [e for e in items if reason is None or e["reason"] == reason]
+        from nexuskit.controlplane.cluster import events
+
+        return [e for e in events(self.settings) if reason is None or e["reason"] == reason]
+
+    def kubectl(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        """The real kubectl against this runtime (its own kubeconfig and discovery cache)."""
+        from nexuskit.controlplane.kubeconfig import kubeconfig_path, write_kubeconfig
+
+        path = kubeconfig_path(self.settings)
+        if not path.exists():
+            write_kubeconfig(self.settings, self.info)
+        env = {**os.environ, "KUBECONFIG": str(path), "KUBECACHEDIR": str(self.state_dir / "kube-cache")}
+        return subprocess.run(
+            ["kubectl", *args], capture_output=True, text=True, timeout=timeout, env=env, check=False
+        )
 
 
 def nexuskit(
@@ -183,8 +236,8 @@ class Stack:
         return nexuskit(*args, *self.args, timeout=timeout)
 
     @property
-    def api(self) -> ControlApi:
-        return ControlApi(self.state_dir)
+    def api(self) -> RuntimeApi:
+        return RuntimeApi(self.state_dir)
 
     @property
     def engine(self) -> str:
@@ -219,8 +272,8 @@ class Lab:
     base: int
 
     @property
-    def api(self) -> ControlApi:
-        return ControlApi(self.state_dir)
+    def api(self) -> RuntimeApi:
+        return RuntimeApi(self.state_dir)
 
     def pod_url(self, pod: dict[str, Any], path: str = "/") -> str:
         return f"http://127.0.0.1:{pod['port']}{path}"

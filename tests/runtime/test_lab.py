@@ -96,14 +96,16 @@ def test_pod_without_a_matching_node_stays_pending(lab: Lab) -> None:
 
 
 def test_logs_follow_streams_new_lines(lab: Lab) -> None:
-    """The log API with follow=true keeps the answer open and sends lines as a pod writes them."""
-    import urllib.request
-
+    """The pod log API with follow=true keeps the answer open and sends lines as a pod writes them."""
     (pod,) = _ready_pods(lab, "sick", 1)
-    url = f"{lab.api.url}/api/v1/namespaces/lab/pods/{pod['name']}/log?tail=0&follow=true"
-    with urllib.request.urlopen(urllib.request.Request(url, headers=lab.api.headers), timeout=10) as resp:
+    resp = lab.api.core().read_namespaced_pod_log(
+        pod["name"], "lab", follow=True, tail_lines=0, _preload_content=False, _request_timeout=10
+    )
+    try:
         http_get(lab.pod_url(pod, "/?marker=follow-test"))
-        line = resp.readline().decode()
+        line = next(iter(resp)).decode()
+    finally:
+        resp.release_conn()
     assert "marker=follow-test" in line
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -10,8 +9,9 @@ import pytest
 from emulation.runtime.exceptions import ManifestError
 from emulation.runtime.manifests import Manifests, load_manifests
 from emulation.runtime.rbac import Attributes, Rbac, User, forbidden_message
-from nexuskit.controlplane.tokens import kind_token
-from nexuskit.errors import ToolMissingError
+from nexuskit.config import KitSettings
+from nexuskit.controlplane.client import ControlPlaneError
+from nexuskit.controlplane.tokens import request_token
 from tests.runtime.test_kind import MISSING
 
 BASE = """\
@@ -159,33 +159,22 @@ def test_projected_token_path_must_stay_in_its_volume(tmp_path: Path) -> None:
     assert "serviceAccountToken.path: must be a relative path without '..'" in str(err.value)
 
 
-def test_kind_token_without_kubectl_names_the_tool() -> None:
-    """For the kind runtime, a missing kubectl is one line naming it."""
-    with pytest.raises(ToolMissingError) as err:
-        kind_token(
-            "nexus-dev", "nexus-agent-core", "nexus-operator", "nexus-services", 3600, which=lambda _: None
+def test_kind_context_without_a_cluster_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """For the kind runtime, tokens come through the official client; no kind context is one line."""
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "empty-kubeconfig"))
+    (tmp_path / "empty-kubeconfig").write_text("apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\n")
+    with pytest.raises(ControlPlaneError) as err:
+        request_token(
+            KitSettings(k8s="kind", state_dir=tmp_path), "nexus-agent-core", "nexus-operator", "aud", 600
         )
-    assert str(err.value).startswith("kubectl is not installed") and "\n" not in str(err.value)
-
-
-def test_kind_token_asks_kubectl_create_token() -> None:
-    """kind_token runs kubectl create token with the account, audience and duration."""
-    seen: list[list[str]] = []
-
-    def run(cmd: list[str], **_: object) -> subprocess.CompletedProcess[str]:
-        seen.append(cmd)
-        return subprocess.CompletedProcess(cmd, 0, "header.e30.sig\n", "")
-
-    token, _ = kind_token("nexus-dev", "ns", "sa", "aud", 600, which=lambda _: "/bin/kubectl", run=run)
-    assert token == "header.e30.sig"
-    assert seen == [
-        ["/bin/kubectl", "--context", "kind-nexus-dev", "create", "token", "sa", "-n", "ns",
-         "--audience", "aud", "--duration", "600s"]
-    ]  # fmt: skip
+    assert "kind-nexus-dev" in str(err.value) and "\n" not in str(err.value)
 
 
 @pytest.mark.skipif(MISSING is not None, reason=f"kind runtime unavailable: {MISSING}")
-def test_kind_cluster_issues_operator_tokens() -> None:  # pragma: no cover - needs Docker and kind
-    """On a machine with a kind cluster of the stack, kubectl create token gives the operator's token."""
-    token, expires = kind_token("nexus-dev", "nexus-agent-core", "nexus-operator", "nexus-services", 600)
+def test_kind_cluster_issues_operator_tokens(
+    tmp_path: Path,
+) -> None:  # pragma: no cover - needs Docker and kind
+    """On a machine with a kind cluster of the stack, a TokenRequest gives the operator's token."""
+    settings = KitSettings(k8s="kind", state_dir=tmp_path)
+    token, expires = request_token(settings, "nexus-agent-core", "nexus-operator", "nexus-services", 600)
     assert token.count(".") == 2 and expires > 0

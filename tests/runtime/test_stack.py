@@ -133,11 +133,10 @@ def test_aws_mcp_pod_runs_as_its_irsa_role(stack: Stack) -> None:
 
 
 def test_k8s_mcp_pod_reads_the_cluster_with_its_service_account(stack: Stack) -> None:
-    """In k8s-mcp's pod, its backend calls the control API with the automounted token and is let in."""
+    """In k8s-mcp's pod, the official client (its automounted token and CA) reads the Kubernetes API."""
     code = (
-        "import os; from services.mcp.k8s_mcp.backends import ControlApiBackend; "
-        "b = ControlApiBackend(os.environ['NEXUSKIT_RUNTIME_API']); "
-        "assert b.token is not None and b.token.read(); "
+        "from services.mcp.k8s_mcp.backends import KubernetesBackend; "
+        "b = KubernetesBackend(); "
         "print(sorted({p['deployment'] for p in b.list_pods('nexus-mcp')}))"
     )
     result = _run_in_pod_env(_pod(stack, "k8s-mcp"), code)

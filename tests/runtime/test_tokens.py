@@ -15,8 +15,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from nexuskit.config import KitSettings
-from nexuskit.controlplane import ControlPlaneError, service_token
-from tests.runtime.conftest import Lab, http_get, nexuskit, wait_until
+from nexuskit.controlplane import ControlPlaneError, restart, service_token
+from tests.runtime.conftest import Lab, http_get, kube_get, nexuskit, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -127,11 +127,9 @@ def test_automounted_token_is_accepted_by_the_api(lab: Lab) -> None:
     assert (folder / "namespace").read_text() == "lab"
     token = (folder / "token").read_text()
     assert claims_of(token)["aud"] == ["https://kubernetes.default.svc"]
-    code, body = http_get(
-        lab.api.url + "/api/v1/pods?namespace=lab", headers={"Authorization": f"Bearer {token}"}
-    )
+    code, body = kube_get(lab, "/api/v1/namespaces/lab/pods", token)
     assert code == 200
-    assert pod["name"] in {p["name"] for p in body["items"]}
+    assert pod["name"] in {p["metadata"]["name"] for p in body["items"]}
 
 
 def test_automount_false_mounts_no_token(lab: Lab) -> None:
@@ -172,33 +170,33 @@ def test_service_token_without_a_runtime_says_so(tmp_path: Path) -> None:
 
 
 def test_k8s_mcp_backend_sends_the_automounted_token(lab: Lab, monkeypatch: pytest.MonkeyPatch) -> None:
-    """ControlApiBackend finds the pod's token through NEXUSKIT_MOUNTS; RBAC then applies to it."""
-    from services.mcp.k8s_mcp.backends import BackendError, ControlApiBackend
+    """In a pod's environment, the official client finds its token and CA (NEXUSKIT_MOUNTS); RBAC applies."""
+    from services.mcp.k8s_mcp.backends import BackendError, KubernetesBackend
 
     pod = _running_pod(lab, "tokens")
-    monkeypatch.setenv("NEXUSKIT_MOUNTS", _env(pod)["NEXUSKIT_MOUNTS"])
-    backend = ControlApiBackend(lab.api.url)
+    env = _env(pod)
+    for name in ("NEXUSKIT_MOUNTS", "KUBERNETES_SERVICE_HOST", "KUBERNETES_SERVICE_PORT"):
+        monkeypatch.setenv(name, env[name])
+    backend = KubernetesBackend()
     assert pod["name"] in {p["name"] for p in backend.list_pods("lab")}
     with pytest.raises(BackendError) as err:
         backend.scale("lab-other", "target", 0)
     assert 'User "system:serviceaccount:lab:watcher" cannot patch resource "deployments/scale"' in str(
         err.value
     )
-    assert lab.api.get("/api/v1/namespaces/lab-other/deployments/target")["replicas"] == 1
+    assert lab.api.deployment("lab-other", "target")["spec"]["replicas"] == 1
 
 
 def test_token_of_a_deleted_pod_is_refused(lab: Lab) -> None:
     """A pod's automounted token stops working once the pod is gone (tokens are bound to pods)."""
     pod = _running_pod(lab, "tokens")
     token = (Path(json.loads(_env(pod)["NEXUSKIT_MOUNTS"])[SA_DIR]) / "token").read_text()
-    headers = {"Authorization": f"Bearer {token}"}
-    assert http_get(lab.api.url + "/api/v1/pods?namespace=lab", headers=headers)[0] == 200
-    code, _ = lab.api.post("/api/v1/namespaces/lab/deployments/tokens/restart")
-    assert code == 200
+    assert kube_get(lab, "/api/v1/namespaces/lab/pods", token)[0] == 200
+    restart(lab.api.settings, "lab/tokens")
     wait_until(
         lambda: pod["name"] not in {p["name"] for p in lab.api.pods("tokens")}, 30, "the old pod to go"
     )
-    code, body = http_get(lab.api.url + "/api/v1/pods?namespace=lab", headers=headers)
+    code, body = kube_get(lab, "/api/v1/namespaces/lab/pods", token)
     assert code == 401 and body["reason"] == "Unauthorized"
 
 

@@ -37,13 +37,13 @@ def _crashing_pod() -> Any:
 
 
 class FakeCore:
-    def read_namespaced_pod(self, name: str, namespace: str) -> Any:
+    def read_namespaced_pod(self, name: str, namespace: str, **_: Any) -> Any:
         return _crashing_pod()
 
-    def list_namespaced_pod(self, namespace: str, label_selector: str | None = None) -> Any:
+    def list_namespaced_pod(self, namespace: str, label_selector: str | None = None, **_: Any) -> Any:
         return Obj(items=[_crashing_pod()])
 
-    def list_namespaced_event(self, namespace: str, field_selector: str) -> Any:
+    def list_namespaced_event(self, namespace: str, field_selector: str, **_: Any) -> Any:
         event = Obj(
             type="Warning",
             reason="BackOff",
@@ -56,11 +56,11 @@ class FakeCore:
         return Obj(items=[event])
 
     def read_namespaced_pod_log(
-        self, name: str, namespace: str, tail_lines: int, previous: bool = False
+        self, name: str, namespace: str, tail_lines: int, previous: bool = False, **_: Any
     ) -> str:
         return "loading 2 GB of embeddings\nKilled\n" if previous else ""
 
-    def list_namespace(self) -> Any:
+    def list_namespace(self, **_: Any) -> Any:
         return Obj(items=[Obj(metadata=Obj(name="nexus-mcp"))])
 
 
@@ -68,7 +68,9 @@ class FakeApps:
     def __init__(self) -> None:
         self.scaled: list[tuple[str, str, dict[str, Any]]] = []
 
-    def patch_namespaced_deployment_scale(self, name: str, namespace: str, body: dict[str, Any]) -> Any:
+    def patch_namespaced_deployment_scale(
+        self, name: str, namespace: str, body: dict[str, Any], **_: Any
+    ) -> Any:
         self.scaled.append((namespace, name, body))
         return Obj(spec=Obj(replicas=body["spec"]["replicas"]))
 

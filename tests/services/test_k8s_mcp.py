@@ -1,10 +1,11 @@
-"""k8s-mcp against the real process runtime (``python -m emulation.runtime``) and its control API.
+"""k8s-mcp against the real process runtime (``python -m emulation.runtime``) and its Kubernetes API.
 
 The runtime runs a small manifests folder: ``web`` (the placeholder service, healthy) and
 ``crasher`` (exits 3 after printing an error, so it crash-loops), with a fast restart
-backoff. k8s-mcp reaches the runtime as its pods do, through ``NEXUSKIT_RUNTIME_API``,
-with a token of its ServiceAccount (``nexus-mcp/k8s-mcp``, RBAC as in its manifest) where
-its pod would have the automounted one (``NEXUSKIT_MOUNTS``).
+backoff. k8s-mcp reaches the runtime's Kubernetes API as its pods do, with the official
+client: ``KUBERNETES_SERVICE_HOST``/``PORT`` and an automounted-like folder (``token`` of
+its ServiceAccount ``nexus-mcp/k8s-mcp``, RBAC as in its manifest, and ``ca.crt``) found
+through ``NEXUSKIT_MOUNTS``. There is no other backend.
 """
 
 from __future__ import annotations
@@ -19,6 +20,9 @@ from typing import Any
 
 import pytest
 
+from nexuskit.config import KitSettings
+from nexuskit.controlplane import kube
+from nexuskit.controlplane.tokens import request_token
 from tests.helpers import EngineProcess, free_port
 from tests.services.support import (
     REPO,
@@ -107,33 +111,28 @@ spec:
 
 
 class Runtime:
-    """The runtime's control API: its URL and the admin token (``<state>/runtime/admin-token``)."""
+    """The runtime's Kubernetes API, as its admin (official client, through ``nexuskit.controlplane``)."""
 
-    def __init__(self, url: str, admin_token: str) -> None:
-        self.url = url
-        self.admin_token = admin_token
+    def __init__(self, state_dir: Path) -> None:
+        self.settings = KitSettings(port=1, state_dir=state_dir)
+        self.info = json.loads((state_dir / "runtime" / "api.json").read_text())
 
     def deployment(self, name: str) -> dict[str, Any]:
-        code, body = http_json(
-            "GET", f"{self.url}/api/v1/namespaces/nexus-mcp/deployments/{name}", token=self.admin_token
-        )
-        assert code == 200, body
-        return dict(body)
+        found = kube.apps(self.settings).read_namespaced_deployment(name, "nexus-mcp")
+        return {"replicas": found.spec.replicas, "ready": found.status.ready_replicas or 0}
 
     def service_account_folder(self, folder: Path, namespace: str, name: str) -> Path:
-        """What the automount gives a pod: the account's API token (a TokenRequest) in ``folder``."""
-        request = {
-            "apiVersion": "authentication.k8s.io/v1",
-            "kind": "TokenRequest",
-            "spec": {"audiences": [API_AUDIENCE], "expirationSeconds": 3600},
-        }
-        url = f"{self.url}/api/v1/namespaces/{namespace}/serviceaccounts/{name}/token"
-        code, body = http_json("POST", url, request, token=self.admin_token)
-        assert code == 201, body
+        """What the automount gives a pod: the account's API token (a TokenRequest), namespace, ca.crt."""
+        token, _ = request_token(self.settings, namespace, name, API_AUDIENCE, 3600)
         folder.mkdir(parents=True, exist_ok=True)
-        (folder / "token").write_text(body["status"]["token"])
+        (folder / "token").write_text(token)
         (folder / "namespace").write_text(namespace)
+        (folder / "ca.crt").write_text(Path(self.info["kube_ca"]).read_text())
         return folder
+
+    @property
+    def kube_port(self) -> str:
+        return str(self.info["kube_url"]).rsplit(":", 1)[1]
 
 
 @pytest.fixture(scope="module")
@@ -164,10 +163,11 @@ def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=REPO)
     info = root / "state" / "runtime" / "api.json"
     try:
+        (root / "state").mkdir(exist_ok=True)
+        (root / "state" / "runtime.pid").write_text(str(proc.pid))  # as `nexuskit up` writes it
         wait_for(lambda: info.exists() or proc.poll() is not None, timeout=30, what="the runtime's api.json")
         assert proc.poll() is None, (root / "runtime.log").read_text()
-        admin = (root / "state" / "runtime" / "admin-token").read_text().strip()
-        yield Runtime(str(json.loads(info.read_text())["api_url"]), admin)
+        yield Runtime(root / "state")
     finally:
         proc.terminate()
         proc.wait(30)
@@ -180,7 +180,8 @@ def k8s(
     """k8s-mcp read-only and read-write, watching nexus-mcp only, as ``nexus-mcp/k8s-mcp``."""
     account = runtime.service_account_folder(tmp_path_factory.mktemp("k8s-mcp-sa"), "nexus-mcp", "k8s-mcp")
     env = {
-        "NEXUSKIT_RUNTIME_API": runtime.url,
+        "KUBERNETES_SERVICE_HOST": "127.0.0.1",
+        "KUBERNETES_SERVICE_PORT": runtime.kube_port,
         "NEXUSKIT_MOUNTS": json.dumps({SERVICE_ACCOUNT_DIR: str(account)}),
         "WATCH_NAMESPACES": "nexus-mcp",
     }

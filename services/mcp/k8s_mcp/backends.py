@@ -1,7 +1,16 @@
-"""Where k8s-mcp reads pods and scales deployments: the local runtime or a real cluster.
+"""Where k8s-mcp reads pods and scales deployments: the Kubernetes API, through the official client.
 
-Both backends answer in the same shapes (plain dicts), so the tools and the diagnosis do
-not care which one is behind them:
+One code path for every cluster: the official ``kubernetes`` client, configured as the
+process finds itself:
+
+* in a pod of the local process runtime: the automounted ServiceAccount folder
+  (``token`` and ``ca.crt``; its local path in ``NEXUSKIT_MOUNTS``) and
+  ``KUBERNETES_SERVICE_HOST``/``PORT``, the runtime's Kubernetes API (the token file is
+  read again as the runtime rotates it);
+* in a pod of a real cluster (EKS, kind): ``load_incluster_config()``;
+* elsewhere: the kubeconfig (``KUBECONFIG``, else ``~/.kube/config``).
+
+So the API applies k8s-mcp's RBAC from its manifest in every case. Answers are plain dicts:
 
 pod
     ``namespace``, ``name``, ``deployment``, ``phase`` (Pending/Running/...), ``status``
@@ -12,14 +21,6 @@ deployment
     ``namespace``, ``name``, ``replicas`` (desired), ``ready``, ``available``.
 event
     ``type``, ``reason``, ``object``, ``message``, ``count``, ``last_time``.
-
-:class:`ControlApiBackend` calls the process runtime's JSON control API
-(``NEXUSKIT_RUNTIME_API``) with the pod's automounted ServiceAccount token
-(``/var/run/secrets/kubernetes.io/serviceaccount/token``, found through
-``NEXUSKIT_MOUNTS`` in a local pod and read again whenever it is rotated), so the
-runtime applies k8s-mcp's RBAC as a cluster would. :class:`KubernetesBackend` uses the official ``kubernetes``
-client with in-cluster configuration (or ``~/.kube/config``); the package is optional and
-imported only when that backend is chosen.
 """
 
 from __future__ import annotations
@@ -30,8 +31,6 @@ import os
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
-
-import httpx
 
 
 class BackendError(RuntimeError):
@@ -61,183 +60,63 @@ def _time(value: Any) -> Any:
 SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
 
 
-def service_account_token_file() -> Path | None:
-    """The pod's automounted token: its local folder in ``NEXUSKIT_MOUNTS``, else the cluster path."""
+def service_account_folder() -> Path | None:
+    """The pod's automounted folder: its local path in ``NEXUSKIT_MOUNTS``, else the cluster path."""
     try:
         mounts = json.loads(os.environ.get("NEXUSKIT_MOUNTS") or "{}")
     except ValueError:
         mounts = {}
     local = mounts.get(SERVICE_ACCOUNT_DIR) if isinstance(mounts, dict) else None
     if local:
-        return Path(local) / "token"
-    default = Path(SERVICE_ACCOUNT_DIR) / "token"
-    return default if default.exists() else None
+        return Path(local)
+    default = Path(SERVICE_ACCOUNT_DIR)
+    return default if (default / "token").exists() else None
 
 
-class _TokenFile:
-    """A token file read again whenever it changes (the runtime rotates it)."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._stamp: tuple[int, int] | None = None
-        self._token = ""
-
-    def read(self) -> str:
-        try:
-            stat = self.path.stat()
-            stamp = (stat.st_mtime_ns, stat.st_size)
-            if stamp != self._stamp:
-                self._token, self._stamp = self.path.read_text().strip(), stamp
-        except OSError:
-            return ""
-        return self._token
-
-
-class ControlApiBackend:
-    """The nexuskit process runtime's control API (JSON over HTTP on 127.0.0.1)."""
-
-    name = "control-api"
-
-    def __init__(
-        self,
-        url: str,
-        timeout: float = 10.0,
-        client: httpx.Client | None = None,
-        token_file: Path | None = None,
-    ) -> None:
-        self.url = url.rstrip("/")
-        self.client = client or httpx.Client(timeout=timeout)
-        path = token_file or service_account_token_file()
-        self.token = _TokenFile(path) if path is not None else None
-
-    def _get(self, path: str, **params: Any) -> Any:
-        return self._call("GET", path, params={k: v for k, v in params.items() if v is not None})
-
-    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
-        token = self.token.read() if self.token is not None else ""
-        if token:
-            kwargs["headers"] = {"Authorization": f"Bearer {token}"}
-        try:
-            response = self.client.request(method, self.url + path, **kwargs)
-        except httpx.HTTPError as exc:
-            raise BackendError(f"the runtime control API at {self.url} does not answer: {exc}") from None
-        if response.status_code >= 400:
-            try:
-                message = response.json()["message"]
-            except (ValueError, KeyError, TypeError):
-                message = response.text[:200]
-            raise BackendError(f"{method} {path}: {message} (HTTP {response.status_code})")
-        if response.headers.get("content-type", "").startswith("application/json"):
-            return response.json()
-        return response.text
-
-    @staticmethod
-    def _pod(raw: dict[str, Any]) -> dict[str, Any]:
-        last = raw.get("last_exit")
-        return {
-            "namespace": raw.get("namespace"),
-            "name": raw.get("name"),
-            "deployment": raw.get("deployment"),
-            "phase": raw.get("pod_phase") or raw.get("phase"),
-            "status": raw.get("phase"),
-            "ready": bool(raw.get("ready")),
-            "restarts": int(raw.get("restarts") or 0),
-            "node": raw.get("node"),
-            "started_at": _time(raw.get("started_at")),
-            "age_s": raw.get("age_s"),
-            "message": raw.get("message") or "",
-            "last_exit": {
-                "exit_code": last.get("exit_code"),
-                "reason": last.get("reason"),
-                "message": last.get("message") or "",
-                "started_at": _time(last.get("started_at")),
-                "finished_at": _time(last.get("finished_at")),
-            }
-            if isinstance(last, dict)
-            else None,
-        }
-
-    def list_namespaces(self) -> list[str]:
-        return [item["name"] for item in self._get("/api/v1/namespaces").get("items", [])]
-
-    def list_pods(self, namespace: str, deployment: str | None = None) -> list[dict[str, Any]]:
-        items = self._get("/api/v1/pods", namespace=namespace, deployment=deployment).get("items", [])
-        return [self._pod(item) for item in items]
-
-    def list_deployments(self, namespace: str) -> list[dict[str, Any]]:
-        items = self._get("/api/v1/deployments", namespace=namespace).get("items", [])
-        return [
-            {
-                "namespace": d.get("namespace"),
-                "name": d.get("name"),
-                "replicas": d.get("replicas"),
-                "ready": d.get("ready"),
-                "available": d.get("available"),
-            }
-            for d in items
-        ]
-
-    def get_pod(self, namespace: str, name: str) -> dict[str, Any]:
-        return self._pod(self._get(f"/api/v1/namespaces/{namespace}/pods/{name}"))
-
-    def scale(self, namespace: str, name: str, replicas: int) -> dict[str, Any]:
-        answer = self._call(
-            "POST", f"/api/v1/namespaces/{namespace}/deployments/{name}/scale", json={"replicas": replicas}
-        )
-        return {
-            "namespace": namespace,
-            "name": name,
-            "replicas": answer.get("replicas"),
-            "ready": answer.get("ready"),
-        }
-
-    def events(self, namespace: str, name: str) -> list[dict[str, Any]]:
-        items = self._get("/api/v1/events", namespace=namespace, name=name).get("items", [])
-        return [
-            {
-                "type": e.get("type"),
-                "reason": e.get("reason"),
-                "object": e.get("object"),
-                "message": e.get("message"),
-                "count": e.get("count", 1),
-                "last_time": _time(e.get("last_time")),
-            }
-            for e in items
-        ]
-
-    def log_tail(self, namespace: str, name: str, lines: int) -> list[str]:
-        text = self._get(f"/api/v1/namespaces/{namespace}/pods/{name}/log", tail=lines)
-        return str(text).splitlines()[-lines:] if lines else []
+def load_configuration(timeout: float) -> Any:
+    """A client ``Configuration`` for where this process runs (see the module docstring)."""
+    try:  # the package is a dependency of nexuskit; a slim image might still leave it out
+        client = importlib.import_module("kubernetes.client")
+        config = importlib.import_module("kubernetes.config")
+        incluster = importlib.import_module("kubernetes.config.incluster_config")
+    except ImportError:
+        raise BackendError("k8s-mcp needs the `kubernetes` package (pip install kubernetes)") from None
+    configuration = client.Configuration()
+    folder = service_account_folder()
+    try:
+        if folder is not None and os.environ.get("KUBERNETES_SERVICE_HOST"):
+            loader = incluster.InClusterConfigLoader(
+                token_filename=str(folder / "token"), cert_filename=str(folder / "ca.crt")
+            )
+            loader.load_and_set(configuration)
+        else:
+            config.load_kube_config(client_configuration=configuration)
+    except (config.ConfigException, OSError) as exc:
+        raise BackendError(f"no Kubernetes API configuration: {exc}") from None
+    configuration.retries = 0
+    return configuration
 
 
 class KubernetesBackend:
-    """The Kubernetes API through the official client (in-cluster config, else kubeconfig)."""
+    """The Kubernetes API through the official client."""
 
     name = "kubernetes"
 
-    def __init__(self, core: Any = None, apps: Any = None) -> None:
+    def __init__(self, core: Any = None, apps: Any = None, timeout: float = 10.0) -> None:
         if core is None or apps is None:
-            try:  # optional: only a pod inside a cluster needs it
-                client = importlib.import_module("kubernetes.client")
-                config = importlib.import_module("kubernetes.config")
-            except ImportError:
-                raise BackendError(
-                    "the kubernetes backend needs the `kubernetes` package (pip install kubernetes)"
-                ) from None
-            try:
-                config.load_incluster_config()
-            except config.ConfigException:
-                config.load_kube_config()
-            core, apps = client.CoreV1Api(), client.AppsV1Api()
+            client = importlib.import_module("kubernetes.client")
+            api = client.ApiClient(load_configuration(timeout))
+            core, apps = client.CoreV1Api(api), client.AppsV1Api(api)
         self.core = core
         self.apps = apps
+        self.timeout = timeout
 
     def _call(self, what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
         try:
-            return fn(*args, **kwargs)
-        except Exception as exc:  # ApiException and transport errors of an optional package
+            return fn(*args, _request_timeout=self.timeout, **kwargs)
+        except Exception as exc:  # ApiException and the transport errors of the client
             status = getattr(exc, "status", None)
-            reason = getattr(exc, "reason", None) or str(exc)
+            reason = _status_message(exc) or getattr(exc, "reason", None) or str(exc)
             raise BackendError(f"{what}: {reason}" + (f" (HTTP {status})" if status else "")) from None
 
     @staticmethod
@@ -284,7 +163,16 @@ class KubernetesBackend:
         return [ns.metadata.name for ns in self._call("namespaces", self.core.list_namespace).items]
 
     def list_pods(self, namespace: str, deployment: str | None = None) -> list[dict[str, Any]]:
-        selector = f"app.kubernetes.io/name={deployment}" if deployment else None
+        selector = None
+        if deployment:  # the Deployment's own selector, as kubectl does
+            found = self._call(
+                f"deployment {namespace}/{deployment}",
+                self.apps.read_namespaced_deployment,
+                deployment,
+                namespace,
+            )
+            labels = found.spec.selector.match_labels or {}
+            selector = ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
         answer = self._call(
             f"pods in {namespace}", self.core.list_namespaced_pod, namespace, label_selector=selector
         )
@@ -337,24 +225,42 @@ class KubernetesBackend:
     def log_tail(self, namespace: str, name: str, lines: int) -> list[str]:
         if not lines:
             return []
-        text = self._call(
-            f"log of {namespace}/{name}", self.core.read_namespaced_pod_log, name, namespace, tail_lines=lines
-        )
         previous = ""
         try:  # a crash-looping container's useful lines are in the previous instance's log
-            previous = self.core.read_namespaced_pod_log(name, namespace, tail_lines=lines, previous=True)
-        except Exception:  # no previous instance: that is fine
+            previous = self._call(
+                "previous log",
+                self.core.read_namespaced_pod_log,
+                name,
+                namespace,
+                tail_lines=lines,
+                previous=True,
+            )
+        except BackendError:  # no previous instance: that is fine
             previous = ""
+        try:
+            text = self._call(
+                f"log of {namespace}/{name}",
+                self.core.read_namespaced_pod_log,
+                name,
+                namespace,
+                tail_lines=lines,
+            )
+        except BackendError:
+            if not previous:
+                raise
+            text = ""  # waiting to restart: only the previous instance has lines
         return (str(previous) + str(text)).splitlines()[-lines:]
 
 
-def choose_backend(kind: str, control_api: str | None, timeout: float) -> ClusterBackend:
-    """``auto``: the Kubernetes API inside a cluster, the runtime's control API on a workstation."""
-    if kind == "kubernetes" or (kind == "auto" and os.environ.get("KUBERNETES_SERVICE_HOST")):
-        return KubernetesBackend()
-    if control_api:
-        return ControlApiBackend(control_api, timeout)
-    raise BackendError(
-        "no cluster API: set NEXUSKIT_RUNTIME_API (the runtime sets it for its pods) "
-        "or run inside a cluster (KUBERNETES_SERVICE_HOST)"
-    )
+def _status_message(exc: Exception) -> str | None:
+    """The ``message`` of the Kubernetes ``Status`` an ApiException carries."""
+    try:
+        body = json.loads(getattr(exc, "body", None) or "{}")
+    except (ValueError, TypeError):
+        return None
+    return str(body["message"]) if isinstance(body, dict) and body.get("message") else None
+
+
+def choose_backend(timeout: float) -> ClusterBackend:
+    """The Kubernetes API, configured for where this process runs (BackendError when there is none)."""
+    return KubernetesBackend(timeout=timeout)

@@ -22,7 +22,7 @@ from services.mcp.k8s_mcp.triage import troubleshoot
 T = TypeVar("T")
 
 
-def create_server(settings: K8sMcpSettings, backend: ClusterBackend | None) -> MCPServer:
+def create_server(settings: K8sMcpSettings, backend: ClusterBackend | None, problem: str = "") -> MCPServer:
     guard = WriteGuard(settings.service_name, settings.allow_write)
     allowed = settings.namespaces
     server = MCPServer(
@@ -33,7 +33,7 @@ def create_server(settings: K8sMcpSettings, backend: ClusterBackend | None) -> M
 
     def cluster() -> ClusterBackend:
         if backend is None:
-            raise ToolError("k8s-mcp has no cluster API: set NEXUSKIT_RUNTIME_API or run it inside a cluster")
+            raise ToolError(f"k8s-mcp has no Kubernetes API: {problem}")
         return backend
 
     def check(namespace: str) -> str:
@@ -96,7 +96,7 @@ def create_app(settings: K8sMcpSettings, backend: ClusterBackend | None = None) 
     problem: str | None = None
     if backend is None:
         try:
-            backend = choose_backend(settings.backend, settings.control_api, settings.request_timeout_seconds)
+            backend = choose_backend(settings.request_timeout_seconds)
         except BackendError as exc:
             problem = str(exc)
     chosen = backend
@@ -111,4 +111,4 @@ def create_app(settings: K8sMcpSettings, backend: ClusterBackend | None = None) 
             return {"status": "degraded", "backend": chosen.name, "error": str(exc) or "timeout"}
         return {"status": "ok", "backend": chosen.name, "namespaces": settings.namespaces}
 
-    return build_http_app(create_server(settings, backend), settings, health)
+    return build_http_app(create_server(settings, backend, problem or ""), settings, health)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 from pydantic import AliasChoices, Field
 
 from services.mcp.common import McpServiceSettings
@@ -18,10 +16,6 @@ class K8sMcpSettings(McpServiceSettings):
     watch_namespaces: str = Field(
         default="nexus-agent-core,nexus-mcp,nexus-data", validation_alias=_env("WATCH_NAMESPACES")
     )
-    backend: Literal["auto", "control-api", "kubernetes"] = Field(
-        default="auto", validation_alias=_env("K8S_MCP_BACKEND")
-    )
-    control_api: str | None = Field(default=None, validation_alias=_env("NEXUSKIT_RUNTIME_API"))
     max_replicas: int = Field(default=10, ge=0, validation_alias=_env("K8S_MCP_MAX_REPLICAS"))
     request_timeout_seconds: float = Field(default=10.0, gt=0, validation_alias=_env("K8S_MCP_TIMEOUT"))
 
