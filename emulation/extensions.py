@@ -22,6 +22,10 @@ REGISTRY: dict[str, str] = {
     "bedrock": "emulation.bedrock.extension:create",
     "glue": "emulation.glue.extension:create",
     "iam": "emulation.iam.extension:create",
+    "iam-policies": "emulation.iam.managed_policies:create",
+    "eks": "emulation.eks.extension:create",
+    "s3": "emulation.s3.extension:create",
+    "lakeformation": "emulation.lakeformation.extension:create",
     "kinesisvideo": "emulation.kinesisvideo.extension:create",
 }
 

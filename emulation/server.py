@@ -43,6 +43,13 @@ def parse_args(argv: list[str] | None = None) -> EngineSettings:
     parser.add_argument("--firehose-buffering", choices=["fast", "aws"], default="fast")
     parser.add_argument("--kinesis-limits", choices=["aws", "off"], default="aws")
     parser.add_argument("--iam", choices=["enforce", "log", "off"], default="enforce")
+    parser.add_argument(
+        "--lake-formation",
+        choices=["aws", "strict"],
+        default="aws",
+        help="aws (default): direct S3 calls are IAM's alone, as in AWS; strict: registered "
+        "locations also need a Lake Formation grant for direct S3 data calls (stricter than AWS)",
+    )
     parser.add_argument("--extensions", default="", help="comma-separated subset (default: all)")
     parser.add_argument(
         "--moto-api",
@@ -66,6 +73,7 @@ def parse_args(argv: list[str] | None = None) -> EngineSettings:
         firehose_buffering=args.firehose_buffering,
         kinesis_limits=args.kinesis_limits,
         iam=args.iam,
+        lake_formation=args.lake_formation,
         admin_access_key=os.environ.get("NEXUSKIT_ADMIN_ACCESS_KEY", "test"),
         admin_secret_key=os.environ.get("NEXUSKIT_ADMIN_SECRET_KEY", "test"),
         extensions=tuple(name for name in args.extensions.split(",") if name),

@@ -7,6 +7,9 @@
 * ``CreateFunction`` and ``UpdateFunctionConfiguration`` are checked first (Python runtime,
   zip package, reserved environment variables, a readable zip) and then go on to moto.
 * ``DeleteFunction`` goes to moto, then the function's warm sandboxes are stopped.
+* ``LoggingConfig``, which moto neither keeps nor returns, is kept and answered by
+  CreateFunction, UpdateFunctionConfiguration, GetFunction(Configuration), ListFunctions and
+  PublishVersion (:mod:`emulation.awslambda.configuration`).
 
 Every other Lambda call falls through to moto unchanged.
 """
@@ -27,6 +30,7 @@ from urllib.parse import unquote
 
 from werkzeug.wrappers import Response
 
+from emulation.awslambda import configuration
 from emulation.awslambda.exceptions import (
     InvalidParameterValueException,
     InvalidRequestContentException,
@@ -128,7 +132,11 @@ class LambdaRuntimeExtension(Extension):
         path = request.path
         if _FUNCTIONS.match(path):
             if request.method == "POST":
-                check_function_spec(_json_body(request), creating=True)
+                body = _json_body(request)
+                check_function_spec(body, creating=True)
+                return self._configured(request, body.get("LoggingConfig"), "")
+            if request.method == "GET":
+                return self._configured(request, None, "Functions")
             return None
         match = _FUNCTION.match(path)
         if not match:
@@ -138,8 +146,13 @@ class LambdaRuntimeExtension(Extension):
         if rest == "/invocations" and request.method == "POST":
             return self._invoke(request, name)
         if rest == "/configuration" and request.method == "PUT":
-            check_function_spec(_json_body(request), creating=False)
-            return None
+            body = _json_body(request)
+            check_function_spec(body, creating=False)
+            return self._configured(request, body.get("LoggingConfig"), "")
+        if request.method == "GET" and rest in {"", "/configuration"}:
+            return self._configured(request, None, "Configuration" if rest == "" else "")
+        if rest == "/versions" and request.method in {"GET", "POST"}:
+            return self._configured(request, None, "Versions" if request.method == "GET" else "")
         if rest == "/code" and request.method == "PUT":
             body = _json_body(request)
             if "ZipFile" in body:
@@ -152,6 +165,41 @@ class LambdaRuntimeExtension(Extension):
                 self.runtime.retire_function(account, region, function_name_of(name))
             return response
         return None
+
+    # -- configuration moto lacks (LoggingConfig) -------------------------------------------
+    def _configured(self, request: AwsRequest, logging_config: Any, member: str) -> Response | None:
+        """moto answers; the function's LoggingConfig is applied (when given) and answered.
+
+        ``member`` says where the configuration documents are in moto's answer: ``""`` the
+        answer itself, ``"Configuration"`` (GetFunction), ``"Functions"`` (a list).
+        """
+        if self.engine is None:
+            return None
+        configuration.check_logging_config(logging_config)
+        request.environ["wsgi.input"] = BytesIO(request.body)
+        response = self.engine.call_moto(request.environ)
+        if response.status_code >= 300:
+            return response
+        try:
+            body = json.loads(response.get_data())
+        except ValueError:
+            return response
+        account, region = self._where(request)
+        documents = body.get(member) if member else body
+        if isinstance(documents, dict):
+            documents = [documents]
+        if not isinstance(documents, list):
+            return response
+        with self.engine.state_lock.shared():
+            if logging_config is not None and documents:
+                fn = configuration.function(account, region, str(documents[0].get("FunctionName", "")))
+                if fn is not None:
+                    configuration.set_logging_config(fn, logging_config)
+            for document in documents:
+                if isinstance(document, dict):
+                    configuration.complete(document, account, region)
+        response.set_data(json.dumps(body))
+        return response
 
     # -- Invoke ---------------------------------------------------------------------------
     def _invoke(self, request: AwsRequest, name: str) -> Response:

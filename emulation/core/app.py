@@ -273,6 +273,7 @@ class EngineApp:
                 "firehose_buffering": self.settings.firehose_buffering,
                 "kinesis_limits": self.settings.kinesis_limits,
                 "iam": self.settings.iam,
+                "lake_formation": self.settings.lake_formation,
                 "persist": self.settings.persist,
                 "moto_api": self.settings.moto_api,
             },

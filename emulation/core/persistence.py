@@ -10,6 +10,8 @@ temporary file and renamed, so a crash never leaves a torn file). Two things nee
   content-addressed blob store (``state/blobs``) and the key store is pickled with all
   its versions.
 * Locks are not picklable: each is replaced by a fresh lock on restore.
+* Private keys of ``cryptography`` (moto's KMS holds one per key, even for symmetric
+  keys) are not picklable either: they are written as PKCS#8 DER and loaded back.
 
 A background thread takes a snapshot about once a second while anything changed; when
 snapshots get expensive it backs off to keep their cost under a fifth of the time.
@@ -18,6 +20,7 @@ snapshots get expensive it backs off to keep their cost under a fifth of the tim
 from __future__ import annotations
 
 import copyreg
+import functools
 import hashlib
 import io
 import json
@@ -100,6 +103,36 @@ def _restore_fake_key(cls: Any, state: dict[str, Any], digest: str) -> Any:
     return key
 
 
+def _load_private_key(der: bytes) -> Any:
+    from cryptography.hazmat.primitives.serialization import load_der_private_key
+
+    return load_der_private_key(der, password=None)
+
+
+def _reduce_private_key(key: Any) -> Any:
+    """A private key of ``cryptography`` (moto's KMS keeps one per key) as PKCS#8 DER."""
+    from cryptography.hazmat.primitives import serialization
+
+    der = key.private_bytes(
+        serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    return (_load_private_key, (der,))
+
+
+@functools.cache
+def _private_key_types() -> tuple[type, ...]:
+    """The concrete classes of ``cryptography``'s RSA and EC private keys (they are Rust
+    types that do not pickle; the pickler's dispatch table needs the exact classes)."""
+    try:
+        from cryptography.hazmat.primitives.asymmetric import ec, rsa
+    except ImportError:  # pragma: no cover - moto depends on cryptography
+        return ()
+    return (
+        type(rsa.generate_private_key(public_exponent=65537, key_size=1024)),
+        type(ec.generate_private_key(ec.SECP256R1())),
+    )
+
+
 def _restore_key_store(cls: Any, lists: list[tuple[str, list[Any]]]) -> Any:
     store = cls()
     for name, versions in lists:
@@ -117,6 +150,8 @@ class _StatePickler(pickle.Pickler):
         table: dict[type, Callable[[Any], Any]] = dict(copyreg.dispatch_table)
         table[_LOCK_TYPES[0]] = lambda _lock: (_new_lock, ())
         table[_LOCK_TYPES[1]] = lambda _lock: (_new_rlock, ())
+        for key_type in _private_key_types():
+            table[key_type] = _reduce_private_key
         try:
             from moto.s3.models import FakeKey
             from moto.s3.utils import _VersionedKeyStore
@@ -177,6 +212,22 @@ def _backend_dicts() -> list[Any]:
     from moto.core.base_backend import BackendDict
 
     return list(BackendDict._instances)
+
+
+def _reindex(backend_dict: Any) -> None:
+    """Rebuild the indexes moto keeps next to the backends, not in them.
+
+    S3 keeps ``bucket_accounts`` (bucket name -> partition and account) on its
+    ``BackendDict``: without it, a restored engine finds no bucket outside moto's own
+    per-account lookups (bucket policies, CORS, cross-account access, name conflicts).
+    """
+    index = getattr(backend_dict, "bucket_accounts", None)
+    if not isinstance(index, dict):
+        return
+    for account, partitions in dict.items(backend_dict):
+        for partition, backend in dict.items(partitions):
+            for name in list(getattr(backend, "buckets", {})):
+                index[name] = (partition, account)
 
 
 class StateStore:
@@ -309,6 +360,7 @@ class StateStore:
                     account_backend = backend_dict[account]
                     for region, backend in regions.items():
                         dict.__setitem__(account_backend, region, backend)
+                _reindex(backend_dict)
                 restored.append(snapshot["service"])
         finally:
             _restoring_from = None

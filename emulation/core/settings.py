@@ -9,6 +9,10 @@ from typing import Literal
 FirehoseBuffering = Literal["fast", "aws"]
 KinesisLimits = Literal["aws", "off"]
 IamMode = Literal["enforce", "log", "off"]
+#: ``aws``: Lake Formation governs what it governs in AWS (its catalog and the credentials it
+#: vends), never a direct S3 call IAM allows. ``strict``: a local rehearsal mode, stricter
+#: than AWS: direct S3 data calls on registered locations also need a Lake Formation grant.
+LakeFormationMode = Literal["aws", "strict"]
 
 
 @dataclass(frozen=True)
@@ -23,6 +27,7 @@ class EngineSettings:
     firehose_buffering: FirehoseBuffering = "fast"
     kinesis_limits: KinesisLimits = "aws"
     iam: IamMode = "off"
+    lake_formation: LakeFormationMode = "aws"
     admin_access_key: str = "test"
     admin_secret_key: str = "test"
     #: serve moto's ``/moto-api`` (admin-authenticated requests only); off by default

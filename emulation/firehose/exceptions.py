@@ -1,11 +1,42 @@
-"""Delivery failures, named by the error codes Firehose writes to its CloudWatch log.
+"""Firehose errors: API errors answered to a caller, and delivery failures.
 
-Firehose reports delivery errors as ``<Service>.<Code>`` (``S3.NoSuchBucket``,
-``S3.AccessDenied``). Those codes are not Python names, so the classes here are one per
-*origin* (the destination bucket, the source stream) and carry the AWS code.
+API errors are named after their AWS error codes (awsJson 1.1: ``__type`` and ``message``).
+
+Delivery failures are named by the error codes Firehose writes to its CloudWatch log:
+Firehose reports them as ``<Service>.<Code>`` (``S3.NoSuchBucket``, ``S3.AccessDenied``).
+Those codes are not Python names, so the classes are one per *origin* (the destination
+bucket, the source stream) and carry the AWS code.
 """
 
 from __future__ import annotations
+
+import json
+import uuid
+
+from werkzeug.wrappers import Response
+
+
+# -- API errors ----------------------------------------------------------------------------
+class FirehoseApiError(Exception):
+    """An error answered to the caller of a Firehose API."""
+
+    status = 400
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def response(self) -> Response:
+        body = json.dumps({"__type": type(self).__name__, "message": self.message})
+        headers = {"x-amzn-RequestId": str(uuid.uuid4())}
+        return Response(body, status=self.status, headers=headers, mimetype="application/x-amz-json-1.1")
+
+
+class InvalidArgumentException(FirehoseApiError):  # noqa: N818 - named after the AWS error code
+    """A parameter is invalid, or the operation is not allowed on this delivery stream."""
+
+
+# -- delivery failures ---------------------------------------------------------------------
 
 
 class FirehoseDeliveryError(Exception):

@@ -1,16 +1,24 @@
 """The engine extension that runs Firehose delivery from Kinesis sources.
 
-It answers no request itself (every Firehose call goes to moto); it only runs the
-delivery workers next to moto and persists their checkpoints with the engine's snapshots.
+It runs the delivery workers next to moto and persists their checkpoints with the engine's
+snapshots. The only calls it answers itself are direct puts (``PutRecord``,
+``PutRecordBatch``) to a ``KinesisStreamAsSource`` delivery stream, refused with AWS's
+``InvalidArgumentException``; every other Firehose call goes to moto.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from werkzeug.wrappers import Response
+
 from emulation.core.extension import Extension
+from emulation.core.request import AwsRequest
 from emulation.core.settings import EngineSettings
+from emulation.firehose import responses
+from emulation.firehose.exceptions import FirehoseApiError
 from emulation.firehose.models import FirehoseDelivery
+from emulation.kinesis.responses import account_of, region_of
 
 if TYPE_CHECKING:
     from emulation.core.app import EngineApp
@@ -24,9 +32,25 @@ class FirehoseExtension(Extension):
 
     def __init__(self, settings: EngineSettings) -> None:
         self.delivery = FirehoseDelivery(settings.firehose_buffering)
+        self.engine: EngineApp | None = None
 
     def start(self, engine: EngineApp) -> None:
+        self.engine = engine
         self.delivery.start(engine)
+
+    def handle(self, request: AwsRequest) -> Response | None:
+        if responses.operation_of(request) not in responses.DIRECT_PUTS or self.engine is None:
+            return None
+        name = responses.delivery_stream_name(request)
+        if name is None:
+            return None  # moto answers the malformed request
+        try:
+            with self.engine.state_lock.shared():
+                self.delivery.check_direct_put(account_of(request), region_of(request), name)
+        except FirehoseApiError as error:
+            request.changes_state = False
+            return error.response()
+        return None
 
     def stop(self) -> None:
         self.delivery.stop()

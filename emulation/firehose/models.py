@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from emulation.core.extension import Worker, stop_all
 from emulation.firehose.delivery import BufferingMode, Compressor
+from emulation.firehose.exceptions import InvalidArgumentException
 from emulation.firehose.worker import DeliveryWorker, StreamKey, created_at
 
 if TYPE_CHECKING:
@@ -135,6 +136,20 @@ class FirehoseDelivery:
                     key = StreamKey(account, region, name, created_at(stream).isoformat())
                     found[key] = (key, stream)
         return found
+
+    @staticmethod
+    def check_direct_put(account: str, region: str, name: str) -> None:
+        """PutRecord/PutRecordBatch: AWS refuses them on a stream fed by Kinesis (it takes
+        data only from its source). Call with the lock shared; unknown streams are moto's."""
+        from moto.backends import get_backend
+
+        regions = dict.get(get_backend("firehose"), account)  # type: ignore[call-overload]
+        backend = dict.get(regions, region) if regions is not None else None
+        stream = backend.delivery_streams.get(name) if backend is not None else None
+        if stream is not None and stream.delivery_stream_type == KINESIS_SOURCE:
+            raise InvalidArgumentException(
+                f"This operation is not permitted on {KINESIS_SOURCE} delivery stream type."
+            )
 
     def current_stream(self, key: StreamKey) -> Any:
         """The live delivery stream of ``key`` (None once deleted). Call with the lock shared."""

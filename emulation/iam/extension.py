@@ -69,6 +69,19 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 CLOCK_SKEW_ENV = "NEXUSKIT_CLOCK_SKEW_SECONDS"
+
+#: the IAM verdict on the request the current thread serves (the engine serves each request
+#: on one thread, extensions first, then moto)
+_verdict = threading.local()
+
+
+def request_authorized() -> bool:
+    """Whether the IAM layer let the request this thread is serving through, having judged
+    the caller's policies and the resource's own (bucket policies included) with the
+    request's context (``aws:SecureTransport``, source IP, time...)."""
+    return bool(getattr(_verdict, "authorized", False))
+
+
 DENIAL_LOG = Path("logs") / "iam-denials.jsonl"
 
 
@@ -79,7 +92,10 @@ class IamEnforcement(Extension):
     def __init__(self, settings: EngineSettings, clock_skew: float = 0.0) -> None:
         self.mode = settings.iam
         self.backend = EnforcementBackend(
-            settings.admin_access_key, settings.admin_secret_key, clock_skew=clock_skew
+            settings.admin_access_key,
+            settings.admin_secret_key,
+            clock_skew=clock_skew,
+            lake_formation_on_s3=settings.lake_formation == "strict",
         )
         self.log_path = settings.state_dir / DENIAL_LOG if settings.state_dir else None
         self.engine: EngineApp | None = None
@@ -111,6 +127,7 @@ class IamEnforcement(Extension):
             counts = dict(self._counts)
         return {
             "mode": self.mode,
+            "lake_formation": "strict" if self.backend.lake_formation_on_s3 else "aws",
             **counts,
             "denial_log": str(self.log_path) if self.log_path else None,
             "clock_skew_s": self.backend.clock_skew.total_seconds(),
@@ -118,6 +135,12 @@ class IamEnforcement(Extension):
 
     # -- the request path -----------------------------------------------------------------
     def handle(self, request: AwsRequest) -> Response | None:
+        response = self._handle(request)
+        # What moto does next in this thread may consult this verdict (see request_authorized).
+        _verdict.authorized = response is None
+        return response
+
+    def _handle(self, request: AwsRequest) -> Response | None:
         if is_execute_api(request):
             return None  # API invocations are authorized by the API
         has_auth = "authorization" in request.headers or "X-Amz-" in request.query_string
@@ -208,7 +231,10 @@ class IamEnforcement(Extension):
                 session = self.backend.issue_session_token(identity, duration)
                 self.engine.mark_dirty("sts")
                 return responses.get_session_token(session)
-            if target.operation == "GetCallerIdentity" and identity.kind is IdentityKind.USER_SESSION:
+            if target.operation == "GetCallerIdentity" and identity.kind in {
+                IdentityKind.USER_SESSION,
+                IdentityKind.ADMIN,
+            }:
                 return responses.get_caller_identity(identity)
             if target.operation == "AssumeRole":
                 answer = self.engine.call_moto(request.environ)
@@ -222,6 +248,13 @@ class IamEnforcement(Extension):
                     self.backend.record_assumed_session(key, arns, session_tags(target.params))
                     self.engine.mark_dirty("iam")
                 return answer
+        if (
+            target.service == "iam"
+            and target.operation == "GetUser"
+            and identity.kind is IdentityKind.ADMIN
+            and not target.params.get("UserName")
+        ):
+            return responses.get_user(identity)
         if target.service == "iam" and not request.is_read_only():
             try:
                 return self.engine.call_moto(request.environ)

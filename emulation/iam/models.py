@@ -4,7 +4,12 @@ Identities (resolved from the access key a request is signed with):
 
 * the bootstrap **admin** (``settings.admin_access_key``): allowed everything; trust
   policies still decide whether it may assume a role (it is admitted by ``Service``
-  principals, as the engine assumes roles on behalf of Lambda and other services);
+  principals, as the engine assumes roles on behalf of Lambda and other services). Long-term
+  keys belong to an IAM user in AWS (or the account root, which Lake Formation and many
+  policies refuse as a principal), so the admin is the IAM user ``nexuskit-admin`` of the
+  default account: ``GetCallerIdentity`` and ``GetUser`` without a name answer that (moto
+  would answer ``arn:aws:sts::...:user/moto`` and a made-up ``default_user``), and
+  Terraform's ``aws_caller_identity`` makes it the Lake Formation and signing-key admin;
 * **IAM users**' access keys in moto's IAM backend (``Inactive`` keys are unknown keys);
 * **assumed-role sessions** from moto's STS backend (AssumeRole and the web-identity and
   SAML variants): the role's inline and attached policies and permissions boundary,
@@ -26,6 +31,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import json
 import secrets
 import string
@@ -62,6 +68,8 @@ from emulation.iam.policies import (
 from emulation.iam.sigv4 import SignedAuth, verify_signature
 
 DEFAULT_ACCOUNT_ID = "123456789012"
+#: the bootstrap admin is this IAM user of the default account (see :func:`admin_user_id`)
+ADMIN_USER_NAME = "nexuskit-admin"
 CACHE_SECONDS = 1.0
 #: the CLI's and SDKs' well-known web identity providers (no IAM OIDC provider needed)
 _BUILTIN_IDPS = {
@@ -196,6 +204,11 @@ def _compile_cached(document: str, source: str) -> Policy | None:
         return None
 
 
+def admin_user_id(access_key: str) -> str:
+    """The admin user's stable ``AIDA...`` id (derived from its access key)."""
+    return "AIDA" + base64.b32encode(hashlib.sha256(access_key.encode()).digest()).decode()[:17]
+
+
 def _random_key(prefix: str) -> str:
     return prefix + "".join(secrets.choice(string.ascii_uppercase + string.digits) for _ in range(16))
 
@@ -227,9 +240,20 @@ class EnforcementBackend:
     Methods that read moto state must be called with the engine's state lock held shared.
     """
 
-    def __init__(self, admin_access_key: str, admin_secret_key: str, clock_skew: float = 0.0) -> None:
+    def __init__(
+        self,
+        admin_access_key: str,
+        admin_secret_key: str,
+        clock_skew: float = 0.0,
+        *,
+        lake_formation_on_s3: bool = False,
+    ) -> None:
         self.admin_access_key = admin_access_key
         self.admin_secret_key = admin_secret_key
+        #: ``--lake-formation strict``: direct S3 data calls on registered locations also
+        #: need a Lake Formation grant. AWS does not do this (Lake Formation governs its
+        #: catalog and the credentials it vends; IAM alone decides direct S3 calls).
+        self.lake_formation_on_s3 = lake_formation_on_s3
         self.clock_skew = timedelta(seconds=clock_skew)
         self.generation = 0
         self._cache: dict[str, Identity] = {}
@@ -362,11 +386,12 @@ class EnforcementBackend:
     def _admin(self) -> Identity:
         return Identity(
             IdentityKind.ADMIN,
-            f"arn:aws:sts::{DEFAULT_ACCOUNT_ID}:user/moto",  # what GetCallerIdentity answers
+            f"arn:aws:iam::{DEFAULT_ACCOUNT_ID}:user/{ADMIN_USER_NAME}",
             DEFAULT_ACCOUNT_ID,
             self.admin_access_key,
             self.admin_secret_key,
-            principal_id=self.admin_access_key,
+            user_name=ADMIN_USER_NAME,
+            principal_id=admin_user_id(self.admin_access_key),
         )
 
     def _user_policies(self, iam: Any, user: Any) -> PolicySet:
@@ -544,12 +569,17 @@ class EnforcementBackend:
             )
             if not verdict.allowed:
                 return self._denial(identity, target, check.action, check.resource, verdict)
-        if target.service == "s3" and identity.kind is not IdentityKind.ANONYMOUS:
+        if (
+            self.lake_formation_on_s3
+            and target.service == "s3"
+            and identity.kind is not IdentityKind.ANONYMOUS
+        ):
             return self._lake_formation(identity, target)
         return None
 
     def _lake_formation(self, identity: Identity, target: RequestTarget) -> Denial | None:
-        """Lake Formation's word on an S3 call IAM allowed: a governed tier needs a grant."""
+        """``--lake-formation strict`` only: an S3 data call IAM allowed on a registered
+        location also needs a Lake Formation grant (stricter than AWS)."""
         from emulation.lakeformation.enforcement import lake_formation_allows_arn
 
         grants = self._lake_grants(identity.account_id or "123456789012")

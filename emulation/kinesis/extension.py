@@ -3,13 +3,15 @@
 PutRecord and PutRecords are answered here whenever limits are on or the engine persists
 state: entries are validated as AWS does, admitted against the shards' write limits,
 journaled, and written into moto's shards. GetRecords is admitted against the read limits
-and then run by moto. Every other Kinesis call, and any call naming a stream moto does not
-have, goes to moto unchanged. With ``--kinesis-limits off`` and no state dir the extension
-is not loaded at all.
+and then run by moto. CreateStream goes to moto, and the ``Tags`` moto ignores are then
+put on the new stream. Every other Kinesis call, and any call naming a stream moto does not
+have, goes to moto unchanged. With ``--kinesis-limits off`` and no state dir, puts go to
+moto directly.
 """
 
 from __future__ import annotations
 
+import io
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +32,7 @@ from emulation.kinesis.models import (
     check_put_records_count,
     get_records_size,
     read_put_entries,
+    tag_created_stream,
 )
 from emulation.kinesis.responses import (
     account_of,
@@ -65,6 +68,8 @@ class KinesisExtension(Extension):
         self.plane = KinesisDataPlane(
             limits=self.limits, journal=self.journal.append if self.journal else None
         )
+        #: PutRecord(s) are answered here only with limits on or a journal to write
+        self.data_plane = self.limits or self.journal is not None
         self.engine: EngineApp | None = None
         self._restored = False
 
@@ -107,11 +112,28 @@ class KinesisExtension(Extension):
     # -- requests ---------------------------------------------------------------------------
     def handle(self, request: AwsRequest) -> Response | None:
         operation = operation_of(request)
-        if operation in {"PutRecords", "PutRecord"}:
+        if operation in {"PutRecords", "PutRecord"} and self.data_plane:
             return self._put(request, operation == "PutRecords")
         if operation == "GetRecords" and self.limits:
             return self._get_records(request)
+        if operation == "CreateStream":
+            return self._create_stream(request)
         return None
+
+    def _create_stream(self, request: AwsRequest) -> Response | None:
+        """moto creates the stream; the ``Tags`` it ignores are added here."""
+        engine = self.engine
+        params = read_params(request)
+        if engine is None or params is None or not params.get("Tags"):
+            return None
+        request.environ["wsgi.input"] = io.BytesIO(request.body)
+        response = engine.call_moto(request.environ)
+        if response.status_code == 200:
+            with engine.state_lock.shared():
+                tag_created_stream(
+                    account_of(request), region_of(request), params.get("StreamName"), params["Tags"]
+                )
+        return response
 
     def _put(self, request: AwsRequest, many: bool) -> Response | None:
         engine = self.engine
@@ -193,8 +215,6 @@ class KinesisExtension(Extension):
         return figures
 
 
-def create(settings: EngineSettings) -> Extension | None:
-    """The extension, or None when limits are off and nothing is persisted."""
-    if settings.kinesis_limits == "off" and (settings.state_dir is None or not settings.persist):
-        return None
+def create(settings: EngineSettings) -> Extension:
+    """The extension (with limits off and nothing persisted, puts go straight to moto)."""
     return KinesisExtension(settings)

@@ -572,6 +572,14 @@ def find_stream(backend: Any, name: Any, arn: Any) -> Any:
     raise StreamNotFoundError(name or arn)
 
 
+def tag_created_stream(account: str, region: str, name: Any, tags: Any) -> None:
+    """CreateStream's ``Tags`` on the stream moto just created (moto ignores them)."""
+    if not isinstance(tags, dict) or not tags:
+        return
+    stream = find_stream(kinesis_backend(account, region), name, None)
+    stream.tags.update({str(key): str(value) for key, value in tags.items()})
+
+
 # -- replay (journal -> moto) ---------------------------------------------------------------
 def describe_stream_layout(stream: Any) -> dict[str, Any]:
     """What the journal needs to recreate a stream that no snapshot holds yet."""

@@ -32,6 +32,10 @@ class VersionMismatchException(KinesisVideoError):  # noqa: N818 - named after t
     """``CurrentVersion`` is not the stream's version."""
 
 
+class TagsPerResourceExceededLimitException(KinesisVideoError):  # noqa: N818 - named after the AWS error code
+    """A stream would carry more than 50 tags."""
+
+
 class NotAuthorizedException(KinesisVideoError):  # noqa: N818 - named after the AWS error code
     """The caller may not perform the operation (used for a stream that is not ACTIVE)."""
 

@@ -8,6 +8,8 @@ this extension adds what a producer and a consumer need around it:
 * ``PutMedia`` (MKV in, JSON acknowledgements out), ``GetMedia``, ``ListFragments`` and
   ``GetMediaForFragmentList`` over :class:`~emulation.kinesisvideo.models.MediaStore`;
 * ``UpdateDataRetention`` (moto answers 404), applied to moto's stream;
+* ``ListTagsForStream``, ``TagStream``, ``UntagStream`` and ``UpdateStream`` (moto answers
+  an HTML 404), on moto's stream (:mod:`~emulation.kinesisvideo.control`);
 * ``DeleteStream`` goes to moto and then drops the stream's fragments.
 
 Authorization is the IAM extension's (order 10): it maps ``/putMedia`` and friends to
@@ -33,7 +35,7 @@ from emulation.core.extension import Extension
 from emulation.core.request import AwsRequest
 from emulation.core.settings import EngineSettings
 from emulation.kinesis.responses import account_of, region_of
-from emulation.kinesisvideo import responses
+from emulation.kinesisvideo import control, responses
 from emulation.kinesisvideo.exceptions import (
     InvalidArgumentException,
     KinesisVideoError,
@@ -91,6 +93,8 @@ class KinesisVideoExtension(Extension):
                 return self._get_data_endpoint(request)
             if operation == "UpdateDataRetention":
                 return self._update_data_retention(request)
+            if operation in responses.CONTROL_OPERATIONS:
+                return self._control(request, operation)
             if operation == "PutMedia":
                 identity, params = responses.put_media_request(request)
                 stream = self._stream(request, *identity)
@@ -156,6 +160,23 @@ class KinesisVideoExtension(Extension):
         scheme = str(request.environ.get("wsgi.url_scheme", "http"))
         request.changes_state = False
         return responses.json_response({"DataEndpoint": f"{scheme}://{host}"})
+
+    def _control(self, request: AwsRequest, operation: str) -> Response:
+        """ListTagsForStream, TagStream, UntagStream, UpdateStream on moto's stream."""
+        assert self.engine is not None
+        body = responses.body_params(request)
+        with self.engine.state_lock.shared():
+            stream = self._moto_stream(request, *responses.stream_identity(body))
+            if operation == "ListTagsForStream":
+                request.changes_state = False
+                return responses.json_response({"Tags": control.list_tags_for_stream(stream)})
+            if operation == "TagStream":
+                control.tag_stream(stream, body.get("Tags"))
+            elif operation == "UntagStream":
+                control.untag_stream(stream, body.get("TagKeyList"))
+            else:
+                control.update_stream(stream, body)
+        return responses.json_response({})
 
     def _update_data_retention(self, request: AwsRequest) -> Response:
         assert self.engine is not None

@@ -28,7 +28,13 @@ OPERATIONS = {
     "/getMediaForFragmentList": "GetMediaForFragmentList",
     "/getDataEndpoint": "GetDataEndpoint",
     "/updateDataRetention": "UpdateDataRetention",
+    "/listTagsForStream": "ListTagsForStream",
+    "/tagStream": "TagStream",
+    "/untagStream": "UntagStream",
+    "/updateStream": "UpdateStream",
 }
+#: control-plane operations moto lacks, answered from moto's stream (see :mod:`.control`)
+CONTROL_OPERATIONS = frozenset({"ListTagsForStream", "TagStream", "UntagStream", "UpdateStream"})
 TIMECODE_TYPES = ("ABSOLUTE", "RELATIVE")
 SELECTOR_TYPES = ("PRODUCER_TIMESTAMP", "SERVER_TIMESTAMP")
 

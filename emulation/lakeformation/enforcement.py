@@ -1,5 +1,9 @@
 """Does Lake Formation let a principal make an S3 call on a governed bucket? (pure)
 
+Used only with ``--lake-formation strict``, a local mode stricter than AWS: in AWS, and by
+default in the engine, direct S3 calls are IAM's alone (Lake Formation governs its
+catalog, the query engines and the credentials it vends).
+
 Semantics (the same as nexuskit's lake access layer, ``nexuskit.lake.grants``):
 
 * A bucket is governed when a Lake Formation data location registers it (or a prefix of
@@ -14,8 +18,8 @@ Semantics (the same as nexuskit's lake access layer, ``nexuskit.lake.grants``):
   dataset segment (:func:`dataset_of_key`) is the table's name.
 * An assumed-role session counts as its role.
 
-How the IAM extension calls it (after IAM allowed the request, for ``target.service ==
-"s3"``; ``check.resource.arn`` is ``arn:aws:s3:::bucket[/key]``)::
+How the IAM extension calls it in strict mode (after IAM allowed the request, for
+``target.service == "s3"``; ``check.resource.arn`` is ``arn:aws:s3:::bucket[/key]``)::
 
     from emulation.lakeformation.enforcement import lake_formation_allows_arn
     from emulation.lakeformation.state import grants_from_moto

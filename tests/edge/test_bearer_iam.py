@@ -103,8 +103,10 @@ def test_bearer_is_denied_on_the_primary_firehose(enforced: EdgeStack, bearer: A
     )
 
 
-def test_bearer_can_write_to_the_client_firehose(enforced: EdgeStack, bearer: AwsTarget) -> None:
-    """The client delivery stream ${prefix}-client-to-lake accepts the bearer."""
+def test_bearer_passes_iam_on_the_client_firehose(enforced: EdgeStack, bearer: AwsTarget) -> None:
+    """IAM lets the bearer PutRecord to ${prefix}-client-to-lake; the stream itself then
+    refuses direct puts, as AWS does: it is fed by ${prefix}-client-intake (Kinesis source)."""
     firehose = bearer.client("firehose", max_attempts=1)
-    answer = firehose.put_record(DeliveryStreamName=enforced.spec.client_firehose, Record={"Data": b"x"})
-    assert answer["RecordId"]
+    with pytest.raises(ClientError) as excinfo:
+        firehose.put_record(DeliveryStreamName=enforced.spec.client_firehose, Record={"Data": b"x"})
+    assert excinfo.value.response["Error"]["Code"] == "InvalidArgumentException"

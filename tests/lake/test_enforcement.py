@@ -137,8 +137,11 @@ def _iam_extension_consults_lake_formation() -> bool:
     reason="the IAM extension (emulation/iam) does not call lake_formation_allows yet",
 )
 def test_engine_denies_direct_s3_access_without_grant(tmp_path: Path) -> None:
-    """With --iam enforce the agent role's S3 reads of bronze are denied; silver reads, gold writes pass."""
-    engine = EngineProcess(tmp_path / "enforcing", "--no-persist", "--iam", "enforce").start()
+    """With --iam enforce --lake-formation strict (stricter than AWS, where Lake Formation does
+    not govern direct S3 calls) the agent role's S3 reads of bronze are denied; silver
+    reads, gold writes pass."""
+    args = ("--no-persist", "--iam", "enforce", "--lake-formation", "strict")
+    engine = EngineProcess(tmp_path / "enforcing", *args).start()
     try:
         from nexuskit.lake.access import Lake
 

@@ -1,0 +1,1 @@
+"""S3 bucket configuration answers moto leaves incomplete (see :mod:`.extension`)."""

@@ -1,0 +1,128 @@
+"""The S3 extension of the engine (order 45): bucket configuration calls moto answers
+incompletely go to moto, and their answers are completed (see :mod:`emulation.s3.models`):
+
+* ``GetBucketNotificationConfiguration`` names EventBridge when it is on;
+* ``PutBucketLifecycleConfiguration`` keeps ``x-amz-transition-default-minimum-object-size``
+  (an invalid value is refused as AWS does) and ``GetBucketLifecycleConfiguration`` answers
+  it;
+* ``GetBucketEncryption`` of a bucket without a configuration answers SSE-S3, AWS's default.
+
+Bucket policies are judged by the IAM layer (:mod:`emulation.iam`), with the request's
+context; moto's own check of them on object calls knows no context (a TLS-only policy's
+``aws:SecureTransport`` condition denied every call), so it is replaced by that verdict
+(:func:`models.judge_bucket_policies_in_iam`).
+
+Every other S3 call is moto's (object traffic never stops here: only bucket-level requests
+with one of these sub-resources in the query are looked at).
+"""
+
+from __future__ import annotations
+
+import io
+import uuid
+from typing import TYPE_CHECKING
+
+from werkzeug.wrappers import Response
+
+from emulation.core.extension import Extension
+from emulation.core.request import AwsRequest
+from emulation.core.settings import EngineSettings
+from emulation.iam.actions import s3_bucket_and_key
+from emulation.s3 import models
+
+if TYPE_CHECKING:
+    from emulation.core.app import EngineApp
+
+MINIMUM_SIZE_HEADER = "x-amz-transition-default-minimum-object-size"
+_SUBRESOURCES = ("notification", "lifecycle", "encryption")
+_NO_ENCRYPTION = b"ServerSideEncryptionConfigurationNotFoundError"
+
+
+def _subresource(query_string: str) -> str | None:
+    names = {part.split("=", 1)[0] for part in query_string.split("&") if part}
+    found = [name for name in _SUBRESOURCES if name in names]
+    return found[0] if len(found) == 1 else None
+
+
+def _invalid_argument(message: str, name: str, value: str) -> Response:
+    request_id = uuid.uuid4().hex.upper()[:16]
+    body = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        f"<Error><Code>InvalidArgument</Code><Message>{message}</Message>"
+        f"<ArgumentName>{name}</ArgumentName><ArgumentValue>{value}</ArgumentValue>"
+        f"<RequestId>{request_id}</RequestId></Error>"
+    )
+    return Response(body, status=400, mimetype="application/xml", headers={"x-amz-request-id": request_id})
+
+
+class S3Extension(Extension):
+    name = "s3"
+    order = 45
+
+    def __init__(self) -> None:
+        self.engine: EngineApp | None = None
+
+    def start(self, engine: EngineApp) -> None:
+        self.engine = engine
+        models.judge_bucket_policies_in_iam()
+
+    def handle(self, request: AwsRequest) -> Response | None:
+        if not request.query_string or request.method not in {"GET", "PUT"}:
+            return None
+        if request.signing_service not in {None, "s3"}:
+            return None
+        subresource = _subresource(request.query_string)
+        if subresource is None:
+            return None
+        bucket, key = s3_bucket_and_key(request)
+        if bucket is None or key is not None:
+            return None
+        if request.method == "PUT":
+            return self._put_lifecycle(request, bucket) if subresource == "lifecycle" else None
+        return self._get(request, bucket, subresource)
+
+    def _moto(self, request: AwsRequest) -> Response:
+        assert self.engine is not None
+        request.environ["wsgi.input"] = io.BytesIO(request.body)
+        return self.engine.call_moto(request.environ)
+
+    def _put_lifecycle(self, request: AwsRequest, name: str) -> Response:
+        size = request.headers.get(MINIMUM_SIZE_HEADER)
+        if size is not None and size not in models.MINIMUM_OBJECT_SIZES:
+            return _invalid_argument(
+                "Invalid value for x-amz-transition-default-minimum-object-size", MINIMUM_SIZE_HEADER, size
+            )
+        answer = self._moto(request)
+        if answer.status_code == 200:
+            assert self.engine is not None
+            with self.engine.state_lock.shared():
+                bucket = models.find_bucket(name)
+                if bucket is not None:
+                    models.set_minimum_object_size(bucket, size)
+                    answer.headers[MINIMUM_SIZE_HEADER] = models.minimum_object_size(bucket)
+        return answer
+
+    def _get(self, request: AwsRequest, name: str, subresource: str) -> Response:
+        assert self.engine is not None
+        answer = self._moto(request)
+        request.changes_state = False
+        with self.engine.state_lock.shared():
+            bucket = models.find_bucket(name)
+            if bucket is None:
+                return answer
+            if (
+                answer.status_code == 200
+                and subresource == "notification"
+                and models.sends_to_eventbridge(bucket)
+            ):
+                answer.set_data(models.with_eventbridge(answer.get_data()))
+            if answer.status_code == 200 and subresource == "lifecycle":
+                answer.headers[MINIMUM_SIZE_HEADER] = models.minimum_object_size(bucket)
+        if subresource == "encryption" and answer.status_code == 404 and _NO_ENCRYPTION in answer.get_data():
+            return Response(models.DEFAULT_ENCRYPTION, status=200, mimetype="application/xml")
+        return answer
+
+
+def create(settings: EngineSettings) -> Extension:
+    """Factory named in :data:`emulation.extensions.REGISTRY`."""
+    return S3Extension()
