@@ -1,4 +1,4 @@
-"""``nexuskit lake ...``: ls, inspect, query, promote, stats, grants (thin wrappers)."""
+"""``nexuskit lake ...``: ls, inspect, query, promote, compact, stats, datasets, grants (thin wrappers)."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ from nexuskit.textfmt import cell_text, human_size
 
 lake_app = typer.Typer(
     name="lake",
-    help="The medallion lake: ls, inspect, query, promote, stats, grants.",
+    help="The medallion lake: ls, inspect, query, promote, compact, stats, datasets, grants.",
     no_args_is_help=True,
 )
 app.add_typer(lake_app, name="lake")
@@ -205,6 +205,12 @@ def promote(
     glue: Annotated[
         bool, typer.Option("--glue", help="Run the jobs as Glue job runs (deploys them first).")
     ] = False,
+    full_scan: Annotated[
+        bool,
+        typer.Option(
+            "--full-scan", help="List all of bronze, not only past the watermarks (finds backfills)."
+        ),
+    ] = False,
     as_role: AsOpt = None,
     port: PortOpt = None,
     state_dir: StateDirOpt = None,
@@ -216,7 +222,7 @@ def promote(
 
     lake = _lake(port, state_dir, env, as_role)
     if as_json:
-        report = run_promote(lake, to, threshold=threshold, glue=glue)
+        report = run_promote(lake, to, threshold=threshold, glue=glue, full_scan=full_scan)
         print_json(report.as_dict())
         return
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
@@ -238,7 +244,7 @@ def promote(
                 total = bar.tasks[task].total
                 bar.update(task, completed=total or 1, total=total or 1)
 
-        report = run_promote(lake, to, threshold=threshold, glue=glue, progress=progress)
+        report = run_promote(lake, to, threshold=threshold, glue=glue, full_scan=full_scan, progress=progress)
     table = Table(title=f"promote to {to} ({report.via}) in {report.seconds:.2f} s")
     for column in ("step", "inputs", "records", "rows written", "quarantined", "duplicates", "note"):
         table.add_column(column)
@@ -255,6 +261,82 @@ def promote(
             note,
         )
     console.print(table)
+    for obj in report.skipped:
+        err_console.print(f"skipped bronze/{obj['key']} (version {obj['version_id']}): {obj['reason']}")
+
+
+@lake_app.command("compact")
+@handle_errors
+def compact(
+    dataset: Annotated[
+        list[str] | None, typer.Argument(help="Only these silver datasets (silver.telemetry); default all.")
+    ] = None,
+    min_files: Annotated[
+        int, typer.Option("--min-files", help="Merge a partition's small files when it has this many.")
+    ] = 4,
+    small_mb: Annotated[
+        float, typer.Option("--small-mb", help="Files below this size count as small.")
+    ] = 32.0,
+    target_mb: Annotated[float, typer.Option("--target-mb", help="Size a merged file grows to.")] = 128.0,
+    as_role: AsOpt = None,
+    port: PortOpt = None,
+    state_dir: StateDirOpt = None,
+    env: EnvOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Merge small silver files into larger ones (rows and their lineage unchanged)."""
+    from nexuskit.lake.compact import compact_silver
+
+    result = compact_silver(
+        _lake(port, state_dir, env, as_role),
+        tuple(dataset or ()),
+        min_files=min_files,
+        small_mb=small_mb,
+        target_mb=target_mb,
+    )
+    if as_json:
+        print_json(result)
+        return
+    if result.get("skipped"):
+        console.print("nothing to compact (no partition has enough small files)")
+        return
+    merged = ", ".join(f"{k} {v}" for k, v in result.get("files_merged", {}).items())
+    console.print(
+        f"merged {merged} small files into {result.get('files_written')} "
+        f"({result.get('records')} rows) in {result.get('seconds')} s"
+    )
+
+
+@lake_app.command("datasets")
+@handle_errors
+def datasets(
+    as_role: AsOpt = None,
+    port: PortOpt = None,
+    state_dir: StateDirOpt = None,
+    env: EnvOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """The dataset files (lake/datasets): what each routes, and its state against silver."""
+    from nexuskit.lake.config import describe_datasets
+
+    data = describe_datasets(_lake(port, state_dir, env, as_role))
+    if as_json:
+        print_json(data)
+        return
+    table = Table(title=f"Datasets ({data['folder']}; routed by field {data['type_field']!r})")
+    for column in ("dataset", "table", "match", "fields", "state"):
+        table.add_column(column, overflow="fold")
+    for ds in data["datasets"]:
+        match = ds["match"]
+        rule = ", ".join(
+            [f"{data['type_field']}={'|'.join(match['types'])}"] * bool(match["types"])
+            + [f"key {p}*" for p in match["prefixes"]]
+            + [f"{k}={v}" for k, v in match["where"].items()]
+        )
+        fields = ", ".join(f["name"] + ("*" if f["required"] else "") for f in ds["fields"])
+        table.add_row(ds["name"], ds["table"], rule, fields, ds["state"])
+    console.print(table)
+    console.print(f"* required; {data['unmatched']}")
 
 
 @lake_app.command("stats")
@@ -277,11 +359,14 @@ def stats(
     for column in ("tier", "objects", "rows", "size", "freshness", "note"):
         table.add_column(column)
     for tier in data["tiers"]:
-        note = "denied" if tier.get("denied") else ""
+        notes = ["denied"] if tier.get("denied") else []
         if tier.get("pending"):
-            note = f"{tier['pending']} pending"
+            notes.append(f"{tier['pending']} pending")
+        if tier.get("skipped"):
+            notes.append(f"{tier['skipped']} skipped (not JSON)")
         if tier.get("quarantined"):
-            note = f"{tier['quarantined']} quarantined"
+            notes.append(f"{tier['quarantined']} quarantined")
+        note = ", ".join(notes)
         table.add_row(
             tier["tier"],
             cell_text(tier.get("objects")),
@@ -291,6 +376,9 @@ def stats(
             note,
         )
     console.print(table)
+    for tier in data["tiers"]:
+        for obj in tier.get("skipped_objects") or []:
+            console.print(f"skipped {tier['tier']}/{obj['key']}: {obj['reason']}")
 
 
 @lake_app.command("grants")

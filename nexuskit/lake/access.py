@@ -31,7 +31,8 @@ from nexuskit.provision.policies import IRSA_SERVICE_ACCOUNTS, oidc_issuer_host
 from nexuskit.provision.storage import iam_principal
 from nexuskit.stack import TIERS, StackSpec
 from services.medallion.lib import layout
-from services.medallion.lib.store import ObjectVersion, S3Store
+from services.medallion.lib.datasets import LakeConfig
+from services.medallion.lib.store import Download, ObjectVersion, S3Store
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +50,7 @@ class Lake:
         cache_dir: Path | None = None,
         state_dir: Path | None = None,
         grants_target: AwsTarget | None = None,
+        config: LakeConfig | None = None,
     ) -> None:
         self.spec = spec
         self.target = target
@@ -59,7 +61,17 @@ class Lake:
         self.state_dir = state_dir
         self._identity: dict[str, str] | None = None
         self._grants: LakeGrants | None = None
+        self._config = config
         self.store = LakeAccess(self)
+
+    @property
+    def config(self) -> LakeConfig:
+        """The dataset files (``lake/``, see :mod:`nexuskit.lake.config`), loaded once."""
+        if self._config is None:
+            from nexuskit.lake.config import load_lake_config
+
+            self._config = load_lake_config()
+        return self._config
 
     def client(self, service: str) -> Any:
         return self.target.client(service)  # made once per target
@@ -141,7 +153,9 @@ class Lake:
                 with aws_errors(f"assume {roles[role_key]}", self.principal):
                     raise
             target = self._as_service_account(role_key, roles[role_key], session, exc)
-        return Lake(self.spec, target, self.cache_dir, self.state_dir, self.grants_target or self.target)
+        return Lake(
+            self.spec, target, self.cache_dir, self.state_dir, self.grants_target or self.target, self._config
+        )
 
     def _as_service_account(
         self, role_key: str, role_arn: str, session: str, refused: Exception
@@ -258,9 +272,27 @@ class LakeAccess:
             found = list(self.s3.list_objects(bucket, prefix))
         yield from found
 
+    def list_keys(self, bucket: str, prefix: str = "", start_after: str = "") -> Iterator[ObjectVersion]:
+        with self._call(bucket, prefix, READ):
+            found = list(self.s3.list_keys(bucket, prefix, start_after))
+        yield from found
+
+    def list_folders(self, bucket: str, prefix: str = "") -> tuple[list[str], list[ObjectVersion]]:
+        with self._call(bucket, prefix, READ):
+            return self.s3.list_folders(bucket, prefix)
+
+    def list_versions(self, bucket: str, prefix: str) -> Iterator[ObjectVersion]:
+        with self._call(bucket, prefix, READ):
+            found = list(self.s3.list_versions(bucket, prefix))
+        yield from found
+
     def get(self, bucket: str, key: str, version_id: str | None = None) -> bytes:
         with self._call(bucket, key, READ):
             return self.s3.get(bucket, key, version_id)
+
+    def open(self, bucket: str, key: str, version_id: str | None = None) -> Download:
+        with self._call(bucket, key, READ):
+            return self.s3.open(bucket, key, version_id)
 
     def put(self, bucket: str, key: str, body: bytes, content_type: str = "application/octet-stream") -> str:
         with self._call(bucket, key, WRITE):
@@ -277,6 +309,13 @@ class LakeAccess:
             self._check(bucket, key, DELETE)
         with s3_errors(bucket, doomed[0] if doomed else "", self.lake.principal, DELETE):
             self.s3.delete(bucket, doomed)
+
+    def delete_exact(self, bucket: str, versions: Iterable[tuple[str, str]]) -> None:
+        doomed = list(versions)
+        for key, _version in doomed:
+            self._check(bucket, key, DELETE)
+        with s3_errors(bucket, doomed[0][0] if doomed else "", self.lake.principal, DELETE):
+            self.s3.delete_exact(bucket, doomed)
 
     def delete_versions(self, bucket: str, prefix: str) -> int:
         self._check(bucket, prefix, READ)

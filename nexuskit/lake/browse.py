@@ -1,7 +1,8 @@
 """``lake ls``, ``lake inspect`` and ``lake stats``: what is in the tiers (plain data back).
 
 Silver, gold and vibranium are described from their manifests (committed files only);
-bronze from its Firehose objects, with those no silver run has read yet as ``pending``.
+bronze from all its objects, with those no silver run has read yet as ``pending`` and
+those silver could not read at all (not JSON) as ``skipped``, each with its reason.
 Every read goes through :attr:`Lake.store`, so a tier the caller may not read is reported
 as ``denied`` in overviews and raises :class:`LakeAccessDenied` when asked for directly.
 """
@@ -16,14 +17,17 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from nexuskit.lake.access import Lake
+from nexuskit.lake.catalog import tier_schemas
 from nexuskit.lake.errors import LakeAccessDenied, LakeNotFoundError
 from nexuskit.lake.grants import READ, WRITE
 from nexuskit.stack import TIERS
 from services.medallion.lib import layout
+from services.medallion.lib.bronze import BronzeState, processed_by_key
 from services.medallion.lib.commit import CommitLog, OutputFile
-from services.medallion.lib.parse import decompress
-from services.medallion.lib.schemas import TIER_SCHEMAS
+from services.medallion.lib.decode import ObjectShape, decompressed, read_blocks, sniff
 from services.medallion.lib.silver import JOB as SILVER_JOB
+
+MAX_SKIPPED_SHOWN = 50
 
 _PARQUET_MAGIC = b"PAR1"
 
@@ -38,25 +42,33 @@ def _commit_log(lake: Lake, tier: str) -> CommitLog:
 
 def _bronze_summary(lake: Lake) -> dict[str, Any]:
     bucket = lake.bucket("bronze")
-    prefixes = ("", lake.spec.params.client_firehose_prefix)
-    objects = [o for o in lake.store.list_objects(bucket) if layout.is_bronze_object(o.key, prefixes)]
-    done: set[tuple[str, str, str]] = set()
-    records = 0
-    if lake.can("silver", READ):
-        silver = CommitLog(
-            lake.store, lake.bucket("silver"), jobs=[SILVER_JOB], cache_dir=lake.cache_dir
-        ).load()
-        done = silver.processed_inputs()
-        records = sum(int(e.get("records", 0)) for m in silver.manifests for e in m.get("inputs", []))
-    pending = [o for o in objects if (o.bucket, o.key, o.version_id) not in done]
-    newest = max((o.last_modified for o in objects), default=None)
-    return {
+    objects = list(lake.store.list_keys(bucket))
+    summary: dict[str, Any] = {
         "objects": len(objects),
         "bytes": sum(o.size for o in objects),
-        "rows": records,
-        "pending": len(pending) if lake.can("silver", READ) else None,
-        "freshness": _iso(newest),
+        "rows": 0,
+        "pending": None,
+        "skipped": None,
+        "freshness": _iso(max((o.last_modified for o in objects), default=None)),
     }
+    if not lake.can("silver", READ):
+        return summary
+    silver = CommitLog(lake.store, lake.bucket("silver"), jobs=[SILVER_JOB], cache_dir=lake.cache_dir).load()
+    done = processed_by_key(silver.manifests)
+    inputs = [e for m in silver.manifests for e in m.get("inputs", [])]
+    skipped = [e for e in inputs if e.get("skipped")]
+    state = BronzeState.from_manifest(silver.manifests[-1] if silver.manifests else None)
+    summary["rows"] = sum(int(e.get("records", 0)) for e in inputs)
+    summary["pending"] = sum(
+        1 for o in objects if o.key not in done or (o.etag and o.etag not in done[o.key][0])
+    )
+    summary["skipped"] = len(skipped)
+    summary["skipped_objects"] = [
+        {"key": e["key"], "version_id": e.get("version_id"), "reason": e["skipped"]}
+        for e in skipped[-MAX_SKIPPED_SHOWN:]
+    ]
+    summary["last_full_scan"] = state.last_full_scan if state else None
+    return summary
 
 
 def _dataset_summary(files: list[OutputFile]) -> dict[str, Any]:
@@ -85,8 +97,10 @@ def tier_summary(lake: Lake, tier: str) -> dict[str, Any]:
         summary.update(_bronze_summary(lake))
         return summary
     log = _commit_log(lake, tier)
+    names = list(tier_schemas(lake.config)[tier])
+    names += sorted({f.dataset for f in log.files() if f.dataset not in names})
     datasets = {}
-    for dataset in TIER_SCHEMAS[tier]:
+    for dataset in names:
         datasets[f"{tier}.{dataset}"] = _dataset_summary(log.files(dataset))
     summary["datasets"] = datasets
     summary["objects"] = sum(d["files"] for d in datasets.values())
@@ -107,12 +121,7 @@ def list_lake(lake: Lake, what: str | None = None, limit: int = 100) -> dict[str
         if not lake.can(tier, READ):
             raise LakeAccessDenied(lake.principal, READ, f"the {tier} tier")
         if tier == "bronze":
-            prefixes = ("", lake.spec.params.client_firehose_prefix)
-            objects = [
-                o
-                for o in lake.store.list_objects(lake.bucket(tier))
-                if layout.is_bronze_object(o.key, prefixes)
-            ]
+            objects = list(lake.store.list_keys(lake.bucket(tier)))
             return {
                 "tier": tier,
                 "objects": [
@@ -127,12 +136,15 @@ def list_lake(lake: Lake, what: str | None = None, limit: int = 100) -> dict[str
                 "total": len(objects),
             }
         return tier_summary(lake, tier)
-    if tier == "bronze" or dataset not in TIER_SCHEMAS.get(tier, {}):
+    known = tier_schemas(lake.config).get(tier, {})
+    if tier == "bronze" or (dataset not in known and tier != "silver"):
         raise LakeNotFoundError(
             f"unknown dataset {what!r}", "see `nexuskit lake ls TIER` for a tier's datasets"
         )
     lake.require(tier, READ, dataset)
     files = _commit_log(lake, tier).files(dataset)
+    if dataset not in known and not files:
+        raise LakeNotFoundError(f"unknown dataset {what!r}", "see `nexuskit lake ls silver` for its datasets")
     return {
         "dataset": what,
         **_dataset_summary(files),
@@ -162,6 +174,9 @@ def stats(lake: Lake) -> dict[str, Any]:
             entry["denied"] = True
         if tier == "bronze":
             entry["pending"] = summary.get("pending")
+            entry["skipped"] = summary.get("skipped")
+            entry["skipped_objects"] = summary.get("skipped_objects", [])
+            entry["last_full_scan"] = summary.get("last_full_scan")
         if tier == "silver" and "datasets" in summary:
             entry["quarantined"] = summary["datasets"]["silver.quarantine"]["rows"]
         tiers.append(entry)
@@ -187,7 +202,7 @@ def split_location(lake: Lake, location: str) -> tuple[str, str, str | None]:
 
 def _parquet(body: bytes, limit: int) -> dict[str, Any]:
     parquet = pq.ParquetFile(pa.BufferReader(body))
-    table = parquet.read()
+    table = parquet.read(use_threads=False)  # see services.medallion.lib.writer.read_parquet
     return {
         "format": "parquet",
         "schema": [{"name": f.name, "type": str(f.type)} for f in table.schema],
@@ -257,7 +272,14 @@ def inspect(lake: Lake, location: str, limit: int = 20) -> dict[str, Any]:
     if body[:4] == _PARQUET_MAGIC:
         info.update(_parquet(body, limit))
         return info
-    data = decompress(body)
+    shape = ObjectShape()
+    data = b"".join(decompressed(iter([body]), shape))
+    kind, skipped = sniff(data[:65536])
+    info["bronze_format"] = kind or None
+    if skipped:
+        info["skipped"] = skipped
+    if shape.problems:
+        info["problems"] = [p.reason for p in shape.problems]
     stripped = data.strip()
     if stripped.startswith(b"{") and b"\n" in stripped and stripped.count(b"\n{") == 0:
         try:
@@ -265,5 +287,9 @@ def inspect(lake: Lake, location: str, limit: int = 20) -> dict[str, Any]:
             return info
         except ValueError:
             pass
-    info.update(_json_lines(data, limit, compressed=data is not body))
+    if kind in ("json array", "concatenated json"):  # the records one per line, as silver reads them
+        data = b"".join(block.data for block in read_blocks(iter([data]), ObjectShape()))
+    info.update(_json_lines(data, limit, compressed=shape.compression == "gzip"))
+    if kind in ("json array", "concatenated json"):
+        info["format"] = kind + (" (gzip)" if shape.compression == "gzip" else "")
     return info

@@ -2,7 +2,8 @@
 
 ``ensure_catalog`` (called by :func:`nexuskit.lake.grants.apply_grants`) creates the four
 databases ``<prefix>_<tier>`` (``LocationUri`` = the tier's bucket) and the tables
-``bronze.raw``, ``silver.{telemetry,event,sensor,quarantine,enrichment}``,
+``bronze.raw``, one silver table per dataset file (``lake/datasets/*.yaml``: ``telemetry``,
+``event``, ``sensor`` and yours) plus ``silver.{quarantine,enrichment}``,
 ``gold.{device_hourly,geo_density,event_severity}`` and ``vibranium.insights`` with their
 schemas; the jobs add partitions as they commit. ``describe_catalog`` reports them.
 """
@@ -11,21 +12,31 @@ from __future__ import annotations
 
 from typing import Any
 
+import pyarrow as pa
+
 from nexuskit.aws import AwsTarget
 from nexuskit.provision.context import ProvisionContext, aws_call
 from nexuskit.provision.resources import CREATED, EXISTS, UPDATED, ResourceState
 from nexuskit.stack import TIERS, StackSpec
 from services.medallion.lib.catalog import GlueCatalog, database_name
-from services.medallion.lib.schemas import TIER_SCHEMAS
+from services.medallion.lib.datasets import LakeConfig
+from services.medallion.lib.schemas import FIXED_SCHEMAS, SYSTEM_SCHEMAS
 
 DATABASE_TYPE = "glue.database"
 TABLE_TYPE = "glue.table"
 
 
-def catalog_tables() -> list[tuple[str, str]]:
-    """(tier, dataset) of every table of the lake."""
-    return [("bronze", "raw")] + [
-        (tier, dataset) for tier, schemas in TIER_SCHEMAS.items() for dataset in schemas
+def tier_schemas(config: LakeConfig) -> dict[str, dict[str, pa.Schema]]:
+    """tier -> dataset -> Arrow schema: silver's from the dataset files plus its own, gold, vibranium."""
+    return {"silver": {**config.schemas(), **SYSTEM_SCHEMAS}, **FIXED_SCHEMAS}
+
+
+def catalog_tables(config: LakeConfig) -> list[tuple[str, str, pa.Schema | None]]:
+    """(tier, dataset, schema) of every table of the lake."""
+    return [("bronze", "raw", None)] + [
+        (tier, dataset, schema)
+        for tier, schemas in tier_schemas(config).items()
+        for dataset, schema in schemas.items()
     ]
 
 
@@ -33,8 +44,12 @@ def glue_catalog(spec: StackSpec, client: Any) -> GlueCatalog:
     return GlueCatalog(client, spec.prefix, dict(spec.buckets))
 
 
-def ensure_catalog(ctx: ProvisionContext) -> list[ResourceState]:
-    """Create or update the tier databases and the dataset tables."""
+def ensure_catalog(ctx: ProvisionContext, config: LakeConfig | None = None) -> list[ResourceState]:
+    """Create or update the tier databases and the dataset tables (default: ``lake/``'s datasets)."""
+    if config is None:
+        from nexuskit.lake.config import load_lake_config
+
+        config = load_lake_config()
     catalog = glue_catalog(ctx.spec, ctx.client("glue"))
     states = []
     for tier in TIERS:
@@ -47,19 +62,25 @@ def ensure_catalog(ctx: ProvisionContext) -> list[ResourceState]:
             )
         )
     outcome = {"created": CREATED, "updated": UPDATED, "exists": EXISTS}
-    for tier, dataset in catalog_tables():
+    for tier, dataset, schema in catalog_tables(config):
         name = f"{catalog.database(tier)}.{dataset}"
         with aws_call(TABLE_TYPE, name):
-            state = catalog.ensure_table(tier, dataset)
+            state = catalog.ensure_table(tier, dataset, schema)
         states.append(ResourceState(TABLE_TYPE, name, outcome[state], f"{tier}.{dataset}"))
     return states
 
 
-def describe_catalog(spec: StackSpec, target: AwsTarget) -> list[dict[str, Any]]:
+def describe_catalog(
+    spec: StackSpec, target: AwsTarget, config: LakeConfig | None = None
+) -> list[dict[str, Any]]:
     """Every lake table with its columns, location and partitions (missing ones flagged)."""
+    if config is None:
+        from nexuskit.lake.config import load_lake_config
+
+        config = load_lake_config()
     glue = target.client("glue")
     found = []
-    for tier, dataset in catalog_tables():
+    for tier, dataset, _schema in catalog_tables(config):
         database = database_name(spec.prefix, tier)
         try:
             table = glue.get_table(DatabaseName=database, Name=dataset)["Table"]

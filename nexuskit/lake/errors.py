@@ -7,7 +7,9 @@ The tree::
         ├── LakeAccessDenied Lake Formation grants (or the engine) refuse the caller
         ├── LakeNotFoundError     an unknown tier, dataset or key
         ├── QueryError       SQL over the lake failed
-        └── JobError        a medallion job (in-process or Glue job run) failed
+        ├── JobError        a medallion job (in-process or Glue job run) failed
+        └── DatasetError    a dataset or lake file (lake/) is invalid, or an edit of it would
+                            break data silver already holds
 """
 
 from __future__ import annotations
@@ -55,3 +57,14 @@ class QueryError(LakeError):
 
 class JobError(LakeError):
     """A medallion job failed."""
+
+
+class DatasetError(LakeError):
+    """A dataset or lake file is invalid, or an edit of it is incompatible with stored data."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, hint: str | None = None, file: str = "", field: str = "") -> None:
+        self.file = file
+        self.field = field
+        super().__init__(message, hint)

@@ -7,8 +7,9 @@
 * :func:`deploy_jobs` - the assets bucket ``<prefix>-glue-assets-<region>``, the three job
   scripts under ``medallion/``, the shared library as a wheel
   (``medallion/nexus_medallion-<v>-py3-none-any.whl``, given to the jobs with
-  ``--extra-py-files``: Glue Python shell 3.9 installs ``.whl`` files) and the three
-  ``pythonshell`` jobs with every argument in ``DefaultArguments``.
+  ``--extra-py-files``: Glue Python shell 3.9 installs ``.whl`` files), the dataset files
+  compiled to one JSON (``medallion/lake-config-<sha256[:12]>.json``, ``--lake_config``) and
+  the three ``pythonshell`` jobs with every argument in ``DefaultArguments``.
 * :func:`run_glue_job` - ``StartJobRun``, ``GetJobRun`` polling until the run ends, then the
   job's ``MEDALLION_RESULT`` line from its CloudWatch output stream.
 """
@@ -34,6 +35,7 @@ from nexuskit.provision.resources import CREATED, EXISTS, UPDATED, ResourceState
 from nexuskit.stack import TIERS, StackSpec
 from services.medallion.lib import VERSION
 from services.medallion.lib.catalog import database_name
+from services.medallion.lib.datasets import LakeConfig
 from services.medallion.lib.job import RESULT_PREFIX
 
 ROLE_TYPE = "iam.role"
@@ -288,10 +290,21 @@ def _ensure_assets_bucket(ctx: ProvisionContext) -> ResourceState:
     return ResourceState("s3.bucket", bucket, CREATED, "Glue job code")
 
 
-def default_arguments(spec: StackSpec, threshold: float, version: str) -> dict[str, str]:
+def config_key(config: LakeConfig) -> str:
+    """Where the compiled dataset files go in the assets bucket (named by their content)."""
+    import hashlib
+
+    return f"medallion/lake-config-{hashlib.sha256(config.to_json().encode()).hexdigest()[:12]}.json"
+
+
+def default_arguments(
+    spec: StackSpec, threshold: float, version: str, config: LakeConfig | None = None
+) -> dict[str, str]:
     """The job arguments (see :mod:`services.medallion.lib.job`)."""
     bucket = assets_bucket(spec)
+    extra = {"--lake_config": f"s3://{bucket}/{config_key(config)}"} if config is not None else {}
     return {
+        **extra,
         "--extra-py-files": f"s3://{bucket}/medallion/{WHEEL_NAME}",
         "--additional-python-modules": f"pyarrow=={pyarrow.__version__}",
         "--bronze_bucket": spec.bucket("bronze"),
@@ -305,13 +318,17 @@ def default_arguments(spec: StackSpec, threshold: float, version: str) -> dict[s
     }
 
 
-def deploy_jobs(ctx: ProvisionContext, threshold: float, version: str | None = None) -> list[ResourceState]:
-    """Upload the code and create (or update) the three Glue jobs."""
+def deploy_jobs(
+    ctx: ProvisionContext, threshold: float, version: str | None = None, config: LakeConfig | None = None
+) -> list[ResourceState]:
+    """Upload the code (and the dataset files) and create (or update) the three Glue jobs."""
     version = version or code_version()
     states = ensure_job_role(ctx)
     states.append(_ensure_assets_bucket(ctx))
     bucket = assets_bucket(ctx.spec)
     states.append(_upload(ctx, bucket, f"medallion/{WHEEL_NAME}", build_wheel()))
+    if config is not None:
+        states.append(_upload(ctx, bucket, config_key(config), config.to_json().encode()))
     glue = ctx.client("glue")
     role_arn = f"arn:aws:iam::{ctx.account_id}:role/{job_role_name(ctx.spec)}"
     for step, script in SCRIPTS.items():
@@ -324,7 +341,7 @@ def deploy_jobs(ctx: ProvisionContext, threshold: float, version: str | None = N
                 "ScriptLocation": f"s3://{bucket}/medallion/{script}",
                 "PythonVersion": "3.9",
             },
-            "DefaultArguments": default_arguments(ctx.spec, threshold, version),
+            "DefaultArguments": default_arguments(ctx.spec, threshold, version, config),
             "ExecutionProperty": {"MaxConcurrentRuns": 1},
             "MaxCapacity": 1.0,
             "Timeout": 60,

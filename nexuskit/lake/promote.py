@@ -2,8 +2,10 @@
 
 In-process, the jobs run in this process against :attr:`Lake.store`, so every object they
 read or write is checked against the caller's Lake Formation grants. With ``glue=True``
-the jobs are deployed (:func:`nexuskit.lake.glue.deploy_jobs`) and each step is a real
-``StartJobRun`` polled with ``GetJobRun`` - the path the same scripts take on AWS.
+the jobs are deployed (:func:`nexuskit.lake.glue.deploy_jobs`, the dataset files with them)
+and each step is a real ``StartJobRun`` polled with ``GetJobRun`` - the path the same
+scripts take on AWS. The report lists the bronze objects that were *skipped* (not JSON at
+all) with their reasons, and how bronze was listed (from the watermarks, or in full).
 """
 
 from __future__ import annotations
@@ -15,11 +17,14 @@ from typing import Any
 
 from nexuskit.lake.access import Lake
 from nexuskit.lake.catalog import glue_catalog
+from nexuskit.lake.config import dataset_errors
 from nexuskit.lake.errors import LakeNotFoundError
 from nexuskit.lake.glue import code_version, deploy_jobs, job_name, run_glue_job
 from nexuskit.lake.grants import READ, WRITE
 from nexuskit.provision.context import ProvisionContext
 from services.medallion import bronze_to_silver, gold_to_vibranium, silver_to_gold
+from services.medallion.lib.commit import latest_manifest
+from services.medallion.lib.evolution import check_evolution
 from services.medallion.lib.gold import GoldConfig
 from services.medallion.lib.insights import DEFAULT_THRESHOLD, VibraniumConfig
 from services.medallion.lib.silver import SilverConfig
@@ -50,12 +55,18 @@ class PromoteReport:
     def wrote_anything(self) -> bool:
         return any(not step.get("skipped") for step in self.steps)
 
+    @property
+    def skipped(self) -> list[dict[str, Any]]:
+        """Bronze objects this run could not read at all, each with its reason."""
+        return [obj for step in self.steps for obj in step.get("skipped_objects") or []]
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "to": self.to,
             "via": self.via,
             "code_version": self.code_version,
             "wrote_anything": self.wrote_anything,
+            "skipped": self.skipped,
             "steps": self.steps,
             "deployed": self.deployed,
             "seconds": round(self.seconds, 3),
@@ -74,9 +85,14 @@ def promote(
     *,
     threshold: float = DEFAULT_THRESHOLD,
     glue: bool = False,
+    full_scan: bool = False,
     progress: Progress | None = None,
 ) -> PromoteReport:
-    """Promote bronze up to ``to``; each step picks up only what is new since its last run."""
+    """Promote bronze up to ``to``; each step picks up only what is new since its last run.
+
+    ``full_scan`` lists all of bronze instead of reading on from the watermarks (runs do so
+    on their own every ``bronze.full_scan_hours``). A wrong or incompatible dataset file
+    raises :class:`~nexuskit.lake.errors.DatasetError` before anything is read."""
     started = time.perf_counter()
     steps = steps_until(to)
     version = code_version()
@@ -84,30 +100,34 @@ def promote(
     for step in steps:
         for tier, mode in NEEDS[step]:
             lake.require(tier, mode)
+    config = lake.config
     if glue:
+        if "silver" in steps:  # the job would refuse it too, but only in its logs
+            with dataset_errors():
+                latest = latest_manifest(lake.store, lake.bucket("silver"), JOBS["silver"])
+                check_evolution(config, dict((latest or {}).get("schemas") or {}))
         ctx = ProvisionContext.connect(lake.spec, lake.target)
-        report.deployed = [s.as_dict() for s in deploy_jobs(ctx, threshold, version)]
+        report.deployed = [s.as_dict() for s in deploy_jobs(ctx, threshold, version, config)]
         for step in steps:
             name = job_name(lake.spec, JOBS[step])
             if progress:
                 progress({"job": JOBS[step], "phase": "start", "total": None})
-            result = run_glue_job(
-                lake.client("glue"),
-                lake.client("logs"),
-                name,
-                {"--confidence_threshold": str(threshold), "--code_version": version},
-                progress,
-            )
+            arguments = {"--confidence_threshold": str(threshold), "--code_version": version}
+            if step == "silver" and full_scan:
+                arguments["--full_scan"] = "true"
+            result = run_glue_job(lake.client("glue"), lake.client("logs"), name, arguments, progress)
             report.steps.append({"step": step, **result})
     else:
         for step in steps:
-            report.steps.append({"step": step, **_in_process(lake, step, threshold, version, progress)})
+            with dataset_errors():
+                done = _in_process(lake, step, threshold, version, progress, full_scan)
+            report.steps.append({"step": step, **done})
     report.seconds = time.perf_counter() - started
     return report
 
 
 def _in_process(
-    lake: Lake, step: str, threshold: float, version: str, progress: Progress | None
+    lake: Lake, step: str, threshold: float, version: str, progress: Progress | None, full_scan: bool = False
 ) -> dict[str, Any]:
     spec, store = lake.spec, lake.store
     catalog = glue_catalog(spec, lake.client("glue"))
@@ -117,6 +137,8 @@ def _in_process(
             silver_bucket=spec.bucket("silver"),
             client_prefix=spec.params.client_firehose_prefix,
             code_version=version,
+            lake=lake.config,
+            full_scan=full_scan,
         )
         return bronze_to_silver.run(store, config, catalog, progress).as_dict()
     if step == "gold":

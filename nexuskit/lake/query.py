@@ -1,11 +1,12 @@
 """SQL over the lake with DuckDB - the local stand-in for Athena.
 
 Tables are addressed as ``tier.dataset`` (``silver.telemetry``, ``gold.device_hourly``,
-``silver.quarantine``, ``vibranium.insights``; ``bronze.raw`` reads the Firehose JSON
-lines). For each table a query names, the caller's read grant is checked, the committed
-files (from the tier's manifests - never a prefix listing, so uncommitted output is
-invisible) are copied once into a local cache keyed by version id, and a DuckDB view is
-made over them with the ``date`` partition column (a string, as in the Glue catalogue).
+``silver.quarantine``, ``vibranium.insights``, a dataset of your own ``silver.<name>`` or
+an older version ``silver.<name>_v<n>``; ``bronze.raw`` reads the Firehose JSON lines).
+For each table a query names, the caller's read grant is checked, the committed files
+(from the tier's manifests - never a prefix listing, so uncommitted output is invisible)
+are copied once into a local cache keyed by version id, and a DuckDB view is made over
+them with the ``date`` partition column (a string, as in the Glue catalogue).
 DuckDB runs offline: no extension is installed or loaded at run time.
 """
 
@@ -22,12 +23,13 @@ import duckdb
 import pyarrow as pa
 
 from nexuskit.lake.access import Lake
+from nexuskit.lake.catalog import tier_schemas
 from nexuskit.lake.errors import LakeNotFoundError, QueryError
 from nexuskit.lake.grants import READ
 from nexuskit.stack import TIERS
 from services.medallion.lib import layout
 from services.medallion.lib.commit import CommitLog
-from services.medallion.lib.schemas import PARTITION_KEY, dataset_schema
+from services.medallion.lib.schemas import PARTITION_KEY
 
 _TABLE_REF = re.compile(r"(?<![\w.\"'])\b(bronze|silver|gold|vibranium)\.([A-Za-z_]\w*)\b", re.IGNORECASE)
 
@@ -69,12 +71,12 @@ def table_refs(sql: str) -> list[tuple[str, str]]:
     return seen
 
 
-def local_copy(lake: Lake, bucket: str, key: str, version_id: str) -> Path:
+def local_copy(lake: Lake, bucket: str, key: str, version_id: str, etag: str = "") -> Path:
     """The object in the local cache (downloaded once; versions never change)."""
-    tag = hashlib.sha256(version_id.encode()).hexdigest()[:16]
+    tag = hashlib.sha256((version_id or etag).encode()).hexdigest()[:16]
     path = lake.cache_dir / "objects" / bucket / tag / key
     if not path.exists():
-        body = lake.store.get(bucket, key, version_id)
+        body = lake.store.get(bucket, key, version_id or None)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(path.name + ".part")
         tmp.write_bytes(body)
@@ -88,8 +90,8 @@ def committed_paths(lake: Lake, tier: str, dataset: str) -> list[Path]:
     if tier == "bronze":
         prefixes = ("", lake.spec.params.client_firehose_prefix)
         return [
-            local_copy(lake, bucket, obj.key, obj.version_id)
-            for obj in lake.store.list_objects(bucket)
+            local_copy(lake, bucket, obj.key, obj.version_id, obj.etag)
+            for obj in lake.store.list_keys(bucket)
             if layout.is_bronze_object(obj.key, prefixes)
         ]
     log = CommitLog(lake.store, bucket, cache_dir=lake.cache_dir).load()
@@ -103,13 +105,17 @@ def _quote(path: Path) -> str:
 def _register(con: Any, lake: Lake, tier: str, dataset: str) -> int:
     if tier == "bronze" and dataset != "raw":
         raise LakeNotFoundError(f"unknown table bronze.{dataset}", "bronze has one table: bronze.raw")
-    schema = dataset_schema(tier, dataset)
-    if tier != "bronze" and schema is None:
+    schema = tier_schemas(lake.config).get(tier, {}).get(dataset)
+    if tier != "bronze" and schema is None and tier != "silver":
         raise LakeNotFoundError(
             f"unknown table {tier}.{dataset}", "see `nexuskit lake ls` for the tables of each tier"
         )
     lake.require(tier, READ, dataset)
     paths = committed_paths(lake, tier, dataset)
+    if tier == "silver" and schema is None and not paths:  # an older version or a removed file keeps its data
+        raise LakeNotFoundError(
+            f"unknown table {tier}.{dataset}", "see `nexuskit lake ls silver` and `nexuskit lake datasets`"
+        )
     con.execute(f'CREATE SCHEMA IF NOT EXISTS "{tier}"')
     name = f'"{tier}"."{dataset}"'
     if tier == "bronze":

@@ -164,7 +164,7 @@ def anomalies(start: datetime = DEFAULT_START, run_id: str = "run-bad") -> list[
             "unit is not a unit of the metric",
         ),
         Anomaly(rec(type="video", device_id="cam-1"), "unknown type 'video'"),
-        Anomaly(rec(**{**tel, "id": None}), "missing id"),
+        Anomaly(rec(**{**tel, "type": None}), "missing type"),
     ]
 
 

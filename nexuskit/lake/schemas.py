@@ -1,7 +1,8 @@
 """The lake's record contract, for producers: import the types and constants from here.
 
-One source: this module re-exports :mod:`services.medallion.lib.schemas` (the module that
-ships to Glue with the jobs), whose docstring is the contract::
+What the lake accepts is defined by the dataset files (``lake/datasets/*.yaml``, see
+:mod:`nexuskit.lake.config`); this module re-exports the contract of nexuskit's own record
+types from :mod:`services.medallion.lib.schemas` (the module that ships to Glue)::
 
     from nexuskit.lake.schemas import TelemetryRecord, RECORD_TYPES, SEVERITIES
 
@@ -13,7 +14,8 @@ ships to Glue with the jobs), whose docstring is the contract::
     }
     payload = json.dumps(record).encode() + b"\\n"   # one JSON line per record
 
-:mod:`nexuskit.lake.sample` generates such records.
+``id`` and ``run_id`` are optional: a record without ``id`` gets one derived from its
+content, and ``run_id`` is null when absent. :mod:`nexuskit.lake.sample` generates records.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from services.medallion.lib.schemas import (
     CHANNELS,
     DEFAULT_EVENT_CATEGORY,
     GOLD_DATASETS,
+    GOLD_INPUTS,
     GOLD_SCHEMAS,
     PARTITION_KEY,
     RANGES,
@@ -29,22 +32,19 @@ from services.medallion.lib.schemas import (
     REQUIRED_FIELDS,
     SEVERITIES,
     SEVERITY_ALIASES,
-    SILVER_DATASETS,
-    SILVER_SCHEMAS,
-    TIER_SCHEMAS,
-    UNIT_CONVERSIONS,
+    SYSTEM_SCHEMAS,
     VIBRANIUM_SCHEMAS,
     EventRecord,
     Readings,
     SensorRecord,
     TelemetryRecord,
-    dataset_schema,
 )
 
 __all__ = [
     "CHANNELS",
     "DEFAULT_EVENT_CATEGORY",
     "GOLD_DATASETS",
+    "GOLD_INPUTS",
     "GOLD_SCHEMAS",
     "PARTITION_KEY",
     "RANGES",
@@ -52,14 +52,10 @@ __all__ = [
     "REQUIRED_FIELDS",
     "SEVERITIES",
     "SEVERITY_ALIASES",
-    "SILVER_DATASETS",
-    "SILVER_SCHEMAS",
-    "TIER_SCHEMAS",
-    "UNIT_CONVERSIONS",
+    "SYSTEM_SCHEMAS",
     "VIBRANIUM_SCHEMAS",
     "EventRecord",
     "Readings",
     "SensorRecord",
     "TelemetryRecord",
-    "dataset_schema",
 ]

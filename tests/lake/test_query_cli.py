@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,7 +18,7 @@ from nexuskit.lake.errors import LakeNotFoundError, QueryError
 from nexuskit.lake.promote import promote
 from nexuskit.lake.query import run_query
 from tests.helpers import EngineProcess
-from tests.lake.conftest import new_lake, params_file, put_bronze
+from tests.lake.conftest import lake_files, new_lake, params_file, put_bronze
 
 N = 500
 
@@ -56,7 +57,7 @@ def cli(promoted: Lake, lake_engine: EngineProcess, tmp_path_factory: pytest.Tem
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env["NEXUSKIT_PARAMS_FILE"] = str(params)
 
-    def run(*args: str) -> tuple[int, Any, str]:
+    def run(*args: str, lake_dir: Path | None = None) -> tuple[int, Any, str]:
         done = subprocess.run(
             [
                 sys.executable,
@@ -72,7 +73,7 @@ def cli(promoted: Lake, lake_engine: EngineProcess, tmp_path_factory: pytest.Tem
             ],
             capture_output=True,
             text=True,
-            env=env,
+            env={**env, **({"NEXUSKIT_LAKE_DIR": str(lake_dir)} if lake_dir else {})},
             timeout=120,
             check=False,
         )
@@ -129,3 +130,44 @@ def test_cli_denial_is_one_line_and_nonzero(cli: Any) -> None:
     code, _data, err = cli("query", "SELECT count(*) FROM silver.telemetry", "--as", "kinesis_bearer")
     assert code == 3
     assert "may not read silver.telemetry" in err
+
+
+def test_cli_datasets_and_compact_json(cli: Any) -> None:
+    """`lake datasets --json` shows each dataset file's state; `lake compact --json` has nothing to merge."""
+    code, data, err = cli("datasets")
+    assert code == 0, err
+    assert {d["name"]: d["state"] for d in data["datasets"]} == {
+        "event": "stored",
+        "sensor": "stored",
+        "telemetry": "stored",
+    }
+    code, data, err = cli("compact")
+    assert code == 0, err
+    assert data["skipped"] is True
+
+
+def test_cli_wrong_dataset_file_is_one_line_naming_file_and_field(cli: Any, tmp_path: Path) -> None:
+    """A broken dataset file makes `lake promote` exit 2 with one error line naming the file and the field."""
+    folder = lake_files(
+        tmp_path / "lake", {"datasets/broken.yaml": "name: broken\nfields:\n  ts: {type: when}\n"}
+    )
+    code, _data, err = cli("promote", lake_dir=folder)
+    assert code == 2
+    error, hint = err.strip().splitlines()
+    assert error.startswith(
+        f"error: {folder / 'datasets' / 'broken.yaml'}: fields.ts.type: must be one of string"
+    )
+    assert hint.strip().startswith("hint:")
+
+
+def test_cli_promote_and_stats_list_skipped_objects(cli: Any, promoted: Lake) -> None:
+    """An object that is not JSON is listed under `skipped` by `lake promote --json` and `lake stats`."""
+    s3 = promoted.client("s3")
+    s3.put_object(Bucket=promoted.bucket("bronze"), Key="uploads/devices.csv", Body=b"id,lat\n1,2\n")
+    code, data, err = cli("promote")
+    assert code == 0, err
+    assert [(o["key"], o["reason"][:8]) for o in data["skipped"]] == [("uploads/devices.csv", "not JSON")]
+    code, data, err = cli("stats")
+    assert code == 0, err
+    bronze = next(t for t in data["tiers"] if t["tier"] == "bronze")
+    assert bronze["skipped"] == 1 and bronze["skipped_objects"][0]["key"] == "uploads/devices.csv"

@@ -2,8 +2,9 @@
 
 Databases are ``<catalog prefix>_<tier>`` (``nexus_dev_silver``) with ``LocationUri``
 ``s3://<tier bucket>/``; tables are Parquet, partitioned by ``date`` (string), located at
-``s3://<bucket>/<dataset>/``, with columns from the Arrow schemas in :mod:`.schemas`. The
-jobs add the partitions they commit, so Athena (and DuckDB locally) see them at once.
+``s3://<bucket>/<dataset>/``, with columns from the Arrow schemas: the dataset files'
+(:mod:`.datasets`) for routed silver datasets, :mod:`.schemas` for the rest. The jobs add
+the partitions they commit, so Athena (and DuckDB locally) see them at once.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from services.medallion.lib.schemas import PARTITION_KEY, TIER_SCHEMAS
+from services.medallion.lib.schemas import FIXED_SCHEMAS, PARTITION_KEY, SYSTEM_SCHEMAS
 
 log = logging.getLogger(__name__)
 
@@ -55,9 +56,18 @@ def glue_type(kind: pa.DataType) -> str:
     raise ValueError(f"no Glue type for {kind}")
 
 
-def table_input(tier: str, dataset: str, bucket: str) -> dict[str, Any]:
+def known_schema(tier: str, dataset: str) -> pa.Schema | None:
+    """The fixed schema of a dataset the lake writes itself (gold, vibranium, silver's own)."""
+    if tier == "silver":
+        return SYSTEM_SCHEMAS.get(dataset)
+    return FIXED_SCHEMAS.get(tier, {}).get(dataset)
+
+
+def table_input(tier: str, dataset: str, bucket: str, schema: pa.Schema | None = None) -> dict[str, Any]:
     """The ``TableInput`` of ``tier.dataset`` (Parquet, partitioned by date)."""
-    schema = TIER_SCHEMAS[tier][dataset]
+    schema = schema if schema is not None else known_schema(tier, dataset)
+    if schema is None:
+        raise ValueError(f"no schema for {tier}.{dataset}")
     return {
         "Name": dataset,
         "Description": f"nexus {tier}.{dataset} (written by the medallion jobs)",
@@ -138,15 +148,18 @@ class GlueCatalog:
         )
         return True
 
-    def ensure_table(self, tier: str, dataset: str) -> str:
-        """Create or update ``tier.dataset``'s table; ``created``, ``updated`` or ``exists``."""
+    def ensure_table(self, tier: str, dataset: str, schema: pa.Schema | None = None) -> str:
+        """Create or update ``tier.dataset``'s table; ``created``, ``updated`` or ``exists``.
+
+        ``schema`` is a routed silver dataset's (from the dataset files): a compatible change
+        (a new optional column) updates the table, so Athena sees the column at once."""
         if (tier, dataset) in self._tables:
             return "exists"
         database = self.database(tier)
         wanted = (
             bronze_table_input(self.buckets[tier])
             if tier == "bronze"
-            else table_input(tier, dataset, self.buckets[tier])
+            else table_input(tier, dataset, self.buckets[tier], schema)
         )
         try:
             current = self.client.get_table(DatabaseName=database, Name=dataset)["Table"]
@@ -163,9 +176,11 @@ class GlueCatalog:
             return "updated"
         return "exists"
 
-    def add_partitions(self, tier: str, dataset: str, dates: Iterable[str]) -> int:
+    def add_partitions(
+        self, tier: str, dataset: str, dates: Iterable[str], schema: pa.Schema | None = None
+    ) -> int:
         """Register ``date=...`` partitions (existing ones are left alone); how many were new."""
-        self.ensure_table(tier, dataset)
+        self.ensure_table(tier, dataset, schema)
         database = self.database(tier)
         bucket = self.buckets[tier]
         current = self.client.get_table(DatabaseName=database, Name=dataset)["Table"]["StorageDescriptor"]

@@ -2,16 +2,19 @@
 
 A job run writes every output under ``_staging/<job>/<run>/`` first. To commit it copies
 each staged object to its final key, then writes ``_manifests/<job>/<run>.json`` - the
-commit point - and only then removes the staging objects (and, for partitions it
-replaced, the superseded files). Readers never list data prefixes: they read the
-manifests (:class:`CommitLog`) and open exactly the (key, version id) pairs listed there.
+commit point - and only then removes the staging objects (and puts delete markers on the
+files it superseded: a replaced partition's, or those it lists under ``removed`` - small
+files compacted into one). Readers never list data prefixes: they read the manifests
+(:class:`CommitLog`) and open exactly the (key, version id) pairs listed there.
 
 So a run killed at any moment leaves nothing a reader sees: before the manifest its
 output exists only in staging (or as copies no manifest names), and :func:`recover` - run
 at the start of the next run of the same job - deletes those leftovers.
 
 The manifest also records the run's inputs (bucket, key, version id, sha256), which makes
-the jobs incremental: an input already in a manifest of the job is never read again.
+the jobs incremental: an input already in a manifest of the job is never read again. The
+silver job's manifests also carry its bronze watermarks and dataset schemas, so they commit
+with the data (:func:`latest_manifest` reads them back).
 """
 
 from __future__ import annotations
@@ -98,21 +101,19 @@ class CommitLog:
         )
         entries = []
         for prefix in prefixes:
-            entries += [
-                obj for obj in self.store.list_objects(self.bucket, prefix) if obj.key.endswith(".json")
-            ]
+            entries += [obj for obj in self.store.list_keys(self.bucket, prefix) if obj.key.endswith(".json")]
         entries.sort(key=lambda obj: (obj.key.split("/")[-1], obj.key))
-        self.manifests = [self._read(obj.key, obj.version_id) for obj in entries]
+        self.manifests = [self._read(obj.key, obj.etag) for obj in entries]
         return self
 
-    def _read(self, key: str, version_id: str) -> dict[str, Any]:
+    def _read(self, key: str, etag: str) -> dict[str, Any]:
         cached = None
-        if self.cache_dir is not None:
-            cached = self.cache_dir / "manifests" / self.bucket / version_id.replace("/", "_") / key
+        if self.cache_dir is not None and etag:
+            cached = self.cache_dir / "manifests" / self.bucket / etag.replace("/", "_") / key
             if cached.exists():
                 data: dict[str, Any] = json.loads(cached.read_bytes())
                 return data
-        body = self.store.get(self.bucket, key, version_id)
+        body = self.store.get(self.bucket, key)
         if cached is not None:
             cached.parent.mkdir(parents=True, exist_ok=True)
             cached.write_bytes(body)
@@ -137,6 +138,10 @@ class CommitLog:
                     current[slot] = items
                 else:
                     current.setdefault(slot, []).extend(items)
+            removed = {r["key"] for r in manifest.get("removed") or []}  # keys are never reused
+            if removed:
+                for slot in list(current):
+                    current[slot] = [i for i in current[slot] if i.key not in removed]
         return [item for items in current.values() for item in items]
 
     def partitions(self, dataset: str, kind: str = "data") -> dict[str, list[OutputFile]]:
@@ -173,6 +178,17 @@ class CommitLog:
         return str(self.manifests[-1].get("committed_at")) if self.manifests else None
 
 
+def latest_manifest(store: ObjectStore, bucket: str, job: str) -> dict[str, Any] | None:
+    """The newest committed manifest of ``job`` (run ids sort by start time), or None."""
+    keys = [
+        obj.key for obj in store.list_keys(bucket, layout.manifest_prefix(job)) if obj.key.endswith(".json")
+    ]
+    if not keys:
+        return None
+    data: dict[str, Any] = json.loads(store.get(bucket, max(keys, key=lambda k: k.rsplit("/", 1)[-1])))
+    return data
+
+
 @dataclass
 class _Staged:
     staging_key: str
@@ -205,6 +221,8 @@ class Transaction:
     _intent_written: bool = False
     _uploads: ThreadPoolExecutor | None = None
     _in_flight: Future[str] | None = None
+    _staged_versions: list[tuple[str, str]] = field(default_factory=list)
+    _in_flight_key: str = ""
 
     @property
     def empty(self) -> bool:
@@ -219,8 +237,9 @@ class Transaction:
         intent = {"run_id": self.run_id, "job": self.job, "started_at": self.started_at}
         if run_scoped_prefix:
             intent["run_scoped_prefix"] = run_scoped_prefix
-        self.store.put(
-            self.bucket, self._staging_key("_intent.json"), json.dumps(intent).encode(), "application/json"
+        key = self._staging_key("_intent.json")
+        self._staged_versions.append(
+            (key, self.store.put(self.bucket, key, json.dumps(intent).encode(), "application/json"))
         )
         self._intent_written = True
 
@@ -246,14 +265,15 @@ class Transaction:
             if self._uploads is None:
                 self._uploads = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stage-put")
             self._in_flight = self._uploads.submit(self.store.put, self.bucket, staging_key, body)
+            self._in_flight_key = staging_key
             return
-        self.store.put(self.bucket, staging_key, body)
+        self._staged_versions.append((staging_key, self.store.put(self.bucket, staging_key, body)))
         if len(self.staged) == 1:
             _hold("staged")
 
     def _wait_uploads(self) -> None:
         if self._in_flight is not None:
-            self._in_flight.result()
+            self._staged_versions.append((self._in_flight_key, self._in_flight.result()))
             self._in_flight = None
 
     def close(self) -> None:
@@ -288,8 +308,13 @@ class Transaction:
     def supersede(self, files: Iterable[OutputFile]) -> None:
         self.superseded.extend(files)
 
-    def commit(self, inputs: list[dict[str, Any]], stats: dict[str, Any]) -> dict[str, Any]:
-        """Copy staged outputs to their keys, write the manifest (the commit), clean up."""
+    def commit(
+        self, inputs: list[dict[str, Any]], stats: dict[str, Any], extra: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Copy staged outputs to their keys, write the manifest (the commit), clean up.
+
+        ``extra`` goes into the manifest as it is (the silver job's ``bronze_state`` and
+        ``schemas``, committed with the data they describe)."""
         self.close()
         committed_at = now_iso()
         outputs: list[dict[str, Any]] = []
@@ -331,32 +356,38 @@ class Transaction:
             "outputs": outputs,
             "removed": [asdict(item) for item in self.superseded],
             "stats": stats,
+            **(extra or {}),
         }
         body = json.dumps(manifest, indent=1, sort_keys=True).encode()
         self.store.put(self.bucket, layout.manifest_key(self.job, self.run_id), body, "application/json")
         log.info("%s: committed run %s (%d outputs)", self.job, self.run_id, len(outputs))
-        _finish(self.store, self.bucket, self.job, self.run_id, manifest)
+        _finish(self.store, self.bucket, self.job, self.run_id, manifest, self._staged_versions)
         return manifest
 
 
-def _finish(store: ObjectStore, bucket: str, job: str, run_id: str, manifest: dict[str, Any]) -> None:
-    """After the commit: drop staging, delete superseded files still current."""
-    store.delete_versions(bucket, layout.staging_prefix(job, run_id))
+def _finish(
+    store: ObjectStore,
+    bucket: str,
+    job: str,
+    run_id: str,
+    manifest: dict[str, Any],
+    staged: list[tuple[str, str]] | None = None,
+) -> None:
+    """After the commit: drop staging, put delete markers on superseded files (their versions
+    stay, so provenance that names them can still be checked)."""
+    if staged:
+        store.delete_exact(bucket, staged)
+    else:
+        store.delete_versions(bucket, layout.staging_prefix(job, run_id))
     removed = manifest.get("removed") or []
-    if not removed:
-        return
-    doomed = []
-    for entry in removed:
-        current = {obj.key: obj.version_id for obj in store.list_objects(bucket, entry["key"])}
-        if current.get(entry["key"]) == entry["version_id"]:
-            doomed.append(entry["key"])
-    store.delete(bucket, doomed)
+    if removed:
+        store.delete(bucket, sorted({entry["key"] for entry in removed}))
 
 
 def recover(store: ObjectStore, bucket: str, job: str) -> dict[str, int]:
     """Clean up after runs of ``job`` that died: abort uncommitted ones, finish committed ones."""
     runs: dict[str, list[str]] = {}
-    for obj in store.list_objects(bucket, layout.staging_prefix(job)):
+    for obj in store.list_keys(bucket, layout.staging_prefix(job)):
         parts = obj.key.split("/", 3)
         if len(parts) == 4:
             runs.setdefault(parts[2], []).append(parts[3])
@@ -364,7 +395,7 @@ def recover(store: ObjectStore, bucket: str, job: str) -> dict[str, int]:
         return {"aborted": 0, "finished": 0}
     committed = {
         obj.key.rsplit("/", 1)[-1].removesuffix(".json")
-        for obj in store.list_objects(bucket, layout.manifest_prefix(job))
+        for obj in store.list_keys(bucket, layout.manifest_prefix(job))
     }
     aborted = finished = 0
     for run_id, keys in runs.items():

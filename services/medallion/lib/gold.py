@@ -23,6 +23,7 @@ data is folded in.
 from __future__ import annotations
 
 import math
+import re
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -66,6 +67,21 @@ _COLUMNS: dict[str, list[str]] = {
 }
 
 _DICTIONARY = ["source_key", "source_version_id"]
+_VERSION = re.compile(r"_v\d+$")
+
+
+def base_dataset(dataset: str) -> str:
+    """``telemetry_v2`` -> ``telemetry``: gold reads every version of a silver dataset."""
+    return _VERSION.sub("", dataset)
+
+
+def source_partitions(silver: CommitLog, source: str) -> dict[str, list[OutputFile]]:
+    """partition -> the committed files of every version of silver dataset ``source``."""
+    found: dict[str, list[OutputFile]] = {}
+    for item in silver.files():
+        if base_dataset(item.dataset) == source:
+            found.setdefault(item.partition, []).append(item)
+    return found
 
 
 @dataclass
@@ -295,7 +311,7 @@ def _load(store: ObjectStore, files: list[OutputFile], bucket: str, dataset: str
         del body
         ref = layout.lineage_ref(item.key, item.version_id)
         tables.append(table.append_column("silver_file", _constant(ref, table.num_rows)))
-    return pa.concat_tables(tables).unify_dictionaries() if tables else None
+    return pa.concat_tables(tables, promote_options="permissive").unify_dictionaries() if tables else None
 
 
 def _constant(value: str, rows: int) -> pa.DictionaryArray:
@@ -329,7 +345,9 @@ def silver_to_gold(
     silver = CommitLog(store, config.silver_bucket).load()
     gold = CommitLog(store, config.gold_bucket, jobs=[JOB]).load()
     processed = gold.processed_inputs()
-    by_dataset = {name: silver.partitions(name) for name in ("telemetry", "sensor", "event", "enrichment")}
+    by_dataset = {
+        name: source_partitions(silver, name) for name in ("telemetry", "sensor", "event", "enrichment")
+    }
     affected: dict[str, set[str]] = {}
     for gold_dataset, sources in SOURCES.items():
         for source in sources:

@@ -3,8 +3,10 @@
 Every job takes the same arguments (Glue passes ``--NAME value``; the job's
 ``DefaultArguments`` carry them): the four tier buckets, ``catalog_prefix`` (Glue
 databases ``<prefix>_<tier>``; empty: do not touch the catalogue), ``client_prefix``,
-``confidence_threshold`` and ``code_version``. Glue adds ``--JOB_NAME`` and
-``--JOB_RUN_ID``. The last line a job prints is ``MEDALLION_RESULT <json>``, which
+``confidence_threshold`` and ``code_version``; and, optionally, ``lake_config`` (the
+compiled dataset files, ``s3://...json`` or a local path; without it the checkout's
+``lake/`` folder) and ``full_scan`` (``true``: list all of bronze). Glue adds ``--JOB_NAME``
+and ``--JOB_RUN_ID``. The last line a job prints is ``MEDALLION_RESULT <json>``, which
 ``nexuskit lake promote --glue`` reads back from the run's CloudWatch output stream.
 """
 
@@ -18,6 +20,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from services.medallion.lib.catalog import GlueCatalog
+from services.medallion.lib.datasets import LakeConfig, compile_config, load_config
 from services.medallion.lib.gold import GoldConfig
 from services.medallion.lib.insights import DEFAULT_THRESHOLD, VibraniumConfig
 from services.medallion.lib.silver import JobResult, SilverConfig
@@ -34,12 +37,14 @@ JOB_ARGUMENTS = (
     "confidence_threshold",
     "code_version",
 )
+OPTIONAL_ARGUMENTS = ("lake_config", "full_scan")
 RESULT_PREFIX = "MEDALLION_RESULT "
 _EMPTY = "-"  # Glue drops arguments with empty values; "-" stands for "none"
 
 
 def resolved_options(argv: Sequence[str], options: Sequence[str]) -> dict[str, Any]:
     """``awsglue.utils.getResolvedOptions`` on Glue; the same contract elsewhere."""
+    present = [o for o in OPTIONAL_ARGUMENTS if f"--{o}" in argv]
     try:
         from awsglue.utils import getResolvedOptions  # type: ignore[import-not-found]
     except ImportError:  # run as a plain script (tests, local runs)
@@ -47,15 +52,28 @@ def resolved_options(argv: Sequence[str], options: Sequence[str]) -> dict[str, A
         parser.add_argument("--JOB_RUN_ID", required=False)
         for option in options:
             parser.add_argument("--" + option, required=option != "JOB_NAME")
+        for option in present:
+            parser.add_argument("--" + option, required=False)
         parsed, _unknown = parser.parse_known_args(list(argv[1:]))
         return {key: value for key, value in vars(parsed).items() if value is not None}
-    resolved: dict[str, Any] = getResolvedOptions(list(argv), list(options))
+    resolved: dict[str, Any] = getResolvedOptions(list(argv), list(options) + present)
     return resolved
 
 
 def _value(args: dict[str, Any], name: str, default: str = "") -> str:
     value = str(args.get(name, default))
     return "" if value == _EMPTY else value
+
+
+def lake_config(location: str) -> LakeConfig:
+    """The dataset files: a compiled JSON in S3 (``s3://bucket/key``), a local path, or the default."""
+    if location.startswith("s3://"):
+        import boto3
+
+        bucket, _, key = location[5:].partition("/")
+        body = boto3.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
+        return compile_config(json.loads(body))
+    return load_config(location or None)
 
 
 def silver_config(args: dict[str, Any]) -> SilverConfig:
@@ -65,6 +83,8 @@ def silver_config(args: dict[str, Any]) -> SilverConfig:
         client_prefix=_value(args, "client_prefix", "client/"),
         code_version=_value(args, "code_version"),
         glue_job_run_id=args.get("JOB_RUN_ID"),
+        lake=lake_config(_value(args, "lake_config")) if _value(args, "lake_config") else None,
+        full_scan=_value(args, "full_scan").lower() == "true",
     )
 
 

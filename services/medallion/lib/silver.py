@@ -1,23 +1,26 @@
-"""Bronze -> silver: typed, validated, deduplicated Parquet, partitioned by type and date.
+"""Bronze -> silver: typed, validated, deduplicated Parquet, partitioned by dataset and date.
 
-Streams object by object: each new bronze object (a (key, version id) no silver manifest
-lists) is downloaded, parsed (:mod:`.parse`), checked (:mod:`.validate`) and its rows are
-added to per-partition buffers, which are written as Parquet when they grow past
-``flush_rows`` and at the end of each batch. Memory stays bounded by the buffers, not by
-the size of bronze.
+1. :func:`~.commit.recover` cleans up after a run that died; the newest manifest gives the
+   bronze watermarks and the stored dataset schemas, and the dataset files are checked
+   against those (:mod:`.evolution`: an incompatible edit stops the run before anything).
+2. :func:`~.bronze.discover` finds the object versions no run has read - a few short
+   listings from the watermarks, or a full scan when one is due (see :mod:`.bronze`).
+3. Object by object (the next ones downloaded and decompressed on other threads), each is
+   read in blocks (:mod:`.decode`: any JSON shape, GZIP or not, bounded memory), parsed
+   and routed to datasets (:mod:`.parse`), checked (:mod:`.validate`), deduplicated and
+   buffered per partition (:mod:`.writer`). Whatever is not a row goes to
+   ``silver.quarantine`` (partitioned by the run's date) with its reason, source key and
+   version, line and raw text; an object that is not JSON at all is *skipped* - listed in
+   the manifest, the result and ``lake stats`` with the reason, and not read again.
+4. Every ``batch_objects`` objects the batch commits: one manifest with its inputs, its
+   outputs, the advanced watermarks and the schemas.
 
-Duplicates (same record ``id`` within a type) are dropped against a compact id index per
-partition (``_index/<type>/date=.../ids-*.parquet``, committed with the data), so a record
-put twice - in one run or in two - appears once (the scope is the record's type and UTC
-date). Bad records go to ``quarantine`` (partitioned by the date of the run) with the
-reason, the source key and version, the line number and the raw line.
-
-Only the latest version of each bronze object is read (Firehose never overwrites).
+Memory is bounded by the block size, the prefetch window and the partition buffers.
 """
 
 from __future__ import annotations
 
-import io
+import hashlib
 import logging
 import time
 from collections.abc import Callable, Iterator
@@ -27,21 +30,38 @@ from datetime import datetime
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from services.medallion.lib import layout
+from services.medallion.lib.bronze import BronzeState, Discovery, Pending, advance, discover, full_scan_due
 from services.medallion.lib.catalog import GlueCatalog
-from services.medallion.lib.commit import CommitLog, Transaction, recover
-from services.medallion.lib.parse import ParsedObject, decompress, parse_object
-from services.medallion.lib.schemas import RECORD_TYPES, SILVER_SCHEMAS
-from services.medallion.lib.store import ObjectStore, ObjectVersion, sha256_hex
-from services.medallion.lib.validate import CHECKS, Lineage
+from services.medallion.lib.commit import CommitLog, Transaction, latest_manifest, recover
+from services.medallion.lib.datasets import LakeConfig, load_config
+from services.medallion.lib.decode import ObjectShape, chunks_of, decompressed, read_blocks
+from services.medallion.lib.evolution import check_evolution, updated_registry
+from services.medallion.lib.parse import ParsePlan, Rejected, fill_raw, parse_block
+from services.medallion.lib.schemas import SYSTEM_SCHEMAS
+from services.medallion.lib.store import ObjectStore
+from services.medallion.lib.validate import Lineage, check
+from services.medallion.lib.writer import IdIndex, PartitionWriter, by_date, parquet_bytes, read_parquet
+
+__all__ = [
+    "JOB",
+    "JobResult",
+    "ProgressFn",
+    "SilverConfig",
+    "bronze_to_silver",
+    "parquet_bytes",
+    "read_parquet",
+]
 
 log = logging.getLogger(__name__)
 
 JOB = "bronze_to_silver"
 ProgressFn = Callable[[dict[str, Any]], None]
+INLINE_BYTES = 32 << 20  # objects up to this size are downloaded (and decompressed) ahead
+INLINE_DECOMPRESSED = 64 << 20
+AHEAD_BYTES = 16 << 20
+AHEAD_OBJECTS = 8
 
 
 @dataclass
@@ -52,7 +72,9 @@ class SilverConfig:
     code_version: str = ""
     glue_job_run_id: str | None = None
     batch_objects: int = 500
-    flush_rows: int = 500_000
+    flush_rows: int = 250_000
+    lake: LakeConfig | None = None  # the dataset files (default: the checkout's lake/ folder)
+    full_scan: bool = False  # list all of bronze, not only past the watermarks
 
 
 @dataclass
@@ -89,241 +111,175 @@ class JobResult:
         }
 
 
-_UNIQUE_COLUMNS = {"id", "insight_id", "raw"}  # values rarely repeat: no dictionary
+@dataclass
+class Fetched:
+    """A bronze object version: downloaded (and decompressed) ahead, or to be streamed."""
+
+    pending: Pending
+    version_id: str = ""
+    sha256: str = ""
+    size: int = 0
+    data: list[bytes] | None = None  # decompressed chunks
+    shape: ObjectShape | None = None
 
 
-def parquet_bytes(table: pa.Table) -> bytes:
-    sink = io.BytesIO()
-    dictionary = [name for name in table.column_names if name not in _UNIQUE_COLUMNS]
-    pq.write_table(
-        table, sink, compression="zstd", row_group_size=262_144, store_schema=False, use_dictionary=dictionary
-    )
-    return sink.getvalue()
+def _fetch(store: ObjectStore, pending: Pending) -> Fetched:
+    obj = pending.obj
+    if obj.size > INLINE_BYTES:
+        return Fetched(pending)
+    download = store.open(obj.bucket, obj.key, obj.version_id or None)
+    try:
+        body = download.read()
+    finally:
+        download.close()
+    shape = ObjectShape()
+    data: list[bytes] = []
+    total = 0
+    for chunk in decompressed(iter([body]), shape):
+        total += len(chunk)
+        if total > INLINE_DECOMPRESSED:
+            return Fetched(pending)  # too big to hold: streamed when its turn comes
+        data.append(chunk)
+    return Fetched(pending, download.version_id, hashlib.sha256(body).hexdigest(), len(body), data, shape)
 
 
-def read_parquet(
-    body: bytes, columns: list[str] | None = None, dictionary: list[str] | None = None
-) -> pa.Table:
-    """A Parquet file's table; ``dictionary`` columns are read dictionary-encoded (cheap)."""
-    wanted = [c for c in dictionary if columns is None or c in columns] if dictionary else None
-    return pq.read_table(pa.BufferReader(body), columns=columns, read_dictionary=wanted or None)
+def prefetched(store: ObjectStore, pending: list[Pending]) -> Iterator[Fetched]:
+    """The objects in order, the next ones fetched on other threads (zlib and sockets release
+    the GIL): up to :data:`AHEAD_OBJECTS` and :data:`AHEAD_BYTES` ahead, at least one."""
+    with ThreadPoolExecutor(max_workers=4, thread_name_prefix="bronze-get") as pool:
+        queue: list[Future[Fetched]] = []
+        ahead = 0
+        for item in pending:
+            queue.append(pool.submit(_fetch, store, item))
+            ahead += item.obj.size
+            while len(queue) > 1 and (len(queue) > AHEAD_OBJECTS or ahead > AHEAD_BYTES):
+                done = queue.pop(0).result()
+                ahead -= done.pending.obj.size
+                yield done
+        while queue:
+            yield queue.pop(0).result()
 
 
-class IdIndex:
-    """Record ids already in silver, per (type, date), loaded from the committed index."""
-
-    def __init__(self, store: ObjectStore, bucket: str, commits: CommitLog) -> None:
-        self.store = store
-        self.bucket = bucket
-        self._committed = commits.files(kind="index")
-        self._known: dict[tuple[str, str], list[pa.Array]] = {}
-
-    def known(self, dataset: str, date: str) -> list[pa.Array]:
-        slot = (dataset, date)
-        if slot not in self._known:
-            partition = layout.partition_value(date)
-            arrays = []
-            for item in self._committed:
-                if item.dataset == dataset and item.partition == partition:
-                    body = self.store.get(self.bucket, item.key, item.version_id)
-                    arrays.append(read_parquet(body, ["id"])["id"].combine_chunks())
-            self._known[slot] = arrays
-        return self._known[slot]
-
-    def drop_seen(self, dataset: str, date: str, table: pa.Table) -> tuple[pa.Table, pa.Array]:
-        """The rows whose id is new (first occurrence kept), and those new ids."""
-        ids = table["id"].combine_chunks()
-        unique = pc.unique(ids)
-        first = None if len(unique) == len(ids) else pc.index_in(unique, value_set=ids)
-        known = self.known(dataset, date)
-        if known:
-            fresh = pc.invert(pc.is_in(unique, value_set=pa.concat_arrays(known)))
-            if pc.all(fresh).as_py() is False:
-                first = pc.index_in(unique, value_set=ids) if first is None else first
-                unique, first = unique.filter(fresh), first.filter(fresh)
-        known.append(unique)
-        return (table if first is None else table.take(first)), unique
+def _stream(store: ObjectStore, fetched: Fetched) -> Iterator[bytes]:
+    obj = fetched.pending.obj
+    download = store.open(obj.bucket, obj.key, obj.version_id or None)
+    fetched.version_id = download.version_id
+    digest = hashlib.sha256()
+    try:
+        for chunk in chunks_of(download.read):
+            digest.update(chunk)
+            fetched.size += len(chunk)
+            yield chunk
+    finally:
+        download.close()
+        fetched.sha256 = digest.hexdigest()
 
 
-class PartitionWriter:
-    """Buffers rows per (dataset, date) and stages them as Parquet files of one run."""
-
-    def __init__(self, tx: Transaction, index: IdIndex, flush_rows: int) -> None:
-        self.tx = tx
-        self.index = index
-        self.flush_rows = flush_rows
-        self._buffers: dict[tuple[str, str], list[pa.Table]] = {}
-        self._rows: dict[tuple[str, str], int] = {}
-        self._seq = 0
-        self.written: dict[str, int] = {}
-        self.duplicates = 0
-        self.dates: dict[str, set[str]] = {}
-
-    def add(self, dataset: str, date: str, table: pa.Table) -> None:
-        if table.num_rows == 0:
-            return
-        slot = (dataset, date)
-        self._buffers.setdefault(slot, []).append(table)
-        self._rows[slot] = self._rows.get(slot, 0) + table.num_rows
-        if self._rows[slot] >= self.flush_rows:
-            self.flush(slot)
-        elif sum(self._rows.values()) >= 2 * self.flush_rows:
-            self.flush(max(self._rows, key=lambda s: self._rows[s]))
-
-    def flush(self, slot: tuple[str, str]) -> None:
-        tables = self._buffers.pop(slot, [])
-        self._rows.pop(slot, None)
-        if not tables:
-            return
-        dataset, date = slot
-        table = pa.concat_tables(tables)
-        if dataset != "quarantine":
-            before = table.num_rows
-            table, new_ids = self.index.drop_seen(dataset, date, table)
-            self.duplicates += before - table.num_rows
-            if table.num_rows == 0:
-                return
-            self._stage(
-                layout.index_key(dataset, date, self.tx.run_id, self._seq),
-                dataset,
-                date,
-                "index",
-                pa.table({"id": new_ids}),
-            )
-        self._stage(layout.data_key(dataset, date, self.tx.run_id, self._seq), dataset, date, "data", table)
-        self.written[dataset] = self.written.get(dataset, 0) + table.num_rows
-        self.dates.setdefault(dataset, set()).add(date)
-        self._seq += 1
-
-    def _stage(self, key: str, dataset: str, date: str, kind: str, table: pa.Table) -> None:
-        body = parquet_bytes(table)
-        self.tx.stage(
-            key, body, dataset=dataset, partition=layout.partition_value(date), rows=table.num_rows, kind=kind
-        )
-
-    def flush_all(self) -> None:
-        for slot in sorted(self._buffers):
-            self.flush(slot)
-
-
-def _by_date(table: pa.Table) -> list[tuple[str, pa.Table]]:
-    if table.num_rows == 0:
-        return []
-    day = pc.floor_temporal(table["ts"], unit="day")
-    days = pc.unique(day).to_pylist()
-    if len(days) == 1:
-        return [(days[0].strftime("%Y-%m-%d"), table)]
-    return [
-        (d.strftime("%Y-%m-%d"), table.filter(pc.equal(day, pa.scalar(d, day.type)))) for d in sorted(days)
-    ]
-
-
-def _quarantine_table(
-    entries: list[dict[str, Any]], parsed: ParsedObject, obj: ObjectVersion, run_id: str
-) -> pa.Table:
-    missing = [e["line"] for e in entries if e.get("raw") is None and e.get("line")]
-    raws = parsed.raw_lines(missing) if missing else {}
+def _quarantine(entries: list[Rejected], key: str, version: str, run_id: str) -> pa.Table:
     now = datetime.now(layout.UTC)
     rows = [
         {
-            "source_key": obj.key,
-            "source_version_id": obj.version_id,
-            "line": e.get("line"),
-            "record_id": e.get("record_id"),
-            "type": e.get("type"),
-            "reason": e["reason"],
-            "raw": e.get("raw") if e.get("raw") is not None else raws.get(e.get("line") or 0),
+            "source_key": key,
+            "source_version_id": version,
+            "line": e.line,
+            "record_id": e.record_id,
+            "type": e.type,
+            "reason": e.reason,
+            "raw": e.raw,
             "job_run_id": run_id,
             "quarantined_at": now,
         }
         for e in entries
     ]
-    return pa.Table.from_pylist(rows, schema=SILVER_SCHEMAS["quarantine"])
-
-
-@dataclass
-class Fetched:
-    """A bronze object read (and decompressed, and hashed) ahead of its processing."""
-
-    obj: ObjectVersion
-    body: bytes
-    data: bytes
-    sha256: str
-
-
-def fetch(store: ObjectStore, obj: ObjectVersion) -> Fetched:
-    body = store.get(obj.bucket, obj.key, obj.version_id)
-    return Fetched(obj, body, decompress(body), sha256_hex(body))
+    return pa.Table.from_pylist(rows, schema=SYSTEM_SCHEMAS["quarantine"])
 
 
 def process_object(
-    fetched: Fetched, writer: PartitionWriter, config: SilverConfig, today: str
+    store: ObjectStore,
+    fetched: Fetched,
+    writer: PartitionWriter,
+    plan: ParsePlan,
+    config: SilverConfig,
+    today: str,
 ) -> dict[str, Any]:
-    """Parse, check and buffer one bronze object; its manifest input entry."""
-    obj = fetched.obj
-    parsed = parse_object(fetched.body, fetched.data)
-    lineage = Lineage(obj.key, obj.version_id, layout.channel_of(obj.key, config.client_prefix))
-    table = parsed.table
-    entries: list[dict[str, Any]] = [
-        {"line": b.line, "raw": b.raw, "reason": b.reason, "record_id": b.record_id, "type": b.type}
-        for b in parsed.bad
-    ]
-    valid = 0
-    types = table["type"]
-    for kind in RECORD_TYPES:
-        subset = table.filter(pc.fill_null(pc.equal(types, kind), False))
-        if subset.num_rows == 0:
-            continue
-        checked = CHECKS[kind](subset, lineage)
-        for date, part in _by_date(checked.valid):
-            writer.add(kind, date, part)
-        valid += checked.valid.num_rows
-        for row in checked.rejected.to_pylist():
-            entries.append(
-                {"line": row["_line"], "record_id": row["id"], "type": kind, "reason": row["reason"]}
-            )
-    unknown = table.filter(pc.invert(pc.fill_null(pc.is_in(types, value_set=pa.array(RECORD_TYPES)), False)))
-    for row in unknown.select(["_line", "id", "type"]).to_pylist():
-        reason = "missing type" if not row["type"] else f"unknown type {row['type']!r}"
-        entries.append({"line": row["_line"], "record_id": row["id"], "type": row["type"], "reason": reason})
-    if entries:
-        writer.add("quarantine", today, _quarantine_table(entries, parsed, obj, writer.tx.run_id))
-    return {
+    """Read, parse, check and buffer one object version; its manifest input entry."""
+    obj = fetched.pending.obj
+    lake = plan.config
+    if fetched.data is not None and fetched.shape is not None:
+        shape, data = fetched.shape, iter(fetched.data)
+    else:
+        shape = ObjectShape()
+        data = decompressed(_stream(store, fetched), shape)
+    version = fetched.version_id or obj.version_id or "null"
+    lineage = Lineage(obj.key, version, layout.channel_of(obj.key, config.client_prefix))
+    valid = quarantined = records = 0
+    for block in read_blocks(data, shape, int(lake.bronze["max_record_bytes"])):
+        parsed = parse_block(block, plan, obj.key)
+        rejected = parsed.rejected
+        for name, tables in parsed.tables.items():
+            spec = lake.dataset(name)
+            assert spec is not None
+            table = pa.concat_tables(tables) if len(tables) > 1 else tables[0]
+            checked = check(spec, table, lineage)
+            for date, part in by_date(checked.valid, spec.time_field):
+                writer.add(spec.storage_name, date, part)
+            valid += checked.valid.num_rows
+            for row in checked.rejected.to_pylist():
+                rejected.append(Rejected(row["_line"], row["reason"], None, row["id"], name))
+        missing = [r for r in rejected if r.raw is None]
+        if missing:
+            fill_raw(missing, block)
+        if rejected:
+            writer.add("quarantine", today, _quarantine(rejected, obj.key, version, writer.tx.run_id))
+        quarantined += len(rejected)
+        records += len(rejected)
+    records += valid + sum(1 for p in shape.problems if p.line is not None)
+    if shape.problems:
+        writer.add(
+            "quarantine",
+            today,
+            _quarantine(
+                [Rejected(p.line, p.reason, p.raw) for p in shape.problems],
+                obj.key,
+                version,
+                writer.tx.run_id,
+            ),
+        )
+        quarantined += len(shape.problems)
+    entry: dict[str, Any] = {
         "bucket": obj.bucket,
         "key": obj.key,
-        "version_id": obj.version_id,
+        "version_id": version,
         "etag": obj.etag,
-        "size": obj.size,
+        "size": fetched.size or obj.size,
         "sha256": fetched.sha256,
-        "records": table.num_rows + len(parsed.bad),
+        "unit": fetched.pending.unit,
+        "format": shape.format,
+        "compression": shape.compression,
+        "records": records,
         "valid": valid,
-        "quarantined": len(entries),
+        "quarantined": quarantined,
     }
+    if shape.skipped:
+        entry["skipped"] = shape.skipped
+    if shape.problems:
+        entry["problems"] = [p.reason for p in shape.problems[:20]]
+    return entry
 
 
-def _prefetched(store: ObjectStore, objects: list[ObjectVersion]) -> Iterator[Fetched]:
-    """The objects, the next one downloaded, decompressed and hashed on a second thread
-    (zlib, hashlib and sockets release the GIL) while this one is processed."""
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="bronze-get") as pool:
-        ahead: Future[Fetched] | None = None
-        for number, obj in enumerate(objects):
-            current = ahead or pool.submit(fetch, store, obj)
-            nxt = objects[number + 1] if number + 1 < len(objects) else None
-            ahead = pool.submit(fetch, store, nxt) if nxt else None
-            yield current.result()
+def _batches(pending: list[Pending], size: int) -> Iterator[tuple[list[Pending], list[Pending]]]:
+    for start in range(0, len(pending), size):
+        yield pending[start : start + size], pending[start + size :]
 
 
-def pending_bronze(store: ObjectStore, config: SilverConfig, commits: CommitLog) -> list[ObjectVersion]:
-    """Bronze objects (latest versions) that no committed silver run has read, oldest first."""
-    done = commits.processed_inputs()
-    prefixes = ("", config.client_prefix) if config.client_prefix else ("",)
-    found = [
-        obj
-        for obj in store.list_objects(config.bronze_bucket)
-        if layout.is_bronze_object(obj.key, prefixes) and (obj.bucket, obj.key, obj.version_id) not in done
-    ]
-    found.sort(key=lambda obj: (obj.last_modified, obj.key))
-    return found
+def _listing(discovery: Discovery, state: BronzeState | None) -> dict[str, Any]:
+    return {
+        "mode": discovery.mode,
+        "units": len(discovery.units),
+        "listed": discovery.listed,
+        "version_listings": discovery.version_listings,
+        "last_full_scan": state.last_full_scan if state else None,
+    }
 
 
 def bronze_to_silver(
@@ -332,24 +288,41 @@ def bronze_to_silver(
     catalog: GlueCatalog | None = None,
     progress: ProgressFn | None = None,
 ) -> JobResult:
-    """Promote every new bronze object to silver; idempotent and crash-safe (see module doc)."""
+    """Promote every new bronze object version to silver; idempotent and crash-safe (see module doc)."""
     started = time.perf_counter()
     run_id = layout.new_run_id()
     result = JobResult(JOB, run_id)
+    lake = config.lake or load_config()
+    plan = ParsePlan(lake)
     result.recovered = recover(store, config.silver_bucket, JOB)
-    commits = CommitLog(store, config.silver_bucket, jobs=[JOB]).load()
-    pending = pending_bronze(store, config, commits)
+    latest = latest_manifest(store, config.silver_bucket, JOB)
+    state = BronzeState.from_manifest(latest)
+    registry: dict[str, Any] = dict((latest or {}).get("schemas") or {})
+    check_evolution(lake, registry)
+    now = datetime.now(layout.UTC)
+    full = config.full_scan or full_scan_due(state, float(lake.bronze["full_scan_hours"]), now)
+    manifests = CommitLog(store, config.silver_bucket, jobs=[JOB]).load().manifests if full else None
+    lookback = float(lake.bronze["lookback_hours"])
+    discovery = discover(store, config.bronze_bucket, config.client_prefix, state, lookback, full, manifests)
+    pending = discovery.pending
+    result.extra["listing"] = _listing(discovery, state)
+    result.extra["skipped_objects"] = []
     if progress:
         progress({"job": JOB, "phase": "start", "total": len(pending)})
     if not pending:
+        if full and state is not None:  # a periodic full scan: remember it ran
+            fresh = advance(state, discovery, [], [], lookback, now)
+            tx = Transaction(store, config.silver_bucket, JOB, run_id, code_version=config.code_version)
+            tx.commit([], {"records": 0}, {"bronze_state": fresh.as_dict(), "schemas": registry})
+            result.manifests.append(layout.manifest_key(JOB, run_id))
+            result.extra["listing"]["last_full_scan"] = fresh.last_full_scan
         result.skipped = True
         result.seconds = time.perf_counter() - started
         return result
-    index = IdIndex(store, config.silver_bucket, commits)
-    today = datetime.now(layout.UTC).strftime("%Y-%m-%d")
-    done = 0
-    for number, start in enumerate(range(0, len(pending), config.batch_objects), start=1):
-        batch = pending[start : start + config.batch_objects]
+    index = IdIndex(store, config.silver_bucket)
+    today = now.strftime("%Y-%m-%d")
+    read: list[dict[str, Any]] = []
+    for number, (batch, remaining) in enumerate(_batches(pending, config.batch_objects), start=1):
         tx = Transaction(
             store,
             config.silver_bucket,
@@ -359,37 +332,43 @@ def bronze_to_silver(
             glue_job_run_id=config.glue_job_run_id,
             background=True,
         )
-        writer = PartitionWriter(tx, index, config.flush_rows)
+        writer = PartitionWriter(tx, index, config.flush_rows, background=True)
         inputs = []
         try:
-            for fetched in _prefetched(store, batch):
-                obj = fetched.obj
-                entry = process_object(fetched, writer, config, today)
-                del fetched
+            for fetched in prefetched(store, batch):
+                entry = process_object(store, fetched, writer, plan, config, today)
                 inputs.append(entry)
                 result.records += entry["records"]
-                done += 1
+                if entry.get("skipped"):
+                    result.extra["skipped_objects"].append(
+                        {"key": entry["key"], "version_id": entry["version_id"], "reason": entry["skipped"]}
+                    )
                 if progress:
                     progress(
                         {
                             "job": JOB,
                             "phase": "object",
-                            "done": done,
+                            "done": len(read) + len(inputs),
                             "total": len(pending),
-                            "key": obj.key,
+                            "key": entry["key"],
                             "records": result.records,
                         }
                     )
             writer.flush_all()
         finally:
+            writer.close()
             tx.close()
+        read += inputs
+        fresh = advance(state, discovery, read, remaining, lookback, now)
+        registry = updated_registry(lake, registry, set(writer.written))
         stats = {
             "records": sum(e["records"] for e in inputs),
             "rows": dict(writer.written),
             "quarantined": sum(e["quarantined"] for e in inputs),
             "duplicates": writer.duplicates,
+            "skipped": sum(1 for e in inputs if e.get("skipped")),
         }
-        tx.commit(inputs, stats)
+        tx.commit(inputs, stats, {"bronze_state": fresh.as_dict(), "schemas": registry})
         result.manifests.append(layout.manifest_key(JOB, tx.run_id))
         result.inputs += len(inputs)
         for dataset, rows in writer.written.items():
@@ -398,8 +377,14 @@ def bronze_to_silver(
         result.duplicates += writer.duplicates
         if catalog is not None:
             for dataset, dates in writer.dates.items():
-                catalog.add_partitions("silver", dataset, dates)
+                catalog.add_partitions("silver", dataset, dates, _schema(lake, dataset))
+    result.extra["listing"]["last_full_scan"] = fresh.last_full_scan
     result.seconds = time.perf_counter() - started
     if progress:
         progress({"job": JOB, "phase": "done", "result": result.as_dict()})
     return result
+
+
+def _schema(lake: LakeConfig, dataset: str) -> pa.Schema | None:
+    spec = lake.storage_names().get(dataset)
+    return spec.arrow_schema() if spec is not None else SYSTEM_SCHEMAS.get(dataset)
