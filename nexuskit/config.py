@@ -28,6 +28,9 @@ class KitSettings(BaseSettings):
     kinesis_limits: Literal["aws", "off"] = "aws"
     iam: Literal["enforce", "log", "off"] = "enforce"
     k8s: Literal["process", "kind"] | None = None
+    #: who creates the AWS resources on `up`: nexuskit's embedded provisioner (fast, the
+    #: default) or the real terraform applying terraform/stacks/platform to the engine
+    provisioner: Literal["embedded", "terraform"] = "embedded"
     #: False: `up` provisions the AWS resources only (no agent-core, MCP services or UI)
     control_plane: bool = True
     #: serve moto's /moto-api on the engine (admin-signed requests only; for debugging)

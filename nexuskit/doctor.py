@@ -36,6 +36,31 @@ def _docker_engine_running(docker: str) -> bool:
     return result.returncode == 0 and bool(result.stdout.strip())
 
 
+def terraform_report() -> dict[str, Any]:
+    """terraform's version, every provider mirror found (with its providers' versions), and
+    whether each stack's providers are there (nexuskit.terraform.mirrors)."""
+    from nexuskit.stack import repo_root
+    from nexuskit.terraform import discover_mirrors, terraform_binary, terraform_version
+    from nexuskit.terraform.mirrors import current_platform
+    from nexuskit.terraform.workspace import STACKS, required_providers
+
+    search = discover_mirrors()
+    stacks: dict[str, Any] = {}
+    stacks_dir = repo_root() / "terraform" / "stacks"
+    for stack in STACKS:
+        if not (stacks_dir / stack).is_dir():
+            continue
+        needed = required_providers(stacks_dir / stack)
+        missing = [a for a in needed if not search.holding(a, current_platform())]
+        stacks[stack] = {"providers": needed, "missing": missing}
+    return {
+        "binary": shutil.which(terraform_binary()),
+        "version": terraform_version(),
+        **search.as_dict(),
+        "stacks": stacks,
+    }
+
+
 def diagnose(settings: KitSettings) -> dict[str, Any]:
     """Everything ``doctor`` reports, as data."""
     engine = EmbeddedEngine(settings)
@@ -79,6 +104,7 @@ def diagnose(settings: KitSettings) -> dict[str, Any]:
         },
         "state_dir": {"path": str(engine.state_dir), "exists": engine.state_dir.exists()},
         "tools": {name: path for name, path in tools.items()},
+        "terraform": terraform_report(),
         "docker_engine": docker_engine,
         "engines": engines,
     }

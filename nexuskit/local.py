@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import shlex
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
@@ -80,8 +81,16 @@ def endpoints(settings: KitSettings) -> dict[str, Any]:
 _EDGE_AND_LAKE_SERVICES = ("sts", "glue", "lambda", "apigatewayv2")
 
 
-def up(settings: KitSettings) -> UpReport:
-    """Start the engine (if not up) and provision every resource of the stack."""
+def up(settings: KitSettings, on_line: Callable[[str], None] | None = None) -> UpReport:
+    """Start the engine (if not up) and provision every resource of the stack.
+
+    ``settings.provisioner`` chooses who creates the AWS resources: the embedded
+    provisioner (default), or terraform applying ``stacks/platform`` to the engine
+    (:func:`nexuskit.terraform.local.provision_with_terraform`; terraform's messages go
+    to ``on_line``).
+    """
+    if settings.provisioner == "terraform":
+        return _up_with_terraform(settings, on_line)
     started = time.perf_counter()
     spec = settings.stack()  # a bad parameter file fails before anything starts
     engine = EmbeddedEngine(settings)
@@ -140,6 +149,46 @@ def up(settings: KitSettings) -> UpReport:
     )
 
 
+def _up_with_terraform(settings: KitSettings, on_line: Callable[[str], None] | None) -> UpReport:
+    """``up --provisioner terraform``: the engine, terraform apply of stacks/platform, the control plane."""
+    from nexuskit.promote.pipeline import find_root
+    from nexuskit.terraform.local import LocalTerraform, provision_with_terraform, start_control_plane
+
+    started = time.perf_counter()
+    spec = settings.stack()
+    engine = EmbeddedEngine(settings)
+    already_up = engine.is_running()
+    root = find_root()
+    local_tf = LocalTerraform(settings, root)  # refuses AWS parameter sets before anything starts
+
+    def prepare() -> None:
+        # While the engine boots: the Lambda package and the copy of terraform/.
+        local_tf.build_package()
+        local_tf.workspace.prepare()
+
+    engine.start(while_starting=prepare)
+    engine_done = time.perf_counter()
+    target = engine.target(spec.region)
+    resources = provision_with_terraform(settings, root, target, on_line, local_tf)
+    provisioned = time.perf_counter()
+    aws_ready_at = time.time()
+    if settings.control_plane:
+        start_control_plane(settings, spec, target)
+    done = time.perf_counter()
+    return UpReport(
+        endpoint=engine.endpoint,
+        region=spec.region,
+        already_up=already_up,
+        engine_seconds=engine_done - started,
+        provision_seconds=provisioned - engine_done,
+        control_plane_seconds=done - provisioned,
+        total_seconds=done - started,
+        aws_ready_at=aws_ready_at,
+        resources=resources,
+        endpoints=endpoints(settings),
+    )
+
+
 def down(settings: KitSettings, purge: bool = False) -> dict[str, Any]:
     """Stop the engine; with ``purge`` also wipe the stack's persisted state."""
     engine = EmbeddedEngine(settings)
@@ -193,7 +242,7 @@ def _iam_figures(health: dict[str, Any] | None) -> dict[str, Any] | None:
 
 
 def env_exports(settings: KitSettings) -> list[str]:
-    """``export`` lines that point awscli, boto3 and tflocal at the engine."""
+    """``export`` lines that point awscli, boto3 and tflocal at the engine (and kubectl at the runtime)."""
     spec = settings.stack()
     engine = EmbeddedEngine(settings)
     if engine.pid() is None:
@@ -203,4 +252,7 @@ def env_exports(settings: KitSettings) -> list[str]:
     target = engine.target(spec.region)
     variables = target.env()
     variables["AWS_ENDPOINT_URL_S3"] = engine.endpoint
+    kubeconfig = settings.resolved_state_dir() / "kubeconfig"
+    if kubeconfig.exists():  # the control plane's Kubernetes API (kubectl, k9s, the official client)
+        variables["KUBECONFIG"] = str(kubeconfig)
     return [f"export {key}={shlex.quote(value)}" for key, value in variables.items()]

@@ -130,11 +130,28 @@ def up(env: str = "local", root: Path | None = None, apply: bool = True) -> Loca
     )
     report = LocalStackReport(image, ENDPOINT, str(override.path), applied=False)
     if apply:
+        from nexuskit.edge.package import build_auth_package
+
         chdir = "-chdir=terraform/stacks/platform"
         var_file = f"-var-file=../../envs/{env}/terraform.tfvars.json"
+        # LocalStack runs the function in a Lambda container: the package is built for the
+        # Lambda runtime's platform (wheels from the cache, downloaded when missing).
+        package = build_auth_package(
+            root / ".nexus" / "localstack" / "build", function_name=spec.auth_function, allow_download=True
+        )
+        package_vars = [f"-var={k}={v}" for k, v in package.terraform_vars().items()]
         for argv in (
             ["terraform", chdir, "init", "-input=false", "-no-color"],
-            ["terraform", chdir, "apply", "-input=false", "-no-color", "-auto-approve", var_file],
+            [
+                "terraform",
+                chdir,
+                "apply",
+                "-input=false",
+                "-no-color",
+                "-auto-approve",
+                var_file,
+                *package_vars,
+            ],
         ):
             result = runner.run(argv)
             if result.returncode != 0:

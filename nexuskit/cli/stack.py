@@ -7,6 +7,7 @@ import time
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from nexuskit.cli.common import (
@@ -60,6 +61,14 @@ def up(
             help="Serve moto's /moto-api on the engine for debugging (admin-signed requests only).",
         ),
     ] = False,
+    provisioner: Annotated[
+        str | None,
+        typer.Option(
+            "--provisioner",
+            help="embedded (default: nexuskit creates the resources, in seconds) or terraform "
+            "(terraform applies terraform/stacks/platform to the engine).",
+        ),
+    ] = None,
     port: PortOpt = None,
     state_dir: StateDirOpt = None,
     env: EnvOpt = None,
@@ -81,8 +90,9 @@ def up(
         k8s=k8s,
         control_plane=control_plane,
         moto_api=moto_api or None,  # absent: NEXUSKIT_MOTO_API decides
+        provisioner=provisioner,
     )
-    report = local_stack.up(settings)
+    report = local_stack.up(settings, on_line=None if as_json else _terraform_line)
     if as_json:
         print_json(report.as_dict())
     else:
@@ -96,6 +106,10 @@ def up(
         console.print('Next: [bold]eval "$(nexuskit env)"[/] then use awscli/boto3 as usual.')
     if foreground:
         _follow_engine(settings)
+
+
+def _terraform_line(line: str) -> None:
+    console.print(f"[dim]terraform:[/] {escape(line)}", soft_wrap=True, highlight=False)
 
 
 def _localstack_unavailable(engine: str, env: str = "local", as_json: bool = False) -> None:
@@ -220,6 +234,29 @@ def doctor(port: PortOpt = None, state_dir: StateDirOpt = None, as_json: JsonOpt
     for name, path in report["tools"].items():
         table.add_row(name, path or "[dim]missing[/]")
     console.print(table)
+    tf = report["terraform"]
+    console.print(
+        f"terraform  {tf['version'] or '[red]not installed[/]'} ({tf['binary'] or 'not on PATH'}), "
+        f"platform {tf['platform']}",
+        highlight=False,
+    )
+    mirrors = Table(title="Terraform provider mirrors")
+    mirrors.add_column("mirror")
+    mirrors.add_column("found by")
+    mirrors.add_column("providers")
+    for mirror in tf["mirrors"]:
+        held = ", ".join(
+            f"{address.removeprefix('registry.terraform.io/')} {', '.join(versions)}"
+            for address, versions in mirror["providers"].items()
+        )
+        mirrors.add_row(mirror["path"], mirror["found_by"], held)
+    if not tf["mirrors"]:
+        mirrors.add_row("[dim]none found[/]", "", "")
+    console.print(mirrors)
+    for stack, info in tf["stacks"].items():
+        if info["missing"]:
+            missing = ", ".join(a.removeprefix("registry.terraform.io/") for a in info["missing"])
+            console.print(f"[yellow]stack {stack}:[/] provider {missing} is in no mirror", highlight=False)
     engines = Table(title="Engines and runtimes")
     engines.add_column("name")
     engines.add_column("available")

@@ -1,9 +1,15 @@
-"""``nexuskit tf``: Terraform helpers for local runs (the provider override)."""
+"""``nexuskit tf``: nexuskit runs Terraform (validate, init/plan/apply/destroy --local, package, override).
+
+Thin: each command calls one function of :mod:`nexuskit.terraform` (or
+:mod:`nexuskit.edge.package`), prints terraform's messages as they come (or JSON at the
+end with ``--json``) and maps a NexuskitError to one line and a non-zero exit.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -20,9 +26,18 @@ from nexuskit.cli.common import (
 )
 
 tf_app = typer.Typer(
-    help="Terraform helpers: point the stacks at the local engine.",
+    help="Terraform: validate the stacks offline, run them on the local engine, build the Lambda package.",
     no_args_is_help=True,
 )
+StackOpt = Annotated[str, typer.Option("--stack", help="platform (default) or workloads.")]
+LocalOpt = Annotated[bool, typer.Option("--local", help="Against the running local engine (required).")]
+KubeconfigOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--kubeconfig",
+        help="Workloads stack: the cluster's kubeconfig (default: the local runtime's <state>/kubeconfig).",
+    ),
+]
 app.add_typer(tf_app, name="tf")
 
 
@@ -86,4 +101,179 @@ def override(
         f"terraform apply -var-file=../../envs/{settings.env}/terraform.tfvars.json",
         soft_wrap=True,
         highlight=False,
+    )
+
+
+def _echo(as_json: bool) -> Callable[[str], None] | None:
+    if as_json:
+        return None
+    return lambda line: console.print(line, soft_wrap=True, highlight=False, markup=False)
+
+
+@tf_app.command("validate")
+@handle_errors
+def validate(
+    stack: Annotated[
+        str | None, typer.Option("--stack", help="platform or workloads (default: both).")
+    ] = None,
+    state_dir: StateDirOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """terraform init -backend=false + validate of every stack, offline, with the real providers."""
+    from nexuskit.engine import EmbeddedEngine
+    from nexuskit.promote.pipeline import find_root
+    from nexuskit.terraform import STACKS, validate_stacks
+
+    settings = settings_from(None, state_dir)
+    folder = EmbeddedEngine(settings).state_dir / "terraform-validate"
+    results = validate_stacks(find_root(), folder, [stack] if stack else STACKS)
+    if as_json:
+        print_json([r.as_dict() for r in results])
+    else:
+        marks = {
+            "valid": "[green]valid[/]",
+            "invalid": "[bold red]invalid[/]",
+            "skipped": "[yellow]skipped[/]",
+        }
+        for result in results:
+            console.print(f"{marks[result.status]}  {result.reason}", soft_wrap=True, highlight=False)
+    if not all(r.ok for r in results):
+        raise typer.Exit(1)
+
+
+def _local(
+    port: int | None, state_dir: Path | None, env: str | None, local: bool, as_json: bool, **kwargs: Any
+) -> Any:
+    from nexuskit.errors import ConfigError
+    from nexuskit.promote.pipeline import find_root
+    from nexuskit.terraform.local import LocalTerraform
+
+    if not local:
+        raise ConfigError(
+            "nexuskit tf runs the stacks against the local engine only: pass --local",
+            "AWS goes through the gated `nexuskit promote --env prod`",
+        )
+    settings = settings_from(port, state_dir, env)
+    return LocalTerraform(settings, find_root(), on_line=_echo(as_json), **kwargs)
+
+
+def _finish(run: Any, as_json: bool) -> None:
+    if as_json:
+        print_json(run.as_dict())
+
+
+@tf_app.command("init")
+@handle_errors
+def init(
+    local: LocalOpt = False,
+    stack: StackOpt = "platform",
+    port: PortOpt = None,
+    state_dir: StateDirOpt = None,
+    env: EnvOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """terraform init of a stack against the running engine (override, local state in the state dir)."""
+    _finish(_local(port, state_dir, env, local, as_json).init(stack), as_json)
+
+
+@tf_app.command("plan")
+@handle_errors
+def plan(
+    local: LocalOpt = False,
+    stack: StackOpt = "platform",
+    detailed_exitcode: Annotated[
+        bool, typer.Option("--detailed-exitcode", help="Exit 2 when there are changes, 0 when none.")
+    ] = False,
+    kubeconfig: KubeconfigOpt = None,
+    port: PortOpt = None,
+    state_dir: StateDirOpt = None,
+    env: EnvOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """terraform plan of a stack against the running engine."""
+    run = _local(port, state_dir, env, local, as_json, kubeconfig=kubeconfig).plan(
+        stack, detailed_exitcode=detailed_exitcode
+    )
+    _finish(run, as_json)
+    if detailed_exitcode and run.exit_code == 2:
+        raise typer.Exit(2)
+
+
+@tf_app.command("apply")
+@handle_errors
+def apply(
+    local: LocalOpt = False,
+    stack: StackOpt = "platform",
+    kubeconfig: KubeconfigOpt = None,
+    port: PortOpt = None,
+    state_dir: StateDirOpt = None,
+    env: EnvOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """terraform apply (auto-approved) of a stack against the running engine."""
+    _finish(_local(port, state_dir, env, local, as_json, kubeconfig=kubeconfig).apply(stack), as_json)
+
+
+@tf_app.command("destroy")
+@handle_errors
+def destroy(
+    local: LocalOpt = False,
+    stack: StackOpt = "platform",
+    kubeconfig: KubeconfigOpt = None,
+    port: PortOpt = None,
+    state_dir: StateDirOpt = None,
+    env: EnvOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """terraform destroy (auto-approved) of a stack on the running engine."""
+    _finish(_local(port, state_dir, env, local, as_json, kubeconfig=kubeconfig).destroy(stack), as_json)
+
+
+@tf_app.command("package")
+@handle_errors
+def package(
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", help="Folder to write the zip to (default <state>/terraform/build)."),
+    ] = None,
+    download: Annotated[
+        bool, typer.Option("--download", help="pip download missing wheels into the wheel cache (network).")
+    ] = False,
+    this_machine: Annotated[
+        bool,
+        typer.Option(
+            "--this-machine",
+            help="Package this interpreter's installed dependencies (for the local engine; not for AWS).",
+        ),
+    ] = False,
+    state_dir: StateDirOpt = None,
+    env: EnvOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Build the auth Lambda's zip (sources + dependencies for python3.11 x86_64) and print its hash."""
+    from nexuskit.edge.package import LAMBDA_TARGET, LambdaTarget, build_auth_package
+    from nexuskit.engine import EmbeddedEngine
+
+    settings = settings_from(None, state_dir, env)
+    folder = output or EmbeddedEngine(settings).state_dir / "terraform" / "build"
+    built = build_auth_package(
+        folder,
+        function_name=settings.stack().auth_function,
+        target=LambdaTarget.this_machine() if this_machine else LAMBDA_TARGET,
+        allow_download=download,
+    )
+    if as_json:
+        print_json(built.as_dict())
+        return
+    console.print(
+        f"wrote {built.path} ({built.size} bytes, {built.target.label}, wheels from {built.source}: "
+        f"{', '.join(built.dependencies) or 'none'})",
+        soft_wrap=True,
+        highlight=False,
+    )
+    console.print(
+        f"-var auth_package_path={built.path} -var auth_package_sha256={built.sha256_b64}",
+        soft_wrap=True,
+        highlight=False,
+        markup=False,
     )

@@ -2,7 +2,8 @@
 
 :func:`deploy_edge` deploys both through the real AWS APIs (to the engine or to AWS):
 
-* the function from ``services/auth`` (runtime python3.12, handler ``handler.handler``),
+* the function from ``services/auth`` (runtime python3.11, the one its package is built for;
+  handler ``handler.handler``),
   run by the execution role ``${prefix}-auth-lambda-exec``, configured through its
   environment: the signing secret, the bearer role, the TTL bounds of the parameter file,
   the token's issuer and audience, and the names and ARNs of the client streams;
@@ -43,7 +44,7 @@ from nexuskit.edge.deploy import (
     invoke_url,
 )
 from nexuskit.edge.errors import EdgeError, TokenError
-from nexuskit.edge.package import auth_source_dir, build_package
+from nexuskit.edge.package import LAMBDA_TARGET, auth_source_dir, build_package
 from nexuskit.provision import MISSING, READY, ResourceState
 from nexuskit.provision.context import aws_call, error_code, partition_of
 from nexuskit.stack import StackSpec
@@ -68,7 +69,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-AUTH_RUNTIME = "python3.12"
+AUTH_RUNTIME = LAMBDA_TARGET.runtime  # the runtime the package is built for (Terraform: the same)
 AUTH_HANDLER = "handler.handler"
 AUTH_TIMEOUT_S = 10
 AUTH_MEMORY_MB = 256

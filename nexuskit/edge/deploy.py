@@ -63,7 +63,7 @@ class FunctionSpec:
     package: Package
     handler: str
     environment: dict[str, str]
-    runtime: str = "python3.12"
+    runtime: str = "python3.11"
     timeout: int = 10
     memory_mb: int = 256
     description: str = ""

@@ -7,18 +7,28 @@ Steps, in order; the first that fails stops the run with its reason:
  3. ``static-checks``    python-hcl2 invariants + parity (pytest), checkov (``--skip-checkov``
                          skips checkov with a printed warning)
  4. ``env-params``       no placeholder account, region us-west-2, S3 backend with lock file
- 5. ``aws-identity``     no local endpoint variables, credentials, caller in allowed accounts
- 6. ``init``             ``terraform init -backend-config=../../envs/<env>/backend.hcl``
- 7. ``drift``            ``plan -refresh-only -detailed-exitcode`` (2 = drift: stop unless
+ 5. ``validate``         ``terraform init -backend=false`` + ``validate`` of both stacks with the
+                         real providers, from nexuskit's CLI config (nexuskit.terraform)
+ 6. ``rehearsal``        the env's platform stack applied to a scratch embedded engine, the
+                         packaged Lambda invoked in a clean interpreter, destroyed (rehearsal.py)
+ 7. ``aws-identity``     no local endpoint variables, credentials, caller in allowed accounts
+ 8. ``init``             ``terraform init -backend-config=../../envs/<env>/backend.hcl``
+ 9. ``drift``            ``plan -refresh-only -detailed-exitcode`` (2 = drift: stop unless
                          ``--accept-drift``)
- 8. ``plan``             ``plan -out`` then ``show -json`` (or the saved plan ``--approve`` names)
- 9. ``policy``           policy.py on the plan JSON  (``--plan-only`` stops here)
-10. ``approval``         typed first 12 hex of the plan's sha256, or ``--approve SHA``
-11. ``apply``            ``apply`` of exactly the approved plan file (hash checked again)
-12. ``images``           service images built and pushed to ECR (images.py)
-13. ``workloads``        the workloads stack: init, plan, show -json, policy, apply
-14. ``post-apply-plan``  ``plan -detailed-exitcode`` on both stacks must exit 0 (no changes)
-15. ``smoke``            ``POST /auth`` gives a token; an unsigned call is refused (smoke.py)
+10. ``plan``             ``plan -out`` then ``show -json`` (or the saved plan ``--approve`` names)
+11. ``policy``           policy.py on the plan JSON  (``--plan-only`` stops here)
+12. ``approval``         typed first 12 hex of the plan's sha256, or ``--approve SHA``
+13. ``apply``            ``apply`` of exactly the approved plan file (hash checked again)
+14. ``images``           service images built and pushed to ECR (images.py)
+15. ``workloads``        the workloads stack: manifests rendered for the env, init, plan,
+                         show -json, policy, apply
+16. ``post-apply-plan``  ``plan -detailed-exitcode`` on both stacks must exit 0 (no changes)
+17. ``smoke``            ``POST /auth`` gives a token; an unsigned call is refused (smoke.py)
+
+Steps 5 and 6 come before the first AWS call. From step 5 on, every terraform process
+gets nexuskit's CLI configuration (provider mirrors first), so the provider that was
+validated and rehearsed is the one that applies. The platform plan gets the auth
+Lambda's package (the zip the rehearsal checked) as ``auth_package_path``/``_sha256``.
 
 ``--dry-run`` lists every step and command and runs none. Plans, their JSON and the log
 of every command live in ``.nexus/promote/<env>/<commit>/`` (git-ignored).
@@ -43,6 +53,7 @@ from nexuskit.promote.awsapi import AwsAccess
 from nexuskit.promote.commands import CommandRunner
 from nexuskit.promote.policy import PlanSummary, check_plan
 from nexuskit.promote.records import RESULTS_DIR
+from nexuskit.promote.rehearsal import RehearsalReport, rehearse
 from nexuskit.promote.terraform import TerraformCommands, require_terraform, terraform_binary
 from nexuskit.stack import StackSpec
 
@@ -53,6 +64,8 @@ STEPS: tuple[tuple[str, str], ...] = (
     ("scenarios", "scenario suite green for this commit"),
     ("static-checks", "static checks (invariants, checkov)"),
     ("env-params", "environment parameters"),
+    ("validate", "terraform validate with the real providers"),
+    ("rehearsal", "rehearsal on a scratch engine"),
     ("aws-identity", "AWS credentials and account"),
     ("init", "terraform init (platform)"),
     ("drift", "drift check (platform)"),
@@ -162,6 +175,8 @@ class ApprovalRequest:
 
 
 Confirm = Callable[[ApprovalRequest], str | None]
+#: the rehearsal: (checkout, env, work folder, terraform's messages) -> what it did
+Rehearse = Callable[[Path, str, Path, Callable[[str], None] | None], "RehearsalReport"]
 StepCallback = Callable[[StepResult], None]
 StartCallback = Callable[[str, str], None]
 
@@ -212,6 +227,7 @@ class Promotion:
         confirm: Confirm | None = None,
         on_step: StepCallback | None = None,
         on_start: StartCallback | None = None,
+        rehearsal: Rehearse | None = None,
     ) -> None:
         if options.env == "local":
             raise ConfigError(
@@ -233,6 +249,10 @@ class Promotion:
         self.plan_sha: str | None = None
         self.plan_json: dict[str, Any] = {}
         self.image_overrides: dict[str, str] = {}
+        self.rehearsal: Rehearse = rehearsal or rehearse
+        self.package_vars: dict[str, str] = {}
+        self.account = ""
+        self.manifests_dir: Path | None = None
 
     # -- paths ------------------------------------------------------------------------------
     @property
@@ -330,6 +350,16 @@ class Promotion:
                 f"no {gates.PLACEHOLDER_ACCOUNT}, region {gates.PROMOTION_REGION}",
                 [],
             ),
+            "validate": (
+                "both stacks: init -backend=false and validate in a copy of terraform/, providers "
+                "from the mirrors nexuskit finds",
+                [[tf.binary, "init", "-backend=false"], [tf.binary, "validate", "-json"]],
+            ),
+            "rehearsal": (
+                "build the auth Lambda's package; scratch engine; init, apply of stacks/platform with "
+                f"envs/{self.options.env}; Lambda invoked in a clean interpreter; destroy",
+                [],
+            ),
             "aws-identity": ("STS GetCallerIdentity: account in allowed_account_ids", []),
             "init": ("platform stack with the S3 backend", [tf.init("platform")]),
             "drift": (
@@ -359,7 +389,8 @@ class Promotion:
                 ],
             ),
             "workloads": (
-                "init, plan, policy checks and apply of the workloads stack",
+                "manifests rendered for the env into the run folder (manifests_dir), then init, plan, "
+                "policy checks and apply of the workloads stack",
                 [
                     tf.init("workloads"),
                     tf.plan("workloads", wl_plan, overrides),
@@ -398,6 +429,38 @@ class Promotion:
         passed, self.spec = gates.check_env_params(self.root, self.options.env)
         return _Outcome(passed.reason, passed.details)
 
+    def _step_validate(self) -> _Outcome:
+        from nexuskit.terraform import validate_stacks
+
+        results = validate_stacks(self.root, self.run_dir / "terraform-validate")
+        bad = [r for r in results if r.status != "valid"]
+        if bad:
+            raise PromotionError(
+                f"terraform validate: {bad[0].reason}"
+                + (f" (and {len(bad) - 1} more stack(s))" if len(bad) > 1 else "")
+            )
+        self._use_nexuskit_cli_config()
+        return _Outcome("; ".join(r.reason for r in results), {"stacks": [r.as_dict() for r in results]})
+
+    def _use_nexuskit_cli_config(self) -> None:
+        """Every later terraform command gets the CLI config validation used (same providers)."""
+        from nexuskit.terraform.cliconfig import CLI_CONFIG_NAME
+
+        config = self.run_dir / "terraform-validate" / CLI_CONFIG_NAME
+        if config.is_file():
+            self.runner.env["TF_CLI_CONFIG_FILE"] = str(config)
+            self.runner.env.pop("TF_PLUGIN_CACHE_DIR", None)
+
+    def _step_rehearsal(self) -> _Outcome:
+        report = self.rehearsal(self.root, self.options.env, self.run_dir / "rehearsal", None)
+        package = report.package
+        if package.get("path") and package.get("sha256_b64"):
+            self.package_vars = {
+                "auth_package_path": str(package["path"]),
+                "auth_package_sha256": str(package["sha256_b64"]),
+            }
+        return _Outcome(report.summary, report.as_dict())
+
     def _aws(self) -> AwsAccess:
         region = self.spec.region if self.spec else gates.PROMOTION_REGION
         return AwsAccess(region, self.options.aws_endpoints)
@@ -405,6 +468,7 @@ class Promotion:
     def _step_aws_identity(self) -> _Outcome:
         assert self.spec is not None
         passed = gates.check_aws_identity(self.spec, self._aws())
+        self.account = str(passed.details.get("account") or "")
         return _Outcome(passed.reason, passed.details)
 
     def _terraform(self, argv: list[str], what: str, ok: tuple[int, ...] = (0,)) -> int:
@@ -431,7 +495,7 @@ class Promotion:
         return _Outcome(f"platform stack initialised with envs/{self.options.env}/backend.hcl")
 
     def _step_drift(self) -> _Outcome:
-        code = self._terraform(self.tf.drift("platform"), "drift check", ok=(0, 2))
+        code = self._terraform(self.tf.drift("platform", self.package_vars), "drift check", ok=(0, 2))
         if code == 0:
             return _Outcome("no drift: AWS matches the state")
         if not self.options.accept_drift:
@@ -451,7 +515,7 @@ class Promotion:
             how = f"reusing the saved plan {saved.name}"
         else:
             self.plan_file = self._new_plan_file("platform")
-            self._terraform(self.tf.plan("platform", self.plan_file), "terraform plan")
+            self._terraform(self.tf.plan("platform", self.plan_file, self.package_vars), "terraform plan")
             how = f"plan written to {self.plan_file.relative_to(self.root)}"
         self.plan_json = self._show_json("platform", self.plan_file)
         self.plan_sha = sha256_of(self.plan_file)
@@ -518,9 +582,44 @@ class Promotion:
         )
 
     def _workload_vars(self) -> dict[str, object]:
-        return {"image_overrides": self.image_overrides} if self.image_overrides else {}
+        variables: dict[str, object] = {}
+        if self.manifests_dir is not None:
+            variables["manifests_dir"] = str(self.manifests_dir)
+        if self.image_overrides:
+            variables["image_overrides"] = self.image_overrides
+        return variables
+
+    def _render_manifests(self) -> Path:
+        """The services' manifests rendered for this environment: what the workloads stack applies."""
+        from nexuskit.controlplane.render import manifest_values, render_manifests
+
+        assert self.spec is not None
+        outputs = self._outputs()
+        invoke_url = smoke.output_value(outputs, "http_api", "invoke_url")
+        issuer = smoke.output_value(outputs, "cluster", "oidc_issuer_url")
+        values = manifest_values(
+            self.spec,
+            account_id=self.account or None,
+            api_invoke_url=str(invoke_url or ""),
+            tag=self.commit[:SHORT],
+            oidc_issuer=str(issuer) if issuer else None,
+        )
+        out = self.run_dir / "manifests"
+        render_manifests(self.spec, out, services_dir=self.root / "services", values=values)
+        return out
+
+    def _outputs(self) -> dict[str, Any]:
+        result = self.runner.run(self.tf.output_json("platform"), log_stdout=False)
+        if result.returncode != 0:
+            raise PromotionError(f"terraform output failed: {result.error_line()}")
+        try:
+            outputs = json.loads(result.stdout)
+        except ValueError:
+            raise PromotionError("terraform output -json did not print JSON") from None
+        return outputs if isinstance(outputs, dict) else {}
 
     def _step_workloads(self) -> _Outcome:
+        self.manifests_dir = self._render_manifests()
         self._terraform(self.tf.init("workloads"), "terraform init (workloads)")
         plan_file = self._new_plan_file("workloads")
         self._terraform(
@@ -531,7 +630,7 @@ class Promotion:
         return _Outcome(f"workloads applied ({summary})", {"plan_file": str(plan_file)})
 
     def _step_post_apply_plan(self) -> _Outcome:
-        for stack, variables in (("platform", {}), ("workloads", self._workload_vars())):
+        for stack, variables in (("platform", dict(self.package_vars)), ("workloads", self._workload_vars())):
             code = self._terraform(
                 self.tf.post_apply_plan(stack, variables), f"post-apply plan ({stack})", ok=(0, 2)
             )
@@ -543,13 +642,7 @@ class Promotion:
         return _Outcome("both stacks: no changes after apply")
 
     def _step_smoke(self) -> _Outcome:
-        result = self.runner.run(self.tf.output_json("platform"), log_stdout=False)
-        if result.returncode != 0:
-            raise PromotionError(f"terraform output failed: {result.error_line()}")
-        try:
-            outputs = json.loads(result.stdout)
-        except ValueError:
-            raise PromotionError("terraform output -json did not print JSON") from None
+        outputs = self._outputs()
         auth_url = smoke.output_value(outputs, "http_api", "auth_url")
         stream = smoke.output_value(outputs, "streams", "client", "name")
         if not auth_url or not stream:
@@ -570,10 +663,12 @@ def promote(
     confirm: Confirm | None = None,
     on_step: StepCallback | None = None,
     on_start: StartCallback | None = None,
+    rehearsal: Rehearse | None = None,
 ) -> PromotionReport:
     """Run the promotion (see the module docstring for the steps); returns the report.
 
     A failing step does not raise: the report ends with it (``report.ok`` is False). A
     missing terraform raises :class:`~nexuskit.errors.ToolMissingError` before any step.
+    ``rehearsal`` replaces :func:`~nexuskit.promote.rehearsal.rehearse` (tests).
     """
-    return Promotion(options, confirm, on_step, on_start).run()
+    return Promotion(options, confirm, on_step, on_start, rehearsal).run()

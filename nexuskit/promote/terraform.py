@@ -72,7 +72,7 @@ class TerraformCommands:
             f"-backend-config=../../envs/{self.env}/backend.hcl",
         ]
 
-    def drift(self, stack: str) -> list[str]:
+    def drift(self, stack: str, variables: Mapping[str, object] | None = None) -> list[str]:
         return [
             *self._base(stack),
             "plan",
@@ -81,6 +81,7 @@ class TerraformCommands:
             *_COMMON,
             _LOCK,
             self.var_file,
+            *self._vars(variables),
         ]
 
     def plan(self, stack: str, out: Path | str, variables: Mapping[str, object] | None = None) -> list[str]:

@@ -16,7 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from nexuskit.errors import PromotionError
 from nexuskit.promote import PromoteOptions, PromotionReport, promote, write_scenario_record
+from nexuskit.promote.rehearsal import RehearsalReport
 
 MAIN = Path(__file__).resolve().parents[2]
 FAKES = Path(__file__).resolve().parent / "fakes"
@@ -136,6 +138,8 @@ def make_repo(
     if dockerfiles:
         files["services/agent_core/Dockerfile"] = "FROM python:3.11-slim\n"
         files["services/mcp/aws_mcp/Dockerfile"] = "FROM python:3.11-slim\n"
+    for template in sorted((MAIN / "services").glob("**/k8s/templates/*.yaml")):
+        files[str(template.relative_to(MAIN))] = template.read_text()
     for name, text in files.items():
         path = repo / name
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -164,9 +168,27 @@ class Checkout:
             dirty=False,
         )
 
+    rehearsals: list[tuple[Path, str]] = field(default_factory=list)
+    rehearsal_error: str | None = None
+
+    def rehearse(self, root: Path, env: str, workdir: Path, on_line: Any = None) -> RehearsalReport:
+        """Stands in for the rehearsal (a real one needs the real stacks; see test_rehearsal.py)."""
+        self.rehearsals.append((root, env))
+        if self.rehearsal_error:
+            raise PromotionError(self.rehearsal_error)
+        package = workdir / "build" / "nexus-prod-auth.zip"
+        package.parent.mkdir(parents=True, exist_ok=True)
+        package.write_bytes(b"PK fake package")
+        return RehearsalReport(
+            env,
+            applied=3,
+            destroyed=3,
+            package={"path": str(package), "sha256_b64": "A" * 43 + "=", "target": "python3.11 x86_64"},
+        )
+
     def promote(self, confirm: Any = None, **options: Any) -> PromotionReport:
         opts = PromoteOptions(env="prod", root=self.path, aws_endpoints=self.aws_endpoints, **options)
-        return promote(opts, confirm=confirm)
+        return promote(opts, confirm=confirm, rehearsal=self.rehearse)
 
     def write_json(self, name: str, doc: Any) -> Path:
         path = self.path.parent / name

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from nexuskit.promote import STEPS, ApprovalRequest
@@ -131,3 +133,19 @@ def test_approve_applies_the_saved_plan_of_a_plan_only_run(checkout: Checkout) -
     assert [c["plan_sha256"] for c in platform_applies] == [planned.plan_sha256]
     plan_outs = [c for c in checkout.fakes.tf_calls() if any(a.startswith("-out=") for a in c["argv"])]
     assert [c["stack"] for c in plan_outs] == ["platform", "workloads"]  # no second platform plan
+
+
+def test_workloads_apply_the_manifests_rendered_for_prod(checkout: Checkout) -> None:
+    """The workloads plan gets manifests_dir: the services' templates rendered with prod names,
+    the prod account and the pushed image tag (the same renderer the local runtime uses)."""
+    checkout.green_record()
+    checkout.promote(confirm=lambda request: request.short)
+    plan = next(
+        c["argv"] for c in checkout.fakes.tf_calls() if c["stack"] == "workloads" and c["argv"][1] == "plan"
+    )
+    folder = Path(next(a for a in plan if a.startswith("-var=manifests_dir=")).split("=", 2)[2])
+    files = sorted(p.relative_to(folder).as_posix() for p in folder.glob("**/k8s/*.yaml"))
+    assert "agent_core/k8s/agent-core.yaml" in files
+    text = (folder / "agent_core" / "k8s" / "agent-core.yaml").read_text()
+    assert "arn:aws:iam::210987654321:role/nexus-prod-agent-irsa" in text
+    assert "${" not in text.replace("$(", "")

@@ -6,6 +6,8 @@ repository is a fresh clean checkout in a temporary folder.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from nexuskit.promote import STEPS
@@ -128,7 +130,8 @@ def test_missing_credentials_stop_the_run(checkout: Checkout, monkeypatch: pytes
     monkeypatch.delenv("AWS_ACCESS_KEY_ID")
     monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
     assert "no AWS credentials" in _stopped_at(checkout.promote(), "aws-identity")
-    assert checkout.fakes.tf_calls() == []
+    stacks = [c for c in checkout.fakes.tf_calls() if c["argv"][0].startswith("-chdir=terraform/stacks")]
+    assert stacks == [], "terraform ran on the checkout's stacks before the identity gate"
 
 
 def test_caller_in_another_account_stops_the_run(checkout: Checkout, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -160,7 +163,9 @@ def test_init_uses_the_prod_backend(checkout: Checkout) -> None:
     """init runs in the platform stack with envs/prod/backend.hcl."""
     checkout.green_record()
     checkout.promote(plan_only=True)
-    init = checkout.fakes.tf_calls()[0]["argv"]
+    init = next(
+        c["argv"] for c in checkout.fakes.tf_calls() if c["argv"][1] == "init" and "-reconfigure" in c["argv"]
+    )
     assert init[:2] == ["-chdir=terraform/stacks/platform", "init"]
     assert "-backend-config=../../envs/prod/backend.hcl" in init
 
@@ -231,3 +236,55 @@ def test_wrong_typed_confirmation_stops_the_run(checkout: Checkout) -> None:
     checkout.green_record()
     reason = _stopped_at(checkout.promote(confirm=lambda request: "yes"), "approval")
     assert "does not match" in reason
+
+
+def test_validate_and_rehearsal_come_before_any_aws_call() -> None:
+    """The two terraform gates run after the parameters and before the first AWS call (STS)."""
+    assert GATES.index("env-params") < GATES.index("validate") < GATES.index("rehearsal")
+    assert GATES.index("rehearsal") < GATES.index("aws-identity")
+
+
+def test_invalid_terraform_stops_the_run_at_validate(
+    checkout: Checkout, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """terraform validate's error (with the real providers) stops the run; nothing is rehearsed."""
+    checkout.green_record()
+    monkeypatch.setenv("FAKE_TF_VALIDATE_ERROR", "Unsupported argument")
+    reason = _stopped_at(checkout.promote(), "validate")
+    assert "Unsupported argument" in reason
+    assert checkout.rehearsals == []
+
+
+def test_validate_runs_in_a_copy_without_a_backend(checkout: Checkout) -> None:
+    """Validation inits both stacks without a backend, in a copy under .nexus (the checkout stays clean)."""
+    checkout.green_record()
+    checkout.promote(plan_only=True)
+    inits = [c["argv"] for c in checkout.fakes.tf_calls() if "-backend=false" in c["argv"]]
+    assert [Path(a[0].removeprefix("-chdir=")).name for a in inits] == ["platform", "workloads"]
+    assert all("/.nexus/promote/prod/" in a[0] for a in inits)
+
+
+def test_failed_rehearsal_stops_the_run_before_aws(checkout: Checkout) -> None:
+    """A rehearsal that fails stops the run; the identity gate (the first AWS call) never runs."""
+    checkout.green_record()
+    checkout.rehearsal_error = "rehearsal: terraform apply on the scratch engine failed: boom"
+    report = checkout.promote()
+    assert report.steps[-1].name == "rehearsal" and report.steps[-1].status == "fail"
+    assert "boom" in report.steps[-1].reason
+    assert "aws-identity" not in [s.name for s in report.steps]
+
+
+def test_rehearsal_rehearses_this_checkout_and_env(checkout: Checkout) -> None:
+    """The rehearsal gets the checkout and the environment being promoted."""
+    checkout.green_record()
+    checkout.promote(plan_only=True)
+    assert checkout.rehearsals == [(checkout.path, "prod")]
+
+
+def test_plan_takes_the_rehearsed_lambda_package(checkout: Checkout) -> None:
+    """The platform plan deploys exactly the zip the rehearsal checked (path and hash)."""
+    checkout.green_record()
+    checkout.promote(plan_only=True)
+    plan = next(c["argv"] for c in checkout.fakes.tf_calls() if any(a.startswith("-out=") for a in c["argv"]))
+    assert any(a.startswith("-var=auth_package_path=") and a.endswith("nexus-prod-auth.zip") for a in plan)
+    assert "-var=auth_package_sha256=" + "A" * 43 + "=" in plan

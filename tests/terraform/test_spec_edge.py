@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from conftest import module_config
-from tfstatic import REPO_ROOT, Scope, expression, literal, module_scope
+from tfstatic import Scope, expression, literal, module_scope
 
 
 def test_post_auth_routes_to_the_lambda() -> None:
@@ -39,20 +39,27 @@ def test_prod_stage_writes_access_logs_to_the_api_log_group(platform) -> None:
     assert expression(platform.module("edge")["api_log_group"]) == "module.observability.api_log_group"
 
 
-def test_lambda_is_built_from_services_auth(stack: Scope) -> None:
-    """The Lambda's zip is an archive_file of services/auth at the repository root."""
+def test_lambda_takes_the_package_nexuskit_builds(stack: Scope) -> None:
+    """No archive provider: the zip's path and base64 SHA-256 come in as stack variables."""
     edge = module_scope(stack, "edge")
-    archive = edge.config.data_source("archive_file", "auth")
-    assert literal(archive["type"]) == "zip"
-    assert expression(archive["source_dir"]) == "var.auth_source_dir"
-    assert expression(stack.config.module("edge")["auth_source_dir"]) == "local.auth_source_dir"
-    source_dir = literal(stack.config.locals["auth_source_dir"])
-    assert source_dir.startswith("${path.root}/")
-    resolved = (stack.config.path / source_dir.removeprefix("${path.root}/")).resolve()
-    assert resolved == REPO_ROOT / "services" / "auth"
+    assert "archive_file" not in edge.config.data
+    edge_call = stack.config.module("edge")
+    assert expression(edge_call["auth_package_path"]) == "var.auth_package_path"
+    assert expression(edge_call["auth_package_sha256"]) == "var.auth_package_sha256"
     function = edge.config.resource("aws_lambda_function", "auth")
-    assert expression(function["filename"]) == "data.archive_file.auth.output_path"
-    assert expression(function["source_code_hash"]) == "data.archive_file.auth.output_base64sha256"
+    assert expression(function["filename"]) == "var.auth_package_path"
+    assert expression(function["source_code_hash"]) == "var.auth_package_sha256"
+
+
+def test_lambda_runtime_is_the_one_the_package_is_built_for() -> None:
+    """Terraform's runtime and architecture are those nexuskit installs the wheels for."""
+    from nexuskit.edge.package import LAMBDA_TARGET
+
+    variables = module_config("edge").variables
+    assert literal(variables["auth_runtime"]["default"]) == LAMBDA_TARGET.runtime
+    assert literal(variables["auth_architecture"]["default"]) == LAMBDA_TARGET.architecture
+    function = module_config("edge").resource("aws_lambda_function", "auth")
+    assert function["architectures"] == ["${var.auth_architecture}"]
 
 
 def test_ttl_bounds_are_passed_to_the_lambda(stack: Scope) -> None:

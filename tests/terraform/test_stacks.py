@@ -1,5 +1,6 @@
-"""The stacks: variables == parameter keys, prod guards, no emulator wiring, pinned versions,
-the prod backend, and the workloads stack over services/*/k8s/*.yaml."""
+"""The stacks: variables == parameter keys (plus the Lambda package), prod guards, no emulator
+wiring, provider constraints the offline mirror satisfies, the prod backend, and the workloads
+stack over the rendered manifests."""
 
 from __future__ import annotations
 
@@ -15,6 +16,12 @@ from nexuskit.stack import StackParams
 # Capabilities prod must enable. enable_custom_domain is excluded: the spec makes the custom
 # domain optional (§2.5) and it needs a domain name the project does not own.
 PROD_CAPABILITIES = ["enable_eks", "enable_karpenter", "enable_video_streams", "enable_lake_formation"]
+# Inputs of the platform stack that are build artefacts, not parameters: nexuskit builds the
+# auth Lambda's package and passes its path and hash (nexuskit/edge/package.py).
+BUILD_INPUTS = {"auth_package_path", "auth_package_sha256"}
+# The AWS provider constraint of every versions.tf: the 5.100 build of the offline mirror and
+# current 6.x releases.
+AWS_CONSTRAINT = ">= 5.100, < 7"
 
 _TOKEN = re.compile(r'\s*(\|\||&&|==|!=|!|\(|\)|"[^"]*"|var\.[a-z_]+|true|false)')
 
@@ -42,16 +49,22 @@ def evaluate(condition: str, variables: dict[str, Any]) -> bool:
 
 @pytest.mark.parametrize("env_name", ENVS)
 def test_platform_variables_are_exactly_the_parameter_keys(platform: Config, env_name: str) -> None:
-    """Every tfvars key is a declared variable, and every variable is a tfvars key."""
+    """Every tfvars key is a declared variable, and every variable is a tfvars key or a build input."""
     keys = set(load_tfvars(env_name))
-    declared = set(platform.variables)
+    declared = set(platform.variables) - BUILD_INPUTS
     assert keys - declared == set(), "tfvars keys without a variable"
     assert declared - keys == set(), "variables missing from the tfvars"
 
 
 def test_platform_variables_match_nexuskit_parameters(platform: Config) -> None:
-    """The stack declares exactly the fields of nexuskit's StackParams."""
-    assert set(platform.variables) == set(StackParams.model_fields)
+    """The stack declares exactly the fields of nexuskit's StackParams (and the build inputs)."""
+    assert set(platform.variables) - BUILD_INPUTS == set(StackParams.model_fields)
+
+
+def test_build_inputs_have_no_default(platform: Config) -> None:
+    """A plan without the Lambda package fails: its path and hash have no default."""
+    for name in BUILD_INPUTS:
+        assert "default" not in platform.variables[name], name
 
 
 def test_every_variable_has_a_description_and_a_type(
@@ -154,21 +167,25 @@ def _terraform_block(config: Config) -> dict:
 
 @pytest.mark.parametrize("stack_name", ["platform", "workloads"])
 def test_stacks_pin_terraform_and_providers(stack_name: str) -> None:
-    """required_version and each provider use a pessimistic (~>) constraint."""
+    """required_version is ~> 1.x; aws admits the mirror's 5.100 and 6.x; others are pinned with ~>."""
     block = _terraform_block(load_config(TF_ROOT / "stacks" / stack_name))
     assert re.fullmatch(r"~> 1\.\d+(\.\d+)?", literal(block["required_version"]))
     providers = block["required_providers"][0]
     assert providers, "no required_providers"
     for name, requirement in providers.items():
         assert literal(requirement["source"]) == f"hashicorp/{name}"
-        assert re.fullmatch(r"~> \d+\.\d+(\.\d+)?", literal(requirement["version"])), name
+        if name == "aws":
+            assert literal(requirement["version"]) == AWS_CONSTRAINT
+        else:
+            assert re.fullmatch(r"~> \d+\.\d+(\.\d+)?", literal(requirement["version"])), name
 
 
-def test_platform_pins_the_aws_provider_major(platform: Config) -> None:
-    """The AWS provider is pinned to major 5 or 6; archive and the stack's others are pinned."""
-    providers = _terraform_block(platform)["required_providers"][0]
-    assert re.fullmatch(r"~> [56]\.\d+", literal(providers["aws"]["version"]))
-    assert "archive" in providers
+def test_no_provider_that_cannot_be_had(platform: Config, modules: dict[str, Config]) -> None:
+    """The platform and its modules need the AWS provider only (no hashicorp/archive)."""
+    for config in [platform, *modules.values()]:
+        block = _terraform_block(config)
+        assert set(block["required_providers"][0]) <= {"aws"}, config.path
+        assert not [d for d in config.data if not d.startswith("aws_")], config.path
 
 
 def test_modules_declare_the_providers_they_use(modules: dict[str, Config]) -> None:
@@ -179,8 +196,11 @@ def test_modules_declare_the_providers_they_use(modules: dict[str, Config]) -> N
         declared = block["required_providers"][0]
         used = {rtype.split("_", 1)[0] for rtype in [*config.resources, *config.data]}
         assert used <= set(declared), f"{name}: uses {used - set(declared)} undeclared"
-        for requirement in declared.values():
-            assert literal(requirement["version"]).startswith(">= "), name
+        for provider, requirement in declared.items():
+            if provider == "aws":
+                assert literal(requirement["version"]) == AWS_CONSTRAINT, name
+            else:
+                assert literal(requirement["version"]).startswith(">= "), name
 
 
 @pytest.mark.parametrize(
@@ -213,14 +233,21 @@ def test_prod_backend_config_locks_in_us_west_2() -> None:
 # --- workloads ----------------------------------------------------------------------------------
 
 
-def test_workloads_apply_every_service_manifest(workloads: Config) -> None:
-    """Manifests come from fileset(services, "**/k8s/*.yaml") and each becomes a kubernetes_manifest."""
-    assert 'fileset(local.services_dir, "**/k8s/*.yaml")' in expression(workloads.locals["manifest_files"])
-    assert expression(workloads.resource("kubernetes_manifest", "namespaced")["for_each"]) == "local.patched"
-    assert expression(workloads.resource("kubernetes_manifest", "cluster_scoped")["for_each"]) == (
-        "local.cluster_scoped"
+def test_workloads_apply_the_rendered_manifests(workloads: Config) -> None:
+    """The stack applies the manifests module's objects over var.manifests_dir (no default: no
+    folder of unrendered templates is ever applied), each as one kubernetes_manifest."""
+    call = workloads.module("manifests")
+    assert literal(call["source"]) == "../../modules/manifests"
+    assert expression(call["manifests_dir"]) == "var.manifests_dir"
+    assert "default" not in workloads.variables["manifests_dir"]
+    assert expression(workloads.resource("kubernetes_manifest", "namespaced")["for_each"]) == (
+        "module.manifests.namespaced"
     )
-    assert "${path.root}/../../../services" in str(workloads.locals["services_dir"])
+    assert expression(workloads.resource("kubernetes_manifest", "cluster_scoped")["for_each"]) == (
+        "module.manifests.cluster_scoped"
+    )
+    manifests = load_config(TF_ROOT / "modules" / "manifests")
+    assert 'fileset(var.manifests_dir, "**/k8s/*.yaml")' in expression(manifests.locals["files"])
 
 
 def test_workloads_create_the_spec_namespaces(workloads: Config) -> None:
@@ -232,6 +259,7 @@ def test_workloads_create_the_spec_namespaces(workloads: Config) -> None:
     ]
     namespaces = workloads.resource("kubernetes_namespace_v1", "spec")
     assert expression(namespaces["for_each"]) == "local.missing_namespaces"
+    assert "module.manifests.namespaces" in expression(workloads.locals["missing_namespaces"])
 
 
 def test_workloads_annotate_the_irsa_service_accounts(workloads: Config) -> None:

@@ -192,21 +192,19 @@ resource "aws_iam_role_policy" "kinesis_bearer" {
 
 # --- Auth Lambda ----------------------------------------------------------------------------
 
-data "archive_file" "auth" {
-  type        = "zip"
-  source_dir  = var.auth_source_dir
-  output_path = "${path.root}/.build/${local.function_name}.zip"
-  excludes    = ["k8s", "tests", "Dockerfile", "__pycache__"]
-}
-
+# The deployment package is built by nexuskit (`nexuskit tf package`, nexuskit/edge/package.py):
+# a reproducible zip of services/auth with its third-party dependencies installed for the
+# function's runtime and architecture. Terraform takes its path and hash; a new hash is a
+# new deployment.
 resource "aws_lambda_function" "auth" {
   function_name                  = local.function_name
   description                    = "Issues bearer tokens with STS credentials for the client streams"
   role                           = aws_iam_role.lambda_exec.arn
   runtime                        = var.auth_runtime
+  architectures                  = [var.auth_architecture]
   handler                        = var.auth_handler
-  filename                       = data.archive_file.auth.output_path
-  source_code_hash               = data.archive_file.auth.output_base64sha256
+  filename                       = var.auth_package_path
+  source_code_hash               = var.auth_package_sha256
   layers                         = var.auth_layer_arns
   memory_size                    = 256
   timeout                        = 10

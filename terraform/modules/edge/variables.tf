@@ -3,21 +3,36 @@ variable "prefix" {
   type        = string
 }
 
-variable "auth_source_dir" {
-  description = "Folder of the auth Lambda's code (services/auth), zipped as it is."
+variable "auth_package_path" {
+  description = "Path of the auth Lambda's deployment package: the zip nexuskit builds from services/auth and its dependencies (nexuskit/edge/package.py)."
   type        = string
+
+  validation {
+    condition     = endswith(var.auth_package_path, ".zip")
+    error_message = "auth_package_path must name the .zip nexuskit builds (nexuskit tf package)."
+  }
+}
+
+variable "auth_package_sha256" {
+  description = "Base64 of the SHA-256 of the package at auth_package_path (Lambda's CodeSha256); a new value redeploys the code."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9+/]{43}=$", var.auth_package_sha256))
+    error_message = "auth_package_sha256 must be the base64 SHA-256 of the package (44 characters)."
+  }
 }
 
 variable "auth_handler" {
-  description = "Handler of the auth Lambda, module.function inside auth_source_dir."
+  description = "Handler of the auth Lambda, module.function at the root of the package."
   type        = string
   default     = "handler.handler"
 }
 
 variable "auth_runtime" {
-  description = "Python runtime of the auth Lambda."
+  description = "Python runtime of the auth Lambda; the package's dependencies are installed for it (nexuskit/edge/package.py LAMBDA_TARGET)."
   type        = string
-  default     = "python3.12"
+  default     = "python3.11"
 
   validation {
     condition     = can(regex("^python3\\.(1[1-9])$", var.auth_runtime))
@@ -25,8 +40,19 @@ variable "auth_runtime" {
   }
 }
 
+variable "auth_architecture" {
+  description = "Instruction set of the auth Lambda; the package's compiled dependencies are built for it."
+  type        = string
+  default     = "x86_64"
+
+  validation {
+    condition     = contains(["x86_64", "arm64"], var.auth_architecture)
+    error_message = "auth_architecture must be x86_64 or arm64."
+  }
+}
+
 variable "auth_layer_arns" {
-  description = "Lambda layers with the auth service's third-party dependencies, if they are not vendored in auth_source_dir."
+  description = "Extra Lambda layers of the auth function (its dependencies travel in the package)."
   type        = list(string)
   default     = []
 }

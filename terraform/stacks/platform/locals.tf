@@ -7,9 +7,6 @@ locals {
     Environment = var.environment
   })
 
-  # The auth Lambda's code: services/auth at the root of the repository.
-  auth_source_dir = "${path.root}/../../../services/auth"
-
   bedrock_model_ids = [
     var.bedrock_model_ids.reasoning,
     var.bedrock_model_ids.text,

@@ -55,7 +55,8 @@ module "edge" {
   source = "../../modules/edge"
 
   prefix                    = local.prefix
-  auth_source_dir           = local.auth_source_dir
+  auth_package_path         = var.auth_package_path
+  auth_package_sha256       = var.auth_package_sha256
   token_ttl_min_minutes     = var.token_ttl_min_minutes
   token_ttl_max_minutes     = var.token_ttl_max_minutes
   token_ttl_default_minutes = var.token_ttl_default_minutes

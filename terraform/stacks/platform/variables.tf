@@ -1,6 +1,7 @@
-# One variable per key of envs/<env>/terraform.tfvars.json, and nothing else: those files
-# are the single source of names and sizes, read by Terraform and by nexuskit
-# (nexuskit/stack.py: StackParams mirrors these validations).
+# One variable per key of envs/<env>/terraform.tfvars.json: those files are the single
+# source of names and sizes, read by Terraform and by nexuskit (nexuskit/stack.py:
+# StackParams mirrors these validations). The only other inputs are build artefacts,
+# at the end of this file: the auth Lambda's package, which nexuskit builds.
 
 # --- Identity -------------------------------------------------------------------------------
 
@@ -408,4 +409,16 @@ variable "enable_lake_formation" {
     condition     = var.environment != "prod" || var.enable_lake_formation
     error_message = "prod must enable every platform capability: set enable_lake_formation = true."
   }
+}
+
+# --- Build artefacts (not parameters: nexuskit builds them and passes them with -var) ------
+
+variable "auth_package_path" {
+  description = "The auth Lambda's deployment package: services/auth and its dependencies for the Lambda runtime, zipped reproducibly by nexuskit (`nexuskit tf package`)."
+  type        = string
+}
+
+variable "auth_package_sha256" {
+  description = "Base64 SHA-256 of auth_package_path, as `nexuskit tf package` prints it (Lambda's CodeSha256)."
+  type        = string
 }

@@ -1,8 +1,10 @@
-# The Kubernetes workloads (spec §2.4), defined once as manifests under
-# services/*/k8s/*.yaml (and services/mcp/*/k8s/*.yaml) and applied here to EKS, or to kind
-# for local runs. Every YAML document becomes one kubernetes_manifest keyed by
-# kind/namespace/name, so reordering files never replaces objects. No manifests yet means
-# nothing to apply (the three namespaces of the spec are created regardless).
+# The Kubernetes workloads (spec §2.4), defined once as templates under
+# services/**/k8s/templates/*.yaml and rendered by nexuskit with the environment's names
+# (`nexuskit manifests --env ENV --out DIR`; `nexuskit up` renders the same into
+# <state>/manifests for the local runtime). This stack applies exactly that rendered folder
+# (var.manifests_dir) to EKS, or to a kubeconfig's cluster: every YAML document becomes one
+# kubernetes_manifest keyed by kind/namespace/name, so reordering files never replaces
+# objects. The three namespaces of the spec are created even if no manifest declares them.
 
 data "aws_caller_identity" "current" {}
 
@@ -12,7 +14,6 @@ locals {
   prefix         = "${var.project}-${var.environment}"
   cluster_name   = "${local.prefix}-eks"
   use_kubeconfig = var.kubeconfig_path != ""
-  services_dir   = var.services_dir != "" ? var.services_dir : "${path.root}/../../../services"
 
   namespaces = ["nexus-agent-core", "nexus-mcp", "nexus-data"]
 
@@ -23,66 +24,18 @@ locals {
     "nexus-agent-core/nexus-ui"           = "${local.prefix}-ui-irsa"
   }
 
-  manifest_files = sort(tolist(fileset(local.services_dir, "**/k8s/*.yaml")))
-
-  # Split each file into YAML documents ("---" lines) and drop empty or comment-only ones.
-  documents = flatten([
-    for manifest in local.manifest_files : [
-      for chunk in split("\n---", "\n${file("${local.services_dir}/${manifest}")}") :
-      yamldecode(chunk)
-      if trimspace(join("", [for line in split("\n", chunk) : startswith(trimspace(line), "#") ? "" : line])) != ""
-    ]
-  ])
-
-  objects = {
-    for doc in local.documents :
-    "${doc.kind}/${try(doc.metadata.namespace, "_")}/${doc.metadata.name}" => doc
-  }
-
-  cluster_scoped_kinds = ["Namespace", "CustomResourceDefinition", "ClusterRole", "ClusterRoleBinding", "PriorityClass", "StorageClass"]
-
-  cluster_scoped = { for key, doc in local.objects : key => doc if contains(local.cluster_scoped_kinds, doc.kind) }
-  namespaced     = { for key, doc in local.objects : key => doc if !contains(local.cluster_scoped_kinds, doc.kind) }
-
-  # Namespaces of the spec that no manifest declares.
-  manifest_namespaces = [for doc in values(local.cluster_scoped) : doc.metadata.name if doc.kind == "Namespace"]
-  missing_namespaces  = setsubtract(toset(local.namespaces), toset(local.manifest_namespaces))
-
   role_arn_prefix = "arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.current.account_id}:role"
 
-  # Patches merged over the manifests: the IRSA role on the bound service accounts, and the
-  # promoted images on the pod templates. Each patch is a list that is empty when it does not
-  # apply, so merge() leaves the document untouched.
-  patched = {
-    for key, doc in local.namespaced : key => merge(concat(
-      [doc],
-      [
-        for sa in [key] : {
-          metadata = merge(doc.metadata, {
-            annotations = merge(try(doc.metadata.annotations, {}), {
-              "eks.amazonaws.com/role-arn" = "${local.role_arn_prefix}/${local.irsa_roles["${doc.metadata.namespace}/${doc.metadata.name}"]}"
-            })
-          })
-        }
-        if doc.kind == "ServiceAccount" && contains(keys(local.irsa_roles), "${try(doc.metadata.namespace, "")}/${doc.metadata.name}")
-      ],
-      [
-        for workload in [key] : {
-          spec = merge(doc.spec, {
-            template = merge(doc.spec.template, {
-              spec = merge(doc.spec.template.spec, {
-                containers = [
-                  for container in doc.spec.template.spec.containers :
-                  merge(container, { image = lookup(var.image_overrides, replace(container.image, "/(@sha256:[0-9a-f]+|:[^:/]+)$/", ""), container.image) })
-                ]
-              })
-            })
-          })
-        }
-        if length(var.image_overrides) > 0 && contains(["Deployment", "StatefulSet", "DaemonSet"], doc.kind)
-      ],
-    )...)
-  }
+  # Namespaces of the spec that no manifest declares.
+  missing_namespaces = setsubtract(toset(local.namespaces), toset(module.manifests.namespaces))
+}
+
+module "manifests" {
+  source = "../../modules/manifests"
+
+  manifests_dir   = var.manifests_dir
+  irsa_roles      = { for account, role in local.irsa_roles : account => "${local.role_arn_prefix}/${role}" }
+  image_overrides = var.image_overrides
 }
 
 resource "kubernetes_namespace_v1" "spec" {
@@ -97,13 +50,13 @@ resource "kubernetes_namespace_v1" "spec" {
 }
 
 resource "kubernetes_manifest" "cluster_scoped" {
-  for_each = local.cluster_scoped
+  for_each = module.manifests.cluster_scoped
 
   manifest = each.value
 }
 
 resource "kubernetes_manifest" "namespaced" {
-  for_each = local.patched
+  for_each = module.manifests.namespaced
 
   manifest = each.value
 

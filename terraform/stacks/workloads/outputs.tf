@@ -1,11 +1,11 @@
 output "manifest_files" {
-  description = "Manifest files applied, relative to the services folder."
-  value       = local.manifest_files
+  description = "Manifest files applied, relative to manifests_dir."
+  value       = module.manifests.files
 }
 
 output "objects" {
   description = "Kubernetes objects applied, as kind/namespace/name."
-  value       = sort(keys(local.objects))
+  value       = module.manifests.keys
 }
 
 output "target" {

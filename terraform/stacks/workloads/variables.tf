@@ -40,10 +40,9 @@ variable "kube_context" {
   default     = ""
 }
 
-variable "services_dir" {
-  description = "Folder holding services/*/k8s/*.yaml; defaults to services/ at the repository root."
+variable "manifests_dir" {
+  description = "Folder of rendered manifests to apply (<service>/k8s/*.yaml): `nexuskit manifests --env ENV --out DIR` writes it; promotion renders it for the environment and passes it."
   type        = string
-  default     = ""
 }
 
 variable "image_overrides" {

@@ -3,7 +3,8 @@
 Every call appends one JSON line ``{"argv": [...], "cwd": ..., "plan_sha256": ...}`` to
 ``$FAKE_TF_LOG``. Behaviour comes from environment variables:
 
-FAKE_TF_INIT_EXIT       exit status of ``init`` (default 0)
+FAKE_TF_INIT_EXIT       exit status of ``init`` with a backend (default 0)
+FAKE_TF_VALIDATE_INIT_EXIT  exit status of ``init -backend=false`` (default 0)
 FAKE_TF_DRIFT_EXIT      exit status of ``plan -refresh-only -detailed-exitcode`` (default 0)
 FAKE_TF_POSTPLAN_EXIT   exit status of ``plan -detailed-exitcode`` without -out (default 0)
 FAKE_TF_APPLY_EXIT      exit status of ``apply`` (default 0)
@@ -12,6 +13,7 @@ FAKE_TF_PLAN_CONTENT    bytes of the plan file ``plan -out`` writes (default: ra
 FAKE_TF_PLAN_JSON       file printed by ``show -json`` for the platform stack
 FAKE_TF_PLAN_JSON_WORKLOADS  the same for the workloads stack (default: an empty plan)
 FAKE_TF_OUTPUTS         file printed by ``output -json`` (default ``{}``)
+FAKE_TF_VALIDATE_ERROR  ``validate -json`` reports this error (default: valid)
 """
 
 from __future__ import annotations
@@ -50,7 +52,8 @@ def main(argv: list[str]) -> int:
     if command == "version":
         print("Terraform v1.11.4 (fake)")
     elif command == "init":
-        code = fail(int(os.environ.get("FAKE_TF_INIT_EXIT", "0")), "fake init failure")
+        variable = "FAKE_TF_VALIDATE_INIT_EXIT" if "-backend=false" in flags else "FAKE_TF_INIT_EXIT"
+        code = fail(int(os.environ.get(variable, "0")), "fake init failure")
         if not code:
             print("Terraform has been successfully initialized!")
     elif command == "plan" and "-refresh-only" in flags:
@@ -81,6 +84,11 @@ def main(argv: list[str]) -> int:
         code = fail(int(os.environ.get("FAKE_TF_APPLY_EXIT", "0")), "fake apply failure")
         if not code:
             print("Apply complete! Resources: 0 added, 0 changed, 0 destroyed.")
+    elif command == "validate":
+        error = os.environ.get("FAKE_TF_VALIDATE_ERROR")
+        diagnostics = [{"severity": "error", "summary": error, "detail": ""}] if error else []
+        print(json.dumps({"valid": not error, "error_count": len(diagnostics), "diagnostics": diagnostics}))
+        code = 1 if error else 0
     elif command == "output":
         source = os.environ.get("FAKE_TF_OUTPUTS")
         print(Path(source).read_text() if source else "{}")

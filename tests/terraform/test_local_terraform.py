@@ -1,0 +1,206 @@
+"""`nexuskit up --provisioner terraform` on a real engine, then plan, data flow, Lambda and destroy.
+
+One stack for the module, started as a user starts it (the CLI in a subprocess): the engine,
+the real terraform applying stacks/platform with envs/local (offline, providers from the
+mirror), the key set and the lake grants nexuskit adds, then the control plane. The tests run
+in file order; the last one destroys the stack.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tfreal import require_aws_provider
+
+from nexuskit.aws import AwsTarget
+from nexuskit.config import KitSettings
+from nexuskit.engine import EmbeddedEngine
+from nexuskit.promote.lambdacheck import check_auth_package
+from nexuskit.stack import StackSpec, load_stack
+from tests.helpers import free_port
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+BRONZE = "nexus-dev-bronze-us-west-2"
+#: resources the embedded inventory names differently from Terraform (runtime parity's job)
+NAMED_DIFFERENTLY = {"ec2.subnet", "ec2.nat_gateway", "ec2.route_table", "iam.oidc_provider"}
+
+
+def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """The installed CLI in a subprocess, as a user runs it."""
+    full = {k: v for k, v in os.environ.items() if not k.startswith("AWS_ENDPOINT_URL")}
+    full.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "nexuskit.cli", *args], capture_output=True, text=True, env=full, check=False
+    )
+
+
+@dataclass
+class TerraformStack:
+    port: int
+    state_dir: Path
+    up_report: dict[str, Any]
+    env: dict[str, str]
+
+    @property
+    def args(self) -> list[str]:
+        return ["--port", str(self.port), "--state-dir", str(self.state_dir)]
+
+    @property
+    def spec(self) -> StackSpec:
+        return load_stack()
+
+    @property
+    def target(self) -> AwsTarget:
+        return EmbeddedEngine(KitSettings(port=self.port, state_dir=self.state_dir)).target(self.spec.region)
+
+    def client(self, service: str) -> Any:
+        return self.target.client(service)
+
+    def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return cli(*args, *self.args, env=self.env)
+
+
+@pytest.fixture(scope="module")
+def tf_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TerraformStack]:
+    """`nexuskit up --local --provisioner terraform` (wheel cache empty: the package is built
+    from this interpreter's wheels, offline)."""
+    require_aws_provider()
+    folder = tmp_path_factory.mktemp("tf-stack")
+    env = {"NEXUSKIT_WHEEL_CACHE": str(folder / "empty-wheel-cache")}
+    stack = TerraformStack(free_port(), folder / "state", {}, env)
+    result = stack.cli("up", "--local", "--provisioner", "terraform", "--json")
+    assert result.returncode == 0, result.stderr[-3000:] + result.stdout[-2000:]
+    stack.up_report = json.loads(result.stdout)
+    yield stack
+    stack.cli("down")
+
+
+def test_up_applies_the_platform_stack_with_terraform(tf_stack: TerraformStack) -> None:
+    """up reports the stack applied by terraform (no error), then the key set and lake grants."""
+    first, key_set = tf_stack.up_report["resources"][:2]
+    assert first["type"] == "terraform.stack" and first["name"] == "stacks/platform"
+    added = int(first["detail"].split(" added")[0])
+    assert added > 100, first
+    assert key_set["type"] == "secretsmanager.secret-value"
+    types = {r["type"] for r in tf_stack.up_report["resources"]}
+    assert {"lakeformation.permissions", "glue.database"} <= types
+
+
+def test_status_finds_the_resources_terraform_made(tf_stack: TerraformStack) -> None:
+    """`nexuskit status` (the embedded provisioner's inventory) finds every stream, delivery,
+    bucket, role, log group, secret, function and API Terraform made. (Subnets, NAT gateways,
+    route tables and the OIDC provider carry other names or IDs in Terraform: runtime parity.)"""
+    result = tf_stack.cli("status", "--json")
+    assert result.returncode == 0, result.stderr
+    resources = json.loads(result.stdout)["resources"]
+    missing = [
+        f"{r['type']} {r['name']}"
+        for r in resources
+        if r["state"] == "missing" and r["type"] not in NAMED_DIFFERENTLY
+    ]
+    assert resources and missing == []
+
+
+def test_control_plane_runs_and_the_terraform_made_api_issues_tokens(tf_stack: TerraformStack) -> None:
+    """The control plane is up, and POST /auth on Terraform's HTTP API (Terraform's Lambda with
+    nexuskit's package and key set) issues a token."""
+    endpoints = tf_stack.up_report["endpoints"]
+    assert endpoints["agent_core"] and endpoints["ui"] and endpoints["auth_url"]
+    result = tf_stack.cli("token", "issue", "--user", "tf-e2e", "--json")
+    assert result.returncode == 0, result.stderr
+    payload = json.loads(result.stdout)
+    assert payload["token"].count(".") == 2
+    assert payload["streams"]["data_stream"]["name"] == "nexus-dev-client-intake"
+
+
+def test_second_plan_is_empty(tf_stack: TerraformStack) -> None:
+    """`nexuskit tf plan --local --detailed-exitcode` right after up exits 0: nothing to change."""
+    result = tf_stack.cli("tf", "plan", "--local", "--detailed-exitcode", "--json")
+    if result.returncode == 2:
+        doc = json.loads(result.stdout)
+        pytest.fail(f"second plan wants changes: {doc['changes']}")
+    assert result.returncode == 0, result.stderr[-2000:]
+
+
+def test_terraform_made_firehose_delivers_gzip_to_bronze(tf_stack: TerraformStack) -> None:
+    """A record put on nexus-dev-intake lands in bronze through nexus-dev-to-lake, GZIP-compressed."""
+    marker = f"tf-e2e-{time.time_ns()}".encode()
+    tf_stack.client("kinesis").put_record(StreamName="nexus-dev-intake", Data=marker, PartitionKey="p")
+    s3 = tf_stack.client("s3")
+    body = None
+    for _ in range(120):  # the engine's fast buffering flushes within a second or two
+        for obj in s3.list_objects_v2(Bucket=BRONZE).get("Contents", []):
+            if obj["Key"].startswith("client/"):
+                continue
+            data = s3.get_object(Bucket=BRONZE, Key=obj["Key"])["Body"].read()
+            if data[:2] == b"\x1f\x8b" and marker in gzip.decompress(data):
+                body = data
+        if body is not None:
+            break
+        time.sleep(0.5)
+    assert body is not None, "no GZIP object with the record reached bronze"
+
+
+def test_deployed_package_answers_in_a_clean_interpreter(tf_stack: TerraformStack) -> None:
+    """The zip Terraform deployed (its CodeSha256) imports and answers with only itself (and the
+    runtime's boto3) on sys.path, reading the signing key from the engine."""
+    config = tf_stack.client("lambda").get_function_configuration(FunctionName=tf_stack.spec.auth_function)
+    package = tf_stack.state_dir / "terraform" / "build" / f"{tf_stack.spec.auth_function}.zip"
+    target = tf_stack.target
+    environment = {
+        **config["Environment"]["Variables"],
+        "AWS_ENDPOINT_URL": target.endpoint_url or "",
+        "AWS_DEFAULT_REGION": target.region,
+        "AWS_ACCESS_KEY_ID": target.access_key_id,
+        "AWS_SECRET_ACCESS_KEY": target.secret_access_key,
+    }
+    result = check_auth_package(package, runtime=config["Runtime"], environment=environment)
+    assert result.module_origin("cryptography") == "task"
+
+
+def _empty_bucket(s3: Any, bucket: str) -> None:
+    for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket):
+        for item in page.get("Versions", []) + page.get("DeleteMarkers", []):
+            s3.delete_object(Bucket=bucket, Key=item["Key"], VersionId=item["VersionId"])
+
+
+def test_destroy_leaves_no_stream_bucket_delivery_role_or_log_group(tf_stack: TerraformStack) -> None:
+    """After the control plane stops and the buckets are emptied (as in AWS, Terraform does not delete
+    a bucket that holds objects), `nexuskit tf destroy --local` removes every stream, bucket,
+    delivery stream, role and log group Terraform made."""
+    state = json.loads((tf_stack.state_dir / "terraform" / "state" / "platform.tfstate").read_text())
+    roles = {
+        instance["attributes"]["name"]
+        for resource in state["resources"]
+        if resource["type"] == "aws_iam_role" and resource["mode"] == "managed"
+        for instance in resource["instances"]
+    }
+    assert roles
+    from nexuskit import controlplane
+
+    controlplane.stop(KitSettings(port=tf_stack.port, state_dir=tf_stack.state_dir))
+    for tier in ("bronze", "silver", "gold", "vibranium"):
+        _empty_bucket(tf_stack.client("s3"), f"nexus-dev-{tier}-us-west-2")
+    result = tf_stack.cli("tf", "destroy", "--local", "--json")
+    prefix = tf_stack.spec.prefix
+    assert [s for s in tf_stack.client("kinesis").list_streams()["StreamNames"] if s.startswith(prefix)] == []
+    firehose = tf_stack.client("firehose").list_delivery_streams()["DeliveryStreamNames"]
+    assert [d for d in firehose if d.startswith(prefix)] == []
+    left = {r["RoleName"] for r in tf_stack.client("iam").list_roles()["Roles"]}
+    assert roles & left == set()
+    groups = tf_stack.client("logs").describe_log_groups()["logGroups"]
+    assert [g["logGroupName"] for g in groups if prefix in g["logGroupName"]] == []
+    assert result.returncode == 0, result.stderr[-2000:]
+    buckets = tf_stack.client("s3").list_buckets()["Buckets"]
+    assert [b["Name"] for b in buckets if b["Name"].startswith(prefix)] == []
