@@ -202,8 +202,10 @@ def discover(
                 changed.append(obj)
                 done_versions[obj.key] = set(known[1])
         channel = unit[: _channel_len(unit)]
-        plain = [o for o in fresh if layout.is_bronze_object(o.key, (channel,))]
-        others = [o for o in fresh if o not in plain]
+        plain: list[ObjectVersion] = []
+        others: list[ObjectVersion] = []
+        for obj in fresh:
+            (plain if layout.is_bronze_object(obj.key, (channel,)) else others).append(obj)
         discovery.pending += [Pending(o, unit) for o in plain]
         recheck = [o.key for o in changed] + [o.key for o in others]
         if recheck:
