@@ -29,6 +29,7 @@ import json
 import os
 import pstats
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -281,6 +282,8 @@ def main() -> None:
     parser.add_argument("--skip", choices=["throughput", "incremental"], action="append", default=[])
     parser.add_argument("--profile", action="store_true")
     args = parser.parse_args()
+    # ``timeout`` or a CI runner stops us with SIGTERM: unwind, so the engine is stopped too
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     for part in ("throughput", "incremental"):
         if part in args.skip:
             continue

@@ -108,11 +108,12 @@ class EngineServer:
 
     def start(self) -> None:
         self.app.admin.write_token()
-        self.app.warm_up()
         self.app.restore()
         self.app.start_extensions()
         self._thread = threading.Thread(target=self.http.serve_forever, name="engine-http", daemon=True)
         self._thread.start()
+        # After the server is up: the warm-up gives way to requests, never the other way.
+        self.app.warm_up()
         log.info("engine ready on %s (state: %s)", self.settings.endpoint, self.settings.state_dir)
 
     def request_stop(self, *_args: Any) -> None:

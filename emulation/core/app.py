@@ -18,6 +18,7 @@ Before any of that, the engine protects itself from the rest of the laptop:
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import os
@@ -120,6 +121,8 @@ class EngineApp:
         self.store = StateStore(settings.state_dir) if settings.state_dir and settings.persist else None
         self.started_at = time.time()
         self.requests = 0
+        self._in_flight = 0
+        self._in_flight_lock = threading.Lock()
         self._dirty: set[str] = set()
         self._dirty_lock = threading.Lock()
         self.restored: list[str] = []
@@ -200,7 +203,14 @@ class EngineApp:
 
         moto imports each service on its first request (EC2 alone takes about a second);
         doing it while the client is still importing boto3 takes that off the first
-        ``up``. Requests that arrive meanwhile simply wait on moto's own lock.
+        ``up``. It gives way to requests: a service is warmed only while no request is
+        being served (or after a short wait), so the first answers do not share the CPU
+        with it. Requests that need a service being imported wait on the import.
+
+        At the end, everything loaded so far is moved out of the garbage collector's
+        sight (``gc.freeze``): moto's modules and botocore's models are several hundred
+        thousand long-lived objects that every full collection would otherwise walk again,
+        in the middle of some request.
         """
 
         def run() -> None:
@@ -208,6 +218,7 @@ class EngineApp:
             from moto.moto_server.werkzeug_app import create_backend_app
 
             for name in WARM_SERVICES:
+                self._wait_until_idle()
                 try:
                     get_backend(name)  # type: ignore[call-overload]
                     with self.moto.lock:
@@ -222,10 +233,18 @@ class EngineApp:
                     ext.warm_up()
                 except Exception:
                     log.debug("warm-up of extension %s failed", ext.name, exc_info=True)
+            gc.collect()
+            gc.freeze()
 
         thread = threading.Thread(target=run, name="engine-warm-up", daemon=True)
         thread.start()
         return thread
+
+    def _wait_until_idle(self, patience: float = 0.5) -> None:
+        """Wait (at most ``patience`` seconds) until no request is being served."""
+        deadline = time.monotonic() + patience
+        while self._in_flight and time.monotonic() < deadline:
+            time.sleep(0.005)
 
     def start_extensions(self) -> None:
         for ext in self.extensions:
@@ -335,7 +354,16 @@ class EngineApp:
         return [bytes(chunk) for chunk in chunks]
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
-        self.requests += 1
+        with self._in_flight_lock:
+            self._in_flight += 1
+            self.requests += 1
+        try:
+            return self._serve(environ, start_response)
+        finally:
+            with self._in_flight_lock:
+                self._in_flight -= 1
+
+    def _serve(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         host = environ.get("HTTP_HOST")
         if not self.hosts.allows(host):
             refusal = engine_refusal(self.hosts.refusal(str(host)))

@@ -16,14 +16,24 @@ Measured on the reference machine, each of these cost the first ``up`` a second 
 * moto's request router lists its own package directory (and stats every entry) twice per
   request to recognise service names. The package does not change while the engine runs.
 
-None of these changes what moto answers; they only stop it from recomputing constants.
+And one for memory: importing moto's EC2 parses the instance-type offerings of every region
+and location type (about a million JSON values, ~55 MB of the engine's RSS) although the
+platform runs no instances. Each region's list is now read the first time it is asked for
+(``DescribeInstanceTypeOfferings``, ``RunInstances``' placement check, spot price history).
+
+None of these changes what moto answers; they only stop it from recomputing constants or
+loading data before it is needed.
 """
 
 from __future__ import annotations
 
+import importlib.abc
+import importlib.machinery
 import logging
+import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
+from types import ModuleType
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -45,6 +55,7 @@ def install() -> None:
         loader = _apply("one model loader", _share_model_loader)
         _apply("region lookups", lambda: _cache_region_lookups(loader))
         _apply("module list", _cache_module_list)
+        _apply("lazy EC2 instance-type offerings", _lazy_instance_type_offerings)
         _installed = True
 
 
@@ -121,3 +132,125 @@ def _cache_module_list() -> None:
 
     modules = tuple(moto_backends.list_of_moto_modules())
     moto_backends.list_of_moto_modules = lambda: modules  # type: ignore[assignment]
+
+
+# -- EC2 instance-type offerings, read per region on first use -------------------------------
+INSTANCE_TYPES_MODULE = "moto.ec2.models.instance_types"
+_OFFERINGS_DIR = "ec2/resources/instance_type_offerings/"
+
+
+class LazyRegionOfferings(dict[str, Any]):
+    """``INSTANCE_TYPE_OFFERINGS[location_type]``: region -> offerings, each region's file
+    loaded (and its entries tagged with the location type, as moto does) when first read."""
+
+    def __init__(self, location_type: str, files: dict[str, str]) -> None:
+        super().__init__()
+        self.location_type = location_type
+        self._files = dict(files)
+
+    def _load(self, region: str) -> bool:
+        with _lock:
+            if dict.__contains__(self, region):
+                return True
+            path = self._files.get(region)
+            if path is None:
+                return False
+            from moto.utilities.utils import load_resource
+
+            offerings = load_resource(path)
+            for offering in offerings:
+                offering["LocationType"] = self.location_type
+            dict.__setitem__(self, region, offerings)
+            return True
+
+    def _load_all(self) -> None:
+        for region in list(self._files):
+            self._load(region)
+
+    def __getitem__(self, region: str) -> Any:
+        self._load(region)
+        return dict.__getitem__(self, region)
+
+    def get(self, region: str, default: Any = None) -> Any:  # type: ignore[override]
+        return dict.__getitem__(self, region) if self._load(region) else default
+
+    def __contains__(self, region: object) -> bool:
+        return region in self._files or dict.__contains__(self, region)
+
+    def __iter__(self) -> Iterator[str]:
+        self._load_all()
+        return dict.__iter__(self)
+
+    def __len__(self) -> int:
+        return len(set(self._files) | set(dict.keys(self)))
+
+    def keys(self) -> Any:
+        self._load_all()
+        return dict.keys(self)
+
+    def values(self) -> Any:
+        self._load_all()
+        return dict.values(self)
+
+    def items(self) -> Any:
+        self._load_all()
+        return dict.items(self)
+
+
+class _LazyOfferingsLoader(importlib.abc.Loader):
+    """Runs moto's ``instance_types`` module with its offering files left unread, then
+    puts a :class:`LazyRegionOfferings` in place of each location type's dict."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType | None:
+        module: ModuleType | None = self.inner.create_module(spec)
+        return module
+
+    def exec_module(self, module: ModuleType) -> None:
+        import moto.utilities.utils as moto_utilities
+
+        real = moto_utilities.load_resource
+        deferred: dict[str, dict[str, str]] = {}
+
+        def load_resource(filename: str, *args: Any, **kwargs: Any) -> Any:
+            if filename.startswith(_OFFERINGS_DIR):
+                location_type, data_file = filename[len(_OFFERINGS_DIR) :].split("/", 1)
+                deferred.setdefault(location_type, {})[data_file.split(".")[0]] = filename
+                return []
+            return real(filename, *args, **kwargs)
+
+        moto_utilities.load_resource = load_resource
+        try:
+            self.inner.exec_module(module)
+        finally:
+            moto_utilities.load_resource = real
+        module.load_resource = real  # type: ignore[attr-defined]
+        offerings = module.INSTANCE_TYPE_OFFERINGS
+        for location_type in list(offerings):
+            offerings[location_type] = LazyRegionOfferings(location_type, deferred.get(location_type, {}))
+
+
+class _LazyOfferingsFinder(importlib.abc.MetaPathFinder):
+    def find_spec(
+        self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
+    ) -> importlib.machinery.ModuleSpec | None:
+        if fullname != INSTANCE_TYPES_MODULE:
+            return None
+        spec = importlib.machinery.PathFinder.find_spec(fullname, path)
+        if spec is None or spec.loader is None:
+            return None
+        spec.loader = _LazyOfferingsLoader(spec.loader)
+        return spec
+
+
+def _lazy_instance_type_offerings() -> None:
+    if INSTANCE_TYPES_MODULE in sys.modules:
+        log.warning("moto's EC2 was imported before the engine's speed-ups: offerings stay eager")
+        return
+    from moto.utilities import utils as moto_utilities
+
+    if not callable(getattr(moto_utilities, "load_resource", None)):
+        raise AttributeError("moto.utilities.utils.load_resource is gone")
+    sys.meta_path.insert(0, _LazyOfferingsFinder())

@@ -32,6 +32,7 @@ import logging
 import re
 import threading
 import time
+import weakref
 from bisect import bisect_right
 from collections import OrderedDict, deque
 from collections.abc import Callable
@@ -58,6 +59,8 @@ MAX_RECORD_BYTES = MIB
 MAX_PARTITION_KEY_CHARS = 256
 MAX_PUT_RECORDS_ENTRIES = 500
 MAX_PUT_RECORDS_BYTES = 5 * MIB
+MAX_GET_RECORDS_LIMIT = 10000
+MAX_GET_RECORDS_BYTES = 10 * MIB
 HASH_KEY_LIMIT = 2**128
 
 _EXPLICIT_HASH_KEY = re.compile(r"0|[1-9]\d{0,38}")
@@ -308,6 +311,20 @@ class PutOutcome:
     failed: int = 0
 
 
+@dataclass
+class ReadResult:
+    """What one GetRecords call returns: moto's records after the iterator's position."""
+
+    stream: Any
+    shard: Any
+    records: list[Any]
+    #: sequence number the next iterator starts after
+    last_sequence: int
+    millis_behind: int
+    #: bytes returned (data plus partition keys), charged against the read limits
+    size: int
+
+
 # -- the data plane -------------------------------------------------------------------------
 class StreamNotFoundError(LookupError):
     """The stream is not in moto (moto answers the request with its own error)."""
@@ -335,6 +352,8 @@ class KinesisDataPlane:
         self._writes: dict[tuple[str, str, str, str], WriteWindow] = {}
         self._reads: dict[ReadKey, ReadAllowance] = {}
         self._routers: dict[tuple[str, str, str], ShardRouter] = {}
+        #: per shard, its records' sequence numbers in order (for GetRecords to bisect)
+        self._shard_keys: weakref.WeakKeyDictionary[Any, tuple[Any, list[int]]] = weakref.WeakKeyDictionary()
         self.throttled_records = 0
         self.throttled_put_calls = 0
         self.throttled_reads = 0
@@ -345,6 +364,7 @@ class KinesisDataPlane:
             self._writes.clear()
             self._reads.clear()
             self._routers.clear()
+            self._shard_keys.clear()
 
     # -- writes -----------------------------------------------------------------------------
     def put(self, account: str, region: str, params: dict[str, Any], batch: PutBatch) -> PutOutcome:
@@ -520,6 +540,63 @@ class KinesisDataPlane:
             self.throttled_reads += 1
         raise ProvisionedThroughputExceededException.for_read(shard_id, stream_name, account)
 
+    def read(self, account: str, region: str, params: dict[str, Any]) -> ReadResult | None:
+        """The records one GetRecords call returns, or None to let moto answer the call
+        (an iterator that is not moto's, a stream or shard moto does not have, a bad Limit).
+
+        moto scans the shard from its first record on every call and serialises each
+        record through the service model; here the start is found by bisection and the
+        answer is rendered directly. Like AWS (and unlike moto), a call returns at most
+        10,000 records and 10 MiB (but always at least one record when there is one).
+        """
+        where = decode_shard_iterator_position(params.get("ShardIterator"))
+        limit = params.get("Limit", MAX_GET_RECORDS_LIMIT)
+        if where is None or type(limit) is not int or not 1 <= limit <= MAX_GET_RECORDS_LIMIT:
+            return None
+        stream_name, shard_id, last = where
+        try:
+            stream = find_stream(kinesis_backend(account, region), stream_name, params.get("StreamARN"))
+        except StreamNotFoundError:
+            return None
+        shard = stream.shards.get(shard_id)
+        if shard is None:
+            return None
+        with self._write_lock:  # puts insert into shard.records under this lock
+            records_map = shard.records
+            keys = self._keys(shard)
+            start = bisect_right(keys, last)
+            records = [records_map[key] for key in keys[start : start + limit]]
+            newest = records_map[keys[-1]] if keys else None
+        size = 0
+        for count, record in enumerate(records):
+            data = record.data
+            record_size = decoded_length(data if isinstance(data, str) else data.decode("ascii"))
+            record_size += _utf8_length(record.partition_key)
+            if count and size + record_size > MAX_GET_RECORDS_BYTES:
+                del records[count:]
+                break
+            size += record_size
+        millis = 0
+        if records:
+            last = records[-1].sequence_number
+            assert newest is not None
+            millis = int((newest.created_at - records[-1].created_at) * 1000)
+        return ReadResult(stream, shard, records, last, millis, size)
+
+    def _keys(self, shard: Any) -> list[int]:
+        """The shard's sequence numbers in order, kept up to date as puts append to it."""
+        records = shard.records
+        cached = self._shard_keys.get(shard)
+        if cached is not None and cached[0] is records:
+            keys = cached[1]
+            if len(keys) < len(records) and (not keys or keys[0] == next(iter(records))):
+                keys.extend(itertools.islice(records, len(keys), None))
+            if len(keys) == len(records) and (not keys or keys[-1] == next(reversed(records))):
+                return keys
+        keys = list(records)
+        self._shard_keys[shard] = (records, keys)
+        return keys
+
     def charge_read(self, key: ReadKey, size: int) -> None:
         with self._read_lock:
             allowance = self._reads.get(key)
@@ -539,6 +616,17 @@ def decode_shard_iterator(shard_iterator: Any) -> tuple[str, str] | None:
     if len(parts) != 3:
         return None
     return parts[0], parts[1]
+
+
+def decode_shard_iterator_position(shard_iterator: Any) -> tuple[str, str, int] | None:
+    """(stream name, shard id, last sequence number read) of one of moto's iterators."""
+    if not isinstance(shard_iterator, str):
+        return None
+    try:
+        stream_name, shard_id, last = base64.b64decode(shard_iterator).decode("utf-8").split(":")
+        return stream_name, shard_id, int(last)
+    except (binascii.Error, ValueError):
+        return None
 
 
 def get_records_size(body: dict[str, Any]) -> int:

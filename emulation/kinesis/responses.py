@@ -7,6 +7,8 @@ so such requests are left to moto untouched (Java clients run with CBOR disabled
 
 from __future__ import annotations
 
+import calendar
+import datetime
 import json
 import os
 import re
@@ -18,7 +20,7 @@ from werkzeug.wrappers import Response
 from emulation.core.app import DEFAULT_ACCOUNT_ID
 from emulation.core.request import AwsRequest
 from emulation.kinesis.exceptions import KinesisError
-from emulation.kinesis.models import PutOutcome
+from emulation.kinesis.models import PutOutcome, ReadResult
 
 TARGET_PREFIX = "Kinesis_20131202."
 JSON_CONTENT_TYPE = "application/x-amz-json-1.1"
@@ -126,3 +128,42 @@ def get_records_body(response: Response) -> dict[str, Any] | None:
     except ValueError:
         return None
     return body if isinstance(body, dict) else None
+
+
+def _unix_timestamp(value: datetime.datetime) -> int | float:
+    """A naive UTC datetime as moto's serializer writes it (milliseconds, truncated)."""
+    base = calendar.timegm(value.timetuple())
+    if value.microsecond:
+        return base + (value.microsecond // 1000) / 1000.0
+    return base
+
+
+def get_records_response(read: ReadResult) -> Response:
+    """GetRecords' answer, field for field what moto's serializer writes for these records
+    (plus ``EncryptionType`` on records of an encrypted stream, as AWS answers)."""
+    from moto.kinesis.utils import compose_shard_iterator
+
+    encrypted = read.stream.encryption_type == "KMS"
+    stamps: dict[int, int | float] = {}
+    entries = []
+    for record in read.records:
+        when = record.created_at_datetime
+        stamp = stamps.get(id(when))
+        if stamp is None:  # the records of one put share one arrival time
+            stamp = stamps[id(when)] = _unix_timestamp(when)
+        data = record.data
+        entry = {
+            "SequenceNumber": str(record.sequence_number),
+            "ApproximateArrivalTimestamp": stamp,
+            "Data": data if isinstance(data, str) else data.decode("ascii"),
+            "PartitionKey": record.partition_key,
+        }
+        if encrypted:
+            entry["EncryptionType"] = "KMS"
+        entries.append(entry)
+    payload = {
+        "Records": entries,
+        "NextShardIterator": compose_shard_iterator(read.stream.stream_name, read.shard, read.last_sequence),
+        "MillisBehindLatest": read.millis_behind,
+    }
+    return Response(_DUMPS(payload), status=200, headers=_headers())

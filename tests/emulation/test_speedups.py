@@ -45,3 +45,51 @@ def test_speedups_give_the_same_regions_partitions_modules_and_models() -> None:
     assert patched == plain
     assert "us-west-2" in plain["regions"]["ec2"]  # type: ignore[index]
     assert "PutObject" in plain["s3_operations"]  # type: ignore[operator]
+
+
+OFFERINGS_PROBE = """
+import json, sys
+if sys.argv[1] == "patched":
+    from emulation.core import speedups
+    speedups.install()
+import boto3
+from moto import mock_aws
+
+out = {}
+with mock_aws():
+    ec2 = boto3.client("ec2", region_name="us-west-2", aws_access_key_id="a", aws_secret_access_key="b")
+    for location_type in ("region", "availability-zone", "availability-zone-id"):
+        offers = ec2.describe_instance_type_offerings(LocationType=location_type)["InstanceTypeOfferings"]
+        out[location_type] = sorted(json.dumps(o, sort_keys=True) for o in offers)
+    out["t3"] = ec2.describe_instance_type_offerings(
+        Filters=[{"Name": "instance-type", "Values": ["t3.micro"]}]
+    )["InstanceTypeOfferings"]
+    ec2.run_instances(
+        ImageId="ami-12c6146b", MinCount=1, MaxCount=1, InstanceType="t3.micro",
+        Placement={"AvailabilityZone": "us-west-2a"},
+    )
+    out["spot"] = len(ec2.describe_spot_price_history()["SpotPriceHistory"])
+from moto.ec2.models.instance_types import INSTANCE_TYPE_OFFERINGS
+out["lazy"] = type(INSTANCE_TYPE_OFFERINGS["region"]).__name__
+print(json.dumps(out))
+"""
+
+
+def test_lazy_instance_type_offerings_answer_as_moto_does() -> None:
+    """EC2 offerings read on first use give the same DescribeInstanceTypeOfferings, spot
+    price history and RunInstances placement as moto's eager load."""
+    answers = {}
+    for mode in ("plain", "patched"):
+        result = subprocess.run(
+            [sys.executable, "-c", OFFERINGS_PROBE, mode],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=300,
+        )
+        assert result.returncode == 0, result.stderr
+        answers[mode] = json.loads(result.stdout)
+    assert answers["patched"].pop("lazy") == "LazyRegionOfferings"
+    assert answers["plain"].pop("lazy") == "dict"
+    assert answers["patched"] == answers["plain"]
+    assert answers["plain"]["t3"] and answers["plain"]["availability-zone"]
