@@ -28,7 +28,7 @@ from emulation.core.extension import Extension
 from emulation.core.request import AwsRequest
 from emulation.core.settings import EngineSettings
 from emulation.iam.actions import s3_bucket_and_key
-from emulation.s3 import models
+from emulation.s3 import listing, models
 
 if TYPE_CHECKING:
     from emulation.core.app import EngineApp
@@ -65,6 +65,7 @@ class S3Extension(Extension):
     def start(self, engine: EngineApp) -> None:
         self.engine = engine
         models.judge_bucket_policies_in_iam()
+        listing.install()
 
     def handle(self, request: AwsRequest) -> Response | None:
         if not request.query_string or request.method not in {"GET", "PUT"}:
