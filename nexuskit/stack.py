@@ -51,6 +51,24 @@ class BedrockModels(BaseModel):
     embedding: str = Field(min_length=3)
 
 
+class LakeGrant(BaseModel):
+    """What one role may do in the lake: tiers it reads, tiers it writes, single datasets it writes."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    read: list[Literal["bronze", "silver", "gold", "vibranium"]] = Field(default_factory=list)
+    write: list[Literal["bronze", "silver", "gold", "vibranium"]] = Field(default_factory=list)
+    write_datasets: dict[Literal["bronze", "silver", "gold", "vibranium"], list[str]] = Field(
+        default_factory=dict
+    )
+
+
+#: role keys lake_grants may name (StackSpec.roles plus the medallion jobs' Glue role)
+LakeGrantKey = Literal[
+    "agent_irsa", "aws_mcp_irsa", "ui_irsa", "lambda_exec", "kinesis_bearer", "firehose", "medallion_glue"
+]
+
+
 class StackParams(BaseModel):
     """The parameter file, field for field (Terraform variable names)."""
 
@@ -84,6 +102,8 @@ class StackParams(BaseModel):
     token_signing_key_admins: list[str] = Field(default_factory=list)
     bedrock_model_ids: BedrockModels
     lakeformation_admins: list[str] = Field(default_factory=list)
+    # Lake Formation tier grants (Terraform's modules/lake; nexuskit.lake.grants)
+    lake_grants: dict[LakeGrantKey, LakeGrant] = Field(default_factory=dict)
     log_retention_days: Literal[1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731]
     eks_cluster_version: str = Field(pattern=r"^1\.\d{2}$")
     node_groups: dict[Literal["general", "mcp"], NodeGroup]

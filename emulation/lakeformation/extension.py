@@ -1,5 +1,6 @@
-"""The Lake Formation extension of the engine (order 40): ``RevokePermissions`` answered as
-AWS answers it (see :mod:`emulation.lakeformation.models`); every other call is moto's."""
+"""The Lake Formation extension of the engine (order 40): ``RevokePermissions`` and
+``ListPermissions`` answered as AWS answers them (see :mod:`emulation.lakeformation.models`);
+every other call is moto's."""
 
 from __future__ import annotations
 
@@ -33,20 +34,26 @@ class LakeFormationExtension(Extension):
     def handle(self, request: AwsRequest) -> Response | None:
         if request.signing_service != "lakeformation" or request.method != "POST":
             return None
-        if request.path.rstrip("/") != "/RevokePermissions":
+        operation = request.path.rstrip("/")
+        if operation not in ("/RevokePermissions", "/ListPermissions"):
             return None
         assert self.engine is not None
         params = request.json()
+        answer: dict[str, object] = {}
         try:
             if not isinstance(params, dict):
                 raise InvalidInputException("The request body is not a JSON object.")
             with self.engine.state_lock.shared():
-                models.revoke_permissions(account_of(request), region_of(request), params)
+                if operation == "/RevokePermissions":
+                    models.revoke_permissions(account_of(request), region_of(request), params)
+                else:
+                    request.changes_state = False
+                    answer = models.list_permissions(account_of(request), region_of(request), params)
         except LakeFormationError as error:
             request.changes_state = False
             return error.response()
         headers = {"x-amzn-RequestId": str(uuid.uuid4())}
-        return Response(json.dumps({}), status=200, headers=headers, mimetype="application/json")
+        return Response(json.dumps(answer), status=200, headers=headers, mimetype="application/json")
 
 
 def create(settings: EngineSettings) -> Extension:

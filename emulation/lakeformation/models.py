@@ -1,4 +1,5 @@
-"""Lake Formation logic moto gets wrong: revoking permissions (call with the state lock held).
+"""Lake Formation logic moto gets wrong: revoking and listing permissions (call with the state
+lock held).
 
 AWS answers ``RevokePermissions`` with ``InvalidInputException`` ("No permissions revoked.
 Grantee has no permissions and no grantable permissions on resource") when the principal
@@ -7,6 +8,13 @@ until it gets exactly that answer, which is how it knows the grant is gone. moto
 200 and changes nothing when it finds no grant, and finds one only when the request's
 ``Resource`` is byte-for-byte the one granted (a ``CatalogId`` of the caller's own account,
 which AWS treats as the default, makes them differ).
+
+AWS answers ``ListPermissions`` filtered by ``Principal``, ``ResourceType`` and ``Resource``:
+a ``Table`` resource with a ``Name`` lists the grants on that table, one with a
+``TableWildcard`` the grants on all tables of the database. moto indexes
+``["Table"]["Name"]`` of every table grant of the database and fails (HTTP 500) as soon as the
+database holds both kinds, which is what the Terraform AWS provider meets when it reads a
+single-table grant next to the tier's all-tables grants.
 
 Here resources are compared with the account's ``CatalogId`` made implicit, and the
 matching grant is changed through moto's own ``PermissionCatalog``. This module is the one
@@ -18,6 +26,17 @@ from __future__ import annotations
 from typing import Any
 
 from emulation.lakeformation.exceptions import InvalidInputException
+
+RESOURCE_TYPES = {
+    "CATALOG": ("Catalog",),
+    "DATABASE": ("Database",),
+    "TABLE": ("Table", "TableWithColumns"),
+    "DATA_LOCATION": ("DataLocation",),
+    "LF_TAG": ("LFTag",),
+    "LF_TAG_POLICY": ("LFTagPolicy", "LFTagPolicyDatabase", "LFTagPolicyTable"),
+    "LF_NAMED_TAG_EXPRESSION": ("LFTagExpression",),
+}
+DEFAULT_PAGE = 100
 
 NOTHING_REVOKED = (
     "No permissions revoked. Grantee has no permissions and no grantable permissions on resource"
@@ -69,3 +88,66 @@ def revoke_permissions(account: str, region: str, params: dict[str, Any]) -> Non
         raise InvalidInputException(NOTHING_REVOKED)
     assert catalog is not None
     catalog.remove_permission(Permission(principal, held.resource, permissions, grantable))
+
+
+def _table_matches(wanted: dict[str, Any], granted: dict[str, Any]) -> bool:
+    """A granted Table/TableWithColumns resource is on the table (or all tables) asked for."""
+    if granted.get("DatabaseName") != wanted.get("DatabaseName"):
+        return False
+    if "TableWildcard" in wanted:
+        return "TableWildcard" in granted
+    return "TableWildcard" not in granted and granted.get("Name") == wanted.get("Name")
+
+
+def _resource_matches(wanted: dict[str, Any], granted: dict[str, Any]) -> bool:
+    """The grant's resource is the resource ``ListPermissions`` names (catalog ids normalised)."""
+    if "Catalog" in wanted:
+        return "Catalog" in granted
+    if "Database" in wanted:
+        return "Database" in granted and granted["Database"].get("Name") == wanted["Database"].get("Name")
+    if "Table" in wanted or "TableWithColumns" in wanted:
+        table = wanted.get("Table") or wanted.get("TableWithColumns") or {}
+        return any(
+            kind in granted and _table_matches(table, granted[kind]) for kind in ("Table", "TableWithColumns")
+        )
+    if "DataLocation" in wanted:
+        return "DataLocation" in granted and granted["DataLocation"].get("ResourceArn") == wanted[
+            "DataLocation"
+        ].get("ResourceArn")
+    return granted == wanted
+
+
+def list_permissions(account: str, region: str, params: dict[str, Any]) -> dict[str, Any]:
+    """ListPermissions as AWS answers it: the account's grants filtered by principal, resource
+    type and resource, in pages of ``MaxResults`` (``NextToken`` is the next grant's index)."""
+    catalog_id = str(params.get("CatalogId") or account)
+    principal = params.get("Principal")
+    resource = params.get("Resource")
+    resource_type = params.get("ResourceType")
+    if principal is not None and not resource:
+        raise InvalidInputException("Resource is mandatory if Principal is set in the input.")
+    if resource is not None and not isinstance(resource, dict):
+        raise InvalidInputException("Resource must be an object.")
+    if resource_type is not None and resource_type not in RESOURCE_TYPES:
+        raise InvalidInputException(f"Unknown ResourceType {resource_type!r}.")
+    catalog = lakeformation_backend(account, region).grants.get(catalog_id)
+    wanted = normalized(resource, catalog_id) if resource else None
+    listed = []
+    for permission in list(catalog.permissions) if catalog is not None else []:
+        if principal is not None and permission.principal != principal:
+            continue
+        granted = normalized(permission.resource, catalog_id)
+        if resource_type is not None and not any(kind in granted for kind in RESOURCE_TYPES[resource_type]):
+            continue
+        if wanted is not None and not _resource_matches(wanted, granted):
+            continue
+        listed.append(permission.to_external_form())
+    try:
+        start = int(params.get("NextToken") or 0)
+        size = int(params.get("MaxResults") or DEFAULT_PAGE)
+    except ValueError as error:
+        raise InvalidInputException("NextToken or MaxResults is not valid.") from error
+    answer: dict[str, Any] = {"PrincipalResourcePermissions": listed[start : start + size]}
+    if start + size < len(listed):
+        answer["NextToken"] = str(start + size)
+    return answer

@@ -229,6 +229,37 @@ def destroy(
     _finish(_local(port, state_dir, env, local, as_json, kubeconfig=kubeconfig).destroy(stack), as_json)
 
 
+@tf_app.command("parity")
+@handle_errors
+def parity(
+    local: LocalOpt = False,
+    port: PortOpt = None,
+    state_dir: StateDirOpt = None,
+    env: EnvOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Runtime parity: the running stack (e.g. up --provisioner terraform) against a fresh one the
+    embedded provisioner builds on a scratch engine, every resource described through the AWS
+    APIs; exit 1 with every difference when they differ."""
+    from nexuskit.errors import ConfigError
+    from nexuskit.terraform.parity import compare_with_embedded
+
+    if not local:
+        raise ConfigError("nexuskit tf parity compares local stacks only: pass --local")
+    report = compare_with_embedded(settings_from(port, state_dir, env))
+    if as_json:
+        print_json(report.as_dict())
+    elif report.ok:
+        described = sum(report.described.values())
+        console.print(f"parity: the running stack equals the embedded provisioner's ({described} resources)")
+    else:
+        for line in report.differences:
+            console.print(line, markup=False, highlight=False, soft_wrap=True)
+        console.print(f"parity: {len(report.differences)} differences")
+    if not report.ok:
+        raise typer.Exit(1)
+
+
 @tf_app.command("package")
 @handle_errors
 def package(

@@ -46,7 +46,7 @@ from nexuskit.edge.deploy import (
 from nexuskit.edge.errors import EdgeError, TokenError
 from nexuskit.edge.package import LAMBDA_TARGET, auth_source_dir, build_package
 from nexuskit.provision import MISSING, READY, ResourceState
-from nexuskit.provision.context import aws_call, error_code, partition_of
+from nexuskit.provision.context import aws_call, error_code, partition_of, stack_tags
 from nexuskit.stack import StackSpec
 
 __all__ = [
@@ -72,6 +72,8 @@ log = logging.getLogger(__name__)
 AUTH_RUNTIME = LAMBDA_TARGET.runtime  # the runtime the package is built for (Terraform: the same)
 AUTH_HANDLER = "handler.handler"
 AUTH_TIMEOUT_S = 10
+#: reserved concurrency of the auth function (Terraform's auth_reserved_concurrency): caps STS calls
+AUTH_RESERVED_CONCURRENCY = 50
 AUTH_MEMORY_MB = 256
 AUTH_ROUTE = "POST /auth"
 AUTH_ROUTES = (AUTH_ROUTE, "GET /.well-known/jwks.json")
@@ -175,7 +177,7 @@ def auth_api_spec(spec: StackSpec, account_id: str) -> HttpApiSpec:
         stage=spec.http_api_stage,
         access_log_group_arn=f"arn:{partition}:logs:{spec.region}:{account_id}:log-group:{spec.api_log_group}",
         description="Nexus edge: token service (POST /auth) and its JWKS",
-        tags=dict(params.tags),
+        tags=stack_tags(spec),
         route_authorization={AUTH_ROUTE: params.auth_route_authorization_type},
         throttling_rate_limit=params.auth_throttling_rate_limit,
         throttling_burst_limit=params.auth_throttling_burst_limit,
@@ -212,9 +214,10 @@ def deploy_edge(
         environment=env,
         runtime=AUTH_RUNTIME,
         timeout=AUTH_TIMEOUT_S,
+        reserved_concurrency=AUTH_RESERVED_CONCURRENCY,
         memory_mb=AUTH_MEMORY_MB,
         description="Nexus auth token service: bearer tokens for client producers",
-        tags=dict(spec.params.tags),
+        tags=stack_tags(spec),
     )
     function_state, function_arn = deploy_function(target, function)
     api_states, _ = deploy_http_api(target, auth_api_spec(spec, account_id), function.name, function_arn)

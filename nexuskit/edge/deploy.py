@@ -68,6 +68,8 @@ class FunctionSpec:
     memory_mb: int = 256
     description: str = ""
     tags: dict[str, str] = field(default_factory=dict)
+    #: the function's reserved concurrency (None: none reserved)
+    reserved_concurrency: int | None = None
 
 
 @dataclass(frozen=True)
@@ -154,6 +156,10 @@ def deploy_function(target: AwsTarget, fn: FunctionSpec) -> tuple[ResourceState,
                 Architectures=["x86_64"],
             )
             _wait(client, "function_active_v2", fn.name)
+            if fn.reserved_concurrency is not None:
+                client.put_function_concurrency(
+                    FunctionName=fn.name, ReservedConcurrentExecutions=fn.reserved_concurrency
+                )
             log.info("created function %s", fn.name)
             return ResourceState(FUNCTION_TYPE, fn.name, CREATED, detail), str(created["FunctionArn"])
         changed = []
@@ -171,6 +177,15 @@ def deploy_function(target: AwsTarget, fn: FunctionSpec) -> tuple[ResourceState,
             )
             _wait(client, "function_updated_v2", fn.name)
             changed.append("configuration (" + ", ".join(drift) + ")")
+        if fn.reserved_concurrency is not None:
+            reserved = client.get_function_concurrency(FunctionName=fn.name).get(
+                "ReservedConcurrentExecutions"
+            )
+            if reserved != fn.reserved_concurrency:
+                client.put_function_concurrency(
+                    FunctionName=fn.name, ReservedConcurrentExecutions=fn.reserved_concurrency
+                )
+                changed.append("reserved concurrency")
         if current.get("CodeSha256") != fn.package.sha256_b64:
             client.update_function_code(FunctionName=fn.name, ZipFile=fn.package.data)
             _wait(client, "function_updated_v2", fn.name)

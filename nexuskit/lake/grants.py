@@ -7,8 +7,11 @@ table ``enrichment``) covers that dataset's keys only. Lake Formation administra
 (``lakeformation_admins``, else the provisioning identity) may do everything. Only
 registered data locations are governed: with ``enable_lake_formation`` off, IAM alone decides.
 
-The default matrix (:data:`DEFAULT_MATRIX`, keyed by :attr:`StackSpec.roles` keys plus the
-medallion jobs' Glue role):
+The matrix is the parameter ``lake_grants`` of ``terraform/envs/<env>/terraform.tfvars.json``
+(role key -> ``{read, write, write_datasets}``), the one source: Terraform's ``modules/lake``
+grants it with one ``aws_lakeformation_permissions`` per principal and resource, and
+:func:`apply_grants` (the embedded provisioner) grants the same. ``envs/local`` holds, keyed
+by :attr:`StackSpec.roles` keys plus the medallion jobs' Glue role:
 
 ==================  ==============================  ====================================
 principal           reads                           writes
@@ -29,11 +32,9 @@ stack's principals, any grant it holds is revoked by :func:`apply_grants`.
 stack's principals; :func:`load_grants` reads what Lake Formation holds and answers
 :meth:`LakeGrants.allows` - the check the lake access layer makes before every call.
 
-Proposed parameters (not in the tfvars yet; the defaults here stand in for them):
-``lake_grants`` (role key -> ``{read, write, write_datasets}``, default :data:`DEFAULT_MATRIX`,
-one ``aws_lakeformation_permissions`` per entry in Terraform), ``medallion_confidence_threshold``
-(0.8), and a ``medallion_glue`` entry in ``StackSpec.roles`` (``${prefix}-medallion-glue``,
-``aws_iam_role.medallion_glue``) with the assets bucket ``${prefix}-glue-assets-${region}``.
+Still proposed (not in the tfvars yet): ``medallion_confidence_threshold`` (0.8), and a
+``medallion_glue`` entry in ``StackSpec.roles`` (``${prefix}-medallion-glue``, Terraform's
+``aws_iam_role.medallion_glue`` in ``modules/lake``).
 """
 
 from __future__ import annotations
@@ -61,19 +62,14 @@ LF_DEFAULTS_TYPE = "lakeformation.default-permissions"
 # Any of these on a tier's tables lets the principal ...
 ALLOWING = {READ: {"SELECT", "ALL"}, WRITE: {"INSERT", "ALL"}, DELETE: {"DELETE", "ALL"}}
 
-DEFAULT_MATRIX: dict[str, dict[str, Any]] = {
-    "agent_irsa": {
-        "read": ("silver", "gold"),
-        "write": ("gold", "vibranium"),
-        "write_datasets": {"silver": ("enrichment",)},
-    },
-    # spec §2.4/§3.4: aws-mcp writes processed JSON results into silver, gold and vibranium
-    "aws_mcp_irsa": {"read": TIERS, "write": ("silver", "gold", "vibranium")},
-    # nexus-ui reads the lake through aws-mcp (MCP calls), never with its own role
-    "ui_irsa": {"read": (), "write": ()},
-    "kinesis_bearer": {"read": (), "write": ()},
-    JOB_ROLE_KEY: {"read": TIERS, "write": ("silver", "gold", "vibranium")},
-}
+
+def grant_matrix(spec: StackSpec) -> dict[str, dict[str, Any]]:
+    """Role key -> ``{read, write, write_datasets}`` from the parameter ``lake_grants``."""
+    return {
+        key: {"read": tuple(g.read), "write": tuple(g.write), "write_datasets": dict(g.write_datasets)}
+        for key, g in spec.params.lake_grants.items()
+    }
+
 
 _TABLE_READ = ("DESCRIBE", "SELECT")
 _TABLE_WRITE = ("ALTER", "DELETE", "DESCRIBE", "INSERT")
@@ -127,7 +123,7 @@ def _location(account: str, arn: str) -> dict[str, Any]:
 def desired_permissions(
     spec: StackSpec, account_id: str
 ) -> dict[tuple[str, str], tuple[dict[str, Any], set[str]]]:
-    """(principal ARN, resource key) -> (resource, permissions) of :data:`DEFAULT_MATRIX`."""
+    """(principal ARN, resource key) -> (resource, permissions) of the ``lake_grants`` parameter."""
     arns = StackArns(spec, account_id)
     roles = principal_arns(spec, account_id)
     wanted: dict[tuple[str, str], tuple[dict[str, Any], set[str]]] = {}
@@ -136,7 +132,7 @@ def desired_permissions(
         slot = (principal, resource_key(resource))
         wanted.setdefault(slot, (resource, set()))[1].update(permissions)
 
-    for key, entry in DEFAULT_MATRIX.items():
+    for key, entry in grant_matrix(spec).items():
         principal = roles[key]
         for tier in entry["read"]:
             database = database_name(spec.prefix, tier)
@@ -229,10 +225,11 @@ def _settle_permissions(ctx: ProvisionContext) -> list[ResourceState]:
                 )
             changes.setdefault(slot[0], []).append(f"-{','.join(sorted(surplus))} {slot[1]}")
     states = []
+    matrix = grant_matrix(spec)
     for principal in sorted(managed):
         name = f"{names[principal]} ({principal})"
-        summary = _summary(DEFAULT_MATRIX[names[principal]]) if names[principal] in DEFAULT_MATRIX else "none"
-        if names[principal] not in DEFAULT_MATRIX and principal not in changes:
+        summary = _summary(matrix[names[principal]]) if names[principal] in matrix else "none"
+        if names[principal] not in matrix and principal not in changes:
             continue
         if principal in changes:
             had_any = any(slot[0] == principal for slot in current)
@@ -255,7 +252,7 @@ def apply_grants(spec: StackSpec, target: AwsTarget, *, admin_arn: str | None = 
     Creates what the grants refer to first: the jobs' Glue role and the Glue databases and
     tables of the tiers. Then turns off the IAM_ALLOWED_PRINCIPALS defaults for new
     databases and tables, and grants (and revokes) so that the stack's principals hold
-    exactly :data:`DEFAULT_MATRIX`. Does nothing when ``enable_lake_formation`` is off.
+    exactly the ``lake_grants`` parameter. Does nothing when ``enable_lake_formation`` is off.
     ``admin_arn`` is accepted for symmetry with :func:`nexuskit.provision.provision`.
     """
     if not spec.params.enable_lake_formation:

@@ -4,6 +4,7 @@
 log groups, the EKS OIDC provider and IAM roles, the medallion buckets and Lake
 Formation, the Kinesis data and video streams and the Firehose streams to bronze, the
 token-signing secret (with the resource policy that keeps its key to the auth Lambda),
+agent-core's DynamoDB tables,
 and the network and EKS cluster as control-plane records. It is
 idempotent: a second call creates nothing and reports every resource as ``exists``, and
 cheap drift (retention, versioning, encryption, tags, policies, scaling) is corrected and
@@ -44,6 +45,7 @@ from nexuskit.provision.resources import (
 from nexuskit.provision.signing_key import inventory_signing_key, provision_signing_key
 from nexuskit.provision.storage import inventory_storage, provision_storage
 from nexuskit.provision.streaming import inventory_streaming, provision_streaming
+from nexuskit.provision.tables import inventory_tables, provision_tables
 from nexuskit.stack import StackSpec
 
 __all__ = [
@@ -74,6 +76,7 @@ PROVISION_SERVICES = (
     "secretsmanager",
     "ec2",
     "eks",
+    "dynamodb",
 )
 
 
@@ -96,6 +99,7 @@ def provision(spec: StackSpec, target: AwsTarget, *, admin_arn: str | None = Non
         states += provision_storage(ctx, admin_arn)
         states += provision_streaming(ctx)
         states += provision_signing_key(ctx, admin_arn)
+        states += provision_tables(ctx)
         return states
 
     def cluster() -> list[ResourceState]:
@@ -138,6 +142,7 @@ def inventory(spec: StackSpec, target: AwsTarget, *, admin_arn: str | None = Non
         lambda: inventory_storage(ctx, admin_arn),
         lambda: inventory_streaming(ctx),
         lambda: inventory_signing_key(ctx),
+        lambda: inventory_tables(ctx),
     ]
     if spec.params.enable_eks:
         sections += [lambda: inventory_network(ctx), lambda: inventory_cluster(ctx)]

@@ -25,6 +25,8 @@ CLUSTER_TYPE = "eks.cluster"
 NODEGROUP_TYPE = "eks.nodegroup"
 CLUSTER_TIMEOUT = 30 * 60.0
 NODE_GROUPS: tuple[Literal["general", "mcp"], ...] = ("general", "mcp")
+#: control-plane logs sent to CloudWatch (Terraform's eks module, enabled_log_types)
+CLUSTER_LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
 _FAILED = {"FAILED", "CREATE_FAILED", "DEGRADED", "DELETING", "DELETE_FAILED"}
 
 
@@ -111,9 +113,11 @@ def _cluster(ctx: ProvisionContext, net: Network) -> ResourceState:
                 )
             detail = f"Kubernetes {current.get('version', version)}"
             return ResourceState(CLUSTER_TYPE, name, EXISTS, detail)
+        _cluster_log_group(ctx)
         eks.create_cluster(
             name=name,
             version=version,
+            logging={"clusterLogging": [{"types": list(CLUSTER_LOG_TYPES), "enabled": True}]},
             roleArn=StackArns(spec, ctx.account_id).role("eks_cluster"),
             resourcesVpcConfig={
                 "subnetIds": net.private_subnet_ids(spec),
@@ -130,6 +134,20 @@ def _cluster(ctx: ProvisionContext, net: Network) -> ResourceState:
             CLUSTER_TIMEOUT,
         )
     return ResourceState(CLUSTER_TYPE, name, CREATED, f"Kubernetes {version}")
+
+
+def cluster_log_group(spec: StackSpec) -> str:
+    return f"/aws/eks/{spec.cluster_name}/cluster"
+
+
+def _cluster_log_group(ctx: ProvisionContext) -> None:
+    """Made before the cluster, so its retention is ours and not "never expire"."""
+    logs = ctx.client("logs")
+    group = cluster_log_group(ctx.spec)
+    existing = logs.describe_log_groups(logGroupNamePrefix=group).get("logGroups", [])
+    if not any(g["logGroupName"] == group for g in existing):
+        logs.create_log_group(logGroupName=group, tags=ctx.tags)
+    logs.put_retention_policy(logGroupName=group, retentionInDays=ctx.spec.params.log_retention_days)
 
 
 def _taint_key(taint: dict[str, Any]) -> tuple[str, str, str]:

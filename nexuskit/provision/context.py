@@ -68,6 +68,12 @@ def aws_call(type_: str, name: str) -> Iterator[None]:
         raise ProvisionError(f"{type_} {name}: invalid request: {exc}") from exc
 
 
+def stack_tags(spec: StackSpec) -> dict[str, str]:
+    """The tags every resource carries: the parameters' ``tags`` plus ``Project`` and
+    ``Environment`` (as Terraform's ``local.tags``, the provider's ``default_tags``)."""
+    return {**spec.params.tags, "Project": spec.params.project, "Environment": spec.params.environment}
+
+
 def tag_list(tags: dict[str, str], key: str = "Key", value: str = "Value") -> list[dict[str, str]]:
     """``{"a": "b"}`` -> ``[{"Key": "a", "Value": "b"}]`` (AWS's list form of tags)."""
     return [{key: k, value: v} for k, v in tags.items()]
@@ -130,7 +136,7 @@ class ProvisionContext:
 
     @property
     def tags(self) -> dict[str, str]:
-        return dict(self.spec.params.tags)
+        return stack_tags(self.spec)
 
     def client(self, service: str) -> Any:
         return self.target.client(service)

@@ -9,12 +9,13 @@ control-plane records: nothing routes packets.
 from __future__ import annotations
 
 import ipaddress
+import json
 import logging
 from dataclasses import dataclass, field
 from typing import Any
 
 from nexuskit.errors import ConfigError
-from nexuskit.provision.context import ProvisionContext, aws_call, tag_list, wait_until
+from nexuskit.provision.context import ProvisionContext, aws_call, partition_of, tag_list, wait_until
 from nexuskit.provision.resources import (
     CREATED,
     EXISTS,
@@ -31,6 +32,7 @@ SUBNET_TYPE = "ec2.subnet"
 IGW_TYPE = "ec2.internet_gateway"
 NAT_TYPE = "ec2.nat_gateway"
 ROUTE_TABLE_TYPE = "ec2.route_table"
+FLOW_LOG_TYPE = "ec2.flow_log"
 ANYWHERE = "0.0.0.0/0"
 
 
@@ -56,40 +58,53 @@ class Network:
 
 
 def subnet_plan(spec: StackSpec) -> list[SubnetPlan]:
-    """A public and a private subnet per AZ: /20s of a /16 (public low, private upper half)."""
+    """A public and a private subnet per AZ, as Terraform's network module cuts the /16.
+
+    Private subnets carry the EKS nodes and pods (the VPC CNI gives every pod an address), so
+    they get the three first /18s; public subnets hold only NAT gateways and load balancers:
+    /22s from the last quarter (``cidrsubnet(vpc, 2, i)`` and ``cidrsubnet(vpc, 6, 48 + i)``).
+    """
     try:
         vpc = ipaddress.ip_network(spec.params.vpc_cidr)
     except ValueError as exc:
         raise ConfigError(f"vpc_cidr {spec.params.vpc_cidr!r}: {exc}") from None
-    if vpc.prefixlen > 20:
+    if vpc.prefixlen > 26:
         raise ConfigError(
             f"vpc_cidr {spec.params.vpc_cidr!r} is too small for six subnets",
-            "use a /16 to /20 CIDR block such as 10.0.0.0/16",
+            "use a /16 CIDR block such as 10.0.0.0/16",
         )
-    blocks = list(vpc.subnets(new_prefix=max(20, vpc.prefixlen + 4)))
-    half = len(blocks) // 2
+    private = list(vpc.subnets(prefixlen_diff=2))
+    public = list(vpc.subnets(prefixlen_diff=6))
     plans = []
     for i, zone in enumerate(spec.params.availability_zones):
-        plans.append(SubnetPlan(f"{spec.prefix}-public-{zone}", zone, str(blocks[i]), True))
+        plans.append(SubnetPlan(f"{spec.vpc_name}-public-{zone}", zone, str(public[48 + i]), True))
     for i, zone in enumerate(spec.params.availability_zones):
-        plans.append(SubnetPlan(f"{spec.prefix}-private-{zone}", zone, str(blocks[half + i]), False))
+        plans.append(SubnetPlan(f"{spec.vpc_name}-private-{zone}", zone, str(private[i]), False))
     return plans
 
 
 def igw_name(spec: StackSpec) -> str:
-    return f"{spec.prefix}-igw"
+    return f"{spec.vpc_name}-igw"
 
 
 def nat_name(spec: StackSpec, zone: str) -> str:
-    return f"{spec.prefix}-nat-{zone}"
+    return f"{spec.vpc_name}-nat-{zone}"
 
 
 def public_route_table_name(spec: StackSpec) -> str:
-    return f"{spec.prefix}-public-rt"
+    return f"{spec.vpc_name}-public"
 
 
 def private_route_table_name(spec: StackSpec, zone: str) -> str:
-    return f"{spec.prefix}-private-rt-{zone}"
+    return f"{spec.vpc_name}-private-{zone}"
+
+
+def flow_log_group(spec: StackSpec) -> str:
+    return f"/aws/vpc/{spec.vpc_name}/flow-logs"
+
+
+def flow_log_role(spec: StackSpec) -> str:
+    return f"{spec.prefix}-vpc-flow-logs"
 
 
 def name_tag(resource: dict[str, Any]) -> str:
@@ -140,15 +155,17 @@ def _subnets(ctx: ProvisionContext, net: Network) -> list[ResourceState]:
             states.append(ResourceState(SUBNET_TYPE, plan.name, EXISTS, detail))
             continue
         role_tag = "kubernetes.io/role/elb" if plan.public else "kubernetes.io/role/internal-elb"
+        extra = {role_tag: "1", cluster_tag: "shared", "Tier": kind}
+        if not plan.public:
+            extra["karpenter.sh/discovery"] = ctx.spec.cluster_name  # Karpenter finds its subnets by it
+        # no public IPs on launch even in public subnets: only NAT gateways and load balancers live there
         with aws_call(SUBNET_TYPE, plan.name):
             subnet_id = ec2.create_subnet(
                 VpcId=net.vpc_id,
                 CidrBlock=plan.cidr,
                 AvailabilityZone=plan.zone,
-                TagSpecifications=_tagged(ctx, "subnet", plan.name, **{role_tag: "1", cluster_tag: "shared"}),
+                TagSpecifications=_tagged(ctx, "subnet", plan.name, **extra),
             )["Subnet"]["SubnetId"]
-            if plan.public:
-                ec2.modify_subnet_attribute(SubnetId=subnet_id, MapPublicIpOnLaunch={"Value": True})
         net.subnets[plan.name] = subnet_id
         states.append(ResourceState(SUBNET_TYPE, plan.name, CREATED, detail))
     return states
@@ -191,14 +208,14 @@ def _nat_gateways(ctx: ProvisionContext, net: Network) -> list[ResourceState]:
     states = []
     for zone in ctx.spec.params.availability_zones:
         name = nat_name(ctx.spec, zone)
-        public = net.subnets[f"{ctx.spec.prefix}-public-{zone}"]
+        public = net.subnets[f"{ctx.spec.vpc_name}-public-{zone}"]
         detail = f"{zone}, public subnet"
         if name in existing:
             net.nat_gateways[zone] = existing[name]
             states.append(ResourceState(NAT_TYPE, name, EXISTS, detail))
             continue
         with aws_call(NAT_TYPE, name):
-            allocation = _elastic_ip(ctx, f"{name}-eip")
+            allocation = _elastic_ip(ctx, name)
             net.nat_gateways[zone] = ec2.create_nat_gateway(
                 SubnetId=public,
                 AllocationId=allocation,
@@ -281,11 +298,79 @@ def _route_tables(ctx: ProvisionContext, net: Network) -> list[ResourceState]:
                 existing,
                 name=private_route_table_name(spec, zone),
                 route={"NatGatewayId": net.nat_gateways[zone]},
-                subnet_ids=[net.subnets[f"{spec.prefix}-private-{zone}"]],
+                subnet_ids=[net.subnets[f"{spec.vpc_name}-private-{zone}"]],
                 detail=f"private subnet {zone} -> its NAT gateway",
             )
         )
     return states
+
+
+def flow_log_role_policies(spec: StackSpec, account_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(trust, inline policy) of the flow logs' delivery role (Terraform's ``aws_iam_role.flow_logs``)."""
+    group_arn = (
+        f"arn:{partition_of(spec.region)}:logs:{spec.region}:{account_id}:log-group:{flow_log_group(spec)}"
+    )
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "vpc-flow-logs.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "DeliverFlowLogs",
+                "Effect": "Allow",
+                "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+                "Resource": f"{group_arn}:*",
+            }
+        ],
+    }
+    return trust, policy
+
+
+def _flow_logs(ctx: ProvisionContext, net: Network) -> ResourceState:
+    """Accepted and rejected traffic of the VPC to CloudWatch Logs, through its own role."""
+    ec2, logs, iam = ctx.client("ec2"), ctx.client("logs"), ctx.client("iam")
+    spec = ctx.spec
+    group, role = flow_log_group(spec), flow_log_role(spec)
+    name = f"{spec.vpc_name} flow logs"
+    group_arn = f"arn:{partition_of(spec.region)}:logs:{spec.region}:{ctx.account_id}:log-group:{group}"
+    trust, policy = flow_log_role_policies(spec, ctx.account_id)
+    with aws_call(FLOW_LOG_TYPE, name):
+        found = ec2.describe_flow_logs(Filters=[{"Name": "resource-id", "Values": [net.vpc_id]}])["FlowLogs"]
+        if found:
+            return ResourceState(FLOW_LOG_TYPE, name, EXISTS, group)
+        existing = logs.describe_log_groups(logGroupNamePrefix=group).get("logGroups", [])
+        if not any(g["logGroupName"] == group for g in existing):
+            logs.create_log_group(logGroupName=group, tags=ctx.tags)
+        logs.put_retention_policy(logGroupName=group, retentionInDays=spec.params.log_retention_days)
+        try:
+            role_arn = iam.get_role(RoleName=role)["Role"]["Arn"]
+        except iam.exceptions.NoSuchEntityException:
+            role_arn = iam.create_role(
+                RoleName=role,
+                AssumeRolePolicyDocument=json.dumps(trust),
+                Description="VPC flow logs delivery to CloudWatch Logs",
+                Tags=tag_list(ctx.tags),
+            )["Role"]["Arn"]
+        iam.put_role_policy(RoleName=role, PolicyName=f"{role}-policy", PolicyDocument=json.dumps(policy))
+        ec2.create_flow_logs(
+            ResourceIds=[net.vpc_id],
+            ResourceType="VPC",
+            TrafficType="ALL",
+            LogDestinationType="cloud-watch-logs",
+            LogDestination=group_arn,
+            DeliverLogsPermissionArn=role_arn,
+            TagSpecifications=[{"ResourceType": "vpc-flow-log", "Tags": tag_list(ctx.tags)}],
+        )
+    log.info("created flow logs of %s into %s", spec.vpc_name, group)
+    return ResourceState(FLOW_LOG_TYPE, name, CREATED, group)
 
 
 def provision_network(ctx: ProvisionContext) -> tuple[list[ResourceState], Network]:
@@ -296,6 +381,7 @@ def provision_network(ctx: ProvisionContext) -> tuple[list[ResourceState], Netwo
     states.append(_internet_gateway(ctx, net))
     states += _nat_gateways(ctx, net)
     states += _route_tables(ctx, net)
+    states.append(_flow_logs(ctx, net))
     return states, net
 
 
@@ -309,6 +395,7 @@ def inventory_network(ctx: ProvisionContext) -> list[ResourceState]:
         nats: set[str] = set()
         tables: set[str] = set()
         has_igw = False
+        has_flow_logs = False
         if vpc is not None:
             where = _in_vpc(vpc["VpcId"])
             subnets = {name_tag(s) for s in ec2.describe_subnets(Filters=where)["Subnets"]}
@@ -320,6 +407,8 @@ def inventory_network(ctx: ProvisionContext) -> list[ResourceState]:
                 Filters=[{"Name": "attachment.vpc-id", "Values": [vpc["VpcId"]]}]
             )["InternetGateways"]
             has_igw = bool(igws)
+            flows = ec2.describe_flow_logs(Filters=[{"Name": "resource-id", "Values": [vpc["VpcId"]]}])
+            has_flow_logs = bool(flows["FlowLogs"])
     states = [control_plane(VPC_TYPE, spec.vpc_name, vpc is not None, spec.params.vpc_cidr)]
     for plan in subnet_plan(spec):
         detail = f"{plan.cidr}, {plan.zone}, {'public' if plan.public else 'private'}"
@@ -330,4 +419,7 @@ def inventory_network(ctx: ProvisionContext) -> list[ResourceState]:
         states.append(control_plane(NAT_TYPE, name, name in nats, f"{zone}, public subnet"))
     names = [public_route_table_name(spec)] + [private_route_table_name(spec, z) for z in zones]
     states += [control_plane(ROUTE_TABLE_TYPE, n, n in tables) for n in names]
+    states.append(
+        control_plane(FLOW_LOG_TYPE, f"{spec.vpc_name} flow logs", has_flow_logs, flow_log_group(spec))
+    )
     return states

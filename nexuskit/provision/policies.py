@@ -172,7 +172,14 @@ def trust_policy(spec: StackSpec, account_id: str, role_key: str) -> PolicyDocum
     if role_key == "firehose":
         return _service_trust("firehose.amazonaws.com", {"StringEquals": {"sts:ExternalId": account_id}})
     if role_key == "eks_cluster":
-        return _service_trust("eks.amazonaws.com")
+        # EKS tags its sessions (EKS Auto Mode, Pod Identity); AWS's cluster role trust has both
+        return _document(
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "eks.amazonaws.com"},
+                "Action": ["sts:AssumeRole", "sts:TagSession"],
+            }
+        )
     if role_key == "eks_nodes":
         return _service_trust("ec2.amazonaws.com")
     raise KeyError(role_key)

@@ -108,7 +108,7 @@ def provision_signing_key(ctx: ProvisionContext, admin_arn: str | None = None) -
         if current is None:
             secrets.create_secret(
                 Name=name,
-                Description="Signing keys for bearer tokens issued by the auth Lambda",
+                Description=f"Signing key set of the bearer tokens issued by {ctx.spec.auth_function}",
                 SecretString=json.dumps(new_signing_key_document()),
                 Tags=tag_list(ctx.tags),
             )

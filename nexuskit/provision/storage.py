@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from typing import Any
@@ -27,11 +28,49 @@ PUBLIC_ACCESS_BLOCK = {
     "RestrictPublicBuckets": True,
 }
 ENCRYPTION = {"Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]}
+#: ACLs off: the bucket owner owns every object (AWS's default for new buckets since 2023)
+OWNERSHIP = {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}
+NONCURRENT_VERSION_EXPIRATION_DAYS = 90
+#: as Terraform's aws_s3_bucket_lifecycle_configuration.tier (modules/datalake)
+LIFECYCLE = {
+    "Rules": [
+        {
+            "ID": "abort-incomplete-multipart-uploads",
+            "Status": "Enabled",
+            "Filter": {"Prefix": ""},
+            "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 7},
+        },
+        {
+            "ID": "expire-noncurrent-versions",
+            "Status": "Enabled",
+            "Filter": {"Prefix": ""},
+            "NoncurrentVersionExpiration": {"NoncurrentDays": NONCURRENT_VERSION_EXPIRATION_DAYS},
+        },
+    ]
+}
 _ASSUMED_ROLE = re.compile(r"^arn:(?P<p>[\w-]+):sts::(?P<a>\d+):assumed-role/(?P<r>[^/]+)/.+$")
 
 
 def bucket_tags(tags: dict[str, str], tier: str) -> dict[str, str]:
     return {**tags, "MedallionTier": tier}
+
+
+def tls_only_policy(bucket: str) -> dict[str, Any]:
+    """Refuse every request not made over TLS (Terraform's ``tls_only`` policy document)."""
+    arn = f"arn:aws:s3:::{bucket}"
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "DenyInsecureTransport",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "s3:*",
+                "Resource": [arn, f"{arn}/*"],
+                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+            }
+        ],
+    }
 
 
 def _get_or_none(call: Any, missing_codes: set[str], **kwargs: Any) -> Any:
@@ -62,6 +101,30 @@ def _settle_bucket(ctx: ProvisionContext, name: str, tier: str) -> list[str]:
     if (block or {}).get("PublicAccessBlockConfiguration") != PUBLIC_ACCESS_BLOCK:
         s3.put_public_access_block(Bucket=name, PublicAccessBlockConfiguration=PUBLIC_ACCESS_BLOCK)
         fixed.append("public access block")
+    ownership = _get_or_none(
+        s3.get_bucket_ownership_controls, {"OwnershipControlsNotFoundError"}, Bucket=name
+    )
+    if (ownership or {}).get("OwnershipControls") != OWNERSHIP:
+        s3.put_bucket_ownership_controls(Bucket=name, OwnershipControls=OWNERSHIP)
+        fixed.append("ownership")
+    policy = _get_or_none(s3.get_bucket_policy, {"NoSuchBucketPolicy"}, Bucket=name)
+    wanted_policy = tls_only_policy(name)
+    if policy is None or json.loads(policy["Policy"]) != wanted_policy:
+        s3.put_bucket_policy(Bucket=name, Policy=json.dumps(wanted_policy))
+        fixed.append("TLS-only policy")
+    lifecycle = _get_or_none(
+        s3.get_bucket_lifecycle_configuration, {"NoSuchLifecycleConfiguration"}, Bucket=name
+    )
+    if _lifecycle_rules(lifecycle) != _lifecycle_rules(LIFECYCLE):
+        s3.put_bucket_lifecycle_configuration(Bucket=name, LifecycleConfiguration=LIFECYCLE)
+        fixed.append("lifecycle")
+    notification = s3.get_bucket_notification_configuration(Bucket=name)
+    if "EventBridgeConfiguration" not in notification:
+        # object events go to EventBridge, where the medallion jobs and audits subscribe
+        s3.put_bucket_notification_configuration(
+            Bucket=name, NotificationConfiguration={"EventBridgeConfiguration": {}}
+        )
+        fixed.append("EventBridge notifications")
     tagging = _get_or_none(s3.get_bucket_tagging, {"NoSuchTagSet"}, Bucket=name)
     current = {t["Key"]: t["Value"] for t in (tagging or {}).get("TagSet", [])}
     wanted = bucket_tags(ctx.tags, tier)
@@ -69,6 +132,10 @@ def _settle_bucket(ctx: ProvisionContext, name: str, tier: str) -> list[str]:
         s3.put_bucket_tagging(Bucket=name, Tagging={"TagSet": tag_list({**current, **wanted})})
         fixed.append("tags")
     return fixed
+
+
+def _lifecycle_rules(config: dict[str, Any] | None) -> list[dict[str, Any]]:
+    return sorted((config or {}).get("Rules", []), key=lambda rule: str(rule.get("ID")))
 
 
 def _buckets(ctx: ProvisionContext) -> list[ResourceState]:

@@ -21,6 +21,9 @@ VIDEO_TYPE = "kinesisvideo.stream"
 FIREHOSE_TYPE = "firehose.delivery_stream"
 FIREHOSE_LOG_STREAM = "DestinationDelivery"
 DEFAULT_RETENTION_HOURS = 24
+#: encryption at rest with the AWS managed key (no extra permission for producers or Firehose)
+STREAM_KMS_KEY = "alias/aws/kinesis"
+VIDEO_MEDIA_TYPE = "video/h264"
 _NOT_FOUND = "ResourceNotFoundException"
 _UNSUPPORTED = {"404", "NotImplemented", "NotImplementedException"}
 
@@ -30,6 +33,7 @@ class StreamSpec:
     name: str
     shards: int
     retention_hours: int
+    channel: str = "primary"
 
     @property
     def detail(self) -> str:
@@ -40,7 +44,7 @@ def data_streams(spec: StackSpec) -> list[StreamSpec]:
     p = spec.params
     return [
         StreamSpec(spec.primary_stream, p.primary_stream_shards, p.primary_stream_retention_hours),
-        StreamSpec(spec.client_stream, p.client_stream_shards, p.client_stream_retention_hours),
+        StreamSpec(spec.client_stream, p.client_stream_shards, p.client_stream_retention_hours, "client"),
     ]
 
 
@@ -105,8 +109,14 @@ def _data_stream(ctx: ProvisionContext, stream: StreamSpec) -> ResourceState:
                 f"Kinesis stream {stream.name}",
             )
         assert summary is not None
-        if outcome == CREATED and ctx.tags:
-            kinesis.add_tags_to_stream(StreamName=stream.name, Tags=ctx.tags)
+        if outcome == CREATED:
+            kinesis.add_tags_to_stream(StreamName=stream.name, Tags={**ctx.tags, "Channel": stream.channel})
+        if summary.get("EncryptionType", "NONE") != "KMS":
+            kinesis.start_stream_encryption(
+                StreamName=stream.name, EncryptionType="KMS", KeyId=STREAM_KMS_KEY
+            )
+            if outcome == EXISTS:
+                outcome = UPDATED
         retention = int(summary.get("RetentionPeriodHours", DEFAULT_RETENTION_HOURS))
         if retention < stream.retention_hours:
             kinesis.increase_stream_retention_period(
@@ -146,7 +156,13 @@ def _video_streams(ctx: ProvisionContext) -> list[ResourceState]:
         with aws_call(VIDEO_TYPE, name):
             current = existing.get(name)
             if current is None:
-                kv.create_stream(StreamName=name, DataRetentionInHours=hours, Tags=ctx.tags)
+                channel = "client" if name == ctx.spec.client_telemetry_video_stream else "primary"
+                kv.create_stream(
+                    StreamName=name,
+                    DataRetentionInHours=hours,
+                    MediaType=VIDEO_MEDIA_TYPE,
+                    Tags={**ctx.tags, "Channel": channel},
+                )
                 log.info("created video stream %s (%d h)", name, hours)
                 states.append(ResourceState(VIDEO_TYPE, name, CREATED, detail))
                 continue
@@ -216,7 +232,7 @@ def _firehose(ctx: ProvisionContext, name: str, source: str, client: bool) -> Re
                     "RoleARN": arns.role("firehose"),
                 },
                 ExtendedS3DestinationConfiguration=desired,
-                Tags=tag_list(ctx.tags),
+                Tags=tag_list({**ctx.tags, "Channel": "client" if client else "primary"}),
             )
             log.info("created Firehose %s (%s)", name, detail)
             return ResourceState(FIREHOSE_TYPE, name, CREATED, detail)

@@ -16,8 +16,10 @@ see :mod:`nexuskit.terraform.workspace`) against the stack's engine:
 
 :func:`provision_with_terraform` is what ``up --provisioner terraform`` calls: init and
 apply of the platform stack, then what nexuskit (not Terraform) owns around it: the
-token signing key set in its secret (no private key in the state) and the Lake
-Formation tier grants with the Glue catalog they refer to.
+token signing key set in its secret (no private key in the state) and the Glue tables of
+the lake's datasets (their schemas come from ``lake/datasets/*.yaml``). Terraform owns the
+rest: the Glue databases, the medallion jobs' role, the Lake Formation tier grants of
+``lake_grants`` and agent-core's DynamoDB tables.
 """
 
 from __future__ import annotations
@@ -185,8 +187,9 @@ def provision_with_terraform(
     on_line: Line | None = None,
     local: LocalTerraform | None = None,
 ) -> list[dict[str, str]]:
-    """``up --provisioner terraform``: apply stacks/platform, then the key set and the grants."""
-    from nexuskit.lake.grants import apply_grants
+    """``up --provisioner terraform``: apply stacks/platform, then the key set and the dataset tables."""
+    from nexuskit.lake.catalog import ensure_catalog
+    from nexuskit.provision.context import ProvisionContext
 
     spec = settings.stack()
     local = local or LocalTerraform(settings, root)
@@ -208,7 +211,8 @@ def provision_with_terraform(
         },
         ensure_signing_key(spec, target),
     ]
-    states += [s.as_dict() for s in apply_grants(spec, target)]
+    if spec.params.enable_lake_formation:
+        states += [s.as_dict() for s in ensure_catalog(ProvisionContext.connect(spec, target))]
     return states
 
 

@@ -15,11 +15,15 @@ from tests.helpers import ADMIN_KEY, ADMIN_SECRET, EngineProcess
 
 @pytest.fixture(scope="session")
 def moto_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """moto behind the embedded engine's front (``python -m emulation`` with no extension:
-    ``--iam off`` turns off the only one named) on a free port of 127.0.0.1, for the whole
-    session. The provisioning tests describe plain moto; a process of its own starts from
-    nothing (no reset through an admin API needed)."""
-    engine = EngineProcess(tmp_path_factory.mktemp("provision-engine"), "--iam", "off", "--extensions", "iam")
+    """moto behind the embedded engine's front (``python -m emulation`` with only the S3
+    extension: ``--iam off`` turns off the IAM one) on a free port of 127.0.0.1, for the whole
+    session. The provisioning tests describe moto with the bucket configuration answered as
+    AWS answers it (moto's GetBucketNotificationConfiguration leaves EventBridge out, so a
+    provisioner could never see it on); a process of its own starts from nothing (no reset
+    through an admin API needed)."""
+    engine = EngineProcess(
+        tmp_path_factory.mktemp("provision-engine"), "--iam", "off", "--extensions", "iam,s3"
+    )
     engine.start()
     yield engine.endpoint
     engine.stop()

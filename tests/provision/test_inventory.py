@@ -15,6 +15,7 @@ CONTROL_PLANE_TYPES = (
     "ec2.subnet",
     "ec2.internet_gateway",
     "ec2.nat_gateway",
+    "ec2.flow_log",
     "ec2.route_table",
     "eks.cluster",
     "eks.nodegroup",
@@ -33,7 +34,7 @@ def test_before_provisioning_everything_is_missing(spec: StackSpec, target: AwsT
     """On an empty account every resource is 'missing'."""
     states = inventory(spec, _empty_account(target))
     assert {s.state for s in states} == {"missing"}
-    assert len(states) == 53  # the 53 resources provision() reports (the edge is nexuskit.edge's)
+    assert len(states) == 56  # the 56 resources provision() reports (the edge is nexuskit.edge's)
 
 
 def test_after_provisioning_everything_is_ready(

@@ -35,14 +35,21 @@ def test_vpc_is_a_tagged_slash_16(vpc: dict[str, Any]) -> None:
     assert _tags(vpc)["Name"] == "nexus-dev-vpc"
 
 
-def test_each_zone_has_a_public_and_a_private_slash_20(subnets: dict[str, dict[str, Any]]) -> None:
-    """Six /20 subnets: a public and a private one in each of the three AZs."""
-    assert set(subnets) == {f"nexus-dev-{kind}-{z}" for kind in ("public", "private") for z in ZONES}
+def test_each_zone_has_a_private_slash_18_and_a_public_slash_22(subnets: dict[str, dict[str, Any]]) -> None:
+    """Six subnets, as Terraform's network module cuts them: a private /18 (EKS pods take an
+    address each) and a public /22 (NAT gateways, load balancers) in each of the three AZs; no
+    subnet hands out public IPs on launch."""
+    expected = {f"nexus-dev-vpc-{kind}-{z}" for kind in ("public", "private") for z in ZONES}
+    assert set(subnets) == expected
     for name, subnet in subnets.items():
         assert subnet["AvailabilityZone"] == "-".join(name.split("-")[-3:])
-        assert subnet["CidrBlock"].endswith("/20")
-    assert all(subnets[f"nexus-dev-public-{z}"]["MapPublicIpOnLaunch"] for z in ZONES)
-    assert not any(subnets[f"nexus-dev-private-{z}"]["MapPublicIpOnLaunch"] for z in ZONES)
+        assert subnet["CidrBlock"].endswith("/22" if "-public-" in name else "/18")
+    assert [subnets[f"nexus-dev-vpc-private-{z}"]["CidrBlock"] for z in ZONES] == [
+        "10.0.0.0/18",
+        "10.0.64.0/18",
+        "10.0.128.0/18",
+    ]
+    assert not any(subnet["MapPublicIpOnLaunch"] for subnet in subnets.values())
 
 
 def test_a_nat_gateway_sits_in_each_public_subnet(
@@ -53,11 +60,11 @@ def test_a_nat_gateway_sits_in_each_public_subnet(
         "NatGateways"
     ]
     by_name = {_tags(n)["Name"]: n for n in found}
-    assert set(by_name) == {f"nexus-dev-nat-{z}" for z in ZONES}
+    assert set(by_name) == {f"nexus-dev-vpc-nat-{z}" for z in ZONES}
     for zone in ZONES:
-        nat = by_name[f"nexus-dev-nat-{zone}"]
+        nat = by_name[f"nexus-dev-vpc-nat-{zone}"]
         assert nat["State"] == "available"
-        assert nat["SubnetId"] == subnets[f"nexus-dev-public-{zone}"]["SubnetId"]
+        assert nat["SubnetId"] == subnets[f"nexus-dev-vpc-public-{zone}"]["SubnetId"]
         assert nat["NatGatewayAddresses"][0]["AllocationId"].startswith("eipalloc-")
 
 
@@ -69,7 +76,7 @@ def test_private_subnets_route_through_their_own_nat(
     tables = ec2.describe_route_tables(Filters=[{"Name": "vpc-id", "Values": [vpc["VpcId"]]}])
     nats = ec2.describe_nat_gateways(Filters=[{"Name": "vpc-id", "Values": [vpc["VpcId"]]}])
     nat_zone = {
-        n["NatGatewayId"]: _tags(n)["Name"].removeprefix("nexus-dev-nat-") for n in nats["NatGateways"]
+        n["NatGatewayId"]: _tags(n)["Name"].removeprefix("nexus-dev-vpc-nat-") for n in nats["NatGateways"]
     }
     igw = ec2.describe_internet_gateways(Filters=[{"Name": "attachment.vpc-id", "Values": [vpc["VpcId"]]}])[
         "InternetGateways"
@@ -82,10 +89,10 @@ def test_private_subnets_route_through_their_own_nat(
             if not association.get("SubnetId"):
                 continue
             name = subnet_name[association["SubnetId"]]
-            if name.startswith("nexus-dev-public-"):
+            if name.startswith("nexus-dev-vpc-public-"):
                 assert default[0]["GatewayId"] == igw[0]["InternetGatewayId"]
             else:
-                assert nat_zone[default[0]["NatGatewayId"]] == name.removeprefix("nexus-dev-private-")
+                assert nat_zone[default[0]["NatGatewayId"]] == name.removeprefix("nexus-dev-vpc-private-")
 
 
 def test_cluster_runs_in_the_private_subnets(
@@ -95,7 +102,7 @@ def test_cluster_runs_in_the_private_subnets(
     cluster = aws("eks").describe_cluster(name="nexus-dev-eks")["cluster"]
     assert cluster["version"] == "1.31"
     assert cluster["roleArn"] == f"arn:aws:iam::{account_id}:role/nexus-dev-eks-cluster"
-    private = {subnets[f"nexus-dev-private-{z}"]["SubnetId"] for z in ZONES}
+    private = {subnets[f"nexus-dev-vpc-private-{z}"]["SubnetId"] for z in ZONES}
     assert set(cluster["resourcesVpcConfig"]["subnetIds"]) == private
 
 

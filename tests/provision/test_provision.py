@@ -56,6 +56,8 @@ def test_first_run_creates_every_resource(first_run: list[ResourceState]) -> Non
         "ec2.route_table": 4,
         "eks.cluster": 1,
         "eks.nodegroup": 2,
+        "ec2.flow_log": 1,
+        "dynamodb.table": 2,
     }
 
 
@@ -76,7 +78,7 @@ def test_second_run_creates_nothing(aws: Aws, second_run: list[ResourceState]) -
     assert len(ec2.describe_subnets(Filters=in_vpc)["Subnets"]) == 6
     assert len(ec2.describe_nat_gateways(Filters=in_vpc)["NatGateways"]) == 3
     assert len(ec2.describe_route_tables(Filters=in_vpc)["RouteTables"]) == 5  # + main table
-    eips = ec2.describe_addresses(Filters=[{"Name": "tag:Name", "Values": ["nexus-dev-nat-*-eip"]}])[
+    eips = ec2.describe_addresses(Filters=[{"Name": "tag:Name", "Values": ["nexus-dev-vpc-nat-*"]}])[
         "Addresses"
     ]
     assert len(eips) == 3

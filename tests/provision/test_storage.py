@@ -47,10 +47,10 @@ def test_bucket_blocks_all_public_access(aws: Aws, bucket: str) -> None:
 
 @pytest.mark.parametrize("tier", TIERS)
 def test_bucket_is_tagged_with_its_tier(aws: Aws, tier: str) -> None:
-    """Tags: MedallionTier=<tier> plus the parameter file's tags."""
+    """Tags: MedallionTier=<tier> plus the stack's tags (the parameter file's, Project, Environment)."""
     tagging = aws("s3").get_bucket_tagging(Bucket=f"nexus-dev-{tier}-us-west-2")
     tags = {t["Key"]: t["Value"] for t in tagging["TagSet"]}
-    assert tags == {"MedallionTier": tier, "Project": "nexus", "ManagedBy": "nexuskit"}
+    assert tags == {"MedallionTier": tier, "Project": "nexus", "ManagedBy": "nexuskit", "Environment": "dev"}
 
 
 def test_lake_formation_admin_is_the_caller(aws: Aws) -> None:

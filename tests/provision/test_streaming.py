@@ -43,10 +43,11 @@ def test_client_stream_has_one_shard_and_24_hours(aws: Aws) -> None:
 
 
 def test_streams_carry_the_stack_tags(aws: Aws) -> None:
-    """Both data streams are tagged with the parameter file's tags."""
-    for name in ("nexus-dev-intake", "nexus-dev-client-intake"):
+    """Both data streams carry the stack's tags and their Channel (as Terraform tags them)."""
+    for name, channel in (("nexus-dev-intake", "primary"), ("nexus-dev-client-intake", "client")):
         tags = aws("kinesis").list_tags_for_stream(StreamName=name)["Tags"]
-        assert {t["Key"]: t["Value"] for t in tags} == {"Project": "nexus", "ManagedBy": "nexuskit"}
+        stack_tags = {"Project": "nexus", "ManagedBy": "nexuskit", "Environment": "dev"}
+        assert {t["Key"]: t["Value"] for t in tags} == {**stack_tags, "Channel": channel}
 
 
 def test_video_streams_have_their_retention(aws: Aws) -> None:

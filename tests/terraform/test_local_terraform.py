@@ -32,8 +32,8 @@ from tests.helpers import free_port
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 BRONZE = "nexus-dev-bronze-us-west-2"
-#: resources the embedded inventory names differently from Terraform (runtime parity's job)
-NAMED_DIFFERENTLY = {"ec2.subnet", "ec2.nat_gateway", "ec2.route_table", "iam.oidc_provider"}
+#: the OIDC provider's host is the issuer EKS assigns (random); the inventory derives its own
+NAMED_DIFFERENTLY = {"iam.oidc_provider"}
 
 
 def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -93,14 +93,14 @@ def test_up_applies_the_platform_stack_with_terraform(tf_stack: TerraformStack) 
     added = int(first["detail"].split(" added")[0])
     assert added > 100, first
     assert key_set["type"] == "secretsmanager.secret-value"
-    types = {r["type"] for r in tf_stack.up_report["resources"]}
-    assert {"lakeformation.permissions", "glue.database"} <= types
+    tables = {r["name"] for r in tf_stack.up_report["resources"] if r["type"] == "glue.table"}
+    assert "nexus_dev_silver.enrichment" in tables
 
 
 def test_status_finds_the_resources_terraform_made(tf_stack: TerraformStack) -> None:
     """`nexuskit status` (the embedded provisioner's inventory) finds every stream, delivery,
-    bucket, role, log group, secret, function and API Terraform made. (Subnets, NAT gateways,
-    route tables and the OIDC provider carry other names or IDs in Terraform: runtime parity.)"""
+    bucket, subnet, NAT gateway, route table, role, log group, secret, table, function and API
+    Terraform made (the OIDC provider's host is the issuer EKS assigned: runtime parity)."""
     result = tf_stack.cli("status", "--json")
     assert result.returncode == 0, result.stderr
     resources = json.loads(result.stdout)["resources"]
@@ -169,6 +169,41 @@ def test_deployed_package_answers_in_a_clean_interpreter(tf_stack: TerraformStac
     assert result.module_origin("cryptography") == "task"
 
 
+def test_runtime_parity_with_the_embedded_provisioner(tf_stack: TerraformStack) -> None:
+    """`nexuskit tf parity --local` exits 0: every resource of the Terraform-made stack, described
+    through boto3 (streams, deliveries, buckets with their policies and lifecycle, roles and their
+    policies, the function, the API, log groups, the network, EKS, Lake Formation grants, Glue,
+    DynamoDB), equals what the embedded provisioner builds on a scratch engine, up to what AWS
+    picks at random."""
+    from nexuskit.terraform.parity import describe_stack
+
+    result = tf_stack.cli("tf", "parity", "--local", "--json")
+    assert result.stdout, result.stderr[-3000:]
+    report = json.loads(result.stdout)
+    assert report["differences"] == [], "the two provisioners built different stacks:\n" + "\n".join(
+        report["differences"]
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    # the description is not empty by accident: it holds what both provisioners made
+    terraform = describe_stack(tf_stack.spec, tf_stack.target)
+    assert set(terraform["dynamodb"]) == {"nexus-dev-agent-runs", "nexus-dev-agent-checkpoints"}
+    assert terraform["lake_formation"]["grants"] and len(terraform["glue"]["databases"]) == 4
+    assert len(terraform["network"]["subnets"]) == 6 and terraform["buckets"]
+
+
+def test_parity_names_each_difference(tf_stack: TerraformStack) -> None:
+    """A retention changed behind Terraform's back shows up in `nexuskit tf parity --local` as one
+    line naming the stream and both values, with exit status 1; put back, parity holds again."""
+    kinesis = tf_stack.client("kinesis")
+    kinesis.increase_stream_retention_period(StreamName="nexus-dev-intake", RetentionPeriodHours=72)
+    try:
+        result = tf_stack.cli("tf", "parity", "--local")
+        assert result.returncode == 1, result.stderr[-2000:]
+        assert "kinesis_streams.nexus-dev-intake.retention_hours: running=72 embedded=48" in result.stdout
+    finally:
+        kinesis.decrease_stream_retention_period(StreamName="nexus-dev-intake", RetentionPeriodHours=48)
+
+
 def _empty_bucket(s3: Any, bucket: str) -> None:
     for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket):
         for item in page.get("Versions", []) + page.get("DeleteMarkers", []):
@@ -178,7 +213,8 @@ def _empty_bucket(s3: Any, bucket: str) -> None:
 def test_destroy_leaves_no_stream_bucket_delivery_role_or_log_group(tf_stack: TerraformStack) -> None:
     """After the control plane stops and the buckets are emptied (as in AWS, Terraform does not delete
     a bucket that holds objects), `nexuskit tf destroy --local` removes every stream, bucket,
-    delivery stream, role and log group Terraform made."""
+    delivery stream, role, log group, DynamoDB table, Glue database and Lake Formation grant
+    Terraform made."""
     state = json.loads((tf_stack.state_dir / "terraform" / "state" / "platform.tfstate").read_text())
     roles = {
         instance["attributes"]["name"]
@@ -201,6 +237,13 @@ def test_destroy_leaves_no_stream_bucket_delivery_role_or_log_group(tf_stack: Te
     assert roles & left == set()
     groups = tf_stack.client("logs").describe_log_groups()["logGroups"]
     assert [g["logGroupName"] for g in groups if prefix in g["logGroupName"]] == []
+    tables = tf_stack.client("dynamodb").list_tables()["TableNames"]
+    assert [t for t in tables if t.startswith(prefix)] == []
+    databases = tf_stack.client("glue").get_databases()["DatabaseList"]
+    assert [d["Name"] for d in databases if d["Name"].startswith("nexus_dev_")] == []
+    from nexuskit.terraform.parity import StackDescriber
+
+    assert StackDescriber(tf_stack.spec, tf_stack.target).lake_formation()["grants"] == {}
     assert result.returncode == 0, result.stderr[-2000:]
     buckets = tf_stack.client("s3").list_buckets()["Buckets"]
     assert [b["Name"] for b in buckets if b["Name"].startswith(prefix)] == []

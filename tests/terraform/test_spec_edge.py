@@ -20,7 +20,7 @@ def test_post_auth_routes_to_the_lambda() -> None:
     assert expression(integration["integration_uri"]) == "aws_lambda_function.auth.invoke_arn"
     permission = edge.resource("aws_lambda_permission", "api")
     assert literal(permission["principal"]) == "apigateway.amazonaws.com"
-    assert literal(permission["source_arn"]) == "${aws_apigatewayv2_api.ui.execution_arn}/*"
+    assert literal(permission["source_arn"]) == "${aws_apigatewayv2_api.ui.execution_arn}/*/*"
 
 
 def test_api_is_an_http_api() -> None:

@@ -22,3 +22,8 @@ output "lakeformation_admins" {
   description = "Principals that administer Lake Formation and hold DATA_LOCATION_ACCESS."
   value       = local.lakeformation_admins
 }
+
+output "location_arns" {
+  description = "Medallion tier -> ARN of the bucket registered with Lake Formation (empty when Lake Formation is off)."
+  value       = { for tier, location in aws_lakeformation_resource.tier : tier => location.arn }
+}

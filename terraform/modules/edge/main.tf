@@ -243,7 +243,7 @@ resource "aws_lambda_function" "auth" {
 
 resource "aws_apigatewayv2_api" "ui" {
   name          = "${var.prefix}-ui"
-  description   = "Nexus edge API: token issuance for operators and data producers"
+  description   = "Nexus edge: token service (POST /auth) and its JWKS"
   protocol_type = "HTTP"
 
   dynamic "cors_configuration" {
@@ -266,7 +266,8 @@ resource "aws_apigatewayv2_integration" "auth" {
   integration_method     = "POST"
   integration_uri        = aws_lambda_function.auth.invoke_arn
   payload_format_version = "2.0"
-  timeout_milliseconds   = 10000
+  # above the function's 10 s timeout, so a slow function's own error reaches the caller
+  timeout_milliseconds = 15000
 }
 
 # The token endpoint is open by default (spec: it issues the tokens other calls need);
@@ -294,17 +295,20 @@ resource "aws_apigatewayv2_stage" "prod" {
   access_log_settings {
     destination_arn = var.api_log_group.arn
     format = jsonencode({
-      requestId        = "$context.requestId"
-      ip               = "$context.identity.sourceIp"
-      requestTime      = "$context.requestTime"
-      httpMethod       = "$context.httpMethod"
-      routeKey         = "$context.routeKey"
-      path             = "$context.path"
-      status           = "$context.status"
-      protocol         = "$context.protocol"
-      responseLength   = "$context.responseLength"
-      responseLatency  = "$context.responseLatency"
-      integrationError = "$context.integrationErrorMessage"
+      requestId          = "$context.requestId"
+      ip                 = "$context.identity.sourceIp"
+      requestTime        = "$context.requestTime"
+      httpMethod         = "$context.httpMethod"
+      routeKey           = "$context.routeKey"
+      path               = "$context.path"
+      status             = "$context.status"
+      protocol           = "$context.protocol"
+      responseLength     = "$context.responseLength"
+      responseLatency    = "$context.responseLatency"
+      integrationLatency = "$context.integrationLatency"
+      integrationStatus  = "$context.integrationStatus"
+      errorMessage       = "$context.error.message"
+      integrationError   = "$context.integrationErrorMessage"
     })
   }
 
@@ -322,5 +326,5 @@ resource "aws_lambda_permission" "api" {
   action        = "lambda:InvokeFunction"
   function_name = aws_lambda_function.auth.function_name
   principal     = "apigateway.amazonaws.com"
-  source_arn    = "${aws_apigatewayv2_api.ui.execution_arn}/*"
+  source_arn    = "${aws_apigatewayv2_api.ui.execution_arn}/*/*"
 }

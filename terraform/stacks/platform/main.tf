@@ -104,3 +104,36 @@ module "irsa" {
   node_role_arn       = module.eks[0].node_role_arn
   karpenter_queue_arn = module.eks[0].karpenter_queue_arn
 }
+
+module "lake" {
+  source = "../../modules/lake"
+
+  prefix        = local.prefix
+  region        = var.region
+  bucket_tiers  = var.bucket_tiers
+  buckets       = { for tier, bucket in module.datalake.buckets : tier => bucket.name }
+  location_arns = module.datalake.location_arns
+  assets_bucket = "${local.prefix}-glue-assets-${var.region}"
+  principal_arns = merge(
+    {
+      lambda_exec    = module.edge.lambda_exec_role_arn
+      kinesis_bearer = module.edge.kinesis_bearer_role_arn
+      firehose       = module.streaming.firehose_role_arn
+    },
+    var.enable_eks ? {
+      agent_irsa   = module.irsa[0].agent_irsa_role_arn
+      aws_mcp_irsa = module.irsa[0].aws_mcp_irsa_role_arn
+      ui_irsa      = module.irsa[0].ui_irsa_role_arn
+    } : {},
+  )
+  lake_grants = var.enable_lake_formation ? var.lake_grants : {}
+
+  # Granting needs the Lake Formation admins set and the buckets registered first.
+  depends_on = [module.datalake]
+}
+
+module "agentstate" {
+  source = "../../modules/agentstate"
+
+  prefix = local.prefix
+}

@@ -74,6 +74,7 @@ output "roles" {
     firehose       = module.streaming.firehose_role_arn
     eks_cluster    = one(module.eks[*].cluster_role_arn)
     eks_nodes      = one(module.eks[*].node_role_arn)
+    medallion_glue = module.lake.medallion_glue_role_arn
   }
 }
 
@@ -92,4 +93,14 @@ output "cluster" {
 output "token_signing_secret_arn" {
   description = "Secret that holds the token signing key set (written by nexuskit, not Terraform)."
   value       = module.edge.token_signing_secret_arn
+}
+
+output "glue_databases" {
+  description = "Medallion tier -> Glue catalog database."
+  value       = module.lake.databases
+}
+
+output "agent_tables" {
+  description = "agent-core's DynamoDB tables (runs, checkpoints)."
+  value       = module.agentstate.tables
 }

@@ -248,6 +248,30 @@ variable "lakeformation_admins" {
   }
 }
 
+variable "lake_grants" {
+  description = "Lake Formation tier grants: role key (agent_irsa, aws_mcp_irsa, ui_irsa, kinesis_bearer, medallion_glue, ...) -> tiers it reads, tiers it writes, and single datasets it writes (tier -> dataset names). nexuskit's embedded provisioner reads the same key."
+  type = map(object({
+    read           = list(string)
+    write          = list(string)
+    write_datasets = optional(map(list(string)), {})
+  }))
+  default = {}
+
+  validation {
+    condition = alltrue(flatten([
+      for grant in values(var.lake_grants) : [
+        for tier in concat(grant.read, grant.write, keys(grant.write_datasets)) : contains(["bronze", "silver", "gold", "vibranium"], tier)
+      ]
+    ]))
+    error_message = "lake_grants may name only the tiers bronze, silver, gold and vibranium."
+  }
+
+  validation {
+    condition     = alltrue([for key in keys(var.lake_grants) : contains(["agent_irsa", "aws_mcp_irsa", "ui_irsa", "lambda_exec", "kinesis_bearer", "firehose", "medallion_glue"], key)])
+    error_message = "lake_grants keys must be role keys: agent_irsa, aws_mcp_irsa, ui_irsa, lambda_exec, kinesis_bearer, firehose or medallion_glue."
+  }
+}
+
 # --- Edge -----------------------------------------------------------------------------------
 
 variable "token_ttl_min_minutes" {

@@ -75,3 +75,62 @@ def test_registered_locations_do_not_govern_direct_s3_calls_by_default(aws: Any,
         Bucket="governed-fidelity", Key="telemetry/x.json"
     )["Body"]
     assert body.read() == b"{}"
+
+
+def _catalog_grants(aws: Any, database: str) -> dict[str, Any]:
+    """A database with one table, granted to PRINCIPAL on all its tables and on the one table."""
+    glue = aws("glue")
+    glue.create_database(DatabaseInput={"Name": database})
+    glue.create_table(DatabaseName=database, TableInput={"Name": "enrichment"})
+    lakeformation = aws("lakeformation")
+    all_tables = {"Table": {"DatabaseName": database, "TableWildcard": {}}}
+    one_table = {"Table": {"DatabaseName": database, "Name": "enrichment"}}
+    lakeformation.grant_permissions(
+        Principal=PRINCIPAL, Resource=all_tables, Permissions=["SELECT", "DESCRIBE"]
+    )
+    lakeformation.grant_permissions(Principal=PRINCIPAL, Resource=one_table, Permissions=["INSERT"])
+    lakeformation.grant_permissions(
+        Principal=PRINCIPAL, Resource={"Database": {"Name": database}}, Permissions=["DESCRIBE"]
+    )
+    return {"all": all_tables, "one": one_table}
+
+
+def test_listing_one_table_next_to_all_tables_grants(aws: Any) -> None:
+    """ListPermissions on a named table lists that table's grant, on the wildcard the all-tables one."""
+    resources = _catalog_grants(aws, "list_fidelity")
+    lakeformation = aws("lakeformation")
+    one = lakeformation.list_permissions(Principal=PRINCIPAL, Resource=resources["one"])
+    assert [(p["Resource"], p["Permissions"]) for p in one["PrincipalResourcePermissions"]] == [
+        (resources["one"], ["INSERT"])
+    ]
+    named = {"Table": {**resources["all"]["Table"], "CatalogId": ACCOUNT}}
+    every = lakeformation.list_permissions(CatalogId=ACCOUNT, Principal=PRINCIPAL, Resource=named)
+    assert [sorted(p["Permissions"]) for p in every["PrincipalResourcePermissions"]] == [
+        ["DESCRIBE", "SELECT"]
+    ]
+
+
+def test_listing_by_resource_type_pages_through_the_grants(aws: Any) -> None:
+    """ResourceType TABLE lists both table grants, one page at a time with MaxResults=1."""
+    _catalog_grants(aws, "page_fidelity")
+    lakeformation = aws("lakeformation")
+    listed: list[dict[str, Any]] = []
+    page = lakeformation.list_permissions(ResourceType="TABLE", MaxResults=1)
+    while True:
+        assert len(page["PrincipalResourcePermissions"]) <= 1
+        listed += [
+            permission
+            for permission in page["PrincipalResourcePermissions"]
+            if permission["Resource"]["Table"]["DatabaseName"] == "page_fidelity"
+        ]
+        if "NextToken" not in page:
+            break
+        page = lakeformation.list_permissions(ResourceType="TABLE", MaxResults=1, NextToken=page["NextToken"])
+    assert sorted(sorted(p["Permissions"]) for p in listed) == [["DESCRIBE", "SELECT"], ["INSERT"]]
+
+
+def test_listing_for_a_principal_without_a_resource_is_invalid_input(aws: Any) -> None:
+    """As in AWS: a Principal filter needs a Resource."""
+    with pytest.raises(ClientError) as excinfo:
+        aws("lakeformation").list_permissions(Principal=PRINCIPAL)
+    assert excinfo.value.response["Error"]["Code"] == "InvalidInputException"
