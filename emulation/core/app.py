@@ -125,6 +125,8 @@ class EngineApp:
         self._in_flight_lock = threading.Lock()
         self._dirty: set[str] = set()
         self._dirty_lock = threading.Lock()
+        # One snapshot at a time: its files are written after the state lock is released.
+        self._snapshot_lock = threading.Lock()
         self.restored: list[str] = []
         self.admin = AdminAuth(settings)
         self.hosts = HostPolicy(settings.allowed_hosts)
@@ -167,21 +169,22 @@ class EngineApp:
         """
         if self.store is None:
             return
-        started = time.perf_counter()
-        with self.state_lock.exclusive():
-            if services is not None:
-                # Services changed since the caller took its dirty set are written too:
-                # extension state taken now must not run ahead of the services it describes.
-                # (They stay dirty, so a failed write is retried by the next snapshot.)
-                with self._dirty_lock:
-                    services = set(services) | self._dirty
-            generation = self.store.generation + 1
-            extras = {ext.name: ext.snapshot_state(generation) for ext in self.extensions}
-            pickled = self.store.serialize(services, extras)
-        self.store.write(pickled, generation)
-        for ext in self.extensions:
-            ext.snapshot_written(generation)
-        self.store.last_snapshot_ms = (time.perf_counter() - started) * 1000
+        with self._snapshot_lock:
+            started = time.perf_counter()
+            with self.state_lock.exclusive():
+                if services is not None:
+                    # Services changed since the caller took its dirty set are written too:
+                    # extension state taken now must not run ahead of the services it describes.
+                    # (They stay dirty, so a failed write is retried by the next snapshot.)
+                    with self._dirty_lock:
+                        services = set(services) | self._dirty
+                generation = self.store.generation + 1
+                extras = {ext.name: ext.snapshot_state(generation) for ext in self.extensions}
+                pickled = self.store.serialize(services, extras)
+            self.store.write(pickled, generation)
+            for ext in self.extensions:
+                ext.snapshot_written(generation)
+            self.store.last_snapshot_ms = (time.perf_counter() - started) * 1000
 
     def reset(self) -> None:
         """Wipe every service's state, the extensions' derived state and the files."""
@@ -190,7 +193,7 @@ class EngineApp:
 
         for ext in self.extensions:
             ext.reset()
-        with self.state_lock.exclusive():
+        with self._snapshot_lock, self.state_lock.exclusive():
             BackendDict.reset()
             reset_model_data()
             if self.store is not None:
