@@ -265,7 +265,7 @@ def parity(
 def package(
     output: Annotated[
         Path | None,
-        typer.Option("--output", help="Folder to write the zip to (default <state>/terraform/build)."),
+        typer.Option("--output", help="Folder for the zip and glue/ (default <state>/terraform/build)."),
     ] = None,
     download: Annotated[
         bool, typer.Option("--download", help="pip download missing wheels into the wheel cache (network).")
@@ -281,9 +281,12 @@ def package(
     env: EnvOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Build the auth Lambda's zip (sources + dependencies for python3.11 x86_64) and print its hash."""
+    """Build the auth Lambda's zip (sources + dependencies for python3.11 x86_64) and the medallion
+    Glue jobs' code (scripts, library wheel, dataset files, in <folder>/glue), and print the
+    Terraform variables naming them."""
     from nexuskit.edge.package import LAMBDA_TARGET, LambdaTarget, build_auth_package
     from nexuskit.engine import EmbeddedEngine
+    from nexuskit.lake.glue import build_assets
 
     settings = settings_from(None, state_dir, env)
     folder = output or EmbeddedEngine(settings).state_dir / "terraform" / "build"
@@ -293,8 +296,9 @@ def package(
         target=LambdaTarget.this_machine() if this_machine else LAMBDA_TARGET,
         allow_download=download,
     )
+    glue = build_assets(folder / "glue")
     if as_json:
-        print_json(built.as_dict())
+        print_json({**built.as_dict(), "glue_var_file": str(glue.var_file), **glue.terraform_vars()})
         return
     console.print(
         f"wrote {built.path} ({built.size} bytes, {built.target.label}, wheels from {built.source}: "
@@ -303,7 +307,8 @@ def package(
         highlight=False,
     )
     console.print(
-        f"-var auth_package_path={built.path} -var auth_package_sha256={built.sha256_b64}",
+        f"-var auth_package_path={built.path} -var auth_package_sha256={built.sha256_b64} "
+        f"-var-file={glue.var_file}",
         soft_wrap=True,
         highlight=False,
         markup=False,

@@ -10,6 +10,11 @@
   ``--extra-py-files``: Glue Python shell 3.9 installs ``.whl`` files), the dataset files
   compiled to one JSON (``medallion/lake-config-<sha256[:12]>.json``, ``--lake_config``) and
   the three ``pythonshell`` jobs with every argument in ``DefaultArguments``.
+* :func:`build_assets` - the same code as files (three scripts, the wheel, the compiled
+  dataset files) and ``medallion-glue.tfvars.json`` naming them with their SHA-256: Terraform
+  (``modules/lake``) uploads them and owns the jobs, as it does the auth Lambda's package.
+* :func:`provision_jobs` - what the embedded provisioner does on ``up``: :func:`deploy_jobs`
+  with the default threshold and the checkout's dataset files.
 * :func:`run_glue_job` - ``StartJobRun``, ``GetJobRun`` polling until the run ends, then the
   job's ``MEDALLION_RESULT`` line from its CloudWatch output stream.
 """
@@ -23,6 +28,7 @@ import subprocess
 import time
 import zipfile
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +42,7 @@ from nexuskit.stack import TIERS, StackSpec
 from services.medallion.lib import VERSION
 from services.medallion.lib.catalog import database_name
 from services.medallion.lib.datasets import LakeConfig
+from services.medallion.lib.insights import DEFAULT_THRESHOLD
 from services.medallion.lib.job import RESULT_PREFIX
 
 ROLE_TYPE = "iam.role"
@@ -50,6 +57,12 @@ SCRIPTS = {
 WHEEL_NAME = f"nexus_medallion-{VERSION}-py3-none-any.whl"
 TERMINAL = {"SUCCEEDED", "FAILED", "TIMEOUT", "STOPPED", "ERROR", "EXPIRED"}
 OUTPUT_LOG_GROUP = "/aws-glue/jobs/output"
+#: the arguments ``lake promote --glue`` sets on every run whatever the code: the checkout's
+#: version (``git:<sha>[-dirty]``). Terraform ignores its drift and parity leaves it out. The
+#: dataset files' key (``--lake_config``) is not one: it is named by their content, so Terraform
+#: and ``promote`` from the same checkout agree, and Terraform deletes the keys it replaces.
+PER_RUN_ARGUMENTS = ("--code_version",)
+TFVARS_NAME = "medallion-glue.tfvars.json"
 _ZIP_TIME = (2020, 1, 1, 0, 0, 0)
 
 
@@ -65,6 +78,11 @@ def assets_bucket(spec: StackSpec) -> str:
 
 def job_name(spec: StackSpec, step: str) -> str:
     return f"{spec.prefix}-{step.replace('_', '-')}"
+
+
+def job_description(step: str) -> str:
+    """``nexus medallion bronze -> silver`` (Terraform's ``aws_glue_job.medallion`` says the same)."""
+    return f"nexus medallion {step.replace('_to_', ' -> ')}"
 
 
 def code_version() -> str:
@@ -276,18 +294,26 @@ def _upload(ctx: ProvisionContext, bucket: str, key: str, body: bytes) -> Resour
 
 
 def _ensure_assets_bucket(ctx: ProvisionContext) -> ResourceState:
+    """The assets bucket, held to what every bucket of the stack is (versioned, SSE-S3, public
+    access blocked, TLS-only, lifecycle): Terraform's ``aws_s3_bucket.glue_assets``."""
+    from nexuskit.provision.storage import settle_bucket
+
     s3 = ctx.client("s3")
     bucket = assets_bucket(ctx.spec)
+    detail = "Glue job code"
     with aws_call("s3.bucket", bucket):
         owned = {b["Name"] for b in s3.list_buckets().get("Buckets", [])}
-        if bucket in owned:
-            return ResourceState("s3.bucket", bucket, EXISTS, "Glue job code")
-        kwargs: dict[str, Any] = {}
-        if ctx.region != "us-east-1":
-            kwargs["CreateBucketConfiguration"] = {"LocationConstraint": ctx.region}
-        s3.create_bucket(Bucket=bucket, **kwargs)
-        s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
-    return ResourceState("s3.bucket", bucket, CREATED, "Glue job code")
+        state = EXISTS
+        if bucket not in owned:
+            kwargs: dict[str, Any] = {}
+            if ctx.region != "us-east-1":
+                kwargs["CreateBucketConfiguration"] = {"LocationConstraint": ctx.region}
+            s3.create_bucket(Bucket=bucket, **kwargs)
+            state = CREATED
+        fixed = settle_bucket(ctx, bucket, dict(ctx.tags))
+    if fixed and state == EXISTS:
+        return ResourceState("s3.bucket", bucket, UPDATED, f"{detail}; fixed {', '.join(fixed)}")
+    return ResourceState("s3.bucket", bucket, state, detail)
 
 
 def config_key(config: LakeConfig) -> str:
@@ -318,6 +344,34 @@ def default_arguments(
     }
 
 
+def job_definition(
+    spec: StackSpec,
+    account_id: str,
+    step: str,
+    threshold: float,
+    version: str,
+    config: LakeConfig | None = None,
+) -> dict[str, Any]:
+    """``CreateJob``'s arguments for one step (Terraform's ``aws_glue_job.medallion``)."""
+    return {
+        "Role": f"arn:aws:iam::{account_id}:role/{job_role_name(spec)}",
+        "Command": {
+            "Name": "pythonshell",
+            "ScriptLocation": f"s3://{assets_bucket(spec)}/medallion/{SCRIPTS[step]}",
+            "PythonVersion": "3.9",
+        },
+        "DefaultArguments": default_arguments(spec, threshold, version, config),
+        "ExecutionProperty": {"MaxConcurrentRuns": 1},
+        "MaxCapacity": 1.0,
+        "Timeout": 60,
+        "GlueVersion": "3.0",
+        # Glue's default, said outright: the engine reports it when unset, and Terraform's
+        # execution_class is not computed (an unset one would plan a change after every apply)
+        "ExecutionClass": "STANDARD",
+        "Description": job_description(step),
+    }
+
+
 def deploy_jobs(
     ctx: ProvisionContext, threshold: float, version: str | None = None, config: LakeConfig | None = None
 ) -> list[ResourceState]:
@@ -330,24 +384,10 @@ def deploy_jobs(
     if config is not None:
         states.append(_upload(ctx, bucket, config_key(config), config.to_json().encode()))
     glue = ctx.client("glue")
-    role_arn = f"arn:aws:iam::{ctx.account_id}:role/{job_role_name(ctx.spec)}"
     for step, script in SCRIPTS.items():
         states.append(_upload(ctx, bucket, f"medallion/{script}", (MEDALLION_DIR / script).read_bytes()))
         name = job_name(ctx.spec, step)
-        definition = {
-            "Role": role_arn,
-            "Command": {
-                "Name": "pythonshell",
-                "ScriptLocation": f"s3://{bucket}/medallion/{script}",
-                "PythonVersion": "3.9",
-            },
-            "DefaultArguments": default_arguments(ctx.spec, threshold, version, config),
-            "ExecutionProperty": {"MaxConcurrentRuns": 1},
-            "MaxCapacity": 1.0,
-            "Timeout": 60,
-            "GlueVersion": "3.0",
-            "Description": f"nexus medallion {step.replace('_', ' -> ', 1).replace('_to_', ' -> ')}",
-        }
+        definition = job_definition(ctx.spec, ctx.account_id, step, threshold, version, config)
         with aws_call(JOB_TYPE, name):
             try:
                 current = glue.get_job(JobName=name)["Job"]
@@ -355,13 +395,124 @@ def deploy_jobs(
                 glue.create_job(Name=name, Tags=ctx.tags, **definition)
                 states.append(ResourceState(JOB_TYPE, name, CREATED, "pythonshell"))
                 continue
-            same = all(current.get(k) == v for k, v in definition.items() if k != "Description")
+            same = all(current.get(k) == v for k, v in definition.items())
             if same:
                 states.append(ResourceState(JOB_TYPE, name, EXISTS, "pythonshell"))
             else:
                 glue.update_job(JobName=name, JobUpdate=definition)
                 states.append(ResourceState(JOB_TYPE, name, UPDATED, "pythonshell"))
     return states
+
+
+def provision_jobs(ctx: ProvisionContext) -> list[ResourceState]:
+    """The jobs as ``up`` makes them (the embedded provisioner's side of Terraform's jobs): the
+    default threshold, the checkout's code version and dataset files (``lake/``)."""
+    from nexuskit.lake.config import load_lake_config
+
+    return deploy_jobs(ctx, DEFAULT_THRESHOLD, code_version(), load_lake_config())
+
+
+def inventory_jobs(ctx: ProvisionContext) -> list[ResourceState]:
+    """How the resources :func:`provision_jobs` makes stand: ``ready`` or ``missing`` each."""
+    from nexuskit.lake.config import load_lake_config
+    from nexuskit.provision.resources import present
+
+    iam, s3, glue = ctx.client("iam"), ctx.client("s3"), ctx.client("glue")
+    bucket = assets_bucket(ctx.spec)
+    states = []
+    role = job_role_name(ctx.spec)
+    with aws_call(ROLE_TYPE, role):
+        try:
+            iam.get_role(RoleName=role)
+            found = True
+        except iam.exceptions.NoSuchEntityException:
+            found = False
+    states.append(present(ROLE_TYPE, role, found, "Glue role of the medallion jobs"))
+    with aws_call("s3.bucket", bucket):
+        owned = {b["Name"] for b in s3.list_buckets().get("Buckets", [])}
+    states.append(present("s3.bucket", bucket, bucket in owned, "Glue job code"))
+    keys = [f"medallion/{WHEEL_NAME}", config_key(load_lake_config())]
+    for key in [*keys, *(f"medallion/{script}" for script in SCRIPTS.values())]:
+        uri = f"s3://{bucket}/{key}"
+        found = False
+        if bucket in owned:
+            with aws_call(ASSET_TYPE, uri):
+                try:
+                    s3.head_object(Bucket=bucket, Key=key)
+                    found = True
+                except s3.exceptions.ClientError as exc:
+                    if error_code(exc) not in {"404", "NoSuchKey", "NotFound"}:
+                        raise
+        states.append(present(ASSET_TYPE, uri, found, "Glue job code"))
+    for step in SCRIPTS:
+        name = job_name(ctx.spec, step)
+        with aws_call(JOB_TYPE, name):
+            try:
+                glue.get_job(JobName=name)
+                found = True
+            except glue.exceptions.EntityNotFoundException:
+                found = False
+        states.append(present(JOB_TYPE, name, found, "pythonshell"))
+    return states
+
+
+# -- the same code as files, for Terraform ---------------------------------------------------------
+@dataclass(frozen=True)
+class GlueAssets:
+    """The jobs' code built into ``folder``: S3 key -> file, and the variables naming them."""
+
+    folder: Path
+    files: dict[str, Path]
+    config_key: str
+    version: str
+
+    @property
+    def var_file(self) -> Path:
+        return self.folder / TFVARS_NAME
+
+    def terraform_vars(self) -> dict[str, Any]:
+        """``medallion_glue_assets`` of ``stacks/platform`` (what ``var_file`` holds)."""
+        import hashlib
+
+        def entry(key: str) -> dict[str, str]:
+            path = self.files[key]
+            return {"key": key, "path": str(path), "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
+
+        return {
+            "medallion_glue_assets": {
+                "scripts": {step: entry(f"medallion/{script}") for step, script in SCRIPTS.items()},
+                "library": entry(f"medallion/{WHEEL_NAME}"),
+                "config": entry(self.config_key),
+                "code_version": self.version,
+                "python_modules": f"pyarrow=={pyarrow.__version__}",
+            }
+        }
+
+
+def build_assets(folder: Path, config: LakeConfig | None = None, version: str | None = None) -> GlueAssets:
+    """Write the three scripts, the library wheel and the compiled dataset files (default: the
+    checkout's ``lake/``) under ``folder/medallion/``, and ``folder/medallion-glue.tfvars.json``
+    naming them (deterministic: the same checkout gives the same bytes and hashes)."""
+    if config is None:
+        from nexuskit.lake.config import load_lake_config
+
+        config = load_lake_config()
+    bodies: dict[str, bytes] = {
+        f"medallion/{script}": (MEDALLION_DIR / script).read_bytes() for script in SCRIPTS.values()
+    }
+    bodies[f"medallion/{WHEEL_NAME}"] = build_wheel()
+    bodies[config_key(config)] = config.to_json().encode()
+    folder = folder.resolve()
+    files = {}
+    for key, body in bodies.items():
+        path = folder / key
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.is_file() or path.read_bytes() != body:
+            path.write_bytes(body)
+        files[key] = path
+    assets = GlueAssets(folder, files, config_key(config), version or code_version())
+    assets.var_file.write_text(json.dumps(assets.terraform_vars(), indent=2) + "\n", encoding="utf-8")
+    return assets
 
 
 # -- runs -------------------------------------------------------------------------------------------

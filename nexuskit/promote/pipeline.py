@@ -28,7 +28,9 @@ Steps, in order; the first that fails stops the run with its reason:
 Steps 5 and 6 come before the first AWS call. From step 5 on, every terraform process
 gets nexuskit's CLI configuration (provider mirrors first), so the provider that was
 validated and rehearsed is the one that applies. The platform plan gets the auth
-Lambda's package (the zip the rehearsal checked) as ``auth_package_path``/``_sha256``.
+Lambda's package (the zip the rehearsal checked) as ``auth_package_path``/``_sha256``
+and the medallion Glue jobs' code (the files the rehearsal deployed and read back) as
+``-var-file=<run>/rehearsal/build/glue/medallion-glue.tfvars.json``.
 
 ``--dry-run`` lists every step and command and runs none. Plans, their JSON and the log
 of every command live in ``.nexus/promote/<env>/<commit>/`` (git-ignored).
@@ -251,6 +253,7 @@ class Promotion:
         self.image_overrides: dict[str, str] = {}
         self.rehearsal: Rehearse = rehearsal or rehearse
         self.package_vars: dict[str, str] = {}
+        self.platform_var_files: list[Path] = []  # the Glue assets' variable file the rehearsal built
         self.account = ""
         self.manifests_dir: Path | None = None
 
@@ -459,6 +462,8 @@ class Promotion:
                 "auth_package_path": str(package["path"]),
                 "auth_package_sha256": str(package["sha256_b64"]),
             }
+        if report.glue_var_file:
+            self.platform_var_files = [Path(report.glue_var_file)]
         return _Outcome(report.summary, report.as_dict())
 
     def _aws(self) -> AwsAccess:
@@ -495,7 +500,9 @@ class Promotion:
         return _Outcome(f"platform stack initialised with envs/{self.options.env}/backend.hcl")
 
     def _step_drift(self) -> _Outcome:
-        code = self._terraform(self.tf.drift("platform", self.package_vars), "drift check", ok=(0, 2))
+        code = self._terraform(
+            self.tf.drift("platform", self.package_vars, self.platform_var_files), "drift check", ok=(0, 2)
+        )
         if code == 0:
             return _Outcome("no drift: AWS matches the state")
         if not self.options.accept_drift:
@@ -515,7 +522,10 @@ class Promotion:
             how = f"reusing the saved plan {saved.name}"
         else:
             self.plan_file = self._new_plan_file("platform")
-            self._terraform(self.tf.plan("platform", self.plan_file, self.package_vars), "terraform plan")
+            self._terraform(
+                self.tf.plan("platform", self.plan_file, self.package_vars, self.platform_var_files),
+                "terraform plan",
+            )
             how = f"plan written to {self.plan_file.relative_to(self.root)}"
         self.plan_json = self._show_json("platform", self.plan_file)
         self.plan_sha = sha256_of(self.plan_file)
@@ -630,9 +640,13 @@ class Promotion:
         return _Outcome(f"workloads applied ({summary})", {"plan_file": str(plan_file)})
 
     def _step_post_apply_plan(self) -> _Outcome:
-        for stack, variables in (("platform", dict(self.package_vars)), ("workloads", self._workload_vars())):
+        runs: tuple[tuple[str, dict[str, Any], list[Path]], ...] = (
+            ("platform", dict(self.package_vars), self.platform_var_files),
+            ("workloads", self._workload_vars(), []),
+        )
+        for stack, variables, var_files in runs:
             code = self._terraform(
-                self.tf.post_apply_plan(stack, variables), f"post-apply plan ({stack})", ok=(0, 2)
+                self.tf.post_apply_plan(stack, variables, var_files), f"post-apply plan ({stack})", ok=(0, 2)
             )
             if code == 2:
                 raise PromotionError(

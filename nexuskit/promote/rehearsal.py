@@ -4,13 +4,16 @@ Before any AWS call, :func:`rehearse` runs what promotion is about to deploy aga
 throw-away embedded engine:
 
 1. the auth Lambda's package, built for the Lambda runtime (:data:`LAMBDA_TARGET`; the
-   wheel cache, downloading what it lacks) - the very zip the real apply deploys;
+   wheel cache, downloading what it lacks) - the very zip the real apply deploys - and the
+   medallion Glue jobs' scripts, library and dataset files with the variable file naming
+   them (:func:`nexuskit.lake.glue.build_assets`), which the real apply uploads too;
 2. a scratch engine on a free port, its state in the run's folder;
 3. ``stacks/platform`` with the environment's parameters (prod names, us-west-2), the
    endpoint override pointed at the scratch engine: ``init`` and ``apply``;
 4. the signing key set written as nexuskit writes it, then the deployed package (its
    ``CodeSha256`` must be the zip's) imported and invoked in a clean interpreter with the
-   function's own configuration (:mod:`nexuskit.promote.lambdacheck`);
+   function's own configuration (:mod:`nexuskit.promote.lambdacheck`); each Glue job's
+   script read back from the engine must hash to the built file;
 5. ``destroy``, and the scratch engine stopped.
 
 Any step that fails raises :class:`~nexuskit.errors.PromotionError` with one line.
@@ -29,7 +32,7 @@ from nexuskit.edge.package import LAMBDA_TARGET, BuiltPackage, LambdaTarget, bui
 from nexuskit.engine import EmbeddedEngine, free_stack_port
 from nexuskit.errors import NexuskitError, PromotionError
 from nexuskit.promote.lambdacheck import check_auth_package
-from nexuskit.stack import load_stack, params_path
+from nexuskit.stack import StackSpec, load_stack, params_path
 from nexuskit.terraform.runner import Line
 from nexuskit.terraform.workspace import Workspace
 from nexuskit.tfoverride import render_override
@@ -47,6 +50,8 @@ class RehearsalReport:
     applied: int = 0
     destroyed: int = 0
     package: dict[str, Any] = field(default_factory=dict)
+    glue_var_file: str = ""
+    glue_jobs: dict[str, str] = field(default_factory=dict)
     lambda_check: dict[str, Any] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
 
@@ -55,7 +60,7 @@ class RehearsalReport:
         return (
             f"{self.applied} resources applied to a scratch engine and {self.destroyed} destroyed "
             f"({self.env} names, {self.package.get('target', '?')}); the packaged Lambda answered in a "
-            "clean interpreter"
+            f"clean interpreter; {len(self.glue_jobs)} Glue jobs run the scripts nexuskit built"
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -64,6 +69,8 @@ class RehearsalReport:
             "applied": self.applied,
             "destroyed": self.destroyed,
             "package": self.package,
+            "glue_var_file": self.glue_var_file,
+            "glue_jobs": self.glue_jobs,
             "lambda_check": self.lambda_check,
             "seconds": {k: round(v, 3) for k, v in self.seconds.items()},
         }
@@ -98,6 +105,10 @@ def rehearse(
         allow_download=not package_target.host,
     )
     report.package = package.as_dict()
+    from nexuskit.lake.glue import build_assets
+
+    glue = build_assets(workdir / "build" / "glue")
+    report.glue_var_file = str(glue.var_file)
     _timed(report, "package", started)
     settings = KitSettings(
         port=free_stack_port(),
@@ -116,7 +127,7 @@ def rehearse(
     engine.start(while_starting=prepare)
     _timed(report, "engine", started)
     try:
-        _apply_check_destroy(report, engine, workspace, package, root, env, on_line)
+        _apply_check_destroy(report, engine, workspace, package, glue.var_file, root, env, on_line)
     except NexuskitError as exc:
         if isinstance(exc, PromotionError):
             raise
@@ -131,6 +142,7 @@ def _apply_check_destroy(
     engine: EmbeddedEngine,
     workspace: Workspace,
     package: BuiltPackage,
+    glue_var_file: Path,
     root: Path,
     env: str,
     on_line: Line | None,
@@ -153,6 +165,7 @@ def _apply_check_destroy(
     variables = [
         f"-var-file={params_path(env, root).resolve()}",
         *[f"-var={k}={v}" for k, v in package.terraform_vars().items()],
+        f"-var-file={glue_var_file.resolve()}",
     ]
     started = time.perf_counter()
     runner.run(
@@ -188,6 +201,7 @@ def _apply_check_destroy(
     )
     checked = check_auth_package(package.path, runtime=str(config.get("Runtime")), environment=environment)
     report.lambda_check = checked.as_dict()
+    report.glue_jobs = _check_glue_jobs(spec, target, glue_var_file)
     _timed(report, "lambda_check", started)
 
     started = time.perf_counter()
@@ -199,3 +213,36 @@ def _apply_check_destroy(
     )
     report.destroyed = len(set(destroy.completed))
     _timed(report, "destroy", started)
+
+
+def _check_glue_jobs(spec: StackSpec, target: Any, glue_var_file: Path) -> dict[str, str]:
+    """Each medallion job Terraform made runs the script nexuskit built: job name -> script URL.
+
+    The job's ``ScriptLocation`` object is read back from the scratch engine and its SHA-256
+    compared with the built file's (what the variable file promised Terraform).
+    """
+    import hashlib
+    import json
+
+    from botocore.exceptions import ClientError
+
+    from nexuskit.lake.glue import job_name
+
+    assets = json.loads(glue_var_file.read_text(encoding="utf-8"))["medallion_glue_assets"]
+    glue, s3 = target.client("glue"), target.client("s3")
+    jobs: dict[str, str] = {}
+    for step, script in sorted(assets["scripts"].items()):
+        name = job_name(spec, step)
+        try:
+            location = str(glue.get_job(JobName=name)["Job"]["Command"]["ScriptLocation"])
+        except ClientError as exc:
+            raise PromotionError(f"rehearsal: the Glue job {name} was not made by the apply: {exc}") from None
+        bucket, _, key = location.removeprefix("s3://").partition("/")
+        body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        if hashlib.sha256(body).hexdigest() != script["sha256"]:
+            raise PromotionError(
+                f"rehearsal: the Glue job {name} runs {location}, whose bytes are not the built "
+                f"{script['path']}"
+            )
+        jobs[name] = location
+    return jobs

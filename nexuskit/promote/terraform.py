@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,8 +56,9 @@ class TerraformCommands:
         return f"-var-file=../../envs/{self.env}/terraform.tfvars.json"
 
     @staticmethod
-    def _vars(variables: Mapping[str, object] | None) -> list[str]:
-        args = []
+    def _vars(variables: Mapping[str, object] | None, var_files: Sequence[Path] = ()) -> list[str]:
+        """``-var-file=`` for each built variable file (absolute paths), then ``-var=`` per variable."""
+        args = [f"-var-file={Path(path).resolve()}" for path in var_files]
         for name, value in sorted((variables or {}).items()):
             text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
             args.append(f"-var={name}={text}")
@@ -72,7 +73,9 @@ class TerraformCommands:
             f"-backend-config=../../envs/{self.env}/backend.hcl",
         ]
 
-    def drift(self, stack: str, variables: Mapping[str, object] | None = None) -> list[str]:
+    def drift(
+        self, stack: str, variables: Mapping[str, object] | None = None, var_files: Sequence[Path] = ()
+    ) -> list[str]:
         return [
             *self._base(stack),
             "plan",
@@ -81,17 +84,23 @@ class TerraformCommands:
             *_COMMON,
             _LOCK,
             self.var_file,
-            *self._vars(variables),
+            *self._vars(variables, var_files),
         ]
 
-    def plan(self, stack: str, out: Path | str, variables: Mapping[str, object] | None = None) -> list[str]:
+    def plan(
+        self,
+        stack: str,
+        out: Path | str,
+        variables: Mapping[str, object] | None = None,
+        var_files: Sequence[Path] = (),
+    ) -> list[str]:
         return [
             *self._base(stack),
             "plan",
             *_COMMON,
             _LOCK,
             self.var_file,
-            *self._vars(variables),
+            *self._vars(variables, var_files),
             f"-out={out}",
         ]
 
@@ -101,7 +110,9 @@ class TerraformCommands:
     def apply(self, stack: str, plan_file: Path | str) -> list[str]:
         return [*self._base(stack), "apply", *_COMMON, _LOCK, str(plan_file)]
 
-    def post_apply_plan(self, stack: str, variables: Mapping[str, object] | None = None) -> list[str]:
+    def post_apply_plan(
+        self, stack: str, variables: Mapping[str, object] | None = None, var_files: Sequence[Path] = ()
+    ) -> list[str]:
         return [
             *self._base(stack),
             "plan",
@@ -109,7 +120,7 @@ class TerraformCommands:
             *_COMMON,
             _LOCK,
             self.var_file,
-            *self._vars(variables),
+            *self._vars(variables, var_files),
         ]
 
     def output_json(self, stack: str) -> list[str]:

@@ -4,8 +4,8 @@
 log groups, the EKS OIDC provider and IAM roles, the medallion buckets and Lake
 Formation, the Kinesis data and video streams and the Firehose streams to bronze, the
 token-signing secret (with the resource policy that keeps its key to the auth Lambda),
-agent-core's DynamoDB tables,
-and the network and EKS cluster as control-plane records. It is
+agent-core's DynamoDB tables, the medallion Glue jobs with their role, code and assets bucket
+(:func:`nexuskit.lake.glue.provision_jobs`), and the network and EKS cluster as control-plane records. It is
 idempotent: a second call creates nothing and reports every resource as ``exists``, and
 cheap drift (retention, versioning, encryption, tags, policies, scaling) is corrected and
 reported as ``updated``.
@@ -77,6 +77,7 @@ PROVISION_SERVICES = (
     "ec2",
     "eks",
     "dynamodb",
+    "glue",
 )
 
 
@@ -100,6 +101,7 @@ def provision(spec: StackSpec, target: AwsTarget, *, admin_arn: str | None = Non
         states += provision_streaming(ctx)
         states += provision_signing_key(ctx, admin_arn)
         states += provision_tables(ctx)
+        states += _provision_jobs(ctx)
         return states
 
     def cluster() -> list[ResourceState]:
@@ -129,6 +131,19 @@ def provision(spec: StackSpec, target: AwsTarget, *, admin_arn: str | None = Non
     return states
 
 
+def _provision_jobs(ctx: ProvisionContext) -> list[ResourceState]:
+    # nexuskit.lake.glue imports this package's modules: imported when used
+    from nexuskit.lake.glue import provision_jobs
+
+    return provision_jobs(ctx)
+
+
+def _inventory_jobs(ctx: ProvisionContext) -> list[ResourceState]:
+    from nexuskit.lake.glue import inventory_jobs
+
+    return inventory_jobs(ctx)
+
+
 def inventory(spec: StackSpec, target: AwsTarget, *, admin_arn: str | None = None) -> list[ResourceState]:
     """How every resource of the stack stands on the target, without changing anything.
 
@@ -143,6 +158,7 @@ def inventory(spec: StackSpec, target: AwsTarget, *, admin_arn: str | None = Non
         lambda: inventory_streaming(ctx),
         lambda: inventory_signing_key(ctx),
         lambda: inventory_tables(ctx),
+        lambda: _inventory_jobs(ctx),
     ]
     if spec.params.enable_eks:
         sections += [lambda: inventory_network(ctx), lambda: inventory_cluster(ctx)]

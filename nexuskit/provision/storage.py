@@ -83,7 +83,13 @@ def _get_or_none(call: Any, missing_codes: set[str], **kwargs: Any) -> Any:
 
 
 def _settle_bucket(ctx: ProvisionContext, name: str, tier: str) -> list[str]:
-    """Bring versioning, encryption, public access block and tags in line; what changed."""
+    return settle_bucket(ctx, name, bucket_tags(ctx.tags, tier))
+
+
+def settle_bucket(ctx: ProvisionContext, name: str, tags: dict[str, str]) -> list[str]:
+    """Bring versioning, encryption, public access block, ownership, the TLS-only policy,
+    lifecycle, EventBridge notifications and ``tags`` in line; what changed. Every bucket of
+    the stack is held to this (the tier buckets, and the Glue jobs' assets bucket)."""
     s3 = ctx.client("s3")
     fixed = []
     if s3.get_bucket_versioning(Bucket=name).get("Status") != "Enabled":
@@ -127,7 +133,7 @@ def _settle_bucket(ctx: ProvisionContext, name: str, tier: str) -> list[str]:
         fixed.append("EventBridge notifications")
     tagging = _get_or_none(s3.get_bucket_tagging, {"NoSuchTagSet"}, Bucket=name)
     current = {t["Key"]: t["Value"] for t in (tagging or {}).get("TagSet", [])}
-    wanted = bucket_tags(ctx.tags, tier)
+    wanted = tags
     if any(current.get(k) != v for k, v in wanted.items()):
         s3.put_bucket_tagging(Bucket=name, Tagging={"TagSet": tag_list({**current, **wanted})})
         fixed.append("tags")

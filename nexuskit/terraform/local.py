@@ -9,7 +9,10 @@ see :mod:`nexuskit.terraform.workspace`) against the stack's engine:
   ``<state>/terraform/state/<stack>.tfstate``;
 * the parameters of the stack (``envs/<env>/terraform.tfvars.json`` or
   ``NEXUSKIT_PARAMS_FILE``), and the auth Lambda's package (built into
-  ``<state>/terraform/build/``) as ``auth_package_path``/``auth_package_sha256``;
+  ``<state>/terraform/build/``) as ``auth_package_path``/``auth_package_sha256``, and the
+  medallion Glue jobs' code (scripts, library wheel, compiled dataset files; built into
+  ``<state>/terraform/build/glue/`` by :func:`nexuskit.lake.glue.build_assets`) as
+  ``medallion_glue_assets`` (``-var-file=.../medallion-glue.tfvars.json``);
 * for the workloads stack, the manifests the local runtime runs (``<state>/manifests``)
   and, when the runtime serves its Kubernetes API, its kubeconfig (``<state>/kubeconfig``;
   ``--kubeconfig`` names another, a kind cluster's say).
@@ -18,8 +21,8 @@ see :mod:`nexuskit.terraform.workspace`) against the stack's engine:
 apply of the platform stack, then what nexuskit (not Terraform) owns around it: the
 token signing key set in its secret (no private key in the state) and the Glue tables of
 the lake's datasets (their schemas come from ``lake/datasets/*.yaml``). Terraform owns the
-rest: the Glue databases, the medallion jobs' role, the Lake Formation tier grants of
-``lake_grants`` and agent-core's DynamoDB tables.
+rest: the Glue databases, the medallion jobs with their role, code and assets bucket, the
+Lake Formation tier grants of ``lake_grants`` and agent-core's DynamoDB tables.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
@@ -43,6 +46,9 @@ from nexuskit.terraform.errors import ProviderMissingError, TerraformError
 from nexuskit.terraform.runner import Line, TerraformRun
 from nexuskit.terraform.workspace import Workspace
 from nexuskit.tfoverride import render_override, targets_aws
+
+if TYPE_CHECKING:
+    from nexuskit.lake.glue import GlueAssets
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +66,7 @@ class LocalTerraform:
     kubeconfig: Path | None = None
     allow_download: bool = False
     package: BuiltPackage | None = field(default=None, init=False)
+    glue_assets: GlueAssets | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         if targets_aws(self.settings.env, self.root):
@@ -91,10 +98,19 @@ class LocalTerraform:
             )
         return self.package
 
+    def build_glue_assets(self) -> GlueAssets:
+        """The medallion jobs' scripts, library and dataset files, and the variable file naming them."""
+        from nexuskit.lake.glue import build_assets
+
+        if self.glue_assets is None:
+            self.glue_assets = build_assets(self.workspace.folder / "build" / "glue")
+        return self.glue_assets
+
     def variables(self, stack: str) -> list[str]:
         args = [f"-var-file={self.params_file}"]
         if stack == "platform":
             args += [f"-var={k}={v}" for k, v in self.build_package().terraform_vars().items()]
+            args.append(f"-var-file={self.build_glue_assets().var_file}")
         else:
             from nexuskit.controlplane.daemon import RuntimeDaemon
 

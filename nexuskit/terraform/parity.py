@@ -9,7 +9,8 @@ lifecycle, ownership, notifications and tags; IAM roles with trust, inline and m
 policies; the OIDC provider; the auth Lambda's configuration; the HTTP API's routes,
 integrations and stages; log groups; the network with its subnets, NAT gateways, route tables
 and flow logs; the EKS cluster and node groups; the signing secret's policy; Lake Formation
-admins, registrations and grants; the Glue databases, jobs and their role; the DynamoDB tables.
+admins, registrations and grants; the Glue databases and the medallion jobs (name, role,
+command, Python version, default arguments but the per-run ones, capacity); the DynamoDB tables.
 
 The description is plain JSON keyed by resource names, normalised only where two correct
 stacks legitimately differ (each normalisation says why). :func:`diff_descriptions` lists
@@ -557,6 +558,8 @@ class StackDescriber:
         }
 
     def glue(self) -> Description:
+        from nexuskit.lake.glue import PER_RUN_ARGUMENTS
+
         glue = self.client("glue")
         prefix = self.prefix.replace("-", "_")
         databases = {
@@ -572,7 +575,10 @@ class StackDescriber:
             jobs[name] = {
                 "role": job.get("Role"),
                 "command": job.get("Command"),
-                "default_arguments": job.get("DefaultArguments", {}),
+                # what `lake promote --glue` sets per run (Terraform ignores their drift)
+                "default_arguments": {
+                    k: v for k, v in job.get("DefaultArguments", {}).items() if k not in PER_RUN_ARGUMENTS
+                },
                 "max_concurrent_runs": job.get("ExecutionProperty", {}).get("MaxConcurrentRuns"),
                 "max_capacity": job.get("MaxCapacity"),
                 "timeout": job.get("Timeout"),

@@ -69,3 +69,25 @@ def test_wheel_alone_provides_the_job_library(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "b"
+
+
+def test_build_assets_names_every_file_terraform_uploads(tmp_path: Path) -> None:
+    """`build_assets` writes the three scripts, the wheel and the dataset files, and a var file
+    naming each with its S3 key and SHA-256; a second build gives the same bytes and hashes."""
+    import hashlib
+    import json
+
+    from nexuskit.lake.glue import SCRIPTS, WHEEL_NAME, build_assets
+
+    first = build_assets(tmp_path / "a")
+    second = build_assets(tmp_path / "b")
+    doc = json.loads(first.var_file.read_text())["medallion_glue_assets"]
+    assert set(doc["scripts"]) == set(SCRIPTS)
+    assert doc["library"]["key"] == f"medallion/{WHEEL_NAME}"
+    assert doc["config"]["key"].startswith("medallion/lake-config-")
+    for item in [*doc["scripts"].values(), doc["library"], doc["config"]]:
+        assert hashlib.sha256(Path(item["path"]).read_bytes()).hexdigest() == item["sha256"]
+    other = json.loads(second.var_file.read_text())["medallion_glue_assets"]
+    assert [i["sha256"] for i in other["scripts"].values()] == [i["sha256"] for i in doc["scripts"].values()]
+    assert other["library"]["sha256"] == doc["library"]["sha256"]
+    assert other["config"]["sha256"] == doc["config"]["sha256"]

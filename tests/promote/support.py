@@ -179,11 +179,15 @@ class Checkout:
         package = workdir / "build" / "nexus-prod-auth.zip"
         package.parent.mkdir(parents=True, exist_ok=True)
         package.write_bytes(b"PK fake package")
+        glue_vars = workdir / "build" / "glue" / "medallion-glue.tfvars.json"
+        glue_vars.parent.mkdir(parents=True, exist_ok=True)
+        glue_vars.write_text('{"medallion_glue_assets": null}')
         return RehearsalReport(
             env,
             applied=3,
             destroyed=3,
             package={"path": str(package), "sha256_b64": "A" * 43 + "=", "target": "python3.11 x86_64"},
+            glue_var_file=str(glue_vars),
         )
 
     def promote(self, confirm: Any = None, **options: Any) -> PromotionReport:

@@ -288,3 +288,21 @@ def test_plan_takes_the_rehearsed_lambda_package(checkout: Checkout) -> None:
     plan = next(c["argv"] for c in checkout.fakes.tf_calls() if any(a.startswith("-out=") for a in c["argv"]))
     assert any(a.startswith("-var=auth_package_path=") and a.endswith("nexus-prod-auth.zip") for a in plan)
     assert "-var=auth_package_sha256=" + "A" * 43 + "=" in plan
+
+
+def test_platform_commands_take_the_rehearsed_glue_assets(checkout: Checkout) -> None:
+    """The drift check, the plan and the post-apply plan of the platform stack name the Glue
+    jobs' variable file the rehearsal built (its absolute path), so the jobs promotion deploys
+    run the scripts the rehearsal read back; the workloads stack does not get it."""
+    checkout.green_record()
+    checkout.promote(confirm=lambda request: request.short)
+    expected = "-var-file=" + str(
+        (checkout.path / ".nexus" / "promote").resolve()
+    )  # the run folder lives under the checkout's .nexus/promote/<env>/<commit>/
+    plans = [c for c in checkout.fakes.tf_calls() if c["argv"][1] == "plan"]
+    platform = [c["argv"] for c in plans if c["stack"] == "platform"]
+    assert len(platform) == 3  # drift check, plan, post-apply plan
+    for argv in platform:
+        glue = [a for a in argv if a.endswith("/rehearsal/build/glue/medallion-glue.tfvars.json")]
+        assert len(glue) == 1 and glue[0].startswith(expected), argv
+    assert not any("medallion-glue" in a for c in plans if c["stack"] == "workloads" for a in c["argv"])

@@ -34,7 +34,9 @@ def test_before_provisioning_everything_is_missing(spec: StackSpec, target: AwsT
     """On an empty account every resource is 'missing'."""
     states = inventory(spec, _empty_account(target))
     assert {s.state for s in states} == {"missing"}
-    assert len(states) == 56  # the 56 resources provision() reports (the edge is nexuskit.edge's)
+    # the 66 resources provision() reports (the edge is nexuskit.edge's): 56, and the Glue jobs'
+    # role, assets bucket, five code objects and three jobs
+    assert len(states) == 66
 
 
 def test_after_provisioning_everything_is_ready(

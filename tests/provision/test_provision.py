@@ -40,8 +40,8 @@ def test_first_run_creates_every_resource(first_run: list[ResourceState]) -> Non
         "logs.log_group": 4,
         "logs.log_stream": 2,
         "iam.oidc_provider": 1,
-        "iam.role": 8,
-        "s3.bucket": 4,
+        "iam.role": 9,  # + the medallion jobs' Glue role
+        "s3.bucket": 5,  # + the Glue jobs' assets bucket
         "lakeformation.settings": 1,
         "lakeformation.resource": 4,
         "lakeformation.grant": 4,
@@ -58,6 +58,8 @@ def test_first_run_creates_every_resource(first_run: list[ResourceState]) -> Non
         "eks.nodegroup": 2,
         "ec2.flow_log": 1,
         "dynamodb.table": 2,
+        "s3.object": 5,  # three scripts, the library wheel, the dataset files
+        "glue.job": 3,
     }
 
 

@@ -29,7 +29,10 @@ from nexuskit.promote.lambdacheck import check_auth_package
 from nexuskit.stack import StackSpec, load_stack
 from tests.helpers import free_port
 
-pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+# The AWS provider's own waits dominate: ~55 s of S3 lifecycle confirmation reads in the apply
+# (the fixture, counted in the first test), NAT gateway and EKS deletion polling in destroy.
+# A loaded 2-core machine stretches both past the suite's default 300 s safety net.
+pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(900)]
 
 BRONZE = "nexus-dev-bronze-us-west-2"
 #: the OIDC provider's host is the issuer EKS assigns (random); the inventory derives its own
@@ -188,6 +191,12 @@ def test_runtime_parity_with_the_embedded_provisioner(tf_stack: TerraformStack) 
     terraform = describe_stack(tf_stack.spec, tf_stack.target)
     assert set(terraform["dynamodb"]) == {"nexus-dev-agent-runs", "nexus-dev-agent-checkpoints"}
     assert terraform["lake_formation"]["grants"] and len(terraform["glue"]["databases"]) == 4
+    assert set(terraform["glue"]["jobs"]) == {
+        "nexus-dev-bronze-to-silver",
+        "nexus-dev-silver-to-gold",
+        "nexus-dev-gold-to-vibranium",
+    }
+    assert terraform["buckets"]["nexus-dev-glue-assets-us-west-2"]["versioning"] == "Enabled"
     assert len(terraform["network"]["subnets"]) == 6 and terraform["buckets"]
 
 
@@ -213,8 +222,8 @@ def _empty_bucket(s3: Any, bucket: str) -> None:
 def test_destroy_leaves_no_stream_bucket_delivery_role_or_log_group(tf_stack: TerraformStack) -> None:
     """After the control plane stops and the buckets are emptied (as in AWS, Terraform does not delete
     a bucket that holds objects), `nexuskit tf destroy --local` removes every stream, bucket,
-    delivery stream, role, log group, DynamoDB table, Glue database and Lake Formation grant
-    Terraform made."""
+    delivery stream, role, log group, DynamoDB table, Glue database, Glue job (and the assets
+    bucket with their code) and Lake Formation grant Terraform made."""
     state = json.loads((tf_stack.state_dir / "terraform" / "state" / "platform.tfstate").read_text())
     roles = {
         instance["attributes"]["name"]
@@ -241,9 +250,11 @@ def test_destroy_leaves_no_stream_bucket_delivery_role_or_log_group(tf_stack: Te
     assert [t for t in tables if t.startswith(prefix)] == []
     databases = tf_stack.client("glue").get_databases()["DatabaseList"]
     assert [d["Name"] for d in databases if d["Name"].startswith("nexus_dev_")] == []
+    assert [j for j in tf_stack.client("glue").list_jobs()["JobNames"] if j.startswith(prefix)] == []
     from nexuskit.terraform.parity import StackDescriber
 
     assert StackDescriber(tf_stack.spec, tf_stack.target).lake_formation()["grants"] == {}
     assert result.returncode == 0, result.stderr[-2000:]
     buckets = tf_stack.client("s3").list_buckets()["Buckets"]
     assert [b["Name"] for b in buckets if b["Name"].startswith(prefix)] == []
+    assert "nexus-dev-glue-assets-us-west-2" not in {b["Name"] for b in buckets}

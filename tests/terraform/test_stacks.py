@@ -18,7 +18,7 @@ from nexuskit.stack import StackParams
 PROD_CAPABILITIES = ["enable_eks", "enable_karpenter", "enable_video_streams", "enable_lake_formation"]
 # Inputs of the platform stack that are build artefacts, not parameters: nexuskit builds the
 # auth Lambda's package and passes its path and hash (nexuskit/edge/package.py).
-BUILD_INPUTS = {"auth_package_path", "auth_package_sha256"}
+BUILD_INPUTS = {"auth_package_path", "auth_package_sha256", "medallion_glue_assets"}
 # The AWS provider constraint of every versions.tf: the 5.100 build of the offline mirror and
 # current 6.x releases.
 AWS_CONSTRAINT = ">= 5.100, < 7"
@@ -63,8 +63,14 @@ def test_platform_variables_match_nexuskit_parameters(platform: Config) -> None:
 
 def test_build_inputs_have_no_default(platform: Config) -> None:
     """A plan without the Lambda package fails: its path and hash have no default."""
-    for name in BUILD_INPUTS:
+    for name in BUILD_INPUTS - {"medallion_glue_assets"}:
         assert "default" not in platform.variables[name], name
+
+
+def test_glue_assets_default_to_no_jobs(platform: Config) -> None:
+    """medallion_glue_assets defaults to null (the assets bucket and no job, with a warning
+    check), so promotion runs that do not pass the jobs' code yet still plan."""
+    assert platform.variables["medallion_glue_assets"]["default"] is None
 
 
 def test_every_variable_has_a_description_and_a_type(

@@ -48,3 +48,26 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "glue_assets" {
+  description = "The medallion jobs' code as nexuskit builds it (nexuskit/lake/glue.py build_assets): per step the script, the library wheel and the compiled dataset files, each as S3 key, local path and hex SHA-256; the code version and the pip modules. null: no jobs."
+  type = object({
+    scripts        = map(object({ key = string, path = string, sha256 = string }))
+    library        = object({ key = string, path = string, sha256 = string })
+    config         = object({ key = string, path = string, sha256 = string })
+    code_version   = string
+    python_modules = string
+  })
+  default = null
+}
+
+variable "confidence_threshold" {
+  description = "The jobs' default --confidence_threshold (services/medallion/lib/insights.py DEFAULT_THRESHOLD)."
+  type        = number
+  default     = 0.8
+}
+
+variable "client_firehose_prefix" {
+  description = "Bronze prefix of the client Firehose stream (the jobs' --client_prefix)."
+  type        = string
+}

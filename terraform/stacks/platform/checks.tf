@@ -14,3 +14,10 @@ check "prod_log_retention" {
     error_message = "prod keeps its logs for less than 90 days; audits (spec §6) expect at least 90."
   }
 }
+
+check "medallion_jobs_have_code" {
+  assert {
+    condition     = var.medallion_glue_assets != null
+    error_message = "medallion_glue_assets is not set: the assets bucket is made but no medallion Glue job; build the code with `nexuskit tf package` and pass -var-file=<build>/glue/medallion-glue.tfvars.json."
+  }
+}

@@ -114,6 +114,9 @@ module "lake" {
   buckets       = { for tier, bucket in module.datalake.buckets : tier => bucket.name }
   location_arns = module.datalake.location_arns
   assets_bucket = "${local.prefix}-glue-assets-${var.region}"
+  # the jobs' code, built by nexuskit (nexuskit tf package / --local runs pass it)
+  glue_assets            = var.medallion_glue_assets
+  client_firehose_prefix = var.client_firehose_prefix
   principal_arns = merge(
     {
       lambda_exec    = module.edge.lambda_exec_role_arn

@@ -104,3 +104,8 @@ output "agent_tables" {
   description = "agent-core's DynamoDB tables (runs, checkpoints)."
   value       = module.agentstate.tables
 }
+
+output "glue_jobs" {
+  description = "Medallion step -> Glue job name (empty without medallion_glue_assets)."
+  value       = module.lake.glue_jobs
+}

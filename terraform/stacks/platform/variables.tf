@@ -446,3 +446,23 @@ variable "auth_package_sha256" {
   description = "Base64 SHA-256 of auth_package_path, as `nexuskit tf package` prints it (Lambda's CodeSha256)."
   type        = string
 }
+
+variable "medallion_glue_assets" {
+  description = "The medallion Glue jobs' code as nexuskit builds it (`nexuskit tf package` writes medallion-glue.tfvars.json; pass it with -var-file): per step the script, the library wheel and the compiled dataset files (S3 key, local path, hex SHA-256), the code version and the pip modules. null (the default) makes the assets bucket and no jobs."
+  type = object({
+    scripts        = map(object({ key = string, path = string, sha256 = string }))
+    library        = object({ key = string, path = string, sha256 = string })
+    config         = object({ key = string, path = string, sha256 = string })
+    code_version   = string
+    python_modules = string
+  })
+  default = null
+
+  validation {
+    condition = var.medallion_glue_assets == null ? true : alltrue([
+      for item in concat(values(var.medallion_glue_assets.scripts), [var.medallion_glue_assets.library, var.medallion_glue_assets.config]) :
+      can(regex("^[0-9a-f]{64}$", item.sha256)) && startswith(item.key, "medallion/")
+    ])
+    error_message = "medallion_glue_assets must be what nexuskit builds (nexuskit tf package): keys under medallion/ and hex SHA-256 hashes."
+  }
+}
