@@ -25,6 +25,7 @@ import os
 import threading
 import time
 from collections.abc import Iterable
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from werkzeug.wrappers import Response
@@ -261,8 +262,14 @@ class EngineApp:
                 log.exception("extension %s failed to stop", ext.name)
 
     # -- forwarding -----------------------------------------------------------------------
-    def call_moto(self, environ: dict[str, Any]) -> Response:
-        """Run a request through moto and return the whole response (for extensions)."""
+    def call_moto(
+        self, environ: dict[str, Any], *, holding: AbstractContextManager[Any] | None = None
+    ) -> Response:
+        """Run a request through moto and return the whole response (for extensions).
+
+        ``holding`` is an extension's own lock, taken inside the shared state lock (the
+        order every request path uses) for as long as moto works on the request.
+        """
         captured: dict[str, Any] = {}
 
         def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
@@ -270,7 +277,7 @@ class EngineApp:
             captured["headers"] = headers
             return lambda _data: None
 
-        with self.state_lock.shared():
+        with self.state_lock.shared(), holding or nullcontext():
             chunks = self.moto(environ, start_response)
             try:
                 body = b"".join(chunks)

@@ -7,8 +7,10 @@ own PutRecords, which re-parses and re-encodes every record). GetRecords is admi
 against the read limits (when on), then read from the shard by bisection and rendered
 directly (moto scans the shard from its first record on every call and serialises each
 record through the service model). CreateStream goes to moto, and the ``Tags`` moto
-ignores are then put on the new stream. Every other Kinesis call, and any call naming a
-stream, shard or iterator moto does not have, goes to moto unchanged.
+ignores are then put on the new stream. GetShardIterator, the resharding calls and the
+GetRecords calls this module leaves to moto go to moto with the puts held off (moto walks
+the shard's records in Python). Every other Kinesis call, and any call naming a stream,
+shard or iterator moto does not have, goes to moto unchanged.
 """
 
 from __future__ import annotations
@@ -55,6 +57,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 _PUT_RECORDS_MEMBER = "records.{}.member."
+
+#: moto's code for these walks (or moves) a shard's records in Python: run while puts are
+#: held off, or a concurrent put fails it with "OrderedDict mutated during iteration"
+_WALK_RECORDS = frozenset({"GetShardIterator", "SplitShard", "MergeShards", "UpdateShardCount"})
 
 
 class KinesisExtension(Extension):
@@ -119,7 +125,16 @@ class KinesisExtension(Extension):
             return self._get_records(request)
         if operation == "CreateStream":
             return self._create_stream(request)
+        if operation in _WALK_RECORDS:
+            return self._moto_holding_records(request)
         return None
+
+    def _moto_holding_records(self, request: AwsRequest) -> Response | None:
+        engine = self.engine
+        if engine is None:
+            return None
+        request.environ["wsgi.input"] = io.BytesIO(request.body)
+        return engine.call_moto(request.environ, holding=self.plane.records_lock)
 
     def _create_stream(self, request: AwsRequest) -> Response | None:
         """moto creates the stream; the ``Tags`` it ignores are added here."""
@@ -189,9 +204,10 @@ class KinesisExtension(Extension):
             if key is not None:
                 self.plane.charge_read(key, read.size)
             return get_records_response(read)
+        request.environ["wsgi.input"] = io.BytesIO(request.body)
+        response = engine.call_moto(request.environ, holding=self.plane.records_lock)
         if key is None:
-            return None
-        response = engine.call_moto(request.environ)
+            return response
         if response.status_code == 200:
             body = get_records_body(response)
             if body is not None:

@@ -174,17 +174,28 @@ def partition_hash(partition_key: str) -> int:
 
 
 def decoded_length(data: str) -> int:
-    """Bytes that a base64 string decodes to, without decoding it."""
+    """Bytes that a base64 string decodes to; SerializationException when it is not base64.
+
+    Checked strictly (alphabet and padding; missing padding is tolerated, as AWS's decoder
+    does): a record whose ``Data`` is not base64 would otherwise be stored and then break
+    every GetRecords over it for the whole retention period.
+    """
     size = len(data)
-    if size % 4 == 0:
-        if not size:
-            return 0
-        padding = 2 if data.endswith("==") else 1 if data[-1] == "=" else 0
-        return size // 4 * 3 - padding
+    if not size:
+        return 0
     try:
-        return len(base64.b64decode(data + "=" * (-size % 4)))
+        return len(binascii.a2b_base64(data + "=" * (-size % 4), strict_mode=True))
     except (binascii.Error, ValueError) as exc:
         raise SerializationException("Base64 encoded data is invalid") from exc
+
+
+def stored_length(data: str) -> int:
+    """Bytes of a record already stored (checked by :func:`decoded_length` when it was put)."""
+    size = len(data)
+    if size % 4 or not size:
+        return decoded_length(data)
+    padding = 2 if data.endswith("==") else 1 if data[-1] == "=" else 0
+    return size // 4 * 3 - padding
 
 
 def _utf8_length(text: str) -> int:
@@ -348,6 +359,8 @@ class KinesisDataPlane:
         self.journal = journal
         self.clock = clock or time.monotonic
         self._write_lock = threading.Lock()
+        #: held while records go into, or moto's own code walks, a shard's ``records``
+        self.records_lock = self._write_lock
         self._read_lock = threading.Lock()
         self._writes: dict[tuple[str, str, str, str], WriteWindow] = {}
         self._reads: dict[ReadKey, ReadAllowance] = {}
@@ -570,7 +583,7 @@ class KinesisDataPlane:
         size = 0
         for count, record in enumerate(records):
             data = record.data
-            record_size = decoded_length(data if isinstance(data, str) else data.decode("ascii"))
+            record_size = stored_length(data if isinstance(data, str) else data.decode("ascii"))
             record_size += _utf8_length(record.partition_key)
             if count and size + record_size > MAX_GET_RECORDS_BYTES:
                 del records[count:]
@@ -635,7 +648,7 @@ def get_records_size(body: dict[str, Any]) -> int:
     for record in body.get("Records") or ():
         data = record.get("Data")
         if isinstance(data, str):
-            total += decoded_length(data)
+            total += stored_length(data)
         elif isinstance(data, bytes | bytearray):
             total += len(data)
         total += _utf8_length(str(record.get("PartitionKey", "")))
