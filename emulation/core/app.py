@@ -30,7 +30,7 @@ from typing import Any
 
 from werkzeug.wrappers import Response
 
-from emulation.core import cors
+from emulation.core import cors, faults
 from emulation.core.admin import AdminAuth
 from emulation.core.exceptions import engine_refusal
 from emulation.core.extension import Extension
@@ -278,7 +278,13 @@ class EngineApp:
             return lambda _data: None
 
         with self.state_lock.shared(), holding or nullcontext():
-            chunks = self.moto(environ, start_response)
+            try:
+                chunks = self.moto(environ, start_response)
+            except Exception as exc:
+                request = environ.get(REQUEST_KEY)
+                if not isinstance(request, AwsRequest):
+                    raise
+                return faults.failure(request, _is_s3(request), exc)
             try:
                 body = b"".join(chunks)
             finally:
@@ -359,7 +365,11 @@ class EngineApp:
                 answer_headers += cors.actual_headers(request)
             return start_response(status, answer_headers, exc_info)
 
-        chunks = self.moto(request.environ, start)
+        try:
+            chunks = self.moto(request.environ, start)
+        except Exception as exc:
+            response = faults.failure(request, s3, exc)
+            return [bytes(chunk) for chunk in response(request.environ, start_response)]
         # moto's responses are complete byte lists; materialise inside the lock.
         return [bytes(chunk) for chunk in chunks]
 
@@ -389,6 +399,11 @@ class EngineApp:
             doc = {"services": {"embedded": "running"}, "edition": "nexuskit"}
             return self._answer(json_response(doc), environ, start_response)
         request = AwsRequest.from_environ(environ)
+        environ[REQUEST_KEY] = request
+        s3 = _is_s3(request)
+        refusal = faults.precheck(request, s3)
+        if refusal is not None:
+            return self._answer(refusal, environ, start_response)
         for ext in self.extensions:
             response = ext.handle(request)
             if response is not None:
@@ -396,7 +411,6 @@ class EngineApp:
                 if changed and request.signing_service:
                     self.mark_dirty(request.signing_service)
                 return self._answer(response, environ, start_response)
-        s3 = not is_execute_api(request) and (request.signing_service or _service_from_host(environ)) == "s3"
         if s3 and request.method == "OPTIONS":
             with self.state_lock.shared():
                 return self._answer(cors.preflight(request), environ, start_response)
@@ -415,6 +429,17 @@ class EngineApp:
     def _answer(response: Response, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         body: Iterable[bytes] = response(environ, start_response)
         return body
+
+
+#: the environ key under which a request's parsed :class:`AwsRequest` travels to ``call_moto``
+REQUEST_KEY = "nexuskit.request"
+
+
+def _is_s3(request: AwsRequest) -> bool:
+    return (
+        not is_execute_api(request)
+        and (request.signing_service or _service_from_host(request.environ)) == "s3"
+    )
 
 
 def _service_from_host(environ: dict[str, Any]) -> str | None:
