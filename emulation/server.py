@@ -8,13 +8,16 @@ snapshot is written. Exit codes: 0 stopped cleanly, 3 port in use, 4 bad argumen
 Everything the engine writes is its owner's alone: the process runs with umask 077 (files
 0600, folders 0700), the state dir is made 0700, and ``<state_dir>/engine-token`` (the
 admin's bearer token for ``/_nexus``, new at every start) is 0600 and removed at a clean
-stop. moto's debugging API is off unless ``--moto-api`` (see :mod:`emulation.core.motoapi`).
+stop, after which ``<state_dir>/engine-stopped.json`` says whether the final snapshot was
+written (``nexuskit down`` reads it). moto's debugging API is off unless ``--moto-api``
+(see :mod:`emulation.core.motoapi`).
 """
 
 from __future__ import annotations
 
 import argparse
 import errno
+import json
 import logging
 import os
 import signal
@@ -31,6 +34,8 @@ log = logging.getLogger("emulation.server")
 
 EXIT_PORT_IN_USE = 3
 EXIT_BAD_ARGS = 4
+#: how the engine's last stop ended, written when the engine has stopped cleanly
+STOP_RECORD = "engine-stopped.json"
 
 
 def parse_args(argv: list[str] | None = None) -> EngineSettings:
@@ -107,6 +112,8 @@ class EngineServer:
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
+        if self.settings.state_dir is not None:
+            (self.settings.state_dir / STOP_RECORD).unlink(missing_ok=True)
         self.app.admin.write_token()
         self.app.restore()
         self.app.start_extensions()
@@ -141,13 +148,35 @@ class EngineServer:
         if self._thread is not None:
             self._thread.join(10)
         self.app.stop_extensions()
+        final = "written" if self.settings.persist and self.settings.state_dir else "not persisting"
         try:
             self.app.snapshot(None)
-        except Exception:
+        except Exception as exc:
             log.exception("final snapshot failed")
+            final = f"failed: {exc}"
         self.http.server_close()
         self.app.admin.remove_token()
-        log.info("engine stopped")
+        self._write_stop_record(final)
+        log.info("engine stopped (final snapshot: %s)", final)
+
+    def _write_stop_record(self, final: str) -> None:
+        """``<state_dir>/engine-stopped.json``: how the last stop ended (``nexuskit down`` reads it).
+
+        Written last; it is absent after a crash or a SIGKILL, and removed at every start.
+        """
+        if self.settings.state_dir is None:
+            return
+        store = self.app.store
+        record = {
+            "pid": os.getpid(),
+            "final_snapshot": final,
+            "generation": store.generation if store is not None else None,
+            "stopped_at": time.time(),
+        }
+        try:
+            (self.settings.state_dir / STOP_RECORD).write_text(json.dumps(record) + "\n", encoding="utf-8")
+        except OSError as exc:
+            log.error("could not write %s: %s", STOP_RECORD, exc)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -42,6 +42,31 @@ log = logging.getLogger(__name__)
 EXIT_PORT_IN_USE = 3  # emulation.server's exit code for a busy port
 ENGINE_TOKEN_FILE = "engine-token"  # written by the engine into its state dir (0600)
 STATE_MARKER = ".nexuskit-state"  # marks a folder nexuskit may wipe with --purge
+STOP_RECORD = "engine-stopped.json"  # emulation.server's record of how its last stop ended
+
+
+@dataclass(frozen=True)
+class StopReport:
+    """How ``nexuskit down`` found and left the engine."""
+
+    stopped: bool  # False: none was running
+    forced: bool = False  # killed after the timeout, in the middle of its final snapshot
+    final_snapshot: str | None = None  # the engine's word: "written", "failed: ...", "not persisting"
+    seconds: float = 0.0
+
+    @property
+    def state_kept(self) -> bool:
+        """True only when the engine said it wrote its final snapshot."""
+        return self.final_snapshot == "written"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "stopped": self.stopped,
+            "forced": self.forced,
+            "final_snapshot": self.final_snapshot,
+            "state_kept": self.state_kept,
+            "seconds": round(self.seconds, 3),
+        }
 
 
 @dataclass(frozen=True)
@@ -341,23 +366,55 @@ class EmbeddedEngine:
 
     def stop(self, timeout: float = 20.0) -> bool:
         """Stop the daemon (SIGTERM, then SIGKILL); False when none was running."""
+        return self.stop_report(timeout).stopped
+
+    def stop_report(
+        self, timeout: float = 120.0, waiting: Callable[[float], None] | None = None
+    ) -> StopReport:
+        """Stop the daemon and say how: SIGTERM, then wait for its final snapshot.
+
+        ``waiting(seconds)`` is called about every 2 s while the engine is still writing.
+        After ``timeout`` seconds it is killed (SIGKILL), and the report says the final
+        snapshot did not finish; otherwise the engine's own stop record says whether it
+        was written (:data:`STOP_RECORD`).
+        """
         pid = self.pid()
         if pid is None:
             self.pid_file.unlink(missing_ok=True)
-            return False
+            return StopReport(stopped=False)
+        record = self.state_dir / STOP_RECORD
+        record.unlink(missing_ok=True)
+        started = time.monotonic()
+        forced = False
         try:
             os.kill(pid, signal.SIGTERM)
             proc = psutil.Process(pid)
-            try:
-                proc.wait(timeout)
-            except psutil.TimeoutExpired:
-                log.warning("engine pid %s did not stop in %.0f s; killing it", pid, timeout)
-                proc.kill()
-                proc.wait(5)
+            while True:
+                left = timeout - (time.monotonic() - started)
+                try:
+                    proc.wait(max(0.0, min(2.0, left)))
+                    break
+                except psutil.TimeoutExpired:
+                    if left <= 2.0:
+                        log.warning("engine pid %s did not stop in %.0f s; killing it", pid, timeout)
+                        forced = True
+                        proc.kill()
+                        proc.wait(5)
+                        break
+                    if waiting is not None:
+                        waiting(time.monotonic() - started)
         except psutil.NoSuchProcess:
             pass
         self.pid_file.unlink(missing_ok=True)
-        return True
+        final = None
+        if not forced:
+            try:
+                final = str(json.loads(record.read_text(encoding="utf-8")).get("final_snapshot"))
+            except (OSError, ValueError, AttributeError):
+                final = None  # the engine died without writing it (a crash, a kill by someone else)
+        return StopReport(
+            stopped=True, forced=forced, final_snapshot=final, seconds=time.monotonic() - started
+        )
 
     def purge(self) -> None:
         """Remove every persisted state, log and key of this stack (engine must be down)."""

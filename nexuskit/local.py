@@ -21,6 +21,9 @@ from nexuskit.errors import EngineError
 
 log = logging.getLogger(__name__)
 
+#: seconds ``down`` waits for the engine's final snapshot before killing it
+DOWN_TIMEOUT = 120.0
+
 
 @dataclass
 class UpReport:
@@ -189,18 +192,26 @@ def _up_with_terraform(settings: KitSettings, on_line: Callable[[str], None] | N
     )
 
 
-def down(settings: KitSettings, purge: bool = False) -> dict[str, Any]:
-    """Stop the engine; with ``purge`` also wipe the stack's persisted state."""
+def down(
+    settings: KitSettings,
+    purge: bool = False,
+    timeout: float = DOWN_TIMEOUT,
+    waiting: Callable[[float], None] | None = None,
+) -> dict[str, Any]:
+    """Stop the control plane, then the engine, waiting up to ``timeout`` s for its final
+    snapshot (``waiting(seconds)`` about every 2 s meanwhile); with ``purge`` also wipe the
+    stack's persisted state. The result says whether the state was kept (see
+    :meth:`EmbeddedEngine.stop_report`)."""
     engine = EmbeddedEngine(settings)
     # -- control plane (issue 6): stop the runtime and its pods before the engine ---------
     from nexuskit import controlplane
 
     controlplane.stop(settings)
     # -- end control plane ----------------------------------------------------------------
-    stopped = engine.stop()
+    report = engine.stop_report(timeout, waiting)
     if purge:
         engine.purge()
-    return {"stopped": stopped, "purged": purge, "state_dir": str(engine.state_dir)}
+    return {**report.as_dict(), "purged": purge, "state_dir": str(engine.state_dir)}
 
 
 def status(settings: KitSettings) -> dict[str, Any]:

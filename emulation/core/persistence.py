@@ -580,6 +580,7 @@ class StateStore:
         extras: dict[str, Any] = {}
         files = dict(self.manifest.get("services", {}))
         order = sorted(files, key=lambda name: (name != "s3", name))
+        self.collect_crashed()
         self.blobs.scan()
         _restoring_from = self.blobs
         try:
@@ -611,6 +612,30 @@ class StateStore:
         finally:
             _restoring_from = None
         return restored, extras
+
+    def collect_crashed(self) -> int:
+        """Remove what generations that never became current left behind (a crash or a kill
+        between their first file and the manifest switch): service files the manifest does
+        not name, a manifest's temporary file, and blobs no current service refers to.
+        Returns how many files went. Run at start, before anything is restored."""
+        current = set(self.manifest.get("services", {}).values())
+        removed = 0
+        for file in self.root.glob("*.pkl"):
+            if file.name not in current:
+                file.unlink(missing_ok=True)
+                removed += 1
+        tmp = self.manifest_file.with_suffix(".json.tmp")
+        if tmp.exists():
+            tmp.unlink(missing_ok=True)
+            removed += 1
+        keep: set[str] = set()
+        for refs in self.manifest.get("blobs_of", {}).values():
+            keep.update(refs)
+        if self.manifest.get("services"):  # no manifest yet: nothing to judge blobs by
+            removed += self.blobs.collect(keep)
+        if removed:
+            log.info("removed %d file(s) left by snapshots that never completed", removed)
+        return removed
 
     def wipe(self) -> None:
         for file in self.root.glob("*.pkl*"):

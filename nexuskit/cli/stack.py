@@ -19,6 +19,7 @@ from nexuskit.cli.common import (
     _resource_table,
     app,
     console,
+    err_console,
     handle_errors,
     print_json,
     settings_from,
@@ -152,25 +153,56 @@ def _follow_engine(settings: KitSettings) -> None:
 @handle_errors
 def down(
     purge: Annotated[bool, typer.Option("--purge", help="Also wipe all persisted state.")] = False,
+    timeout: Annotated[
+        float,
+        typer.Option(
+            "--timeout",
+            min=1.0,
+            help="Seconds to wait for the engine's final snapshot before killing it (a kill loses "
+            "what changed since the last snapshot, except Kinesis records).",
+        ),
+    ] = 120.0,
     port: PortOpt = None,
     state_dir: StateDirOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Stop the engine (state is kept unless --purge)."""
+    """Stop the engine, waiting for its final snapshot (state is kept unless --purge).
+
+    Exit status 1 when the engine had to be killed or could not write its final snapshot.
+    """
     from nexuskit import local as local_stack
 
-    result = local_stack.down(settings_from(port, state_dir), purge=purge)
+    def waiting(seconds: float) -> None:
+        if not as_json:
+            console.print(f"waiting for the engine's final snapshot ({seconds:.0f} s of {timeout:.0f} s)")
+
+    result = local_stack.down(settings_from(port, state_dir), purge=purge, timeout=timeout, waiting=waiting)
     if as_json:
         print_json(result)
-        return
-    if result["stopped"]:
-        console.print(
-            f"nexuskit stopped (state kept in {result['state_dir']})" if not purge else "nexuskit stopped"
-        )
-    else:
+    elif not result["stopped"]:
         console.print("nexuskit is not running; nothing to stop")
-    if purge:
+    elif purge:
+        console.print("nexuskit stopped")
+    elif result["state_kept"]:
+        console.print(f"nexuskit stopped (state kept in {result['state_dir']})")
+    elif result["final_snapshot"] == "not persisting":
+        console.print("nexuskit stopped (the engine ran with --no-persist: nothing was kept)")
+    else:
+        why = (
+            f"killed after {result['seconds']:.0f} s, in the middle of its final snapshot"
+            if result["forced"]
+            else f"its final snapshot {result['final_snapshot'] or 'was not written (the engine died)'}"
+        )
+        err_console.print(
+            f"nexuskit stopped the engine, but {why}: the next start restores the last complete "
+            f"snapshot in {result['state_dir']} (plus the Kinesis journal); other changes since it are "
+            "lost. Give it longer next time: nexuskit down --timeout SECONDS"
+        )
+    if purge and not as_json:
         console.print(f"state wiped: {result['state_dir']}")
+    lost = not result["state_kept"] and result["final_snapshot"] != "not persisting"
+    if result["stopped"] and not purge and lost:
+        raise typer.Exit(1)
 
 
 @app.command()

@@ -164,6 +164,41 @@ def test_down_leaves_no_engine_process(own_stack: Stack) -> None:
     assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
 
 
+def test_down_reports_the_final_snapshot_it_waited_for(own_stack: Stack) -> None:
+    """`down --json` says the engine wrote its final snapshot (its own stop record) and that
+    the state was kept; what was written just before `down` is there after `up`."""
+    own_stack.client("s3").put_object(Bucket=BRONZE, Key="last/write.txt", Body=b"last")
+    result = own_stack.cli("down", "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["stopped"] and not report["forced"]
+    assert report["final_snapshot"] == "written" and report["state_kept"]
+    assert own_stack.cli("up", "--local", "--json").returncode == 0
+    body = own_stack.client("s3").get_object(Bucket=BRONZE, Key="last/write.txt")["Body"].read()
+    assert body == b"last"
+
+
+def test_down_that_must_kill_the_engine_does_not_claim_the_state_was_kept(own_stack: Stack) -> None:
+    """An engine that cannot finish its final snapshot in time (here: frozen with SIGSTOP) is
+    killed after `--timeout`; `down` then says so on stderr, with what the next start restores
+    and how to give it longer, and exits 1 - never "state kept"."""
+    pid = EmbeddedEngine(own_stack.settings).pid()
+    assert pid is not None
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        result = own_stack.cli("down", "--timeout", "3")
+    finally:
+        if psutil.pid_exists(pid):
+            os.kill(pid, signal.SIGCONT)
+    assert result.returncode == 1
+    assert "state kept" not in result.stdout + result.stderr
+    message = " ".join(result.stderr.split())
+    assert "killed after" in message and "in the middle of its final snapshot" in message
+    assert "last complete snapshot" in message and "nexuskit down --timeout SECONDS" in message
+    assert "waiting for the engine's final snapshot" in result.stdout
+    assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+
+
 def test_aws_only_stack_then_the_control_plane(own_stack: Stack) -> None:
     """`up --no-control-plane` provisions the AWS resources and runs no service; a later
     `up --control-plane` on the running engine adds the services and creates nothing."""

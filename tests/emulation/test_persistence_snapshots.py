@@ -7,6 +7,7 @@ lock released); ``state/snapshot-held`` says it got there. No test waits on the 
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -139,6 +140,17 @@ def test_crash_in_the_middle_of_a_snapshot_keeps_the_previous_generation(
 
     with _held_snapshot(engine):
         engine.kill9()
+    root = engine.state_dir / "state"
+    manifest = json.loads((root / "manifest.json").read_text())
+    strays = {f.name for f in root.glob("*.pkl")} - set(manifest["services"].values())
+    assert strays  # the files of the generation that never became current
+    blobs_before = {b.name for b in (root / "blobs").rglob("*") if b.is_file()}
     engine.start()
 
     assert _stored(_s3(engine)) == committed
+    # collected at start: no service file the manifest does not name, no unreferenced body
+    manifest = json.loads((root / "manifest.json").read_text())
+    assert {f.name for f in root.glob("*.pkl")} <= set(manifest["services"].values())
+    referenced = {d for refs in manifest["blobs_of"].values() for d in refs}
+    blobs_after = {b.name for b in (root / "blobs").rglob("*") if b.is_file()}
+    assert blobs_after <= referenced and blobs_after < blobs_before
