@@ -45,6 +45,13 @@ def parse_args(argv: list[str] | None = None) -> EngineSettings:
     parser.add_argument("--state-dir", type=Path, default=None)
     parser.add_argument("--no-persist", action="store_true")
     parser.add_argument("--snapshot-interval", type=float, default=1.0)
+    parser.add_argument(
+        "--disk-reserve-mb",
+        type=int,
+        default=64,
+        help="refuse writes (503) while the state dir's file system has less free space than "
+        "this plus the request (default 64)",
+    )
     parser.add_argument("--firehose-buffering", choices=["fast", "aws"], default="fast")
     parser.add_argument("--kinesis-limits", choices=["aws", "off"], default="aws")
     parser.add_argument("--iam", choices=["enforce", "log", "off"], default="enforce")
@@ -75,6 +82,7 @@ def parse_args(argv: list[str] | None = None) -> EngineSettings:
         state_dir=args.state_dir,
         persist=not args.no_persist and args.state_dir is not None,
         snapshot_interval=args.snapshot_interval,
+        disk_reserve_mb=max(0, args.disk_reserve_mb),
         firehose_buffering=args.firehose_buffering,
         kinesis_limits=args.kinesis_limits,
         iam=args.iam,

@@ -40,6 +40,7 @@ from emulation.core.motoapi import DISABLED, MotoApi
 from emulation.core.persistence import StateStore
 from emulation.core.request import AwsRequest
 from emulation.core.settings import EngineSettings
+from emulation.core.storage import MIB, StorageGuard
 from emulation.iam.actions import is_execute_api
 
 log = logging.getLogger(__name__)
@@ -120,6 +121,9 @@ class EngineApp:
         self.state_lock = StateLock()
         self.moto = DomainDispatcherApplication(create_backend_app)
         self.store = StateStore(settings.state_dir) if settings.state_dir and settings.persist else None
+        self.storage = StorageGuard(
+            settings.state_dir if self.store is not None else None, settings.disk_reserve_mb * MIB
+        )
         self.started_at = time.time()
         self.requests = 0
         self._in_flight = 0
@@ -182,7 +186,12 @@ class EngineApp:
                 generation = self.store.generation + 1
                 extras = {ext.name: ext.snapshot_state(generation) for ext in self.extensions}
                 pickled = self.store.serialize(services, extras)
-            self.store.write(pickled, generation)
+            try:
+                self.store.write(pickled, generation)
+            except OSError as exc:  # a full or failing disk: refuse writes until one succeeds
+                self.storage.snapshot_failed(exc)
+                raise
+            self.storage.snapshot_written()
             for ext in self.extensions:
                 ext.snapshot_written(generation)
             self.store.last_snapshot_ms = (time.perf_counter() - started) * 1000
@@ -297,7 +306,8 @@ class EngineApp:
     def health(self) -> dict[str, Any]:
         store = self.store
         return {
-            "status": "running",
+            "status": "degraded" if self.storage.degraded else "running",
+            "degraded_reason": self.storage.degraded,
             "engine": "embedded",
             "pid": os.getpid(),
             "endpoint": self.settings.endpoint,
@@ -319,6 +329,7 @@ class EngineApp:
                 "last_snapshot_at": store.last_snapshot_at,
                 "last_snapshot_ms": round(store.last_snapshot_ms, 2),
                 "restored": sorted(self.restored),
+                "storage": self.storage.health(),
             },
             "extensions": {ext.name: ext.health() for ext in self.extensions},
         }
@@ -401,7 +412,7 @@ class EngineApp:
         request = AwsRequest.from_environ(environ)
         environ[REQUEST_KEY] = request
         s3 = _is_s3(request)
-        refusal = faults.precheck(request, s3)
+        refusal = faults.precheck(request, s3) or self.storage.refusal(request, s3)
         if refusal is not None:
             return self._answer(refusal, environ, start_response)
         for ext in self.extensions:

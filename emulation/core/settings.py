@@ -35,6 +35,8 @@ class EngineSettings:
     #: Host names accepted besides the built-in ones (``*.suffix`` accepts subdomains)
     allowed_hosts: tuple[str, ...] = field(default_factory=tuple)
     extensions: tuple[str, ...] = field(default_factory=tuple)
+    #: writes are refused while the state dir's file system has less free space than this
+    disk_reserve_mb: int = 64
 
     @property
     def endpoint(self) -> str:
