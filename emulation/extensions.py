@@ -27,6 +27,7 @@ REGISTRY: dict[str, str] = {
     "s3": "emulation.s3.extension:create",
     "lakeformation": "emulation.lakeformation.extension:create",
     "kinesisvideo": "emulation.kinesisvideo.extension:create",
+    "s3-objects": "emulation.s3.objects:create",
 }
 
 

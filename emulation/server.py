@@ -99,10 +99,10 @@ class EngineServer:
     """Owns the HTTP server thread, the snapshot loop and the extensions."""
 
     def __init__(self, settings: EngineSettings) -> None:
-        from moto.moto_server.werkzeug_app import MotoRequestHandler
         from werkzeug.serving import make_server
 
         from emulation.core.app import EngineApp
+        from emulation.core.http import EngineRequestHandler
         from emulation.extensions import load_extensions
 
         self.settings = settings
@@ -113,7 +113,7 @@ class EngineServer:
             settings.port,
             self.app,
             threaded=True,
-            request_handler=MotoRequestHandler,
+            request_handler=EngineRequestHandler,
         )
         self.http.daemon_threads = True
         self._stop = threading.Event()
@@ -152,6 +152,7 @@ class EngineServer:
             interval = max(self.settings.snapshot_interval, spent * 4)
 
     def shutdown(self) -> None:
+        self.app.stopping = True  # before the listener closes: kept-alive connections too
         self.http.shutdown()
         if self._thread is not None:
             self._thread.join(10)
