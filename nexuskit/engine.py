@@ -12,6 +12,7 @@ the admin only: :meth:`EmbeddedEngine.admin_request` signs with the admin keys (
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -26,7 +27,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -268,18 +269,48 @@ class EmbeddedEngine:
         ``while_starting`` runs once the daemon has been spawned and before waiting for it
         (the engine takes about half a second to boot: callers import and prepare their
         clients meanwhile). It also runs when the engine was already up.
+
+        Two starts of one state dir at once (two shells running ``up``) take turns on
+        ``<state>/engine.start.lock``: the second finds the first one's engine and uses it.
         """
-        if self.pid() is not None:
+        with self.turn("engine.start"):
+            return self._start(while_starting)
+
+    @contextlib.contextmanager
+    def turn(self, name: str) -> Iterator[None]:
+        """Hold ``<state>/<name>.lock`` (an exclusive ``flock``): processes working on this
+        state dir under the same name take turns; the lock goes with the process."""
+        import fcntl
+
+        self.ensure_state_dir()
+        with open(self.state_dir / f"{name}.lock", "a+b") as lock:
+            fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
+
+    def _start(self, while_starting: Callable[[], None] | None) -> dict[str, Any]:
+        pid = self.pid()
+        if pid is not None:
+            # Another `up` may have just spawned it (two shells at once): give it the time a
+            # start takes before calling it stuck.
             health = self.health()
+            deadline = time.monotonic() + self.settings.start_timeout
+            while health is None and time.monotonic() < deadline and self.pid() == pid:
+                time.sleep(0.1)
+                health = self.health()
             if health is not None:
                 if while_starting is not None:
                     while_starting()
                 return health
-            raise EngineError(
-                f"an engine process (pid {self.pid()}) owns {self.state_dir} but does not answer "
-                f"on port {self.settings.port}",
-                "run `nexuskit down` and start again",
-            )
+            if self.pid() is not None:
+                raise EngineError(
+                    f"an engine process (pid {pid}) owns {self.state_dir} but has not answered on "
+                    f"port {self.settings.port} for {self.settings.start_timeout:.0f} s",
+                    f"see {self.log_file}; if it is stuck, `nexuskit down` stops it (state is kept)",
+                )
+            # it exited meanwhile: start afresh below
         port = self.settings.port
         if not port_is_free(port):
             raise PortInUseError(

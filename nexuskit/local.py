@@ -90,8 +90,14 @@ def up(settings: KitSettings, on_line: Callable[[str], None] | None = None) -> U
     ``settings.provisioner`` chooses who creates the AWS resources: the embedded
     provisioner (default), or terraform applying ``stacks/platform`` to the engine
     (:func:`nexuskit.terraform.local.provision_with_terraform`; terraform's messages go
-    to ``on_line``).
+    to ``on_line``). Two ``up`` of one state dir at once take turns (the second finds
+    what the first made), instead of creating the same resources side by side.
     """
+    with EmbeddedEngine(settings).turn("up"):
+        return _up(settings, on_line)
+
+
+def _up(settings: KitSettings, on_line: Callable[[str], None] | None) -> UpReport:
     if settings.provisioner == "terraform":
         return _up_with_terraform(settings, on_line)
     started = time.perf_counter()

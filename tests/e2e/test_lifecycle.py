@@ -114,6 +114,34 @@ def test_two_stacks_run_side_by_side(own_stack: Stack, tmp_path: Path) -> None:
         nexuskit("down", *other.args)
 
 
+def test_two_ups_at_once_share_one_engine_that_down_stops(tmp_path: Path) -> None:
+    """Two shells run `up` on one state dir at the same moment: both succeed on the same
+    engine (the second waits its turn and finds it), and one `down` leaves no engine behind
+    (the loser used to remove the winner's pid file, orphaning it)."""
+    import concurrent.futures
+
+    args = ["--port", str(free_port()), "--state-dir", str(tmp_path / "shared")]
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        runs = list(pool.map(lambda _: nexuskit("up", "--local", "--json", *args), range(2)))
+    try:
+        assert [r.returncode for r in runs] == [0, 0], [r.stderr[-800:] for r in runs]
+        engine = EmbeddedEngine(Stack(int(args[1]), tmp_path / "shared", {}).settings)
+        pid = engine.pid()
+        assert pid is not None
+        reports = [json.loads(r.stdout) for r in runs]
+        assert sorted(r["already_up"] for r in reports) == [False, True]
+    finally:
+        down = nexuskit("down", *args)
+    assert down.returncode == 0, down.stderr
+    assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    engines = [
+        p
+        for p in psutil.process_iter(["cmdline"])
+        if str(tmp_path / "shared") in " ".join(p.info["cmdline"] or [])
+    ]
+    assert engines == []
+
+
 def test_bad_parameter_file_names_the_key(tmp_path: Path) -> None:
     """A parameter file with a wrong value fails with the file, the key and what is allowed."""
     params = json.loads(Path("terraform/envs/local/terraform.tfvars.json").read_text())
