@@ -48,6 +48,21 @@ class SerializationException(KinesisError):  # noqa: N818 - named after the AWS 
     """The request body could not be read as the operation's input."""
 
 
+class LimitExceededException(KinesisError):  # noqa: N818 - named after the AWS error code
+    """An account quota (open shards per region) would be exceeded."""
+
+    @classmethod
+    def for_shards(
+        cls, account: str, region: str, current: int, limit: int, more: int
+    ) -> LimitExceededException:
+        return cls(
+            f"This request would exceed the shard limit for the account {account} in {region}. "
+            f"Current shard count for the account: {current}. Limit: {limit}. Number of additional "
+            f"shards that would have resulted from this request: {more}. Refer to the AWS Service "
+            "Limits page for current limits and how to request higher limits."
+        )
+
+
 class InternalFailureException(KinesisError):  # noqa: N818 - named after the AWS error code
     """The engine could not make the put durable (the journal could not be written)."""
 

@@ -27,6 +27,7 @@ from emulation.core.settings import EngineSettings
 from emulation.kinesis.exceptions import (
     InternalFailureException,
     KinesisError,
+    LimitExceededException,
     ProvisionedThroughputExceededException,
 )
 from emulation.kinesis.journal import PutJournal
@@ -35,7 +36,10 @@ from emulation.kinesis.models import (
     StreamNotFoundError,
     check_put_records_count,
     get_records_size,
+    open_shards,
     read_put_entries,
+    requested_shards,
+    shard_quota,
     tag_created_stream,
 )
 from emulation.kinesis.responses import (
@@ -123,11 +127,34 @@ class KinesisExtension(Extension):
             return self._put(request, operation == "PutRecords")
         if operation == "GetRecords":
             return self._get_records(request)
+        if self.limits and operation in {"CreateStream", "UpdateShardCount"}:
+            refusal = self._over_shard_quota(request, operation)
+            if refusal is not None:
+                return refusal
         if operation == "CreateStream":
             return self._create_stream(request)
         if operation in _WALK_RECORDS:
             return self._moto_holding_records(request)
         return None
+
+    def _over_shard_quota(self, request: AwsRequest, operation: str) -> Response | None:
+        """AWS's LimitExceededException when the account's open shards in the region would
+        pass the default quota (500 in us-east-1, us-west-2 and eu-west-1, 200 elsewhere)."""
+        engine = self.engine
+        params = read_params(request)
+        asked = requested_shards(operation, params) if params is not None else None
+        if engine is None or asked is None:
+            return None
+        stream, count = asked
+        with engine.state_lock.shared():
+            account, region = account_of(request), region_of(request)
+            current = open_shards(account, region)
+            others = open_shards(account, region, exclude=stream) if stream else current
+        limit = shard_quota(region)
+        if others + count <= limit:
+            return None
+        more = others + count - current
+        return error_response(LimitExceededException.for_shards(account, region, current, limit, more))
 
     def _moto_holding_records(self, request: AwsRequest) -> Response | None:
         engine = self.engine

@@ -655,6 +655,44 @@ def get_records_size(body: dict[str, Any]) -> int:
     return total
 
 
+# -- quotas ---------------------------------------------------------------------------------
+#: AWS's default quota of open shards per account: 500 in these regions, 200 elsewhere
+SHARD_QUOTA_REGIONS = frozenset({"us-east-1", "us-west-2", "eu-west-1"})
+#: the shards an on-demand stream opens with
+ON_DEMAND_SHARDS = 4
+
+
+def shard_quota(region: str) -> int:
+    return 500 if region in SHARD_QUOTA_REGIONS else 200
+
+
+def open_shards(account: str, region: str, exclude: str | None = None) -> int:
+    """Open shards of every stream of the account in the region (but ``exclude``'s)."""
+    backend = kinesis_backend(account, region)
+    return sum(
+        1
+        for stream in list(backend.streams.values())
+        if stream.stream_name != exclude
+        for shard in list(stream.shards.values())
+        if shard.is_open
+    )
+
+
+def requested_shards(operation: str, params: dict[str, Any]) -> tuple[str | None, int] | None:
+    """(the stream it resizes, the open shards it asks for) of a call that opens shards."""
+    if operation == "CreateStream":
+        mode = (params.get("StreamModeDetails") or {}).get("StreamMode")
+        count = params.get("ShardCount")
+        if mode == "ON_DEMAND":
+            return None, ON_DEMAND_SHARDS
+        return (None, count) if isinstance(count, int) and count > 0 else None
+    if operation == "UpdateShardCount":
+        target = params.get("TargetShardCount")
+        name = params.get("StreamName")
+        return (name, target) if isinstance(target, int) and isinstance(name, str) else None
+    return None
+
+
 # -- moto access ----------------------------------------------------------------------------
 def kinesis_backend(account: str, region: str) -> Any:
     from moto.kinesis.models import kinesis_backends

@@ -113,3 +113,33 @@ def test_reads_moto_answers_do_not_fail_under_concurrent_puts(
             errors[f"{kind} {exc.response['Error']['Code']}"] += 1
     assert errors == Counter()
     assert len(read_stream(reader, "hostile-load")[SHARD_0]) == sum(acknowledged)
+
+
+def test_the_account_shard_quota_is_enforced_as_aws_does(
+    engine_factory: Callable[..., EngineProcess],
+) -> None:
+    """us-west-2's default quota is 500 open shards per account: a CreateStream or an
+    UpdateShardCount past it gets 400 LimitExceededException with AWS's figures, and creates
+    nothing; up to it, streams are made as usual."""
+    client = no_retries(engine_factory())
+    create_stream(client, "quota-big", shards=498)
+    with pytest.raises(ClientError) as created:
+        client.create_stream(StreamName="quota-over", ShardCount=3)
+    error = created.value.response["Error"]
+    assert created.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    assert error["Code"] == "LimitExceededException"
+    assert "Current shard count for the account: 498. Limit: 500." in error["Message"]
+    assert "quota-over" not in client.list_streams()["StreamNames"]
+
+    with pytest.raises(ClientError) as on_demand:  # on-demand streams open with 4 shards
+        client.create_stream(StreamName="quota-od", StreamModeDetails={"StreamMode": "ON_DEMAND"})
+    assert on_demand.value.response["Error"]["Code"] == "LimitExceededException"
+
+    create_stream(client, "quota-fits", shards=2)  # exactly 500
+    with pytest.raises(ClientError) as grown:
+        client.update_shard_count(StreamName="quota-fits", TargetShardCount=3, ScalingType="UNIFORM_SCALING")
+    assert grown.value.response["Error"]["Code"] == "LimitExceededException"
+    assert (
+        "additional shards that would have resulted from this request: 1."
+        in grown.value.response["Error"]["Message"]
+    )
