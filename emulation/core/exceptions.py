@@ -56,6 +56,13 @@ class BadRequest(S3Error):  # noqa: N818 - named after the AWS error code
     code = "BadRequest"
 
 
+class TooManyBuckets(S3Error):  # noqa: N818 - named after the AWS error code
+    """A CreateBucket past the account's bucket quota."""
+
+    status = 400
+    code = "TooManyBuckets"
+
+
 def engine_refusal(message: str, status: int = 403) -> Response:
     """The engine API's refusal: JSON ``{"message": ...}`` (never any state)."""
     return Response(json.dumps({"message": message}), status=status, mimetype="application/json")

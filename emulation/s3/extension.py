@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 
 from werkzeug.wrappers import Response
 
+from emulation.core.exceptions import TooManyBuckets
 from emulation.core.extension import Extension
 from emulation.core.request import AwsRequest
 from emulation.core.settings import EngineSettings
@@ -68,6 +69,8 @@ class S3Extension(Extension):
         listing.install()
 
     def handle(self, request: AwsRequest) -> Response | None:
+        if request.method == "PUT" and not request.query_string:
+            return self._over_bucket_quota(request)
         if not request.query_string or request.method not in {"GET", "PUT"}:
             return None
         if request.signing_service not in {None, "s3"}:
@@ -81,6 +84,24 @@ class S3Extension(Extension):
         if request.method == "PUT":
             return self._put_lifecycle(request, bucket) if subresource == "lifecycle" else None
         return self._get(request, bucket, subresource)
+
+    def _over_bucket_quota(self, request: AwsRequest) -> Response | None:
+        """CreateBucket past AWS's default of 10,000 buckets per account: 400 TooManyBuckets."""
+        if self.engine is None or request.signing_service not in {None, "s3"}:
+            return None
+        bucket, key = s3_bucket_and_key(request)
+        if bucket is None or key is not None:
+            return None
+        from emulation.kinesis.responses import account_of
+
+        with self.engine.state_lock.shared():
+            if models.find_bucket(bucket) is not None:
+                return None  # moto answers BucketAlreadyOwnedByYou / BucketAlreadyExists
+            owned = models.bucket_count(account_of(request))
+        if owned < models.BUCKET_QUOTA:
+            return None
+        refusal = TooManyBuckets("You have attempted to create more buckets than allowed")
+        return refusal.response(request.method)
 
     def _moto(self, request: AwsRequest) -> Response:
         assert self.engine is not None

@@ -42,6 +42,18 @@ def find_bucket(name: str) -> Any | None:
     return backend.buckets.get(name) if backend is not None else None
 
 
+#: AWS's default quota of general purpose buckets per account
+BUCKET_QUOTA = 10_000
+
+
+def bucket_count(account: str) -> int:
+    """Buckets the account owns (in every partition), without creating its backend."""
+    from moto.s3.models import s3_backends
+
+    partitions = dict.get(s3_backends, account) or {}
+    return sum(len(backend.buckets) for backend in dict.values(partitions))
+
+
 def sends_to_eventbridge(bucket: Any) -> bool:
     configuration = getattr(bucket, "notification_configuration", None)
     return configuration is not None and getattr(configuration, "event_bridge", None) is not None
