@@ -249,8 +249,13 @@ def main() -> None:
         work = Path(tmp)
         spec = load_stack(env="local")
         package = build_auth_package(work / "build", function_name=spec.auth_function, allow_environment=True)
-        variables = [f"-var-file={params_path('local', repo_root())}"] + [
-            f"-var={k}={v}" for k, v in package.terraform_vars().items()
+        from nexuskit.lake.glue import build_assets
+
+        glue = build_assets(work / "build" / "glue")  # the medallion jobs' code, as `up` passes it
+        variables = [
+            f"-var-file={params_path('local', repo_root())}",
+            *[f"-var={k}={v}" for k, v in package.terraform_vars().items()],
+            f"-var-file={glue.var_file}",
         ]
         results = [bench_engine(work, variables, args.parallelism)]
         if not args.skip_moto:

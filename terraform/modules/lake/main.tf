@@ -182,6 +182,13 @@ resource "aws_iam_role_policy" "medallion_glue" {
 
 # --- Lake Formation tier grants -------------------------------------------------------------
 
+# Granting needs the Lake Formation admins set and the buckets registered (module datalake):
+# the registrations' ARNs carry that dependency to every grant below, and on destroy the
+# grants are revoked before the registrations and settings go.
+resource "terraform_data" "lake_formation_ready" {
+  input = var.location_arns
+}
+
 resource "aws_lakeformation_permissions" "tables" {
   for_each = local.table_grants
 
@@ -192,6 +199,8 @@ resource "aws_lakeformation_permissions" "tables" {
     database_name = aws_glue_catalog_database.tier[each.value.tier].name
     wildcard      = true
   }
+
+  depends_on = [terraform_data.lake_formation_ready]
 }
 
 resource "aws_lakeformation_permissions" "database" {
@@ -203,6 +212,8 @@ resource "aws_lakeformation_permissions" "database" {
   database {
     name = aws_glue_catalog_database.tier[each.value.tier].name
   }
+
+  depends_on = [terraform_data.lake_formation_ready]
 }
 
 resource "aws_lakeformation_permissions" "location" {
@@ -226,4 +237,6 @@ resource "aws_lakeformation_permissions" "dataset" {
     database_name = aws_glue_catalog_database.tier[each.value.tier].name
     name          = aws_glue_catalog_table.granted["${each.value.tier}.${each.value.dataset}"].name
   }
+
+  depends_on = [terraform_data.lake_formation_ready]
 }

@@ -130,9 +130,9 @@ module "lake" {
     } : {},
   )
   lake_grants = var.enable_lake_formation ? var.lake_grants : {}
-
-  # Granting needs the Lake Formation admins set and the buckets registered first.
-  depends_on = [module.datalake]
+  # No module-wide depends_on on module.datalake: it held every resource here (the Glue
+  # assets bucket and its 55 s lifecycle confirmation among them) behind the tier buckets'
+  # lifecycle waits. The grants wait for the registrations through location_arns instead.
 }
 
 module "agentstate" {
