@@ -283,12 +283,17 @@ class EmbeddedEngine:
         import fcntl
 
         self.ensure_state_dir()
-        with open(self.state_dir / f"{name}.lock", "a+b") as lock:
-            fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+        path = self.state_dir / f"{name}.lock"
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)  # the owner's alone, as every stack file
+        try:
+            os.fchmod(fd, 0o600)
+            fcntl.flock(fd, fcntl.LOCK_EX)
             try:
                 yield
             finally:
-                fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
+                fcntl.flock(fd, fcntl.LOCK_UN)
+        finally:
+            os.close(fd)
 
     def _start(self, while_starting: Callable[[], None] | None) -> dict[str, Any]:
         pid = self.pid()
