@@ -10,6 +10,8 @@ as a stale private copy; it is dropped and looked up again on restore.
 
 from __future__ import annotations
 
+import importlib
+import sys
 import weakref
 from collections import defaultdict
 from typing import Any
@@ -58,7 +60,10 @@ def install_pickle_support() -> None:
     global _INSTALLED
     if _INSTALLED:
         return
-    from moto.awslambda import models
+    # Runs inside the import of moto.awslambda.models (emulation.core.imports): the module
+    # is executed by then, so take it from sys.modules (a ``from`` import of the package's
+    # attribute would not find it yet).
+    models = sys.modules.get("moto.awslambda.models") or importlib.import_module("moto.awslambda.models")
 
     for cls in (models.LambdaStorage, models.LayerStorage):
         cls.__getstate__ = _storage_getstate  # type: ignore[method-assign]

@@ -346,8 +346,13 @@ def check_zip(encoded: Any) -> None:
 
 
 def create_extension(settings: EngineSettings) -> LambdaRuntimeExtension:
-    """Registry factory (``emulation.extensions``)."""
-    from emulation.awslambda.persistence import install_pickle_support
+    """Registry factory (``emulation.extensions``).
 
-    install_pickle_support()
+    moto's Lambda is taught to pickle when it is first imported (a request, the warm-up or
+    the restore of a snapshot that holds Lambda state), not at engine start.
+    """
+    from emulation.awslambda.persistence import install_pickle_support
+    from emulation.core.imports import when_imported
+
+    when_imported("moto.awslambda.models", lambda _module: install_pickle_support())
     return LambdaRuntimeExtension(settings)

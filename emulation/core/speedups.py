@@ -19,7 +19,8 @@ Measured on the reference machine, each of these cost the first ``up`` a second 
 And one for memory: importing moto's EC2 parses the instance-type offerings of every region
 and location type (about a million JSON values, ~55 MB of the engine's RSS) although the
 platform runs no instances. Each region's list is now read the first time it is asked for
-(``DescribeInstanceTypeOfferings``, ``RunInstances``' placement check, spot price history).
+(``DescribeInstanceTypeOfferings``, ``RunInstances``' placement check, spot price history),
+and the instance-type catalogue (~10 MB) the first time ``DescribeInstanceTypes`` reads it.
 
 None of these changes what moto answers; they only stop it from recomputing constants or
 loading data before it is needed.
@@ -137,6 +138,7 @@ def _cache_module_list() -> None:
 # -- EC2 instance-type offerings, read per region on first use -------------------------------
 INSTANCE_TYPES_MODULE = "moto.ec2.models.instance_types"
 _OFFERINGS_DIR = "ec2/resources/instance_type_offerings/"
+INSTANCE_TYPES_FILE = "ec2/resources/instance_types.json"
 
 
 class LazyRegionOfferings(dict[str, Any]):
@@ -197,6 +199,71 @@ class LazyRegionOfferings(dict[str, Any]):
         return dict.items(self)
 
 
+class LazyInstanceTypes(dict[str, Any]):
+    """moto's ``INSTANCE_TYPES`` (name -> description), read from its file when first used."""
+
+    def __init__(self, load_resource: Callable[[str], Any]) -> None:
+        super().__init__()
+        self._load_resource = load_resource
+        self._loaded = False
+
+    def _load(self) -> None:
+        if self._loaded:
+            return
+        with _lock:
+            if not self._loaded:
+                dict.update(self, self._load_resource(INSTANCE_TYPES_FILE))
+                self._loaded = True
+
+    def __getitem__(self, name: str) -> Any:
+        self._load()
+        return dict.__getitem__(self, name)
+
+    def get(self, name: str, default: Any = None) -> Any:  # type: ignore[override]
+        self._load()
+        return dict.get(self, name, default)
+
+    def __contains__(self, name: object) -> bool:
+        self._load()
+        return dict.__contains__(self, name)
+
+    def __iter__(self) -> Iterator[str]:
+        self._load()
+        return dict.__iter__(self)
+
+    def __len__(self) -> int:
+        self._load()
+        return dict.__len__(self)
+
+    def keys(self) -> Any:
+        self._load()
+        return dict.keys(self)
+
+    def values(self) -> Any:
+        self._load()
+        return dict.values(self)
+
+    def items(self) -> Any:
+        self._load()
+        return dict.items(self)
+
+
+class _LazyInstanceTypeList:
+    """``InstanceTypeBackend.instance_types``: built (as moto builds it) on first read."""
+
+    def __init__(self, module: ModuleType) -> None:
+        self._module = module
+        self._types: list[Any] | None = None
+
+    def __get__(self, instance: object, owner: type | None = None) -> list[Any]:
+        if self._types is None:
+            with _lock:
+                if self._types is None:
+                    module = self._module
+                    self._types = list(map(module.InstanceType, module.INSTANCE_TYPES.keys()))
+        return self._types
+
+
 class _LazyOfferingsLoader(importlib.abc.Loader):
     """Runs moto's ``instance_types`` module with its offering files left unread, then
     puts a :class:`LazyRegionOfferings` in place of each location type's dict."""
@@ -230,6 +297,10 @@ class _LazyOfferingsLoader(importlib.abc.Loader):
         offerings = module.INSTANCE_TYPE_OFFERINGS
         for location_type in list(offerings):
             offerings[location_type] = LazyRegionOfferings(location_type, deferred.get(location_type, {}))
+        # The instance-type catalogue (~10 MB with moto's InstanceType copies) was read once
+        # above to list the families; it is read again when DescribeInstanceTypes asks.
+        module.INSTANCE_TYPES = LazyInstanceTypes(real)  # type: ignore[attr-defined]
+        module.InstanceTypeBackend.instance_types = _LazyInstanceTypeList(module)
 
 
 class _LazyOfferingsFinder(importlib.abc.MetaPathFinder):

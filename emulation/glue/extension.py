@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from typing import TYPE_CHECKING, Any
 
 from werkzeug.wrappers import Response
@@ -19,7 +20,6 @@ from werkzeug.wrappers import Response
 from emulation.core.extension import Extension
 from emulation.core.request import AwsRequest
 from emulation.core.settings import EngineSettings
-from emulation.glue import models
 from emulation.glue.exceptions import EntityNotFoundException, GlueError, InvalidInputException
 from emulation.glue.responses import error_response, glue_operation, json_response, params
 from emulation.glue.runner import JobRunner
@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DEFAULT_REGION = "us-east-1"
+#: the module of our job runs; a snapshot holding one imports it when it is unpickled
+GLUE_RUNS_MODULE = "emulation.glue.models"
 
 
 class GlueJobsExtension(Extension):
@@ -53,7 +55,11 @@ class GlueJobsExtension(Extension):
     def _fail_orphans(self) -> None:
         """Runs restored in progress lost their process with the last engine: FAILED."""
         assert self.engine is not None
+        if GLUE_RUNS_MODULE not in sys.modules:
+            return  # no snapshot restored a job run (unpickling one imports its module)
         from moto.backends import get_backend
+
+        from emulation.glue import models
 
         orphaned = 0
         with self.engine.state_lock.shared():
@@ -97,6 +103,8 @@ class GlueJobsExtension(Extension):
         operation = glue_operation(request)
         if operation is None or self.engine is None:
             return None
+        from emulation.glue import models  # moto's Glue and pyparsing: on the first job call
+
         region = request.region or DEFAULT_REGION
         try:
             body = params(request)
@@ -114,6 +122,8 @@ class GlueJobsExtension(Extension):
             return error_response(error)
 
     def _batch_stop(self, job: Any, body: dict[str, Any]) -> dict[str, Any]:
+        from emulation.glue import models
+
         run_ids = body.get("JobRunIds")
         if not isinstance(run_ids, list) or not run_ids:
             raise InvalidInputException("JobRunIds must list at least one job run id")

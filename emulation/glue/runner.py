@@ -35,11 +35,11 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from emulation.core.extension import Worker
-from emulation.glue import models
 from emulation.glue.logs import LogShipper
 
 if TYPE_CHECKING:
     from emulation.core.app import EngineApp
+    from emulation.glue import models
 
 log = logging.getLogger(__name__)
 
@@ -213,6 +213,8 @@ class JobRunner:
 
     # -- launching -----------------------------------------------------------------------
     def _launch(self, entry: RunProcess) -> None:
+        from emulation.glue import models  # moto's Glue, imported on the first job run
+
         engine = self.engine
         assert engine is not None and self.runs_dir is not None
         run, job = entry.run, entry.job
@@ -294,6 +296,8 @@ class JobRunner:
     @staticmethod
     def _role_credentials(role: str, account: str, region: str) -> tuple[str, str, str]:
         from moto.sts.models import sts_backends
+
+        from emulation.glue import models
 
         assumed = sts_backends[account]["aws"].assume_role(
             region_name=region,

@@ -69,15 +69,24 @@ with mock_aws():
         Placement={"AvailabilityZone": "us-west-2a"},
     )
     out["spot"] = len(ec2.describe_spot_price_history()["SpotPriceHistory"])
-from moto.ec2.models.instance_types import INSTANCE_TYPE_OFFERINGS
+    out["types"] = sorted(
+        json.dumps(t, sort_keys=True) for t in ec2.describe_instance_types()["InstanceTypes"]
+    )
+    out["m5"] = ec2.describe_instance_types(InstanceTypes=["m5.large"])["InstanceTypes"]
+    out["filtered"] = len(ec2.describe_instance_types(
+        Filters=[{"Name": "vcpu-info.default-vcpus", "Values": ["2"]}]
+    )["InstanceTypes"])
+from moto.ec2.models.instance_types import INSTANCE_TYPE_OFFERINGS, INSTANCE_TYPES
 out["lazy"] = type(INSTANCE_TYPE_OFFERINGS["region"]).__name__
+out["lazy_types"] = type(INSTANCE_TYPES).__name__
 print(json.dumps(out))
 """
 
 
 def test_lazy_instance_type_offerings_answer_as_moto_does() -> None:
-    """EC2 offerings read on first use give the same DescribeInstanceTypeOfferings, spot
-    price history and RunInstances placement as moto's eager load."""
+    """EC2 offerings and instance types read on first use give the same
+    DescribeInstanceTypeOfferings, DescribeInstanceTypes, spot price history and
+    RunInstances placement as moto's eager load."""
     answers = {}
     for mode in ("plain", "patched"):
         result = subprocess.run(
@@ -91,5 +100,8 @@ def test_lazy_instance_type_offerings_answer_as_moto_does() -> None:
         answers[mode] = json.loads(result.stdout)
     assert answers["patched"].pop("lazy") == "LazyRegionOfferings"
     assert answers["plain"].pop("lazy") == "dict"
+    assert answers["patched"].pop("lazy_types") == "LazyInstanceTypes"
+    assert answers["plain"].pop("lazy_types") == "dict"
     assert answers["patched"] == answers["plain"]
     assert answers["plain"]["t3"] and answers["plain"]["availability-zone"]
+    assert answers["plain"]["m5"] and answers["plain"]["filtered"] and answers["plain"]["types"]
