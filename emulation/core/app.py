@@ -134,8 +134,11 @@ class EngineApp:
         self.state_lock = StateLock()
         self.moto = DomainDispatcherApplication(create_backend_app)
         self.store = StateStore(settings.state_dir) if settings.state_dir and settings.persist else None
+        store = self.store
         self.storage = StorageGuard(
-            settings.state_dir if self.store is not None else None, settings.disk_reserve_mb * MIB
+            settings.state_dir if store is not None else None,
+            settings.disk_reserve_mb * MIB,
+            snapshot_bytes=lambda: store.generation_bytes if store is not None else 0,
         )
         self.started_at = time.time()
         #: set when the engine stops: every request from then on is refused (503)
@@ -199,6 +202,7 @@ class EngineApp:
                     with self._dirty_lock:
                         services = set(services) | self._dirty
                 generation = self.store.generation + 1
+                captured = self.storage.pending  # what this frozen state holds unwritten
                 extras = {ext.name: ext.snapshot_state(generation) for ext in self.extensions}
                 pickled = self.store.serialize(services, extras)
             try:
@@ -206,7 +210,7 @@ class EngineApp:
             except OSError as exc:  # a full or failing disk: refuse writes until one succeeds
                 self.storage.snapshot_failed(exc)
                 raise
-            self.storage.snapshot_written()
+            self.storage.snapshot_written(captured)
             for ext in self.extensions:
                 ext.snapshot_written(generation)
             self.store.last_snapshot_ms = (time.perf_counter() - started) * 1000

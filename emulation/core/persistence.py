@@ -30,6 +30,7 @@ current one, whole, so a crash in the middle of a snapshot loses nothing it had.
 
 from __future__ import annotations
 
+import contextlib
 import copyreg
 import functools
 import hashlib
@@ -450,6 +451,9 @@ class StateStore:
         self.last_snapshot_at: float | None = None
         self.last_snapshot_ms: float = 0.0
         self.snapshots = 0
+        #: bytes of the current generation's service files: what the next snapshot may need
+        #: again while the current one still stands (the storage guard keeps that much free)
+        self.generation_bytes = self._service_bytes()
 
     def _read_manifest(self) -> dict[str, Any]:
         try:
@@ -555,8 +559,16 @@ class StateStore:
             for refs in manifest["blobs_of"].values():
                 keep.update(refs)
             self.blobs.collect(keep)
+        self.generation_bytes = self._service_bytes()
         self.snapshots += 1
         self.last_snapshot_at = time.time()
+
+    def _service_bytes(self) -> int:
+        total = 0
+        for name in self.manifest.get("services", {}).values():
+            with contextlib.suppress(OSError):  # a file gone meanwhile counts nothing
+                total += (self.root / name).stat().st_size
+        return total
 
     def _wait_while_held(self) -> None:
         """Fault injection: while ``state/hold-snapshot`` exists, wait before the manifest

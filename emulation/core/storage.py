@@ -5,9 +5,10 @@ journal is written first). On a full disk that meant S3 answered 200 to writes n
 could ever store. :class:`StorageGuard` closes that gap from both sides:
 
 * **before**: a mutating request is refused when the state dir's file system has less free
-  space than its body plus a reserve (``--disk-reserve-mb``, default 64 MiB) - the room the
-  next snapshot needs. ``statvfs`` is asked at most every 0.25 s; the bodies admitted since
-  are counted against what it said.
+  space than its body plus a reserve (``--disk-reserve-mb``, default 64 MiB) plus the size of
+  the current snapshot's service files (the next snapshot writes them again before the
+  current ones go). ``statvfs`` is asked at most every 0.25 s; the bodies acknowledged and
+  not yet written by a snapshot are counted against what it said.
 * **after**: a snapshot that fails with an ``OSError`` (ENOSPC, EIO, EDQUOT, a read-only
   file system) marks the engine degraded until a snapshot succeeds again (the snapshot loop
   retries about once a second).
@@ -47,14 +48,17 @@ class StorageGuard:
         root: Path | None,
         reserve_bytes: int = DEFAULT_RESERVE_MB * MIB,
         clock: Callable[[], float] = time.monotonic,
+        snapshot_bytes: Callable[[], int] = lambda: 0,
     ) -> None:
         self.root = root
         self.reserve = reserve_bytes
+        self.snapshot_bytes = snapshot_bytes
         self.clock = clock
         self._lock = threading.Lock()
         self._free: int | None = None
         self._asked_at = float("-inf")
-        self._admitted = 0
+        #: bodies acknowledged but not yet on disk (the next snapshot writes them)
+        self.pending = 0
         self.snapshot_error: str | None = None
         self.low_space: str | None = None
         self.refused = 0
@@ -72,14 +76,18 @@ class StorageGuard:
             log.error("state dir: %s; refusing writes until a snapshot succeeds", reason)
         self.snapshot_error = reason
 
-    def snapshot_written(self) -> None:
+    def snapshot_written(self, captured: int = 0) -> None:
+        """A snapshot is on disk; ``captured`` is :attr:`pending` when its state was frozen."""
         if self.snapshot_error:
             log.warning("state dir: a snapshot succeeded again; writes are accepted")
         self.snapshot_error = None
+        with self._lock:
+            self.pending = max(0, self.pending - captured)
+            self._asked_at = float("-inf")  # what it wrote is in statvfs now
 
     # -- requests -------------------------------------------------------------------------
     def _free_bytes(self) -> int | None:
-        """Free bytes of the state dir's file system minus the bodies admitted since asked."""
+        """Free bytes of the state dir's file system minus the bodies not yet on disk."""
         assert self.root is not None
         now = self.clock()
         if now - self._asked_at >= STATVFS_EVERY:
@@ -89,8 +97,7 @@ class StorageGuard:
                 return None
             self._free = stats.f_bavail * stats.f_frsize
             self._asked_at = now
-            self._admitted = 0
-        return None if self._free is None else self._free - self._admitted
+        return None if self._free is None else self._free - self.pending
 
     def admit(self, size: int) -> str | None:
         """None when a write of ``size`` bytes may be acknowledged, else why not."""
@@ -99,19 +106,23 @@ class StorageGuard:
         with self._lock:
             free = self._free_bytes()
             if free is not None:
-                if free < size + self.reserve:
+                # the next snapshot writes the services' files again before the current
+                # generation's go: keep that much free besides the reserve
+                reserve = self.reserve + self.snapshot_bytes()
+                if free < size + reserve:
                     if self.low_space is None:
                         log.error("state dir %s: %d bytes free; refusing writes", self.root, free)
                     self.low_space = (
                         f"{max(free, 0) // MIB} MiB free on the state dir's file system ({self.root}), "
-                        f"below the {self.reserve // MIB} MiB reserve plus the request"
+                        f"below the {reserve / MIB:.0f} MiB reserve (room for the next snapshot) "
+                        "plus the request"
                     )
-                elif self.low_space is not None and free >= size + 2 * self.reserve:
+                elif self.low_space is not None and free >= size + 2 * reserve:
                     log.warning("state dir %s: space is back (%d MiB free)", self.root, free // MIB)
                     self.low_space = None
             reason = self.degraded
             if reason is None:
-                self._admitted += size
+                self.pending += size
             else:
                 self.refused += 1
             return reason

@@ -41,6 +41,19 @@ def _resize(folder: Path, size_mb: int) -> None:
     subprocess.run(["mount", "-o", f"remount,size={size_mb}m", str(folder)], check=True)
 
 
+def _fill_up(path: Path) -> Path:
+    """Write zeros to ``path`` until the file system is full (another process's doing)."""
+    chunk = b"\0" * 65536
+    with open(path, "wb") as fh:
+        try:
+            while True:
+                fh.write(chunk)
+                fh.flush()
+        except OSError:
+            pass
+    return path
+
+
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
     folder = tmp_path / "small-disk"
@@ -102,28 +115,40 @@ def test_a_full_disk_refuses_writes_loses_none_and_recovers(small_disk: Path) ->
 
 
 def test_a_snapshot_that_cannot_be_written_stops_writes_until_one_can(small_disk: Path) -> None:
-    """With no reserve the guard lets the disk fill; the snapshot that then fails (ENOSPC)
-    marks the engine degraded and every write is refused (503) until a snapshot succeeds."""
-    engine = EngineProcess(small_disk / "state", "--disk-reserve-mb", "0", "--snapshot-interval", "0.2")
+    """Another process fills the disk after the engine acknowledged a write: the snapshot
+    fails (ENOSPC), the engine reports degraded and refuses every write (503) until a snapshot
+    succeeds again once space is freed; what it acknowledged is kept."""
+    engine = EngineProcess(small_disk / "state", "--snapshot-interval", "600", "--disk-reserve-mb", "1")
     engine.start()
     try:
         s3 = engine.target().client("s3", max_attempts=0)
         s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
-        _fill(s3, "unreserved")
-        status, doc = engine.admin_request("POST", "/_nexus/snapshot")
-        assert status >= 500, doc
-        health = engine.health()
-        assert health is not None and health["status"] == "degraded"
-        assert "ENOSPC" in health["degraded_reason"]
-        with pytest.raises(ClientError) as refused:
-            s3.put_object(Bucket=BUCKET, Key="tiny", Body=b"1")
-        assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 503
-
-        _resize(small_disk, 96)
+        s3.put_object(Bucket=BUCKET, Key="before", Body=b"before")
+        engine.snapshot()
+        s3.put_object(Bucket=BUCKET, Key="acknowledged-while-failing", Body=b"kept in memory" * 1000)
+        filler = _fill_up(small_disk / "filler.bin")
+        try:
+            status, doc = engine.admin_request("POST", "/_nexus/snapshot")
+            assert status >= 500, doc
+            health = engine.health()
+            assert health is not None and health["status"] == "degraded"
+            assert "ENOSPC" in health["degraded_reason"]
+            with pytest.raises(ClientError) as refused:
+                s3.put_object(Bucket=BUCKET, Key="refused", Body=b"1")
+            assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 503
+            assert s3.get_object(Bucket=BUCKET, Key="before")["Body"].read() == b"before"  # reads go on
+        finally:
+            filler.unlink()
         status, doc = engine.admin_request("POST", "/_nexus/snapshot")
         assert status == 200, doc
-        s3.put_object(Bucket=BUCKET, Key="tiny", Body=b"1")
+        s3.put_object(Bucket=BUCKET, Key="after", Body=b"after")
         health = engine.health()
         assert health is not None and health["status"] == "running"
+        engine.snapshot()
+        engine.kill9()
+        engine.start()
+        s3 = engine.target().client("s3", max_attempts=0)
+        for key in ("before", "acknowledged-while-failing", "after"):
+            assert s3.head_object(Bucket=BUCKET, Key=key)["ContentLength"] > 0
     finally:
         engine.stop()
