@@ -43,8 +43,14 @@ lint: $(DEV_STAMP)
 typecheck: $(DEV_STAMP)
 	$(BIN)/mypy
 
+# Two pytest-xdist workers (PYTEST_WORKERS=0 runs in one process). Modules that share a
+# session stack stay on one worker (tests/conftest.py marks their xdist_group); the longest
+# modules start first, in collection order, hence --no-loadscope-reorder.
+PYTEST_WORKERS ?= 2
+XDIST_ARGS := $(if $(filter-out 0,$(PYTEST_WORKERS)),-n $(PYTEST_WORKERS) --dist loadgroup --no-loadscope-reorder)
+
 pytest: $(DEV_STAMP)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest $(XDIST_ARGS) $(PYTEST_ARGS)
 
 # Headless Chromium for tests/ui/test_browser.py: Debian's chromium (apt-get, as root) and
 # playwright-core pinned in $(BROWSER_DIR)/package-lock.json. Runs once (stamp file); when

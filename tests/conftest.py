@@ -1,10 +1,14 @@
-"""Fixtures shared by every test folder."""
+"""Fixtures shared by every test folder, and how ``make test`` spreads modules over workers."""
 
 from __future__ import annotations
 
+import importlib.util
+import json
+import tempfile
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -12,6 +16,102 @@ from tests.helpers import EngineProcess
 
 if TYPE_CHECKING:
     from tests.e2e.conftest import Stack
+
+# Modules that take minutes each (terraform apply/destroy against an engine): they start first,
+# so under ``-n 2`` the rest of the suite runs beside them instead of after them.
+RUN_FIRST = ("tests/terraform/test_local_terraform.py", "tests/promote/test_rehearsal.py")
+
+
+def _module_of(item: pytest.Item) -> str:
+    return item.nodeid.split("::", 1)[0]
+
+
+def _shared_fixtures(item: pytest.Item) -> set[str]:
+    """The session- and package-scoped fixtures of this suite (not of plugins) the test uses."""
+    found: set[str] = set()
+    info = getattr(item, "_fixtureinfo", None)  # pytest's own record of the test's fixtures
+    for name, defs in (info.name2fixturedefs if info else {}).items():
+        fixturedef = defs[-1]
+        if fixturedef.scope in ("session", "package") and fixturedef.baseid.startswith("tests"):
+            found.add(f"{fixturedef.baseid}::{name}")
+    return found
+
+
+def worker_groups(items: list[pytest.Item]) -> dict[str, str]:
+    """Module -> group: modules that share a session (or package) fixture, such as a running
+    stack, are one group, so ``--dist loadgroup`` runs them on one worker and no stack is
+    started twice; every other module is a group of its own (its tests stay together, so its
+    module-scoped fixtures are made once)."""
+    parent: dict[str, str] = {}
+
+    def root(key: str) -> str:
+        while parent.setdefault(key, key) != key:
+            key = parent[key]
+        return key
+
+    for item in items:
+        module = root(_module_of(item))
+        for fixture in _shared_fixtures(item):
+            other = root(fixture)
+            if other != module:
+                parent[max(other, module)] = min(other, module)
+                module = min(other, module)
+    return {_module_of(item): root(_module_of(item)) for item in items}
+
+
+def _groups_file(run_id: str) -> Path:
+    """Where the workers leave :func:`worker_groups` for the controller's scheduler."""
+    return Path(tempfile.gettempdir()) / f"nexuskit-xdist-groups-{run_id}.json"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The controller of an ``-n`` run names the run, so its workers and its scheduler agree
+    on the groups file."""
+    if getattr(config.option, "numprocesses", None) and not getattr(config.option, "testrunuid", None):
+        config.option.testrunuid = uuid.uuid4().hex
+
+
+@pytest.hookimpl(wrapper=True)  # a wrapper: done before the other plugins see the order
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> Iterator[None]:
+    """In an xdist worker: start the longest modules first (the controller schedules in the
+    order the workers collected) and write each module's group (see :func:`worker_groups`)
+    for :class:`SharedStackScheduling`. Without xdist the order stays as collected."""
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput is not None:
+        groups = worker_groups(items)
+        first = {groups[m] for m in RUN_FIRST if m in groups}
+        items.sort(key=lambda item: groups[_module_of(item)] not in first)  # stable: keeps the rest
+        path = _groups_file(workerinput["testrunuid"])
+        part = path.with_name(f"{path.name}.{workerinput['workerid']}")
+        part.write_text(json.dumps(groups))
+        part.replace(path)  # every worker writes the same groups; none is ever half-written
+    yield
+
+
+if importlib.util.find_spec("xdist") is not None:
+    from xdist.scheduler import LoadScopeScheduling
+
+    class SharedStackScheduling(LoadScopeScheduling):
+        """``--dist loadgroup`` for this suite: a work unit is a group of modules that share a
+        session stack (:func:`worker_groups`, computed by the workers at collection). xdist's
+        own loadgroup reads ``xdist_group`` marks by renaming test ids, which pytest 9 no
+        longer allows, so it would hand out single tests and start every stack on each worker."""
+
+        def __init__(self, config: pytest.Config, log: Any = None) -> None:
+            super().__init__(config, log)
+            self._groups_path = _groups_file(str(config.option.testrunuid))
+            self._groups: dict[str, str] | None = None
+
+        def _split_scope(self, nodeid: str) -> str:
+            if self._groups is None:
+                self._groups = json.loads(self._groups_path.read_text())
+                self._groups_path.unlink(missing_ok=True)
+            module = nodeid.split("::", 1)[0]
+            return self._groups.get(module, module)
+
+    def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> SharedStackScheduling | None:
+        """Our scheduler for ``--dist loadgroup`` (what ``make test`` runs)."""
+        return SharedStackScheduling(config, log) if config.getvalue("dist") == "loadgroup" else None
 
 
 @pytest.fixture
