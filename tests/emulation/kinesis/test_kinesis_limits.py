@@ -19,6 +19,7 @@ from tests.emulation.kinesis.kinesis_support import (
     no_retries,
     push_paced,
     read_stream,
+    within_one_window,
 )
 from tests.helpers import EngineProcess
 
@@ -70,17 +71,27 @@ def test_limits_off_accepts_everything(engine_factory: Callable[..., EngineProce
 def test_put_record_over_the_limit_raises_throughput_exceeded(engine: EngineProcess) -> None:
     """Once a shard took 1,000 records this second, PutRecord fails with AWS's error."""
     client = no_retries(engine)
-    create_stream(client, "limits-put-record")
-    for _ in range(2):
+    streams = [f"limits-put-record-{n}" for n in range(5)]
+    for stream in streams:
+        create_stream(client, stream)
+
+    def run(attempt: int) -> tuple[str, list[int], ClientError | None]:
+        stream = streams[attempt]
         batch = [{"Data": b"x", "PartitionKey": f"k{i}"} for i in range(500)]
-        assert client.put_records(StreamName="limits-put-record", Records=batch)["FailedRecordCount"] == 0
+        failed = [client.put_records(StreamName=stream, Records=batch)["FailedRecordCount"] for _ in range(2)]
+        try:
+            client.put_record(StreamName=stream, Data=b"one too many", PartitionKey="k")
+        except ClientError as exc:
+            return stream, failed, exc
+        return stream, failed, None
 
-    with pytest.raises(client.exceptions.ProvisionedThroughputExceededException) as excinfo:
-        client.put_record(StreamName="limits-put-record", Data=b"one too many", PartitionKey="k")
-
-    assert excinfo.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
-    assert _error(excinfo)[1] == (
-        f"Rate exceeded for shard {SHARD_0} in stream limits-put-record under account 123456789012."
+    stream, failed, refused = within_one_window(run)
+    assert failed == [0, 0]
+    assert refused is not None, "the 1,001st record of the second was accepted"
+    assert refused.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    assert refused.response["Error"]["Code"] == "ProvisionedThroughputExceededException"
+    assert refused.response["Error"]["Message"] == (
+        f"Rate exceeded for shard {SHARD_0} in stream {stream} under account 123456789012."
     )
 
 
@@ -103,11 +114,10 @@ def test_write_bytes_are_limited_to_one_mib_per_second(engine: EngineProcess) ->
 def test_failed_entries_keep_their_place_in_the_answer(engine: EngineProcess) -> None:
     """With one shard full and the other free, the answer lists entries in request order."""
     client = no_retries(engine)
-    create_stream(client, "limits-order", shards=2)
+    streams = [f"limits-order-{n}" for n in range(5)]
+    for name in streams:
+        create_stream(client, name, shards=2)
     fill = [{"Data": b"f", "PartitionKey": "f", "ExplicitHashKey": HASH_KEY_SHARD_0}] * 500
-    for _ in range(2):
-        assert client.put_records(StreamName="limits-order", Records=fill)["FailedRecordCount"] == 0
-
     mixed = [
         {
             "Data": f"entry-{i}".encode(),
@@ -116,19 +126,26 @@ def test_failed_entries_keep_their_place_in_the_answer(engine: EngineProcess) ->
         }
         for i in range(10)
     ]
-    answer = client.put_records(StreamName="limits-order", Records=mixed)
+
+    def run(attempt: int) -> tuple[str, list[int], dict[str, Any]]:
+        stream = streams[attempt]
+        filled = [client.put_records(StreamName=stream, Records=fill)["FailedRecordCount"] for _ in range(2)]
+        return stream, filled, client.put_records(StreamName=stream, Records=mixed)
+
+    stream, filled, answer = within_one_window(run)
+    assert filled == [0, 0]
 
     assert answer["FailedRecordCount"] == 5
     for i, entry in enumerate(answer["Records"]):
         if i % 2:
             assert entry["ErrorCode"] == "ProvisionedThroughputExceededException"
             assert entry["ErrorMessage"] == (
-                f"Rate exceeded for shard {SHARD_0} in stream limits-order under account 123456789012."
+                f"Rate exceeded for shard {SHARD_0} in stream {stream} under account 123456789012."
             )
             assert "SequenceNumber" not in entry
         else:
             assert entry["ShardId"] == SHARD_1
-    second_shard = read_stream(client, "limits-order")[SHARD_1]
+    second_shard = read_stream(client, stream)[SHARD_1]
     assert [r["Data"] for r in second_shard] == [f"entry-{i}".encode() for i in range(0, 10, 2)]
     assert [r["SequenceNumber"] for r in second_shard] == [
         answer["Records"][i]["SequenceNumber"] for i in range(0, 10, 2)
