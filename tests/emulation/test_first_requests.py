@@ -7,81 +7,28 @@ once, and check the answers a client would see.
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
 import sys
 import textwrap
 import threading
-import time
-import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-from botocore.config import Config
 
-KEY, SECRET = "AKIAFIRSTREQUESTS001", "first-requests-admin-secret-0000000000000"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.helpers import EngineProcess
 
 
-class Engine:
-    def __init__(self, state_dir: Path) -> None:
-        self.state_dir = state_dir
-        self.port = _free_port()
-        self.endpoint = f"http://127.0.0.1:{self.port}"
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        env = {**os.environ, "NEXUSKIT_ADMIN_ACCESS_KEY": KEY, "NEXUSKIT_ADMIN_SECRET_KEY": SECRET}
-        cmd = [
-            sys.executable,
-            "-m",
-            "emulation",
-            "--port",
-            str(self.port),
-            "--state-dir",
-            str(self.state_dir),
-        ]
-        self.proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        while True:  # no deadline: the test runner's own timeout applies
-            assert self.proc.poll() is None, "the engine exited"
-            try:
-                with urllib.request.urlopen(f"{self.endpoint}/_nexus/health", timeout=5):
-                    return
-            except OSError:
-                time.sleep(0.02)
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(120)
-
-    def client(self, service: str) -> Any:
-        return boto3.client(
-            service,
-            endpoint_url=self.endpoint,
-            region_name="us-east-1",
-            aws_access_key_id=KEY,
-            aws_secret_access_key=SECRET,
-            config=Config(retries={"max_attempts": 0}, read_timeout=300, s3={"addressing_style": "path"}),
-        )
+def _client(engine: EngineProcess, service: str) -> Any:
+    """A client of the engine's admin that surfaces every error (no retries)."""
+    return engine.target().client(service, max_attempts=0)
 
 
 @pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
-    started = Engine(tmp_path / "state")
-    started.start()
-    yield started
-    started.stop()
+def engine(engine_factory: Callable[..., EngineProcess]) -> EngineProcess:
+    """A just-started engine (IAM enforced, persistence on): its warm-up is still running."""
+    return engine_factory()
 
 
 FIRST_CALLS: dict[str, tuple[str, str]] = {
@@ -103,10 +50,10 @@ FIRST_CALLS: dict[str, tuple[str, str]] = {
 }
 
 
-def test_first_requests_of_every_service_at_once_are_answered(engine: Engine) -> None:
+def test_first_requests_of_every_service_at_once_are_answered(engine: EngineProcess) -> None:
     """Right after start (warm-up still running), one first call per service, all at
     once: each gets its normal answer."""
-    clients = {service: engine.client(service) for service in FIRST_CALLS}
+    clients = {service: _client(engine, service) for service in FIRST_CALLS}
 
     def call(service: str) -> dict[str, Any]:
         operation, _key = FIRST_CALLS[service]
@@ -122,14 +69,14 @@ def test_first_requests_of_every_service_at_once_are_answered(engine: Engine) ->
     assert answers["ec2"]["Vpcs"]  # moto's default VPC
 
 
-def test_concurrent_first_glue_job_calls_are_answered(engine: Engine) -> None:
+def test_concurrent_first_glue_job_calls_are_answered(engine: EngineProcess) -> None:
     """Eight BatchStopJobRun calls at once, the first the Glue extension handles (it loads
     moto's Glue then): each reports the unknown run as an error, none fails."""
-    glue = engine.client("glue")
+    glue = _client(engine, "glue")
     glue.create_job(Name="job", Role="arn:aws:iam::123456789012:role/glue", Command={"Name": "pythonshell"})
 
     def stop(i: int) -> dict[str, Any]:
-        answer: dict[str, Any] = engine.client("glue").batch_stop_job_run(
+        answer: dict[str, Any] = _client(engine, "glue").batch_stop_job_run(
             JobName="job", JobRunIds=[f"jr_{i}"]
         )
         return answer
@@ -144,26 +91,20 @@ def test_concurrent_first_glue_job_calls_are_answered(engine: Engine) -> None:
 def test_a_lambda_function_survives_a_restart(tmp_path: Path) -> None:
     """moto's Lambda is taught to pickle when first imported (not at engine start): a
     function created on a fresh engine is there after a restart."""
-    state = tmp_path / "state"
-    first = Engine(state)
-    first.start()
+    engine = EngineProcess(tmp_path / "state").start()
     try:
-        first.client("iam").create_role(RoleName="fn", AssumeRolePolicyDocument="{}")
-        first.client("lambda").create_function(
+        _client(engine, "iam").create_role(RoleName="fn", AssumeRolePolicyDocument="{}")
+        _client(engine, "lambda").create_function(
             FunctionName="survivor",
             Runtime="python3.11",
             Role="arn:aws:iam::123456789012:role/fn",
             Handler="index.handler",
             Code={"ZipFile": _zip("def handler(event, context):\n    return 1\n")},
         )
+        engine.restart()
+        names = [f["FunctionName"] for f in _client(engine, "lambda").list_functions()["Functions"]]
     finally:
-        first.stop()
-    second = Engine(state)
-    second.start()
-    try:
-        names = [f["FunctionName"] for f in second.client("lambda").list_functions()["Functions"]]
-    finally:
-        second.stop()
+        engine.stop()
     assert names == ["survivor"]
 
 
