@@ -62,6 +62,14 @@ def parse_args(argv: list[str] | None = None) -> EngineSettings:
         help="aws (default): direct S3 calls are IAM's alone, as in AWS; strict: registered "
         "locations also need a Lake Formation grant for direct S3 data calls (stricter than AWS)",
     )
+    parser.add_argument(
+        "--warm-up",
+        choices=["lazy", "platform"],
+        default="lazy",
+        help="lazy (default): import a service on its first request, as moto does; platform: "
+        "import every service of the platform in the background right after start (what "
+        "`nexuskit up` uses: it provisions them all next)",
+    )
     parser.add_argument("--extensions", default="", help="comma-separated subset (default: all)")
     parser.add_argument(
         "--moto-api",
@@ -83,6 +91,7 @@ def parse_args(argv: list[str] | None = None) -> EngineSettings:
         persist=not args.no_persist and args.state_dir is not None,
         snapshot_interval=args.snapshot_interval,
         disk_reserve_mb=max(0, args.disk_reserve_mb),
+        warm_up=args.warm_up,
         firehose_buffering=args.firehose_buffering,
         kinesis_limits=args.kinesis_limits,
         iam=args.iam,
@@ -128,7 +137,8 @@ class EngineServer:
         self._thread = threading.Thread(target=self.http.serve_forever, name="engine-http", daemon=True)
         self._thread.start()
         # After the server is up: the warm-up gives way to requests, never the other way.
-        self.app.warm_up()
+        if self.settings.warm_up == "platform":
+            self.app.warm_up()
         log.info("engine ready on %s (state: %s)", self.settings.endpoint, self.settings.state_dir)
 
     def request_stop(self, *_args: Any) -> None:

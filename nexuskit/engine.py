@@ -339,6 +339,9 @@ class EmbeddedEngine:
             self.settings.kinesis_limits,
             "--iam",
             self.settings.iam,
+            # `up` provisions every service next: import them while the client gets ready
+            "--warm-up",
+            "platform",
             *(["--moto-api"] if self.settings.moto_api else []),
         ]
         env = dict(os.environ)

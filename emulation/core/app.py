@@ -54,8 +54,9 @@ ADMIN_ONLY = (
 )
 CROSS_ORIGIN = "the engine API refuses requests that carry an Origin header (browser requests)"
 DEFAULT_ACCOUNT_ID = "123456789012"
-#: moto services the platform uses: imported in the background at start-up, in the order
-#: the first `up` needs them, so that no request pays for an import. S3 comes first: it is
+#: moto services the platform uses: with ``--warm-up platform`` (what ``nexuskit up`` asks
+#: for) imported in the background at start-up, in the order the first `up` needs them, so
+#: that no request pays for an import. S3 comes first: it is
 #: what readiness probes and most first calls ask for, so the first answer waits on the
 #: warm-up's import of it instead of sharing the CPU with an import it does not need.
 WARM_SERVICES: tuple[str, ...] = (

@@ -13,6 +13,10 @@ IamMode = Literal["enforce", "log", "off"]
 #: vends), never a direct S3 call IAM allows. ``strict``: a local rehearsal mode, stricter
 #: than AWS: direct S3 data calls on registered locations also need a Lake Formation grant.
 LakeFormationMode = Literal["aws", "strict"]
+#: ``lazy``: moto's way (and LocalStack's default): a service is imported on its first
+#: request. ``platform``: the platform's services are imported in the background right after
+#: start, as ``nexuskit up`` wants them (it is about to provision every one of them).
+WarmUp = Literal["lazy", "platform"]
 
 
 @dataclass(frozen=True)
@@ -37,6 +41,8 @@ class EngineSettings:
     extensions: tuple[str, ...] = field(default_factory=tuple)
     #: writes are refused while the state dir's file system has less free space than this
     disk_reserve_mb: int = 64
+    #: when moto's services are imported (see ``WarmUp``)
+    warm_up: WarmUp = "lazy"
 
     @property
     def endpoint(self) -> str:

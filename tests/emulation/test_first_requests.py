@@ -25,10 +25,12 @@ def _client(engine: EngineProcess, service: str) -> Any:
     return engine.target().client(service, max_attempts=0)
 
 
-@pytest.fixture
-def engine(engine_factory: Callable[..., EngineProcess]) -> EngineProcess:
-    """A just-started engine (IAM enforced, persistence on): its warm-up is still running."""
-    return engine_factory()
+@pytest.fixture(params=["lazy", "platform"])
+def engine(engine_factory: Callable[..., EngineProcess], request: pytest.FixtureRequest) -> EngineProcess:
+    """A just-started engine (IAM enforced, persistence on): lazy (every service is imported
+    by its first request) or warming up the platform's services (the warm-up is still
+    running when the first requests arrive)."""
+    return engine_factory("--warm-up", request.param)
 
 
 FIRST_CALLS: dict[str, tuple[str, str]] = {
@@ -51,8 +53,9 @@ FIRST_CALLS: dict[str, tuple[str, str]] = {
 
 
 def test_first_requests_of_every_service_at_once_are_answered(engine: EngineProcess) -> None:
-    """Right after start (warm-up still running), one first call per service, all at
-    once: each gets its normal answer."""
+    """Right after start (each service imported by these very calls, or by the warm-up
+    running beside them), one first call per service, all at once: each gets its normal
+    answer."""
     clients = {service: _client(engine, service) for service in FIRST_CALLS}
 
     def call(service: str) -> dict[str, Any]:
