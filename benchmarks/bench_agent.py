@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from nexuskit.config import KitSettings
-from nexuskit.controlplane import service_token
+from nexuskit.controlplane.tokens import service_token
 from nexuskit.engine import EmbeddedEngine, free_stack_port
 
 

@@ -25,9 +25,9 @@ from typing import Any
 import psutil
 
 from nexuskit.config import KitSettings
-from nexuskit.edge import auth_url, deploy_edge, jwks_url
+from nexuskit.edge.auth import auth_url, deploy_edge, jwks_url
 from nexuskit.engine import EmbeddedEngine, free_stack_port
-from nexuskit.provision import provision
+from nexuskit.provision.provisioner import provision
 
 
 def post(url: str, doc: dict[str, Any]) -> float:

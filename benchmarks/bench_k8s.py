@@ -37,11 +37,11 @@ from pathlib import Path
 
 import psutil
 
-from nexuskit import controlplane
 from nexuskit.config import KitSettings
-from nexuskit.controlplane import RuntimeDaemon, kube
+from nexuskit.controlplane import cluster, kube, kubeconfig, lifecycle, render
+from nexuskit.controlplane.daemon import RuntimeDaemon
 from nexuskit.engine import EmbeddedEngine
-from nexuskit.provision import provision
+from nexuskit.provision.provisioner import provision
 
 
 def free_block(count: int) -> int:
@@ -91,7 +91,7 @@ def timed_command(cmd: list[str], env: dict[str, str], runs: int) -> list[float]
 
 def ready_custom_mcp(settings: KitSettings) -> int:
     """Ready custom-mcp pods, when no other is left (scaled exactly)."""
-    pods = [p for p in controlplane.ps(settings, "nexus-mcp") if p["deployment"] == "custom-mcp"]
+    pods = [p for p in cluster.ps(settings, "nexus-mcp") if p["deployment"] == "custom-mcp"]
     return sum(1 for p in pods if p["ready"]) if all(p["ready"] for p in pods) else -1
 
 
@@ -159,18 +159,18 @@ def main() -> None:
             engine.start()
             target = engine.target(spec.region)
             provision(spec, target)
-            values = controlplane.manifest_values(spec, account_id=target.account_id)
-            controlplane.render_manifests(spec, daemon.manifests_dir, values=values)
+            values = render.manifest_values(spec, account_id=target.account_id)
+            render.render_manifests(spec, daemon.manifests_dir, values=values)
             # without the API k8s-mcp (and agent-core after it) never gets ready: measure once settled
             daemon.start(spec, settings.endpoint, wait_ready=False, extra_args=("--no-kube-api",))
             time.sleep(10)
             figures["RSS runtime daemon, no Kubernetes API (MB)"] = rss_mb([daemon.pid() or 0])
             daemon.stop()
-            controlplane.start(settings, spec, target)
+            lifecycle.start(settings, spec, target)
             time.sleep(3)
             runtime_pid = daemon.pid() or 0
             figures["RSS runtime daemon, API idle (MB)"] = rss_mb([runtime_pid])
-            env = {**os.environ, "KUBECONFIG": str(controlplane.kubeconfig_path(settings)),
+            env = {**os.environ, "KUBECONFIG": str(kubeconfig.kubeconfig_path(settings)),
                    "KUBECACHEDIR": str(workdir / "kube-cache")}  # fmt: skip
             pods = timed_command(["kubectl", "get", "pods", "-A"], env, args.runs)
             figures["kubectl get pods -A p50 (ms)"] = statistics.median(pods)

@@ -46,9 +46,9 @@ from nexuskit.config import KitSettings
 from nexuskit.engine import EmbeddedEngine, free_stack_port
 from nexuskit.lake import sample
 from nexuskit.lake.grants import apply_grants
+from nexuskit.params import StackSpec, load_stack
 from nexuskit.provision.context import ProvisionContext
 from nexuskit.provision.storage import provision_storage
-from nexuskit.stack import StackSpec, load_stack
 from services.medallion.lib.job import RESULT_PREFIX
 from services.medallion.lib.store import LocalStore, ObjectStore, S3Store
 

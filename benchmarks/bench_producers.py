@@ -29,11 +29,11 @@ from pathlib import Path
 from typing import Any
 
 from nexuskit.config import KitSettings
-from nexuskit.edge import deploy_edge
+from nexuskit.edge.auth import deploy_edge
 from nexuskit.engine import EmbeddedEngine, free_stack_port
 from nexuskit.producers import ProduceOptions, produce, verify_for_stack, video_for_stack
 from nexuskit.producers.video import VideoOptions
-from nexuskit.provision import provision
+from nexuskit.provision.provisioner import provision
 
 
 def _stack(workdir: Path, limits: str) -> tuple[KitSettings, EmbeddedEngine]:

@@ -28,11 +28,11 @@ from pathlib import Path
 
 import psutil
 
-from nexuskit import controlplane
 from nexuskit.config import KitSettings
-from nexuskit.controlplane import RuntimeDaemon
+from nexuskit.controlplane import cluster, lifecycle
+from nexuskit.controlplane.daemon import RuntimeDaemon
 from nexuskit.engine import EmbeddedEngine
-from nexuskit.provision import provision
+from nexuskit.provision.provisioner import provision
 
 
 def free_block(count: int) -> int:
@@ -84,14 +84,14 @@ def one_run(workdir: Path) -> dict[str, float]:
         target = engine.target(spec.region)
         provision(spec, target)
         provisioned = time.perf_counter()
-        controlplane.start(settings, spec, target)
+        lifecycle.start(settings, spec, target)
         ready = time.perf_counter()
         figures["engine ready -> all deployments ready (s)"] = ready - engine_ready
         figures["  provisioning (s)"] = provisioned - engine_ready
         figures["  runtime start -> all ready (s)"] = ready - provisioned
 
         def ready_pods(deployment: str) -> int:
-            return sum(1 for p in controlplane.ps(settings) if p["deployment"] == deployment and p["ready"])
+            return sum(1 for p in cluster.ps(settings) if p["deployment"] == deployment and p["ready"])
 
         time.sleep(1)
         engine_pid = engine.pid() or 0
@@ -102,21 +102,21 @@ def one_run(workdir: Path) -> dict[str, float]:
         figures["RSS engine + control plane (MB)"] = rss_mb([engine_pid, *runtime_pids])
 
         started = time.perf_counter()
-        controlplane.scale(settings, "custom-mcp", 5)
+        cluster.scale(settings, "custom-mcp", 5)
         wait(lambda: ready_pods("custom-mcp") == 5)
         figures["scale custom-mcp 1 -> 5 ready (s)"] = time.perf_counter() - started
         figures["RSS engine + control plane, 11 pods (MB)"] = rss_mb([engine_pid, *daemon.processes()])
         started = time.perf_counter()
-        controlplane.scale(settings, "custom-mcp", 1)
-        wait(lambda: len([p for p in controlplane.ps(settings) if p["deployment"] == "custom-mcp"]) == 1)
+        cluster.scale(settings, "custom-mcp", 1)
+        wait(lambda: len([p for p in cluster.ps(settings) if p["deployment"] == "custom-mcp"]) == 1)
         figures["scale custom-mcp 5 -> 1 (s)"] = time.perf_counter() - started
 
-        old = {p["name"] for p in controlplane.ps(settings) if p["deployment"] == "agent-core"}
+        old = {p["name"] for p in cluster.ps(settings) if p["deployment"] == "agent-core"}
         started = time.perf_counter()
-        controlplane.restart(settings, "agent-core")
+        cluster.restart(settings, "agent-core")
 
         def rolled() -> bool:
-            pods = [p for p in controlplane.ps(settings) if p["deployment"] == "agent-core"]
+            pods = [p for p in cluster.ps(settings) if p["deployment"] == "agent-core"]
             return len(pods) == 2 and all(p["ready"] and p["name"] not in old for p in pods)
 
         wait(rolled)
@@ -124,7 +124,7 @@ def one_run(workdir: Path) -> dict[str, float]:
 
         daemon.stop()
         started = time.perf_counter()
-        controlplane.start(settings, spec, target)
+        lifecycle.start(settings, spec, target)
         figures["runtime restart on a provisioned engine -> all ready (s)"] = time.perf_counter() - started
     finally:
         started = time.perf_counter()

@@ -25,7 +25,7 @@ from typing import Any
 from nexuskit.config import KitSettings
 from nexuskit.edge.package import build_auth_package
 from nexuskit.engine import EmbeddedEngine, free_stack_port
-from nexuskit.stack import load_stack, params_path, repo_root
+from nexuskit.params import load_stack, params_path, repo_root
 from nexuskit.terraform.runner import TerraformRun
 from nexuskit.terraform.workspace import Workspace
 from nexuskit.tfoverride import render_override

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import psutil
 
-from nexuskit import local
+from nexuskit import lifecycle
 from nexuskit.config import KitSettings
 from nexuskit.engine import EmbeddedEngine, free_stack_port
 
@@ -51,7 +51,7 @@ def one_run(workdir: Path) -> dict[str, float]:
     status_lib = []
     for _ in range(5):
         started = time.perf_counter()
-        local.status(settings)
+        lifecycle.status(settings)
         status_lib.append(time.perf_counter() - started)
     status_cli, _ = cli("status", "--json", *args)
     cli("down", *args)
@@ -113,7 +113,10 @@ def main() -> None:
         f"{'PASS' if cold <= 2 else 'MISS'}"
     )
     print(f"engine RSS {rss:.0f} MB (target <= 200 MB): {'PASS' if rss <= 200 else 'MISS'}")
-    print(f"stack RSS {stack:.0f} MB (engine + runtime + pods; target <= 600 MB): {'PASS' if stack <= 600 else 'MISS'}")
+    print(
+        f"stack RSS {stack:.0f} MB (engine + runtime + pods; target <= 600 MB): "
+        f"{'PASS' if stack <= 600 else 'MISS'}"
+    )
 
 
 if __name__ == "__main__":

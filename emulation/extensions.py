@@ -15,8 +15,8 @@ from emulation.core.settings import EngineSettings
 log = logging.getLogger(__name__)
 
 REGISTRY: dict[str, str] = {
-    "lambda": "emulation.awslambda.responses:create_extension",
-    "apigatewayv2": "emulation.apigatewayv2.responses:create_extension",
+    "lambda": "emulation.awslambda.extension:create",
+    "apigatewayv2": "emulation.apigatewayv2.extension:create",
     "kinesis": "emulation.kinesis.extension:create",
     "firehose": "emulation.firehose.extension:create",
     "bedrock": "emulation.bedrock.extension:create",

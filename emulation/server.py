@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from emulation.core.hosts import ALLOWED_HOSTS_ENV, HostPolicy
-from emulation.core.settings import EngineSettings
+from emulation.core.settings import CLOCK_SKEW_ENV, GLUE_TIMEOUT_SCALE_ENV, EngineSettings
 
 log = logging.getLogger("emulation.server")
 
@@ -84,6 +84,7 @@ def parse_args(argv: list[str] | None = None) -> EngineSettings:
     args = parser.parse_args(argv)
     if args.host not in {"127.0.0.1", "localhost", "::1"}:
         parser.error("the engine binds loopback only (127.0.0.1)")
+    extensions = tuple(name for name in args.extensions.split(",") if name)
     return EngineSettings(
         host=args.host,
         port=args.port,
@@ -98,10 +99,26 @@ def parse_args(argv: list[str] | None = None) -> EngineSettings:
         lake_formation=args.lake_formation,
         admin_access_key=os.environ.get("NEXUSKIT_ADMIN_ACCESS_KEY", "test"),
         admin_secret_key=os.environ.get("NEXUSKIT_ADMIN_SECRET_KEY", "test"),
-        extensions=tuple(name for name in args.extensions.split(",") if name),
+        extensions=extensions,
         moto_api=args.moto_api,
         allowed_hosts=HostPolicy.parse(args.allowed_hosts),
+        # read only when the extension that uses them runs (a bad value fails or warns there)
+        glue_timeout_scale=_glue_timeout_scale() if not extensions or "glue" in extensions else 1.0,
+        clock_skew_seconds=_clock_skew() if args.iam != "off" else 0.0,
     )
+
+
+def _glue_timeout_scale() -> float:
+    return float(os.environ.get(GLUE_TIMEOUT_SCALE_ENV, "1") or 1)
+
+
+def _clock_skew() -> float:
+    raw_skew = os.environ.get(CLOCK_SKEW_ENV, "0") or "0"
+    try:
+        return float(raw_skew)
+    except ValueError:
+        log.warning("%s=%r is not a number of seconds; ignoring it", CLOCK_SKEW_ENV, raw_skew)
+        return 0.0
 
 
 class EngineServer:
@@ -212,7 +229,7 @@ def main(argv: list[str] | None = None) -> int:
     # and never moto's own file recorder (the engine installs a redacting one).
     os.environ["MOTO_DISABLE_GLOBAL_CORS"] = "true"
     os.environ.pop("MOTO_ENABLE_RECORDING", None)
-    from emulation.core import speedups
+    from emulation.core.moto_compat import speedups
 
     speedups.install()
     if settings.state_dir is not None:

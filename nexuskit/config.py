@@ -12,7 +12,7 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from nexuskit.stack import StackSpec, load_stack
+from nexuskit.params import StackSpec, load_stack
 
 
 class KitSettings(BaseSettings):
@@ -36,6 +36,10 @@ class KitSettings(BaseSettings):
     #: serve moto's /moto-api on the engine (admin-signed requests only; for debugging)
     moto_api: bool = False
     start_timeout: float = 30.0
+    #: where the control plane's Services get their local ports (default: engine port + 100)
+    service_port_base: int | None = None
+    #: seconds `up` waits for every Deployment of the process runtime to be ready
+    runtime_ready_timeout: float = 60.0
 
     @property
     def endpoint(self) -> str:

@@ -39,7 +39,7 @@ def _docker_engine_running(docker: str) -> bool:
 def terraform_report() -> dict[str, Any]:
     """terraform's version, every provider mirror found (with its providers' versions), and
     whether each stack's providers are there (nexuskit.terraform.mirrors)."""
-    from nexuskit.stack import repo_root
+    from nexuskit.params import repo_root
     from nexuskit.terraform import discover_mirrors, terraform_binary, terraform_version
     from nexuskit.terraform.mirrors import current_platform
     from nexuskit.terraform.workspace import STACKS, required_providers

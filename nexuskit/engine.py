@@ -19,10 +19,8 @@ import os
 import random
 import secrets
 import shutil
-import signal
 import socket
 import string
-import subprocess
 import sys
 import time
 import urllib.error
@@ -32,10 +30,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import psutil
-
 from nexuskit.aws import AwsTarget
 from nexuskit.config import KitSettings
+from nexuskit.daemon import live_pid, spawn_detached, terminate
 from nexuskit.errors import EngineError, PortInUseError
 
 log = logging.getLogger(__name__)
@@ -238,18 +235,7 @@ class EmbeddedEngine:
     # -- process --------------------------------------------------------------------------
     def pid(self) -> int | None:
         """The engine's pid when it is alive and really our engine, else None."""
-        try:
-            pid = int(self.pid_file.read_text().strip())
-        except (FileNotFoundError, ValueError):
-            return None
-        try:
-            proc = psutil.Process(pid)
-            if proc.status() == psutil.STATUS_ZOMBIE:
-                return None
-            cmdline = " ".join(proc.cmdline())
-        except (psutil.NoSuchProcess, psutil.AccessDenied):
-            return None
-        return pid if "emulation" in cmdline else None
+        return live_pid(self.pid_file, lambda cmdline: "emulation" in " ".join(cmdline))
 
     def health(self, timeout: float = 2.0) -> dict[str, Any] | None:
         """The engine's full ``/_nexus/health`` document (asked as the admin), or None when
@@ -352,15 +338,7 @@ class EmbeddedEngine:
         fd = os.open(self.log_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         os.chmod(self.log_file, 0o600)
         with os.fdopen(fd, "ab") as log_fh:
-            proc = subprocess.Popen(
-                cmd,
-                stdin=subprocess.DEVNULL,
-                stdout=log_fh,
-                stderr=subprocess.STDOUT,
-                env=env,
-                start_new_session=True,
-                close_fds=True,
-            )
+            proc = spawn_detached(cmd, log_fh, env)
         write_private(self.pid_file, str(proc.pid))
         write_private(
             self.info_file,
@@ -424,26 +402,7 @@ class EmbeddedEngine:
         record = self.state_dir / STOP_RECORD
         record.unlink(missing_ok=True)
         started = time.monotonic()
-        forced = False
-        try:
-            os.kill(pid, signal.SIGTERM)
-            proc = psutil.Process(pid)
-            while True:
-                left = timeout - (time.monotonic() - started)
-                try:
-                    proc.wait(max(0.0, min(2.0, left)))
-                    break
-                except psutil.TimeoutExpired:
-                    if left <= 2.0:
-                        log.warning("engine pid %s did not stop in %.0f s; killing it", pid, timeout)
-                        forced = True
-                        proc.kill()
-                        proc.wait(5)
-                        break
-                    if waiting is not None:
-                        waiting(time.monotonic() - started)
-        except psutil.NoSuchProcess:
-            pass
+        forced = terminate(pid, timeout, "engine", waiting)
         self.pid_file.unlink(missing_ok=True)
         final = None
         if not forced:

@@ -27,8 +27,8 @@ from typing import Any
 import yaml
 
 from nexuskit.errors import ConfigError, EngineError, ToolMissingError
+from nexuskit.params import load_stack, params_path
 from nexuskit.promote.commands import CommandRunner
-from nexuskit.stack import load_stack, params_path
 from nexuskit.tfoverride import write_override
 
 COMPOSE_FILE = "docker-compose.yml"

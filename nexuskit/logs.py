@@ -1,6 +1,6 @@
 """Logs of the whole stack in one stream: the engine, the runtime and every Deployment.
 
-``nexuskit logs SERVICE`` (:func:`nexuskit.controlplane.logs`) shows one Deployment;
+``nexuskit logs SERVICE`` (:func:`nexuskit.controlplane.podlogs.logs`) shows one Deployment;
 this module merges them all, as ``nexuskit tail`` and the dashboard's Logs screen show:
 
 * :func:`log_sources` names what can be tailed: ``engine`` (the embedded AWS engine's
@@ -101,11 +101,11 @@ def _file_sources(settings: KitSettings) -> dict[str, Path]:
 
 
 def _deployments(settings: KitSettings) -> list[str]:
-    from nexuskit import controlplane
+    from nexuskit.controlplane import client, cluster
 
     try:
-        return controlplane.deployment_names(settings)
-    except controlplane.ControlPlaneError as exc:
+        return cluster.deployment_names(settings)
+    except client.ControlPlaneError as exc:
         log.info("no deployment logs: %s", exc)
         return []
 
@@ -140,11 +140,11 @@ def _read_tail(path: Path, lines: int) -> list[str]:
 
 
 def _deployment_tail(settings: KitSettings, source: str, lines: int) -> list[str]:
-    from nexuskit import controlplane
+    from nexuskit.controlplane import client, podlogs
 
     try:
-        return list(controlplane.logs(settings, source, tail=lines))
-    except controlplane.ControlPlaneError as exc:
+        return list(podlogs.logs(settings, source, tail=lines))
+    except client.ControlPlaneError as exc:
         log.info("no logs of %s: %s", source, exc)
         return []
 

@@ -3,12 +3,12 @@
 Used by ``nexuskit mcp tools|call``, the TUI and scenarios. Each call opens a session with
 the official MCP client over streamable HTTP (``mcp`` is imported inside the functions:
 the core never imports it at module import). URLs come from the local stack
-(:func:`nexuskit.local.endpoints`, ``endpoints["mcp"][service]``), or ``url``, or
+(:func:`nexuskit.lifecycle.endpoints`, ``endpoints["mcp"][service]``), or ``url``, or
 ``NEXUSKIT_MCP_<SERVICE>_URL``.
 
 The servers answer only ServiceAccount tokens of allowed callers, so every request
 carries the operator's (``nexus-agent-core/nexus-operator``, audience ``nexus-services``),
-from the control plane (:func:`nexuskit.controlplane.service_token`: a TokenRequest, as
+from the control plane (:func:`nexuskit.controlplane.tokens.service_token`: a TokenRequest, as
 ``kubectl create token`` makes), or the token in ``NEXUSKIT_MCP_TOKEN`` (e.g. one
 ``kubectl create token nexus-operator -n nexus-agent-core --audience nexus-services``
 gave on EKS). With a URL given and no token to be had, the call goes without one (a
@@ -50,7 +50,7 @@ def operator_token(settings: KitSettings) -> str:
     given = os.environ.get(TOKEN_ENV, "").strip()
     if given:
         return given
-    from nexuskit.controlplane import service_token
+    from nexuskit.controlplane.tokens import service_token
 
     try:
         return service_token(
@@ -79,7 +79,7 @@ def service_url(settings: KitSettings, service: str, url: str | None = None) -> 
         raise McpClientError(f"unknown MCP service {service!r}", f"use one of {', '.join(SERVICES)}")
     found = url or os.environ.get(f"NEXUSKIT_MCP_{service.upper()}_URL")
     if not found:
-        from nexuskit.local import endpoints
+        from nexuskit.lifecycle import endpoints
 
         found = (endpoints(settings).get("mcp") or {}).get(service)
     if not found:

@@ -1,8 +1,8 @@
 """The stack at a glance: every resource and Deployment as one row, and the detail of one.
 
 What ``nexuskit overview`` prints and the dashboard's Stack screen shows. Built from
-:func:`nexuskit.local.status` (engine and AWS resources) and the control plane
-(:func:`nexuskit.controlplane.deployments`, ``ps``, ``events``, ``logs``); plain data back.
+:func:`nexuskit.lifecycle.status` (engine and AWS resources) and the control plane
+(:func:`nexuskit.controlplane.cluster.deployments`, ``ps``, ``events``, ``logs``); plain data back.
 
 A row has the same keys for both kinds, so one table can hold them::
 
@@ -66,11 +66,11 @@ def _deployment_state(deployment: dict[str, Any]) -> str:
 
 def deployment_rows(settings: KitSettings) -> list[dict[str, Any]]:
     """One row per Deployment: state, ready/desired, replicas, restarts of its pods, age, URL."""
-    from nexuskit import controlplane
+    from nexuskit.controlplane import cluster
 
-    pods = controlplane.ps(settings)
+    pods = cluster.ps(settings)
     rows = []
-    for deployment in controlplane.deployments(settings):
+    for deployment in cluster.deployments(settings):
         namespace, name = deployment["namespace"], deployment["name"]
         own = [p for p in pods if p["namespace"] == namespace and p["deployment"] == name]
         services = deployment.get("services") or []
@@ -97,10 +97,10 @@ def stack_overview(settings: KitSettings, resources: bool = True) -> dict[str, A
     A stopped engine or control plane is not an error: its part is empty and
     ``engine.state``/``control_plane.error`` say why.
     """
-    from nexuskit import local
+    from nexuskit import lifecycle
 
     if resources:
-        status = local.status(settings)
+        status = lifecycle.status(settings)
         engine = status["engine"]
         resource_rows = [_resource_row(r, engine) for r in status["resources"]]
         endpoints = status["endpoints"]
@@ -132,20 +132,20 @@ def stack_overview(settings: KitSettings, resources: bool = True) -> dict[str, A
 
 def deployment_detail(settings: KitSettings, name: str, log_lines: int = 20) -> dict[str, Any]:
     """A Deployment's configuration, its pods, its recent events and log lines."""
-    from nexuskit import controlplane
+    from nexuskit.controlplane import cluster, podlogs
 
-    namespace, short = controlplane.resolve_deployment(settings, name)
+    namespace, short = cluster.resolve_deployment(settings, name)
     deployment = next(
-        d for d in controlplane.deployments(settings) if d["namespace"] == namespace and d["name"] == short
+        d for d in cluster.deployments(settings) if d["namespace"] == namespace and d["name"] == short
     )
-    pods = [p for p in controlplane.ps(settings, namespace) if p["deployment"] == short]
+    pods = [p for p in cluster.ps(settings, namespace) if p["deployment"] == short]
     pod_names = {p["name"] for p in pods}
     events = [
         e
-        for e in controlplane.events(settings, namespace)
+        for e in cluster.events(settings, namespace)
         if e["name"] == short or e["name"] in pod_names or str(e["name"]).startswith(f"{short}-")
     ]
-    lines = list(controlplane.logs(settings, f"{namespace}/{short}", tail=log_lines))
+    lines = list(podlogs.logs(settings, f"{namespace}/{short}", tail=log_lines))
     return {
         "kind": "deployment",
         "name": f"{namespace}/{short}",
@@ -158,10 +158,10 @@ def deployment_detail(settings: KitSettings, name: str, log_lines: int = 20) -> 
 
 def resource_detail(settings: KitSettings, type_: str, name: str, log_lines: int = 20) -> dict[str, Any]:
     """An AWS resource's inventory entry and the engine's recent log lines that name it."""
-    from nexuskit import local
+    from nexuskit import lifecycle
     from nexuskit.logs import ENGINE, matching, tail
 
-    status = local.status(settings)
+    status = lifecycle.status(settings)
     found = [r for r in status["resources"] if r.get("type") == type_ and r.get("name") == name]
     if not found:
         raise EngineError(f"no resource {type_} {name!r} in the stack", "see `nexuskit status`")

@@ -18,6 +18,16 @@ def human_size(value: Any) -> str:
     return str(value)
 
 
+def age(seconds: float | None) -> str:
+    """A duration in kubectl's AGE style: 42s, 7m, 3h, 2d (``-`` when unknown)."""
+    if seconds is None:
+        return "-"
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size * (2 if unit != "m" else 1):
+            return f"{int(seconds // size)}{unit}"
+    return f"{int(seconds)}s"
+
+
 def cell_text(value: Any) -> str:
     """One table cell: empty for None, JSON for dicts and lists, else ``str``."""
     if value is None:

@@ -2,7 +2,7 @@
 
 The CLI (``nexuskit workflow ...``), the TUI and scenarios call these functions; they
 speak HTTP to agent-core (standard library only) at the URL the local stack publishes
-(:func:`nexuskit.local.endpoints`, ``endpoints["agent_core"]``), or at ``url`` when given,
+(:func:`nexuskit.lifecycle.endpoints`, ``endpoints["agent_core"]``), or at ``url`` when given,
 or ``NEXUSKIT_AGENT_CORE_URL``.
 
 agent-core answers only ServiceAccount tokens of its allowed callers. The kit acts as the
@@ -10,7 +10,7 @@ operator, ``nexus-agent-core/nexus-operator`` (roles read, write and curate), an
 its token with every request, so nothing changes for the user: ``token=`` when given,
 else ``NEXUSKIT_AGENT_CORE_TOKEN``, else, for agent-core on this machine (a loopback
 URL), a token the local control plane issues
-(:func:`nexuskit.controlplane.service_token`, a TokenRequest, as
+(:func:`nexuskit.controlplane.tokens.service_token`, a TokenRequest, as
 ``kubectl create token nexus-operator -n nexus-agent-core --audience nexus-services``).
 The operator's token never goes to another host unless given explicitly.
 
@@ -56,7 +56,7 @@ def agent_core_url(settings: KitSettings, url: str | None = None) -> str:
     """Where agent-core answers: ``url``, ``NEXUSKIT_AGENT_CORE_URL``, or the local stack's."""
     found = url or os.environ.get(URL_ENV)
     if not found:
-        from nexuskit.local import endpoints
+        from nexuskit.lifecycle import endpoints
 
         found = endpoints(settings).get("agent_core")
     if not found:
@@ -94,7 +94,7 @@ def operator_token(settings: KitSettings, base: str, token: str | None = None) -
         return Credential(given.strip())
     if not is_local(base):
         return Credential(None, f"{base} is not on this machine, so no local token is sent; set {TOKEN_ENV}")
-    from nexuskit.controlplane import service_token
+    from nexuskit.controlplane.tokens import service_token
 
     try:
         return Credential(
@@ -132,6 +132,52 @@ def parse_input(text: str | None) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise WorkflowError(f"{source} must hold a JSON object, not {type(data).__name__}")
     return data
+
+
+def input_problems(schema: dict[str, Any] | None, data: Any) -> dict[str, str]:
+    """What agent-core would refuse in ``data`` as the input of a workflow whose catalogue
+    entry declares ``schema`` (its ``input``): a message per input name (``""``: the input
+    as a whole). Empty when agent-core would take it.
+
+    The check is agent-core's own (``InputSchema`` of
+    :mod:`services.agent_core.workflow.model`, the model its ``/workflow/execute`` checks
+    with), so the messages are those of a run refused with 422.
+    """
+    from pydantic import ValidationError
+
+    from services.agent_core.workflow.model import InputSchema
+
+    try:
+        model = InputSchema.model_validate(schema or {})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        return {"": f"the workflow's input declaration is not one agent-core reads ({where}: {first['msg']})"}
+    found: dict[str, str] = {}
+    for problem in model.problems(data):
+        loc = [str(part) for part in problem["loc"]]
+        name = ".".join(loc[2:] if loc[:2] == ["body", "input"] else loc)
+        found.setdefault(name, str(problem["msg"]))
+    return found
+
+
+def check_input(
+    settings: KitSettings,
+    name: str,
+    data: Any,
+    url: str | None = None,
+    token: str | None = None,
+) -> dict[str, str]:
+    """:func:`input_problems` of ``data`` for workflow ``name`` of agent-core's catalogue
+    (WorkflowError when agent-core has no such workflow)."""
+    workflows = list_workflows(settings, url=url, token=token)
+    item = next((w for w in workflows if w.get("name") == name), None)
+    if item is None:
+        known = ", ".join(sorted(str(w.get("name")) for w in workflows)) or "none"
+        raise WorkflowError(
+            f"unknown workflow {name!r}; known: {known}", "`nexuskit workflow list` shows the workflows"
+        )
+    return input_problems(item.get("input"), data)
 
 
 def _detail(payload: Any) -> str:

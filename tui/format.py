@@ -8,16 +8,6 @@ from typing import Any
 from textual.widgets import DataTable
 
 
-def age(seconds: float | None) -> str:
-    """kubectl's AGE style: 42s, 7m, 3h, 2d ('-' when unknown)."""
-    if seconds is None:
-        return "-"
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size * (2 if unit != "m" else 1):
-            return f"{int(seconds // size)}{unit}"
-    return f"{int(seconds)}s"
-
-
 def clock_time(ts: float | None) -> str:
     return time.strftime("%H:%M:%S", time.localtime(ts)) if ts else "-"
 

@@ -6,16 +6,20 @@ agent-core's catalogue (:func:`nexuskit.workflows.list_workflows`) gives each wo
 ``description``, ``enum``, ``minimum``, ``maximum``, ``minLength`` and ``default``. The
 Workflows screen builds one field per property (:func:`input_fields`) and turns the texts
 typed into the input document (:func:`read_form`), with one message per field that is
-wrong — the checks agent-core makes (``Workflow.validate_input``), so a form that passes
-is not refused. Nothing here imports Textual.
+wrong. The check and its messages are agent-core's own
+(:func:`nexuskit.workflows.input_problems`, agent-core's input model), so a form that
+passes is not refused, and says what agent-core would say. Nothing here imports Textual.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from dataclasses import dataclass
 from typing import Any
+
+from nexuskit.workflows import input_problems
 
 TYPES = ("string", "number", "integer", "boolean", "object", "array")
 #: the order in which a text is tried against a field that takes several types
@@ -35,6 +39,8 @@ class InputField:
     maximum: float | None = None
     min_length: int | None = None
     default: Any = None
+    #: the property as the catalogue declares it (what agent-core's check reads)
+    spec: dict[str, Any] = dataclasses.field(default_factory=dict, compare=False, hash=False, repr=False)
 
     @property
     def kind(self) -> str:
@@ -95,6 +101,7 @@ def input_fields(item: dict[str, Any]) -> list[InputField]:
                 maximum=spec.get("maximum"),
                 min_length=spec.get("minLength", spec.get("min_length")),
                 default=spec.get("default"),
+                spec=dict(spec),
             )
         )
     return found
@@ -137,18 +144,8 @@ def _as(kind: str, text: str) -> Any:
     return value
 
 
-_WHAT = {
-    "string": "text",
-    "number": "a number",
-    "integer": "a whole number",
-    "boolean": "true or false",
-    "object": 'a JSON object, e.g. {"key": 1}',
-    "array": "a JSON list, e.g. [1, 2]",
-}
-
-
 def _typed(field: InputField, text: str) -> Any:
-    """``text`` as a value of one of the field's types; ValueError says which types it takes."""
+    """``text`` as a value of one of the field's types; ValueError when it is none of them."""
     if not field.types:
         try:
             return json.loads(text)
@@ -159,7 +156,7 @@ def _typed(field: InputField, text: str) -> Any:
             return _as(kind, text)
         except ValueError:
             continue
-    raise ValueError("must be " + " or ".join(_WHAT.get(k, k) for k in field.types))
+    raise ValueError(f"not {' or '.join(field.types)}")
 
 
 def loose_value(field: InputField, text: str) -> Any:
@@ -170,47 +167,38 @@ def loose_value(field: InputField, text: str) -> Any:
         return text
 
 
+def _schema(fields: list[InputField]) -> dict[str, Any]:
+    """The declaration of ``fields`` as agent-core reads it (the catalogue's ``input``)."""
+    return {
+        "required": [field.name for field in fields if field.required],
+        "properties": {field.name: field.spec for field in fields},
+    }
+
+
+def _document(fields: list[InputField], texts: dict[str, str]) -> dict[str, Any]:
+    """The values typed (a field left empty is not sent), typed when they can be."""
+    return {
+        field.name: loose_value(field, texts[field.name])
+        for field in fields
+        if texts.get(field.name, "").strip()
+    }
+
+
 def read_value(field: InputField, text: str) -> Any:
-    """The value typed for ``field`` (``None``: left empty, not sent); ValueError says what is wrong."""
-    if not text.strip():
-        if field.required:  # agent-core checks required inputs before it fills in defaults
-            raise ValueError("required")
-        return None
-    value = _typed(field, text)
-    problem = check_value(field, value)
+    """The value typed for ``field`` (``None``: left empty, not sent); ValueError with
+    agent-core's message when agent-core would refuse it."""
+    document = _document([field], {field.name: text})
+    problem = input_problems(_schema([field]), document).get(field.name)
     if problem:
         raise ValueError(problem)
-    return value
-
-
-def check_value(field: InputField, value: Any) -> str | None:
-    """What is wrong with ``value`` for ``field`` beyond its type, or None."""
-    if field.enum is not None and value not in field.enum:
-        return "must be one of " + ", ".join(to_text(choice) for choice in field.enum)
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        if field.minimum is not None and value < field.minimum:
-            return f"must be at least {field.minimum:g}"
-        if field.maximum is not None and value > field.maximum:
-            return f"must be at most {field.maximum:g}"
-    if field.min_length is not None and isinstance(value, str | list) and len(value) < field.min_length:
-        unit = "character" if isinstance(value, str) else "item"
-        return f"must have at least {field.min_length} {unit}{'s' if field.min_length != 1 else ''}"
-    return None
+    return document.get(field.name)
 
 
 def read_form(fields: list[InputField], texts: dict[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
     """The input document from the texts typed (by field name), and a message per wrong field."""
-    document: dict[str, Any] = {}
-    problems: dict[str, str] = {}
-    for field in fields:
-        try:
-            value = read_value(field, texts.get(field.name, ""))
-        except ValueError as exc:
-            problems[field.name] = str(exc)
-            continue
-        if value is not None:
-            document[field.name] = value
-    return document, problems
+    typed = _document(fields, texts)
+    problems = input_problems(_schema(fields), typed)
+    return {name: value for name, value in typed.items() if name not in problems}, problems
 
 
 def form_texts(fields: list[InputField], document: dict[str, Any]) -> tuple[dict[str, str], list[str]]:

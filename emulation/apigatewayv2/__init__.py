@@ -1,7 +1,7 @@
 """HTTP API v2: the data plane (``/_aws/execute-api/...``) and the stage calls moto lacks.
 
 Layout as in moto: :mod:`.models` (the data plane), :mod:`.management` (stage updates),
-:mod:`.responses` (the engine extension that parses requests), :mod:`.exceptions` (one
+:mod:`.extension` (the engine extension that parses requests), :mod:`.exceptions` (one
 class per AWS error code), plus :mod:`.routing` (route selection), :mod:`.throttling`
 (token buckets per stage and route), :mod:`.authorization` (``AWS_IAM`` routes),
 :mod:`.stages` (views of moto's stages), :mod:`.events` (payload formats 1.0 and 2.0)

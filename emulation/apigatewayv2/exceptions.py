@@ -9,28 +9,15 @@ answers (``{"message": "Not Found"}`` and friends) are built in
 
 from __future__ import annotations
 
-import json
-
-from werkzeug.wrappers import Response
+from emulation.core.exceptions import AwsJsonError
 
 
-class ApiGatewayV2Error(Exception):
+class ApiGatewayV2Error(AwsJsonError):
     """Base: an AWS error code, an HTTP status and a message."""
 
     code = "BadRequestException"
+    code_is_class_name = False
     status = 400
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-    def response(self) -> Response:
-        return Response(
-            json.dumps({"message": self.message}),
-            status=self.status,
-            headers={"x-amzn-ErrorType": self.code},
-            mimetype="application/json",
-        )
 
 
 class BadRequestException(ApiGatewayV2Error):  # noqa: N818 - named after the AWS error code

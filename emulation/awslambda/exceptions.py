@@ -6,30 +6,21 @@ Each renders as AWS's REST-JSON error: the code in ``x-amzn-ErrorType`` and the 
 
 from __future__ import annotations
 
-import json
+from typing import Any
 
-from werkzeug.wrappers import Response
+from emulation.core.exceptions import AwsJsonError
 
 
-class LambdaError(Exception):
+class LambdaError(AwsJsonError):
     """Base: an AWS error code, an HTTP status and a message."""
 
     code = "ServiceException"
+    code_is_class_name = False
     status = 500
     kind = "Service"
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-    def response(self) -> Response:
-        body = {"Type": self.kind, "message": self.message}
-        return Response(
-            json.dumps(body),
-            status=self.status,
-            headers={"x-amzn-ErrorType": self.code},
-            mimetype="application/json",
-        )
+    def body(self) -> dict[str, Any]:
+        return {"Type": self.kind, "message": self.message}
 
 
 class InvalidParameterValueException(LambdaError):  # noqa: N818 - named after the AWS error code

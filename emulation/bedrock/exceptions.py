@@ -8,24 +8,21 @@ from __future__ import annotations
 
 from typing import Any
 
+from emulation.core.exceptions import CONTENT_TYPE, ERROR_TYPE, REQUEST_ID, AwsJsonError
+
 #: how AWS words every schema violation of an InvokeModel body
 MALFORMED = "Malformed input request: {detail}, please reformat your input and try again."
 
 
-class BedrockError(Exception):
+class BedrockError(AwsJsonError):
     """An error answered to the client in Bedrock's REST-JSON error shape."""
 
-    status = 400
+    wire_headers = (REQUEST_ID, ERROR_TYPE, CONTENT_TYPE)
 
     def __init__(self, message: str, extra: dict[str, Any] | None = None) -> None:
         super().__init__(message)
-        self.message = message
         #: extra body fields (nexuskit's details; boto3 ignores them)
         self.extra = extra or {}
-
-    @property
-    def code(self) -> str:
-        return type(self).__name__
 
     def body(self) -> dict[str, Any]:
         return {"message": self.message, **self.extra}

@@ -11,7 +11,8 @@ from werkzeug.wrappers import Response
 
 from emulation.bedrock.exceptions import BedrockError
 from emulation.bedrock.models import BedrockConfig, BedrockRuntime, stamp_latency
-from emulation.bedrock.responses import answer_response, catalog_response, error_response, match_runtime_call
+from emulation.bedrock.responses import answer_response, catalog_response, match_runtime_call
+from emulation.core.exceptions import error_response
 from emulation.core.extension import Extension
 from emulation.core.request import AwsRequest
 from emulation.core.settings import EngineSettings

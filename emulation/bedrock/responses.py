@@ -26,7 +26,8 @@ from werkzeug.wrappers import Response
 
 from emulation.bedrock import catalog, eventstream
 from emulation.bedrock.cassettes import Answer
-from emulation.bedrock.exceptions import BedrockError, ResourceNotFoundException
+from emulation.bedrock.exceptions import ResourceNotFoundException
+from emulation.core.exceptions import error_response
 from emulation.core.request import AwsRequest
 
 _RUNTIME_ROUTE = re.compile(
@@ -92,13 +93,6 @@ def _headers(extra: dict[str, str] | None = None) -> dict[str, str]:
     headers = {"x-amzn-RequestId": str(uuid.uuid4())}
     headers.update(extra or {})
     return headers
-
-
-def error_response(error: BedrockError) -> Response:
-    headers = _headers({"x-amzn-ErrorType": error.code})
-    return Response(
-        json.dumps(error.body()), status=error.status, headers=headers, mimetype="application/json"
-    )
 
 
 def answer_response(call: RuntimeCall, answer: Answer, latency_ms: int) -> Response:

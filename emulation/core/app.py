@@ -30,7 +30,7 @@ from typing import Any
 
 from werkzeug.wrappers import Response
 
-from emulation.core import cors, faults
+from emulation.core import cors, faults, moto_compat
 from emulation.core.admin import AdminAuth
 from emulation.core.exceptions import engine_refusal
 from emulation.core.extension import Extension
@@ -38,7 +38,7 @@ from emulation.core.hosts import HostPolicy
 from emulation.core.locks import StateLock
 from emulation.core.motoapi import DISABLED, MotoApi
 from emulation.core.persistence import StateStore
-from emulation.core.request import AwsRequest
+from emulation.core.request import DEFAULT_ACCOUNT_ID, AwsRequest
 from emulation.core.settings import EngineSettings
 from emulation.core.storage import MIB, StorageGuard
 from emulation.iam.actions import is_execute_api
@@ -53,7 +53,6 @@ ADMIN_ONLY = (
     "<state_dir>/engine-token>'"
 )
 CROSS_ORIGIN = "the engine API refuses requests that carry an Origin header (browser requests)"
-DEFAULT_ACCOUNT_ID = "123456789012"
 #: moto services the platform uses: with ``--warm-up platform`` (what ``nexuskit up`` asks
 #: for) imported in the background at start-up, in the order the first `up` needs them, so
 #: that no request pays for an import. S3 comes first: it is
@@ -94,16 +93,6 @@ WARM_MODELS: dict[str, str] = {
     "apigatewayv2": "apigatewayv2",
     "glue": "glue",
 }
-
-
-def _warm_model(model_name: str) -> None:
-    """Load moto's copy of a botocore model and build its REST router (about 0.1 s each)."""
-    from moto.core.routing import get_service_router
-    from moto.core.utils import get_service_model
-
-    model = get_service_model(model_name)
-    if model.protocol in {"rest-json", "rest-xml"}:
-        get_service_router(model_name)._get_router(model.protocol)
 
 
 def _release_free_heap() -> None:
@@ -218,14 +207,10 @@ class EngineApp:
 
     def reset(self) -> None:
         """Wipe every service's state, the extensions' derived state and the files."""
-        from moto.core.base_backend import BackendDict
-        from moto.core.model_instances import reset_model_data
-
         for ext in self.extensions:
             ext.reset()
         with self._snapshot_lock, self.state_lock.exclusive():
-            BackendDict.reset()
-            reset_model_data()
+            moto_compat.reset_moto_state()
             if self.store is not None:
                 self.store.wipe()
         self.take_dirty()
@@ -250,17 +235,14 @@ class EngineApp:
 
         def run() -> None:
             from moto.backends import get_backend
-            from moto.moto_server.werkzeug_app import create_backend_app
 
             for name in WARM_SERVICES:
                 self._wait_until_idle()
                 try:
                     get_backend(name)  # type: ignore[call-overload]
-                    with self.moto.lock:
-                        if name not in self.moto.app_instances:
-                            self.moto.app_instances[name] = create_backend_app(name)  # type: ignore[arg-type]
+                    moto_compat.ensure_backend_app(self.moto, name)
                     if name in WARM_MODELS:
-                        _warm_model(WARM_MODELS[name])
+                        moto_compat.warm_model(WARM_MODELS[name])
                 except Exception:  # a service that fails to warm up is loaded on first use
                     log.debug("warm-up of %s failed", name, exc_info=True)
             for ext in self.extensions:

@@ -10,7 +10,7 @@ to steal signed requests or make the engine send requests anywhere. So:
 * ``POST /moto-api/reset`` is the engine's own reset (extensions and persisted state
   too, like ``/_nexus/reset``), so the two never disagree;
 * the recorder is the engine's :class:`RedactingRecorder`, installed in place of moto's
-  (this module is the one place that touches that part of moto). It keeps its entries in
+  (by :func:`emulation.core.moto_compat.install_recorder`). It keeps its entries in
   memory - nothing is written to the working directory - and removes, before anything is
   kept: ``Authorization``, ``X-Amz-Security-Token`` and cookies; presigned URLs'
   signatures, credentials and tokens; secret values in JSON and form bodies
@@ -34,6 +34,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from werkzeug.wrappers import Response
 
 from emulation.core.exceptions import engine_refusal
+from emulation.core.moto_compat import install_recorder
 from emulation.core.request import AwsRequest
 
 PREFIX = "/moto-api"
@@ -171,19 +172,6 @@ def _read_body(environ: dict[str, Any]) -> bytes:
     data = stream.read(size)
     environ["wsgi.input"] = io.BytesIO(data)  # moto reads it again
     return bytes(data)
-
-
-def install_recorder(recorder: RedactingRecorder) -> None:
-    """Put ``recorder`` where moto looks for its recorder on every request.
-
-    Raises AttributeError when moto moved it: the engine must not start with moto's own
-    recorder (which keeps signed requests in a file and replays them) in place.
-    """
-    import moto.moto_api
-
-    if not hasattr(moto.moto_api, "recorder"):
-        raise AttributeError("moto.moto_api.recorder is gone: update emulation.core.motoapi")
-    moto.moto_api.recorder = recorder  # type: ignore[assignment]
 
 
 class MotoApi:

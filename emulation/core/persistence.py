@@ -39,13 +39,14 @@ import json
 import logging
 import os
 import pickle
-import sys
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
+
+from emulation.core.moto_compat import pickling as moto_pickling
 
 log = logging.getLogger(__name__)
 
@@ -161,14 +162,11 @@ def _thaw(value: Any) -> Any:
 
 
 def _restore_fake_key(cls: Any, state: dict[str, Any], digest: str) -> Any:
-    key = cls.__new__(cls)
     state = dict(state)
     if "multipart" in state:
         state["multipart"] = _thaw(state["multipart"])
-    state["value"] = _restoring_from.get(digest) if _restoring_from else b""
-    key.__setstate__(state)
-    key.__dict__["_nexus_blob"] = (key.contentsize, digest)
-    return key
+    body = _restoring_from.get(digest) if _restoring_from else b""
+    return moto_pickling.new_fake_key(cls, state, body, digest)
 
 
 def _load_private_key(der: bytes) -> Any:
@@ -203,25 +201,21 @@ def _private_key_types() -> tuple[type, ...]:
 
 def _restore_key_store(cls: Any, lists: list[tuple[str, list[Any]]]) -> Any:
     """A versioned key store of format 2 (keys pickled in place)."""
-    store = cls()
-    for name, versions in lists:
-        dict.__setitem__(store, name, list(versions))
-    return store
+    return moto_pickling.new_key_store(cls, lists)
 
 
 def _restore_detached_key_store(cls: Any, index: int) -> Any:
     """A versioned key store whose keys were detached (format 3)."""
-    store = cls()
-    for name, frozen in _restoring_detached[index]:
-        versions = [_thaw(entry) if entry[0] == _NESTED else _restore_fake_key(*entry) for entry in frozen]
-        dict.__setitem__(store, name, versions)
-    return store
+    lists = [
+        (name, [_thaw(entry) if entry[0] == _NESTED else _restore_fake_key(*entry) for entry in frozen])
+        for name, frozen in _restoring_detached[index]
+    ]
+    return moto_pickling.new_key_store(cls, lists)
 
 
 def _restore_shard(cls: Any, state: dict[str, Any], index: int) -> Any:
     """A Kinesis shard whose records were detached (format 3)."""
-    shard = cls.__new__(cls)
-    shard.__dict__.update(state)
+    shard = moto_pickling.new_shard(cls, state)
     shard.records = _restoring_detached[index]
     return shard
 
@@ -270,18 +264,15 @@ class _CapturePickler(pickle.Pickler):
         self._referenced = referenced
         table = _base_dispatch_table()
         self._fake_key: type | None = None
-        try:
-            from moto.s3.models import FakeKey
-            from moto.s3.utils import _VersionedKeyStore
-        except ImportError:  # pragma: no cover - moto always ships S3
-            pass
-        else:
-            self._fake_key = FakeKey
-            table[FakeKey] = self._reduce_fake_key
-            table[_VersionedKeyStore] = self._reduce_key_store
-        kinesis = sys.modules.get("moto.kinesis.models")
-        if kinesis is not None:  # not imported: no shard exists
-            table[kinesis.Shard] = self._reduce_shard
+        s3_types = moto_pickling.s3_types()
+        if s3_types is not None:
+            fake_key, key_store = s3_types
+            self._fake_key = fake_key
+            table[fake_key] = self._reduce_fake_key
+            table[key_store] = self._reduce_key_store
+        shard_type = moto_pickling.kinesis_shard_type()
+        if shard_type is not None:  # not imported: no shard exists
+            table[shard_type] = self._reduce_shard
         self.dispatch_table = table
 
     def _nested(self, value: Any) -> tuple[str, bytes]:
@@ -291,7 +282,7 @@ class _CapturePickler(pickle.Pickler):
         return (_NESTED, buffer.getvalue())
 
     def _body_digest(self, key: Any) -> str:
-        cached = key.__dict__.get("_nexus_blob")
+        cached = moto_pickling.cached_body_digest(key)
         if cached and cached[0] == key.contentsize:
             digest: str = cached[1]
             if digest in self._capture.pending or self._blobs.has(digest):
@@ -306,15 +297,13 @@ class _CapturePickler(pickle.Pickler):
         digest = hashlib.sha256(value).hexdigest()
         if not self._blobs.has(digest):
             self._capture.pending[digest] = value
-        key.__dict__["_nexus_blob"] = (len(value), digest)
+        moto_pickling.cache_body_digest(key, len(value), digest)
         self._referenced.add(digest)
         return digest
 
     def _key_state(self, key: Any) -> tuple[Any, dict[str, Any], str]:
         """An object's attributes as moto's ``FakeKey.__getstate__`` has them, without the body."""
-        state = dict(key.__dict__)
-        for name in ("_value_buffer", "lock", "value", "_nexus_blob"):
-            state.pop(name, None)
+        state = moto_pickling.fake_key_state(key)
         if state.get("multipart") is not None:
             state["multipart"] = self._nested(state["multipart"])
         return (type(key), state, self._body_digest(key))
@@ -329,16 +318,16 @@ class _CapturePickler(pickle.Pickler):
                 name,
                 [
                     self._key_state(entry) if type(entry) is fake_key else self._nested(entry)
-                    for entry in dict.__getitem__(store, name)
+                    for entry in versions
                 ],
             )
-            for name in list(dict.keys(store))
+            for name, versions in moto_pickling.key_store_lists(store)
         ]
         self._detached.append(lists)
         return (_restore_detached_key_store, (type(store), len(self._detached) - 1))
 
     def _reduce_shard(self, shard: Any) -> Any:
-        state = dict(shard.__dict__)
+        state = moto_pickling.shard_state(shard)
         records = state.pop("records")
         self._detached.append(records.copy())
         return (_restore_shard, (type(shard), state, len(self._detached) - 1))
@@ -410,12 +399,6 @@ def find_backend_dict(path: str) -> Any:
     raise LookupError(f"no BackendDict for {path}")
 
 
-def _backend_dicts() -> list[Any]:
-    from moto.core.base_backend import BackendDict
-
-    return list(BackendDict._instances)
-
-
 def _reindex(backend_dict: Any) -> None:
     """Rebuild the indexes moto keeps next to the backends, not in them.
 
@@ -479,7 +462,7 @@ class StateStore:
         """
         wanted = set(services) if services is not None else None
         capture = _Capture()
-        for backend_dict in _backend_dicts():
+        for backend_dict in moto_pickling.backend_dicts():
             name = backend_key(backend_dict)
             service = backend_dict.service_name
             if wanted is not None and not any(name.startswith(w) or service.startswith(w) for w in wanted):

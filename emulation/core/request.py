@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -11,6 +12,13 @@ from urllib.parse import parse_qs
 
 _CREDENTIAL_RE = re.compile(r"Credential=([^/,\s]+)/(\d{8})/([^/]+)/([^/]+)/aws4_request")
 _PRESIGNED_CREDENTIAL_RE = re.compile(r"^([^/]+)/(\d{8})/([^/]+)/([^/]+)/aws4_request$")
+_HOST_REGION = re.compile(r"\.(?P<region>[^.]+)\.amazonaws\.com")
+_AGENT_REGION = re.compile(r"region/(?P<region>[a-z]{2}-[a-z]+-\d{1})")
+_MOTO_ACCESS_KEY = re.compile(r"^[A-Z0-9]{20}$")
+
+#: the account moto files requests under when nothing names another (moto's default)
+DEFAULT_ACCOUNT_ID = "123456789012"
+DEFAULT_REGION = "us-east-1"
 
 
 @dataclass
@@ -110,3 +118,30 @@ class AwsRequest:
         return operation.startswith(("Describe", "List", "Get")) and operation not in {
             "GetShardIterator",
         }
+
+
+def account_of(request: AwsRequest) -> str:
+    """The account moto files the request under (same precedence as moto's responses)."""
+    account = os.environ.get("MOTO_ACCOUNT_ID")
+    if account:
+        return account
+    account = request.headers.get("x-moto-account-id")
+    if account:
+        return account
+    key = request.access_key
+    if not key or not _MOTO_ACCESS_KEY.match(key):
+        return DEFAULT_ACCOUNT_ID
+    from moto.iam.models import get_account_id_from
+
+    return str(get_account_id_from(key))
+
+
+def region_of(request: AwsRequest) -> str:
+    """The region moto files the request under (host, user agent, then signature)."""
+    match = _HOST_REGION.search(request.headers.get("host", ""))
+    if match:
+        return match.group("region")
+    match = _AGENT_REGION.search(request.headers.get("user-agent", ""))
+    if match:
+        return match.group("region")
+    return request.region or DEFAULT_REGION

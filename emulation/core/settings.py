@@ -17,6 +17,10 @@ LakeFormationMode = Literal["aws", "strict"]
 #: request. ``platform``: the platform's services are imported in the background right after
 #: start, as ``nexuskit up`` wants them (it is about to provision every one of them).
 WarmUp = Literal["lazy", "platform"]
+#: Glue job timeouts are enforced times this (tests shorten them); read by ``parse_args``
+GLUE_TIMEOUT_SCALE_ENV = "NEXUSKIT_GLUE_TIMEOUT_SCALE"
+#: seconds IAM's credential-expiry clock runs ahead of real time (for rehearsing expiry)
+CLOCK_SKEW_ENV = "NEXUSKIT_CLOCK_SKEW_SECONDS"
 
 
 @dataclass(frozen=True)
@@ -43,6 +47,10 @@ class EngineSettings:
     disk_reserve_mb: int = 64
     #: when moto's services are imported (see ``WarmUp``)
     warm_up: WarmUp = "lazy"
+    #: Glue job timeouts are enforced times this (``NEXUSKIT_GLUE_TIMEOUT_SCALE``)
+    glue_timeout_scale: float = 1.0
+    #: IAM judges credential expiry this far ahead of real time (``NEXUSKIT_CLOCK_SKEW_SECONDS``)
+    clock_skew_seconds: float = 0.0
 
     @property
     def endpoint(self) -> str:

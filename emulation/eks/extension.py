@@ -15,10 +15,9 @@ from urllib.parse import unquote
 from werkzeug.wrappers import Response
 
 from emulation.core.extension import Extension
-from emulation.core.request import AwsRequest
+from emulation.core.request import AwsRequest, account_of, region_of
 from emulation.core.settings import EngineSettings
 from emulation.eks import models
-from emulation.kinesis.responses import account_of, region_of
 
 if TYPE_CHECKING:
     from emulation.core.app import EngineApp

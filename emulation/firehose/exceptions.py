@@ -10,26 +10,16 @@ bucket, the source stream) and carry the AWS code.
 
 from __future__ import annotations
 
-import json
-import uuid
-
-from werkzeug.wrappers import Response
+from emulation.core.exceptions import CONTENT_TYPE, REQUEST_ID, AwsJsonError
 
 
 # -- API errors ----------------------------------------------------------------------------
-class FirehoseApiError(Exception):
+class FirehoseApiError(AwsJsonError):
     """An error answered to the caller of a Firehose API."""
 
-    status = 400
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-    def response(self) -> Response:
-        body = json.dumps({"__type": type(self).__name__, "message": self.message})
-        headers = {"x-amzn-RequestId": str(uuid.uuid4())}
-        return Response(body, status=self.status, headers=headers, mimetype="application/x-amz-json-1.1")
+    type_in_body = True
+    content_type = "application/x-amz-json-1.1"
+    wire_headers = (REQUEST_ID, CONTENT_TYPE)
 
 
 class InvalidArgumentException(FirehoseApiError):  # noqa: N818 - named after the AWS error code

@@ -12,13 +12,13 @@ from typing import TYPE_CHECKING, Any
 
 from werkzeug.wrappers import Response
 
+from emulation.core.exceptions import error_response
 from emulation.core.extension import Extension
-from emulation.core.request import AwsRequest
+from emulation.core.request import AwsRequest, account_of, region_of
 from emulation.core.settings import EngineSettings
 from emulation.firehose import responses
 from emulation.firehose.exceptions import FirehoseApiError
 from emulation.firehose.models import FirehoseDelivery
-from emulation.kinesis.responses import account_of, region_of
 
 if TYPE_CHECKING:
     from emulation.core.app import EngineApp
@@ -49,7 +49,7 @@ class FirehoseExtension(Extension):
                 self.delivery.check_direct_put(account_of(request), region_of(request), name)
         except FirehoseApiError as error:
             request.changes_state = False
-            return error.response()
+            return error_response(error)
         return None
 
     def stop(self) -> None:

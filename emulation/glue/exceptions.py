@@ -5,19 +5,14 @@ Glue speaks JSON 1.1: ``{"__type": code, "message": ...}`` with status 400.
 
 from __future__ import annotations
 
+from emulation.core.exceptions import AwsJsonError
 
-class GlueError(Exception):
+
+class GlueError(AwsJsonError):
     """An error answered to the client as Glue's JSON error body."""
 
-    status = 400
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-    @property
-    def code(self) -> str:
-        return type(self).__name__
+    type_in_body = True
+    content_type = "application/x-amz-json-1.1"
 
 
 class ConcurrentRunsExceededException(GlueError):  # noqa: N818 - named after the AWS error code

@@ -11,17 +11,17 @@ Environment (read once at engine start):
 from __future__ import annotations
 
 import logging
-import os
 import sys
 from typing import TYPE_CHECKING, Any
 
 from werkzeug.wrappers import Response
 
+from emulation.core.exceptions import error_response
 from emulation.core.extension import Extension
 from emulation.core.request import AwsRequest
 from emulation.core.settings import EngineSettings
 from emulation.glue.exceptions import EntityNotFoundException, GlueError, InvalidInputException
-from emulation.glue.responses import error_response, glue_operation, json_response, params
+from emulation.glue.responses import glue_operation, json_response, params
 from emulation.glue.runner import JobRunner
 
 if TYPE_CHECKING:
@@ -149,7 +149,7 @@ class GlueJobsExtension(Extension):
 
 def create(settings: EngineSettings) -> Extension:
     """Factory named in :data:`emulation.extensions.REGISTRY`."""
-    scale = float(os.environ.get("NEXUSKIT_GLUE_TIMEOUT_SCALE", "1") or 1)
+    scale = settings.glue_timeout_scale
     if scale <= 0:
         raise ValueError("NEXUSKIT_GLUE_TIMEOUT_SCALE must be a positive number")
     return GlueJobsExtension(timeout_scale=scale)

@@ -13,7 +13,7 @@ from typing import Any
 from werkzeug.wrappers import Response
 
 from emulation.core.request import AwsRequest
-from emulation.glue.exceptions import GlueError, InvalidInputException
+from emulation.glue.exceptions import InvalidInputException
 
 OVERRIDDEN = frozenset({"StartJobRun", "BatchStopJobRun"})
 
@@ -36,13 +36,3 @@ def params(request: AwsRequest) -> dict[str, Any]:
 
 def json_response(payload: Any) -> Response:
     return Response(json.dumps(payload), content_type="application/x-amz-json-1.1")
-
-
-def error_response(error: GlueError) -> Response:
-    body = {"__type": error.code, "message": error.message}
-    return Response(
-        json.dumps(body),
-        status=error.status,
-        headers={"x-amzn-ErrorType": error.code},
-        content_type="application/x-amz-json-1.1",
-    )

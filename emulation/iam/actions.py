@@ -37,6 +37,7 @@ from typing import Any
 from typing import Protocol as TypingProtocol
 from urllib.parse import parse_qsl, unquote
 
+from emulation.core import moto_compat
 from emulation.core.request import AwsRequest
 from emulation.iam.exceptions import Protocol
 from emulation.iam.policies import Resource
@@ -193,7 +194,7 @@ class _RestRoutes:
     def _load(self, signing_name: str) -> list[tuple[str, re.Pattern[str], int, str]]:
         from botocore.exceptions import DataNotFoundError, UnknownServiceError
 
-        from emulation.core.speedups import service_model
+        from emulation.core.moto_compat.speedups import service_model
 
         routes: list[tuple[str, re.Pattern[str], int, str]] = []
         for model_name in _REST_MODELS.get(signing_name, (signing_name,)):
@@ -509,17 +510,11 @@ def s3_bucket_and_key(request: AwsRequest) -> tuple[str | None, str | None]:
 
 def s3_addressing(request: AwsRequest) -> tuple[str | None, str | None, bool]:
     """(bucket, key, virtual-host?) with moto's own rule for telling the styles apart."""
-    from moto.s3.responses import S3Response
     from moto.s3.utils import bucket_name_from_url
 
     host = request.headers.get("host", "")
-
-    class _Shim:
-        headers = {"host": host}
-        url = f"http://{host}{request.path}"
-
     path = request.path
-    if host and S3Response.subdomain_based_buckets(_Shim()):
+    if host and moto_compat.is_virtual_host(host, path):
         virtual_bucket = bucket_name_from_url(f"http://{host}{path}")
         if virtual_bucket:
             return str(virtual_bucket), (path[1:] if path.startswith("/") else path) or None, True

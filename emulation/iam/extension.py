@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 from werkzeug.wrappers import Response
 
 from emulation.core.extension import Extension
-from emulation.core.request import AwsRequest
+from emulation.core.request import DEFAULT_ACCOUNT_ID, AwsRequest
 from emulation.core.settings import EngineSettings
 from emulation.iam import responses
 from emulation.iam.actions import (
@@ -52,15 +51,8 @@ from emulation.iam.exceptions import (
     Protocol,
     ValidationError,
 )
-from emulation.iam.models import (
-    ANONYMOUS,
-    DEFAULT_ACCOUNT_ID,
-    Denial,
-    EnforcementBackend,
-    Identity,
-    IdentityKind,
-    session_tags,
-)
+from emulation.iam.identity import ANONYMOUS, Denial, Identity, IdentityKind, session_tags
+from emulation.iam.models import EnforcementBackend
 from emulation.iam.sigv4 import SignedAuth, check_request_time, parse_auth
 
 if TYPE_CHECKING:
@@ -68,7 +60,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-CLOCK_SKEW_ENV = "NEXUSKIT_CLOCK_SKEW_SECONDS"
 
 #: the IAM verdict on the request the current thread serves (the engine serves each request
 #: on one thread, extensions first, then moto)
@@ -349,10 +340,4 @@ def create(settings: EngineSettings) -> Extension | None:
     """The IAM enforcement extension, or None with ``--iam off``."""
     if settings.iam == "off":
         return None
-    raw_skew = os.environ.get(CLOCK_SKEW_ENV, "0") or "0"
-    try:
-        skew = float(raw_skew)
-    except ValueError:
-        log.warning("%s=%r is not a number of seconds; ignoring it", CLOCK_SKEW_ENV, raw_skew)
-        skew = 0.0
-    return IamEnforcement(settings, clock_skew=skew)
+    return IamEnforcement(settings, clock_skew=settings.clock_skew_seconds)

@@ -29,10 +29,9 @@ from typing import TYPE_CHECKING, Any
 from werkzeug.wrappers import Response
 
 from emulation.core.extension import Extension
-from emulation.core.request import AwsRequest
+from emulation.core.request import AwsRequest, account_of
 from emulation.core.settings import EngineSettings
 from emulation.iam.actions import form_params
-from emulation.kinesis.responses import account_of
 
 if TYPE_CHECKING:
     from emulation.core.app import EngineApp

@@ -552,3 +552,12 @@ def evaluate(
     if session is not Effect.ALLOW:
         return Verdict(False, f"because no session policy allows the {action} action")
     return Verdict(True)
+
+
+@lru_cache(maxsize=256)
+def compile_cached(document: str, source: str) -> Policy | None:
+    """``document`` compiled (remembered for the last 256 documents), None when it is invalid."""
+    try:
+        return compile_policy(document, source)
+    except PolicyDocumentError:
+        return None

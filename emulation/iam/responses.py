@@ -17,7 +17,7 @@ from xml.sax.saxutils import escape
 
 from werkzeug.wrappers import Response
 
-from emulation.iam.models import Identity, UserSession
+from emulation.iam.identity import Identity, UserSession
 
 _NAMESPACE = "https://sts.amazonaws.com/doc/2011-06-15/"
 _IAM_NAMESPACE = "https://iam.amazonaws.com/doc/2010-05-08/"

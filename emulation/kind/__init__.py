@@ -1,5 +1,28 @@
-"""The kind runtime adapter: the services' manifests on a kind cluster (see ``cluster``)."""
+"""The kind runtime adapter: the services' manifests on a kind cluster (see ``cluster``).
 
-from emulation.kind.cluster import KindCluster, KindCommandError, KindToolMissingError, find_tools
+What this package exports is its public interface (``nexuskit.controlplane.kind`` uses it).
+"""
 
-__all__ = ["KindCluster", "KindCommandError", "KindToolMissingError", "find_tools"]
+from emulation.kind.cluster import (
+    IRSA_ANNOTATION,
+    KindCluster,
+    KindCommandError,
+    KindToolMissingError,
+    credential_secret,
+    find_tools,
+    patch_for_kind,
+    read_documents,
+    source_of,
+)
+
+__all__ = [
+    "IRSA_ANNOTATION",
+    "KindCluster",
+    "KindCommandError",
+    "KindToolMissingError",
+    "credential_secret",
+    "find_tools",
+    "patch_for_kind",
+    "read_documents",
+    "source_of",
+]

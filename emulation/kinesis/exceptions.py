@@ -3,19 +3,16 @@ N818 ``Error`` suffix rule is waived for them)."""
 
 from __future__ import annotations
 
+from emulation.core.exceptions import CONTENT_TYPE, ERROR_TYPE, REQUEST_ID, AwsJsonError
 
-class KinesisError(Exception):
+
+class KinesisError(AwsJsonError):
     """An error answered to the client as AWS's JSON 1.1 error body."""
 
-    status = 400
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-    @property
-    def code(self) -> str:
-        return type(self).__name__
+    type_in_body = True
+    compact_json = True
+    content_type = "application/x-amz-json-1.1"
+    wire_headers = (CONTENT_TYPE, REQUEST_ID, ERROR_TYPE)
 
 
 class ProvisionedThroughputExceededException(KinesisError):  # noqa: N818 - named after the AWS error code

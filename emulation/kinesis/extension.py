@@ -21,8 +21,9 @@ from typing import TYPE_CHECKING, Any
 
 from werkzeug.wrappers import Response
 
+from emulation.core.exceptions import error_response
 from emulation.core.extension import Extension
-from emulation.core.request import AwsRequest
+from emulation.core.request import AwsRequest, account_of, region_of
 from emulation.core.settings import EngineSettings
 from emulation.kinesis.exceptions import (
     InternalFailureException,
@@ -43,15 +44,12 @@ from emulation.kinesis.models import (
     tag_created_stream,
 )
 from emulation.kinesis.responses import (
-    account_of,
-    error_response,
     get_records_body,
     get_records_response,
     operation_of,
     put_record_result,
     put_records_result,
     read_params,
-    region_of,
     result_response,
 )
 

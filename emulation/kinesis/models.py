@@ -39,6 +39,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from emulation.core import moto_compat
 from emulation.kinesis.exceptions import (
     InvalidArgumentException,
     ProvisionedThroughputExceededException,
@@ -401,8 +402,6 @@ class KinesisDataPlane:
     def _admit_and_write(
         self, account: str, region: str, stream: Any, router: ShardRouter, batch: PutBatch
     ) -> PutOutcome:
-        from moto.kinesis.models import Record
-
         shards = router.shards
         single = len(shards) == 1
         count = len(batch.sizes)
@@ -448,15 +447,13 @@ class KinesisDataPlane:
             if outcome.failed == count:
                 self.throttled_records += count
                 return outcome
-        # Sequence numbers as moto assigns them: per shard, the last one plus one. The first
-        # record is built by moto's constructor; the others copy its attributes (one arrival
-        # time per call, as AWS shows) to spare two datetime conversions per record.
+        # Sequence numbers as moto assigns them: per shard, the last one plus one. The records
+        # of one call share one arrival time, as AWS shows (see ``record_builder``).
         shard_ids = router.shard_ids
         next_sequence: dict[int, int] = {}
         created: list[tuple[int, int, Any]] = []
         rows: list[JournalRow] = []
-        template: dict[str, Any] | None = None
-        new_record = Record.__new__
+        build_record = moto_compat.record_builder()
         for index in range(count):
             target = targets[index]
             if target < 0:
@@ -467,23 +464,12 @@ class KinesisDataPlane:
             sequence += 1
             next_sequence[target] = sequence
             key, data, hash_key = batch.partition_keys[index], batch.datas[index], batch.hash_keys[index]
-            if template is None:
-                record = Record(key, data, sequence, hash_key)
-                template = record.__dict__
-            else:
-                record = new_record(Record)
-                record.__dict__ = dict(
-                    template,
-                    partition_key=key,
-                    data=data,
-                    sequence_number=sequence,
-                    explicit_hash_key=hash_key,
-                )
+            record = build_record(key, data, sequence, hash_key)
             created.append((index, target, record))
             rows.append((shard_ids[target], sequence, key, data, hash_key))
-        if self.journal is not None and template is not None:
+        if self.journal is not None and created:
             # Write-ahead: a journal failure raises before moto has the records.
-            self.journal(account, region, stream, rows, template["created_at"])
+            self.journal(account, region, stream, rows, created[0][2].created_at)
         for index, target, record in created:
             shards[target].records[record.sequence_number] = record
             outcome.results[index] = (str(record.sequence_number), shard_ids[target])
@@ -524,7 +510,8 @@ class KinesisDataPlane:
                         kinesis_sequence_number=sequence,
                     )
         try:
-            backend._send_stream_metrics(
+            moto_compat.send_stream_metrics(
+                backend,
                 stream.stream_name,
                 incoming_bytes=sum(batch.sizes[i] for i in accepted),
                 incoming_records=len(accepted),
@@ -731,7 +718,7 @@ def describe_stream_layout(stream: Any) -> dict[str, Any]:
         "created": created.isoformat() if isinstance(created, datetime.datetime) else None,
         "shards": [
             [
-                int(shard._shard_id),
+                moto_compat.shard_number(shard),
                 str(shard.starting_hash),
                 str(shard.ending_hash),
                 shard.parent,

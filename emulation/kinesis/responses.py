@@ -10,26 +10,18 @@ from __future__ import annotations
 import calendar
 import datetime
 import json
-import os
-import re
 import uuid
 from typing import Any
 
 from werkzeug.wrappers import Response
 
-from emulation.core.app import DEFAULT_ACCOUNT_ID
 from emulation.core.request import AwsRequest
-from emulation.kinesis.exceptions import KinesisError
 from emulation.kinesis.models import PutOutcome, ReadResult
 
 TARGET_PREFIX = "Kinesis_20131202."
 JSON_CONTENT_TYPE = "application/x-amz-json-1.1"
-DEFAULT_REGION = "us-east-1"
 
 _DUMPS = json.JSONEncoder(separators=(",", ":")).encode
-_HOST_REGION = re.compile(r"\.(?P<region>[^.]+)\.amazonaws\.com")
-_AGENT_REGION = re.compile(r"region/(?P<region>[a-z]{2}-[a-z]+-\d{1})")
-_MOTO_ACCESS_KEY = re.compile(r"^[A-Z0-9]{20}$")
 
 
 def operation_of(request: AwsRequest) -> str | None:
@@ -49,46 +41,12 @@ def read_params(request: AwsRequest) -> dict[str, Any] | None:
     return params if isinstance(params, dict) else None
 
 
-def account_of(request: AwsRequest) -> str:
-    """The account moto files the request under (same precedence as moto's responses)."""
-    account = os.environ.get("MOTO_ACCOUNT_ID")
-    if account:
-        return account
-    account = request.headers.get("x-moto-account-id")
-    if account:
-        return account
-    key = request.access_key
-    if not key or not _MOTO_ACCESS_KEY.match(key):
-        return DEFAULT_ACCOUNT_ID
-    from moto.iam.models import get_account_id_from
-
-    return str(get_account_id_from(key))
-
-
-def region_of(request: AwsRequest) -> str:
-    """The region moto files the request under (host, user agent, then signature)."""
-    match = _HOST_REGION.search(request.headers.get("host", ""))
-    if match:
-        return match.group("region")
-    match = _AGENT_REGION.search(request.headers.get("user-agent", ""))
-    if match:
-        return match.group("region")
-    return request.region or DEFAULT_REGION
-
-
 def _headers() -> dict[str, str]:
     return {"Content-Type": JSON_CONTENT_TYPE, "x-amzn-RequestId": str(uuid.uuid4())}
 
 
 def result_response(payload: dict[str, Any]) -> Response:
     return Response(_DUMPS(payload), status=200, headers=_headers())
-
-
-def error_response(error: KinesisError) -> Response:
-    body = {"__type": error.code, "message": error.message}
-    headers = _headers()
-    headers["x-amzn-ErrorType"] = error.code
-    return Response(_DUMPS(body), status=error.status, headers=headers)
 
 
 def put_record_result(outcome: PutOutcome) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from emulation.core import moto_compat
 from emulation.kinesisvideo.exceptions import (
     InvalidArgumentException,
     TagsPerResourceExceededLimitException,
@@ -26,9 +27,7 @@ MAX_VALUE_LENGTH = 256
 
 
 def _new_version() -> str:
-    from moto.moto_api._internal import mock_random
-
-    return str(mock_random.get_random_string(include_digits=False, lower_case=True))
+    return moto_compat.random_lowercase_id()
 
 
 def _check_tags(tags: Any) -> dict[str, str]:

@@ -3,19 +3,14 @@ waived for them), and the error acknowledgements PutMedia writes into its answer
 
 from __future__ import annotations
 
+from emulation.core.exceptions import CONTENT_TYPE, ERROR_TYPE, REQUEST_ID, AwsJsonError
 
-class KinesisVideoError(Exception):
+
+class KinesisVideoError(AwsJsonError):
     """An error answered as AWS's REST-JSON error (``x-amzn-ErrorType`` + ``{"Message"}``)."""
 
-    status = 400
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-    @property
-    def code(self) -> str:
-        return type(self).__name__
+    message_key = "Message"
+    wire_headers = (CONTENT_TYPE, REQUEST_ID, ERROR_TYPE)
 
 
 class ResourceNotFoundException(KinesisVideoError):  # noqa: N818 - named after the AWS error code

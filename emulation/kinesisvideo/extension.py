@@ -31,10 +31,11 @@ from typing import TYPE_CHECKING, Any
 
 from werkzeug.wrappers import Response
 
+from emulation.core import moto_compat
+from emulation.core.exceptions import error_response
 from emulation.core.extension import Extension
-from emulation.core.request import AwsRequest
+from emulation.core.request import AwsRequest, account_of, region_of
 from emulation.core.settings import EngineSettings
-from emulation.kinesis.responses import account_of, region_of
 from emulation.kinesisvideo import control, responses
 from emulation.kinesisvideo.exceptions import (
     InvalidArgumentException,
@@ -123,7 +124,7 @@ class KinesisVideoExtension(Extension):
                 raise InvalidArgumentException("StartSelector is required.")
             return responses.media_response(self.store.get_media(stream, selector))
         except KinesisVideoError as error:
-            return responses.error_response(error)
+            return error_response(error)
 
     # -- moto's streams ---------------------------------------------------------------------
     def _moto_stream(self, request: AwsRequest, name: str | None, arn: str | None) -> Any:
@@ -200,10 +201,8 @@ class KinesisVideoExtension(Extension):
                 raise InvalidArgumentException(
                     f"The data retention would be {hours} hours (allowed: 0 to {MAX_RETENTION_HOURS})."
                 )
-            from moto.moto_api._internal import mock_random
-
             stream.data_retention_in_hours = hours
-            stream.version = mock_random.get_random_string(include_digits=False, lower_case=True)
+            stream.version = moto_compat.random_lowercase_id()
         return responses.json_response({})
 
     def _delete_stream(self, request: AwsRequest) -> Response | None:

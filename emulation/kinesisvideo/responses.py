@@ -15,7 +15,7 @@ from typing import Any
 from werkzeug.wrappers import Response
 
 from emulation.core.request import AwsRequest
-from emulation.kinesisvideo.exceptions import InvalidArgumentException, KinesisVideoError
+from emulation.kinesisvideo.exceptions import InvalidArgumentException
 from emulation.kinesisvideo.models import PutMediaParams
 
 SIGNING_NAME = "kinesisvideo"
@@ -52,12 +52,6 @@ def _headers(content_type: str = "application/json") -> dict[str, str]:
 
 def json_response(payload: dict[str, Any]) -> Response:
     return Response(json.dumps(payload), status=200, headers=_headers())
-
-
-def error_response(error: KinesisVideoError) -> Response:
-    headers = _headers()
-    headers["x-amzn-ErrorType"] = error.code
-    return Response(json.dumps({"Message": error.message}), status=error.status, headers=headers)
 
 
 def media_response(payload: bytes) -> Response:

@@ -2,27 +2,12 @@
 
 from __future__ import annotations
 
-import json
-import uuid
-
-from werkzeug.wrappers import Response
+from emulation.core.exceptions import CONTENT_TYPE, ERROR_TYPE, REQUEST_ID, AwsJsonError
 
 
-class LakeFormationError(Exception):
-    status = 400
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-    @property
-    def code(self) -> str:
-        return type(self).__name__
-
-    def response(self) -> Response:
-        headers = {"x-amzn-ErrorType": self.code, "x-amzn-RequestId": str(uuid.uuid4())}
-        body = json.dumps({"Message": self.message})
-        return Response(body, status=self.status, headers=headers, mimetype="application/json")
+class LakeFormationError(AwsJsonError):
+    message_key = "Message"
+    wire_headers = (ERROR_TYPE, REQUEST_ID, CONTENT_TYPE)
 
 
 class InvalidInputException(LakeFormationError):  # noqa: N818 - named after the AWS error code

@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING
 
 from werkzeug.wrappers import Response
 
+from emulation.core.exceptions import error_response
 from emulation.core.extension import Extension
-from emulation.core.request import AwsRequest
+from emulation.core.request import AwsRequest, account_of, region_of
 from emulation.core.settings import EngineSettings
-from emulation.kinesis.responses import account_of, region_of
 from emulation.lakeformation import models
 from emulation.lakeformation.exceptions import InvalidInputException, LakeFormationError
 
@@ -51,7 +51,7 @@ class LakeFormationExtension(Extension):
                     answer = models.list_permissions(account_of(request), region_of(request), params)
         except LakeFormationError as error:
             request.changes_state = False
-            return error.response()
+            return error_response(error)
         headers = {"x-amzn-RequestId": str(uuid.uuid4())}
         return Response(json.dumps(answer), status=200, headers=headers, mimetype="application/json")
 

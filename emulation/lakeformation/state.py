@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from emulation.core import moto_compat
 from emulation.lakeformation.enforcement import S3_ARN, Grant, LakeGrants
 
 
@@ -37,7 +38,7 @@ def _database_buckets(account_id: str) -> tuple[dict[str, str], dict[tuple[str, 
             if bucket:
                 databases[name] = bucket
             for table_name, table in list(getattr(database, "tables", {}).items()):
-                current: dict[str, Any] = table.get_version(str(table._current_version))
+                current = moto_compat.current_table_version(table)
                 table_bucket = _bucket_of(current.get("StorageDescriptor", {}).get("Location"))
                 if table_bucket:
                     tables[(name, table_name)] = table_bucket

@@ -25,4 +25,14 @@ with :mod:`~emulation.runtime.auth` (who may call it), :mod:`~emulation.runtime.
 
 It knows nothing of Nexus: names, nodes, the OIDC issuer and the engine endpoint come in
 as arguments (``nexuskit.controlplane`` passes them).
+
+Its public interface (what ``nexuskit`` may use in-process; everything else it reaches by
+starting ``python -m emulation.runtime`` and calling its Kubernetes API) is what this
+package exports below: the service-account issuer with STS's web-identity exchange, and
+where a state dir keeps the signing key.
 """
+
+from emulation.runtime.identity import StsError, TokenIssuer, assume_role_with_web_identity
+from emulation.runtime.settings import signing_key_file
+
+__all__ = ["StsError", "TokenIssuer", "assume_role_with_web_identity", "signing_key_file"]

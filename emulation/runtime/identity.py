@@ -16,9 +16,7 @@ would.
 
 from __future__ import annotations
 
-import base64
 import hashlib
-import json
 import os
 import time
 import urllib.error
@@ -32,28 +30,15 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from jwt.algorithms import RSAAlgorithm
+from jwt.utils import base64url_encode
 
 AUDIENCE = "sts.amazonaws.com"
 TOKEN_SECONDS = 86400  # the EKS pod identity webhook's default expirationSeconds
 STS_NS = "{https://sts.amazonaws.com/doc/2011-06-15/}"
-
-
-def _b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def _uint(value: int) -> str:
-    return _b64url(value.to_bytes((value.bit_length() + 7) // 8, "big"))
-
-
-def _unb64url(text: str) -> bytes:
-    try:
-        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-    except (ValueError, TypeError):
-        raise ValueError("not base64url") from None
 
 
 def service_account_uid(namespace: str, name: str) -> str:
@@ -73,7 +58,7 @@ class TokenIssuer:
         self.key = self._load_or_create(key_file)
         public = self.key.public_key()
         der = public.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
-        self.kid = _b64url(hashlib.sha256(der).digest())[:32]
+        self.kid = base64url_encode(hashlib.sha256(der).digest()).decode()[:32]
 
     @staticmethod
     def _load_or_create(path: Path) -> rsa.RSAPrivateKey:
@@ -126,35 +111,38 @@ class TokenIssuer:
             "sub": f"system:serviceaccount:{namespace}:{service_account}",
             "kubernetes.io": bound,
         }
-        header = {"alg": "RS256", "kid": self.kid, "typ": "JWT"}
-        signing_input = f"{_b64url(json.dumps(header).encode())}.{_b64url(json.dumps(claims).encode())}"
-        signature = self.key.sign(signing_input.encode(), padding.PKCS1v15(), hashes.SHA256())
-        return f"{signing_input}.{_b64url(signature)}", float(now + seconds)
+        token = jwt.encode(claims, self.key, algorithm="RS256", headers={"kid": self.kid, "typ": "JWT"})
+        return token, float(now + seconds)
 
     def verify(self, token: str, audience: str, leeway: int = 60) -> dict[str, Any]:
         """The claims of a token this issuer signed for ``audience``, still valid; else InvalidTokenError.
 
         ``leeway`` allows for clocks a little behind on ``nbf``; ``exp`` is strict.
         """
-        parts = token.split(".")
-        if len(parts) != 3:
-            raise InvalidTokenError("not a JWT")
         try:
-            header = json.loads(_unb64url(parts[0]))
-            claims = json.loads(_unb64url(parts[1]))
-            signature = _unb64url(parts[2])
-        except ValueError:
+            header = jwt.get_unverified_header(token)
+        except jwt.DecodeError:
             raise InvalidTokenError("not a JWT") from None
-        if not isinstance(header, dict) or not isinstance(claims, dict):
-            raise InvalidTokenError("not a JWT")
         if header.get("alg") != "RS256" or header.get("kid") != self.kid:
             raise InvalidTokenError("not signed by this cluster's service-account issuer")
         try:
-            self.key.public_key().verify(
-                signature, f"{parts[0]}.{parts[1]}".encode(), padding.PKCS1v15(), hashes.SHA256()
+            # the signature only: the claims are judged below, with this runtime's messages
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                self.key.public_key(),
+                algorithms=["RS256"],
+                options={
+                    "verify_exp": False,
+                    "verify_nbf": False,
+                    "verify_iat": False,
+                    "verify_aud": False,
+                    "verify_iss": False,
+                },
             )
-        except InvalidSignature:
+        except jwt.InvalidSignatureError:
             raise InvalidTokenError("bad signature") from None
+        except jwt.DecodeError:
+            raise InvalidTokenError("not a JWT") from None
         if claims.get("iss") != self.issuer:
             raise InvalidTokenError(f"issuer {claims.get('iss')!r} is not {self.issuer!r}")
         audiences = claims.get("aud")
@@ -170,17 +158,10 @@ class TokenIssuer:
         return claims
 
     def jwks(self) -> dict[str, Any]:
-        numbers = self.key.public_key().public_numbers()
+        jwk = RSAAlgorithm.to_jwk(self.key.public_key(), as_dict=True)
         return {
             "keys": [
-                {
-                    "kty": "RSA",
-                    "alg": "RS256",
-                    "use": "sig",
-                    "kid": self.kid,
-                    "n": _uint(numbers.n),
-                    "e": _uint(numbers.e),
-                }
+                {"kty": "RSA", "alg": "RS256", "use": "sig", "kid": self.kid, "n": jwk["n"], "e": jwk["e"]}
             ]
         }
 

@@ -77,8 +77,13 @@ class RuntimeSettings:
 
     @property
     def signing_key_file(self) -> Path:
-        return self.runtime_dir / "sa-signing-key.pem"
+        return signing_key_file(self.state_dir)
 
     @property
     def admin_token_file(self) -> Path:
         return self.runtime_dir / "admin-token"
+
+
+def signing_key_file(state_dir: Path) -> Path:
+    """Where the runtime of ``state_dir`` keeps its service-account signing key."""
+    return state_dir / "runtime" / "sa-signing-key.pem"

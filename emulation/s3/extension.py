@@ -92,7 +92,7 @@ class S3Extension(Extension):
         bucket, key = s3_bucket_and_key(request)
         if bucket is None or key is not None:
             return None
-        from emulation.kinesis.responses import account_of
+        from emulation.core.request import account_of
 
         with self.engine.state_lock.shared():
             if models.find_bucket(bucket) is not None:

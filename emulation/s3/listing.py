@@ -33,6 +33,8 @@ from bisect import bisect_left
 from collections.abc import Iterator
 from typing import Any
 
+from emulation.core import moto_compat
+
 _installed = False
 #: moto's own methods, by name (what the tests compare the answers with)
 ORIGINALS: dict[str, Any] = {}
@@ -135,17 +137,15 @@ def install() -> None:
         return
     from moto.s3 import models
 
-    backend = models.S3Backend
     delete_marker = models.FakeDeleteMarker
     table_bucket: tuple[type, ...] = tuple(
         t for t in [getattr(models, "FakeTableStorageBucket", None)] if isinstance(t, type)
     )
-    list_objects = backend.list_objects
-    list_objects_v2 = backend.list_objects_v2
-    list_object_versions = backend.list_object_versions
-    ORIGINALS.update(
-        list_objects=list_objects, list_objects_v2=list_objects_v2, list_object_versions=list_object_versions
-    )
+    originals = moto_compat.listing_methods()
+    list_objects = originals["list_objects"]
+    list_objects_v2 = originals["list_objects_v2"]
+    list_object_versions = originals["list_object_versions"]
+    ORIGINALS.update(originals)
 
     def fast_list_objects(
         self: Any,
@@ -159,7 +159,7 @@ def install() -> None:
             return list_objects(self, bucket, prefix, delimiter, marker, max_keys)
         after = None
         if marker and not delimiter:  # with a delimiter moto keeps common prefixes before it
-            after = self._pagination_tokens.get(marker) or marker
+            after = moto_compat.pagination_token(self, marker) or marker
         room = max_keys if not delimiter else None  # ... and it does not truncate them
         pairs = _page(bucket.keys, prefix or "", delimiter, after, room, delete_marker)
         part = _BucketPart(bucket, _Keys(pairs))
@@ -178,7 +178,9 @@ def install() -> None:
             return list_objects_v2(self, bucket, prefix, delimiter, continuation_token, start_after, max_keys)
         after = None
         if continuation_token or start_after:
-            after = self._pagination_tokens.get(continuation_token) if continuation_token else start_after
+            after = (
+                moto_compat.pagination_token(self, continuation_token) if continuation_token else start_after
+            )
         pairs = _page(bucket.keys, prefix or "", delimiter, after, max_keys, delete_marker)
         part = _BucketPart(bucket, _Keys(pairs))
         return list_objects_v2(self, part, prefix, delimiter, continuation_token, start_after, max_keys)
@@ -201,7 +203,11 @@ def install() -> None:
             _BackendPart(part), bucket_name, delimiter, key_marker, max_keys, prefix, version_id_marker
         )
 
-    backend.list_objects = fast_list_objects
-    backend.list_objects_v2 = fast_list_objects_v2
-    backend.list_object_versions = fast_list_object_versions
+    moto_compat.replace_listing_methods(
+        {
+            "list_objects": fast_list_objects,
+            "list_objects_v2": fast_list_objects_v2,
+            "list_object_versions": fast_list_object_versions,
+        }
+    )
     _installed = True

@@ -17,6 +17,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from emulation.core import moto_compat
+
 DEFAULT_MINIMUM_OBJECT_SIZE = "all_storage_classes_128K"
 MINIMUM_OBJECT_SIZES = ("all_storage_classes_128K", "varies_by_storage_class")
 _EMPTY_CONFIGURATION = re.compile(r"<NotificationConfiguration(?P<attributes>[^>]*?)\s*/>")
@@ -95,12 +97,6 @@ def judge_bucket_policies_in_iam() -> None:
     anonymous GET a bucket policy allows is served even when the object's ACL is
     private), anything else (``--iam off``) NEUTRAL: nothing is enforced.
     """
-    from moto.iam.access_control import PermissionResult
-    from moto.s3.models import FakeBucket
-
     from emulation.iam.extension import request_authorized
 
-    def get_permission(self: Any, action: str, resource: str) -> Any:
-        return PermissionResult.PERMITTED if request_authorized() else PermissionResult.NEUTRAL
-
-    FakeBucket.get_permission = get_permission
+    moto_compat.judge_bucket_permissions(request_authorized)

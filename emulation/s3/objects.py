@@ -11,9 +11,10 @@ extension have already seen the request) answers the plain cases itself with mot
 parts: the caller's backend (``s3_backends[account][partition]``), ``S3Backend.put_object``
 (which makes moto's ``FakeKey``, stores it in the bucket, versions included, and sends the
 bucket's event notifications), moto's metadata, ACL and tagging calls, the key's own
-``response_dict`` and moto's ``S3Response._send_response``. The objects it stores are
-moto's, in moto's backend: listings, versioning, notifications, persistence (bodies go to
-the blob store at snapshot time), IAM and Lake Formation see exactly what moto would have.
+``response_dict`` and moto's S3 response writer (:func:`emulation.core.moto_compat.response_sender`).
+The objects it stores are moto's, in moto's backend: listings, versioning, notifications,
+persistence (bodies go to the blob store at snapshot time), IAM and Lake Formation see
+exactly what moto would have.
 
 Anything else goes on to moto unchanged: a query string (versions, ACLs, tagging, parts,
 presigned URLs...), a Range, conditional headers, SSE (customer keys or KMS), object lock,
@@ -34,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 from werkzeug.wrappers import Response
 
-from emulation.core import cors
+from emulation.core import cors, moto_compat
 from emulation.core.extension import Extension
 from emulation.core.request import AwsRequest
 from emulation.core.settings import EngineSettings
@@ -94,7 +95,6 @@ class _Moto:
         from moto.iam.access_control import PermissionResult
         from moto.iam.models import get_account_id_from
         from moto.s3.models import FakeKey, s3_backends
-        from moto.s3.responses import S3Response
         from moto.s3.utils import ARCHIVE_STORAGE_CLASSES, metadata_from_headers
         from moto.utilities.utils import get_partition
 
@@ -105,7 +105,7 @@ class _Moto:
         self.account_of = get_account_id_from
         self.fake_key = FakeKey
         self.backends = s3_backends
-        self.s3_response = S3Response
+        self.send_response = moto_compat.response_sender()
         self.archived = frozenset(ARCHIVE_STORAGE_CLASSES)
         self.metadata_from_headers = metadata_from_headers
         self.partition_of = get_partition
@@ -221,7 +221,7 @@ class S3ObjectFastPath(Extension):
                 result = self._get(request, headers, backend, bucket_name, key_name, moto)
             if result is None:
                 return None
-            status, response_headers, body = moto.s3_response._send_response(result)
+            status, response_headers, body = moto.send_response(result)
         answer = _Answer(response=body, status=status, headers=response_headers)
         if request.method == "HEAD" and "content-length" in response_headers:
             answer.headers["Content-Length"] = response_headers["content-length"]

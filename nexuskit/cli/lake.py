@@ -218,7 +218,7 @@ def promote(
     as_json: JsonOpt = False,
 ) -> None:
     """Run the medallion jobs up to a tier; each picks up only what is new."""
-    from nexuskit.lake.promote import promote as run_promote
+    from nexuskit.lake.tiers import promote as run_promote
 
     lake = _lake(port, state_dir, env, as_role)
     if as_json:

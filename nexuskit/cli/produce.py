@@ -4,20 +4,18 @@
 ``produce templates`` and ``produce runs`` list what there is. The work is in
 :mod:`nexuskit.producers`.
 
-``--progress jsonl`` is for a program that runs the producer as a child process (the
-dashboard does): one JSON line a second on stdout, then the report line
-(:mod:`nexuskit.producers.progress`); SIGINT or SIGTERM stops the run like Ctrl-C and the
-report line still comes.
+``--progress jsonl`` is for a program that runs the producer as a child process: one
+JSON line a second on stdout, then the report line (:mod:`nexuskit.producers.progress`);
+SIGINT or SIGTERM stops the run like Ctrl-C and the report line still comes. It is
+:func:`nexuskit.producers.child.run_reporting`, which the dashboard's producer children
+(``python -m nexuskit.producers.child``) run too.
 """
 
 from __future__ import annotations
 
 import getpass
-import os
-import signal
 import sys
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any
 
@@ -253,31 +251,6 @@ def produce(
         raise typer.Exit(1)
 
 
-def _stdout_line(text: str) -> None:
-    try:
-        sys.stdout.write(text)
-        sys.stdout.flush()
-    except OSError:  # the reader has gone: send the rest (and the flush at exit) nowhere
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        raise
-
-
-@contextmanager
-def _stop_signals(stop: Callable[[], None]) -> Iterator[None]:
-    """SIGINT and SIGTERM call ``stop`` (the run ends at its next progress callback)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    handled = (signal.SIGINT, signal.SIGTERM)
-    previous = {signum: signal.signal(signum, lambda _signum, _frame: stop()) for signum in handled}
-    try:
-        yield
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
-
-
 def _produce_jsonl(
     settings: Any,
     options: Any,
@@ -287,33 +260,20 @@ def _produce_jsonl(
     ttl: int | None,
     refresh_margin: float,
 ) -> None:
-    """A run reported as JSON lines on stdout (see the module docstring)."""
-    from nexuskit.errors import NexuskitError
-    from nexuskit.producers import producer_for_stack
-    from nexuskit.producers.progress import ProgressLines, error_event, report_event, started_event
+    """A run reported as JSON lines on stdout (:func:`nexuskit.producers.child.run_reporting`)."""
+    from nexuskit.producers.child import EXIT_STOPPED_BEFORE_START, run_reporting
 
-    lines = ProgressLines(_stdout_line)
-    with _stop_signals(lines.request_stop):
-        try:
-            producer = producer_for_stack(
-                settings,
-                options,
-                channel=channel,
-                stream=stream,
-                user=user,
-                ttl_minutes=ttl,
-                refresh_margin=refresh_margin,
-                on_progress=lines.on_progress,
-            )
-            if lines.stops_requested:
-                lines.emit(error_event("stopped before the run started"))
-                raise typer.Exit(130)
-            lines.emit(started_event(producer))
-            report = producer.run()
-        except NexuskitError as exc:
-            lines.emit(error_event(exc.message, exc.hint))
-            raise
-    lines.emit(report_event(report))
+    report = run_reporting(
+        settings,
+        options,
+        channel=channel,
+        stream=stream,
+        user=user,
+        ttl_minutes=ttl,
+        refresh_margin=refresh_margin,
+    )
+    if report is None:
+        raise typer.Exit(EXIT_STOPPED_BEFORE_START)
     if report.status == "failed":
         err_console.print(
             f"[bold red]error:[/] {escape(report.error or '')}", highlight=False, soft_wrap=True

@@ -20,14 +20,7 @@ from nexuskit.cli.common import (
     print_json,
     settings_from,
 )
-
-
-def _age(seconds: float) -> str:
-    """kubectl's AGE column: 42s, 7m, 3h, 2d."""
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size * (2 if unit != "m" else 1):
-            return f"{int(seconds // size)}{unit}"
-    return f"{int(seconds)}s"
+from nexuskit.textfmt import age
 
 
 def _last_exit(pod: dict[str, Any]) -> str:
@@ -46,9 +39,9 @@ def ps(
     as_json: JsonOpt = False,
 ) -> None:
     """The control plane's pods: phase, ready, restarts, age, local port."""
-    from nexuskit import controlplane
+    from nexuskit.controlplane import cluster
 
-    pods = controlplane.ps(settings_from(port, state_dir), namespace)
+    pods = cluster.ps(settings_from(port, state_dir), namespace)
     if as_json:
         print_json(pods)
         return
@@ -63,7 +56,7 @@ def ps(
             "1/1" if pod["ready"] else "0/1",
             pod["phase"],
             str(pod["restarts"]),
-            _age(pod["age"]),
+            age(pod["age"]),
             str(pod["port"] or ""),
             _last_exit(pod),
         )
@@ -86,10 +79,10 @@ def logs(
     state_dir: StateDirOpt = None,
 ) -> None:
     """Print a service's logs (every pod's lines, prefixed with the pod)."""
-    from nexuskit import controlplane
+    from nexuskit.controlplane import podlogs
 
     try:
-        for line in controlplane.logs(settings_from(port, state_dir), service, tail=tail, follow=follow):
+        for line in podlogs.logs(settings_from(port, state_dir), service, tail=tail, follow=follow):
             sys.stdout.write(line + "\n")
             sys.stdout.flush()
     except KeyboardInterrupt:
@@ -106,9 +99,9 @@ def scale(
     as_json: JsonOpt = False,
 ) -> None:
     """Set a deployment's replica count."""
-    from nexuskit import controlplane
+    from nexuskit.controlplane import cluster
 
-    result = controlplane.scale(settings_from(port, state_dir), deployment, replicas)
+    result = cluster.scale(settings_from(port, state_dir), deployment, replicas)
     if as_json:
         print_json(result)
         return
@@ -124,9 +117,9 @@ def restart(
     as_json: JsonOpt = False,
 ) -> None:
     """Rolling restart of a deployment (new pods first, the Service keeps answering)."""
-    from nexuskit import controlplane
+    from nexuskit.controlplane import cluster
 
-    result = controlplane.restart(settings_from(port, state_dir), deployment)
+    result = cluster.restart(settings_from(port, state_dir), deployment)
     if as_json:
         print_json(result)
         return
@@ -142,9 +135,9 @@ def events(
     as_json: JsonOpt = False,
 ) -> None:
     """What happened in the control plane: scheduling, starts, probes, kills, back-offs."""
-    from nexuskit import controlplane
+    from nexuskit.controlplane import cluster
 
-    items = controlplane.events(settings_from(port, state_dir), namespace)
+    items = cluster.events(settings_from(port, state_dir), namespace)
     if as_json:
         print_json(items)
         return
@@ -152,7 +145,7 @@ def events(
     for event in items:
         count = f" (x{event['count']})" if event["count"] > 1 else ""
         sys.stdout.write(
-            f"{_age(now - event['last_time']):>5}  {event['type']:7}  {event['reason']:24}  "
+            f"{age(now - event['last_time']):>5}  {event['type']:7}  {event['reason']:24}  "
             f"{event['kind'].lower()}/{event['name']}: {event['message']}{count}\n"
         )
 
@@ -170,14 +163,14 @@ def service_token(
     as_json: JsonOpt = False,
 ) -> None:
     """Print a ServiceAccount token from the control plane (like `kubectl create token`)."""
-    from nexuskit import controlplane
+    from nexuskit.controlplane import tokens
     from nexuskit.errors import ConfigError
 
     namespace, _, name = account.partition("/")
     if not namespace or not name:
         raise ConfigError(f"{account!r} is not namespace/name", "e.g. nexus-agent-core/nexus-operator")
     settings = settings_from(port, state_dir)
-    token = controlplane.service_token(settings, namespace, name, audience, seconds)
+    token = tokens.service_token(settings, namespace, name, audience, seconds)
     if as_json:
         print_json({"namespace": namespace, "service_account": name, "audience": audience, "token": token})
         return
@@ -197,15 +190,15 @@ def kubeconfig(
     as_json: JsonOpt = False,
 ) -> None:
     """Print the path of the stack's kubeconfig (context nexus-local) for kubectl, k9s and the client."""
-    from nexuskit import controlplane
+    from nexuskit.controlplane.kubeconfig import kubeconfig_path, merge_kubeconfig
 
     settings = settings_from(port, state_dir)
-    path = controlplane.kubeconfig_path(settings)
+    path = kubeconfig_path(settings)
     if not path.exists():
         from nexuskit.controlplane.client import ControlPlaneError
 
         raise ControlPlaneError(f"no kubeconfig at {path}", "start the stack with `nexuskit up --local`")
-    merged = controlplane.merge_kubeconfig(settings, into) if merge else None
+    merged = merge_kubeconfig(settings, into) if merge else None
     if as_json:
         print_json(
             {
@@ -246,7 +239,7 @@ def manifests(
     as_json: JsonOpt = False,
 ) -> None:
     """Render the Kubernetes manifests for an environment (what Terraform's workloads stack applies)."""
-    from nexuskit.controlplane import manifest_values, render_manifests
+    from nexuskit.controlplane.render import manifest_values, render_manifests
 
     spec = settings_from(env=env).stack()
     values = manifest_values(spec, account_id=account_id, api_invoke_url=api_url, oidc_issuer=oidc_issuer)

@@ -63,8 +63,8 @@ def override(
     from nexuskit import localstack
     from nexuskit.engine import EmbeddedEngine
     from nexuskit.errors import ConfigError
+    from nexuskit.params import load_stack, params_path
     from nexuskit.promote.pipeline import find_root
-    from nexuskit.stack import load_stack, params_path
     from nexuskit.tfoverride import write_override
 
     settings = settings_from(port, state_dir, env)

@@ -1,10 +1,12 @@
-"""``nexuskit token``: issue, verify and export bearer tokens of the local stack's auth service."""
+"""``nexuskit token``: issue, verify and export bearer tokens of the local stack's auth service,
+and list the tokens the dashboard issued (``token history``)."""
 
 from __future__ import annotations
 
 import getpass
 import json
 import sys
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import typer
@@ -132,3 +134,42 @@ def env_exports(
 
     for line in env_for_stack(settings_from(port, state_dir, env), _user(user), ttl):
         sys.stdout.write(line + "\n")
+
+
+@token_app.command("history")
+@handle_errors
+def history(
+    port: PortOpt = None,
+    state_dir: StateDirOpt = None,
+    env: EnvOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """The tokens issued from the dashboard, newest first (who, when, TTLs, claims; no secrets)."""
+    from nexuskit.token_history import TokenHistory
+
+    store = TokenHistory(settings_from(port, state_dir, env).resolved_state_dir())
+    records = store.load()
+    if as_json:
+        print_json([record.as_dict() for record in records])
+        return
+    if not records:
+        console.print(f"no tokens in the history ({store.path})", highlight=False)
+        return
+    table = Table(title=f"Token history ({len(records)} kept, at most {store.limit})")
+    for column in ("issued", "user", "asked", "granted", "expires", "role session", "token id"):
+        table.add_column(column, overflow="fold")
+    for record in records:
+        table.add_row(
+            _when(record.issued_at),
+            record.user,
+            "default" if record.asked_minutes is None else f"{record.asked_minutes} min",
+            f"{record.granted_minutes} min",
+            _when(record.expires_at),
+            record.session_name,
+            record.token_id,
+        )
+    console.print(table)
+
+
+def _when(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d %H:%M:%SZ")

@@ -26,6 +26,7 @@ from nexuskit.cli.common import (
     settings_from,
 )
 from nexuskit.errors import ConfigError
+from nexuskit.textfmt import age
 
 
 @app.command()
@@ -52,15 +53,6 @@ def tui(
     NexusApp(settings_from(port, state_dir, env), read_only=read_only, theme=theme, start=screen).run()
 
 
-def _age(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size * (2 if unit != "m" else 1):
-            return f"{int(seconds // size)}{unit}"
-    return f"{int(seconds)}s"
-
-
 @app.command()
 @handle_errors
 def overview(
@@ -81,7 +73,7 @@ def overview(
         return
     engine = data["engine"]
     console.print(
-        f"engine {engine.get('state')} at {engine.get('endpoint')}, up {_age(engine.get('uptime_s'))}; "
+        f"engine {engine.get('state')} at {engine.get('endpoint')}, up {age(engine.get('uptime_s'))}; "
         f"control plane: {data['control_plane']['error'] or 'running'}",
         highlight=False,
     )
@@ -97,7 +89,7 @@ def overview(
             row["health"],
             "" if row["replicas"] is None else str(row["replicas"]),
             "" if row["restarts"] is None else str(row["restarts"]),
-            _age(row["uptime_s"]),
+            age(row["uptime_s"]),
             str(row["endpoint"] or ""),
         )
     console.print(table)

@@ -1,4 +1,4 @@
-"""``nexuskit workflow``: run agent-core's workflows and list them (thin: nexuskit.workflows)."""
+"""``nexuskit workflow``: run agent-core's workflows, check an input, list them (thin: nexuskit.workflows)."""
 
 from __future__ import annotations
 
@@ -14,13 +14,16 @@ from nexuskit.cli.common import (
     StateDirOpt,
     app,
     console,
+    err_console,
     handle_errors,
     print_json,
     settings_from,
 )
 
 workflow_app = typer.Typer(
-    name="workflow", help="agent-core's workflows: list, run, show a run.", no_args_is_help=True
+    name="workflow",
+    help="agent-core's workflows: list, check an input, run, show a run.",
+    no_args_is_help=True,
 )
 app.add_typer(workflow_app, name="workflow")
 
@@ -103,6 +106,35 @@ def run(
         settings_from(port, state_dir, env), name, data, wait=not run_async, timeout=timeout, url=url
     )
     _render(result, as_json)
+
+
+@workflow_app.command("check")
+@handle_errors
+def check(
+    name: Annotated[str, typer.Argument(help="The workflow (see `nexuskit workflow list`).")],
+    input_: Annotated[
+        str | None, typer.Option("--input", "-i", help="The input: a JSON file or a JSON object.")
+    ] = None,
+    url: UrlOpt = None,
+    port: PortOpt = None,
+    state_dir: StateDirOpt = None,
+    env: EnvOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Check an input against the workflow's declared inputs, as agent-core will; runs nothing
+    (exit 1 when agent-core would refuse it)."""
+    from nexuskit.workflows import check_input, parse_input
+
+    problems = check_input(settings_from(port, state_dir, env), name, parse_input(input_), url=url)
+    if as_json:
+        print_json({"workflow": name, "ok": not problems, "problems": problems})
+    elif problems:
+        for where, message in problems.items():
+            err_console.print(f"[red]input{'.' + where if where else ''}:[/] {message}", highlight=False)
+    else:
+        console.print(f"[green]ok[/]: agent-core takes this input for {name}", highlight=False)
+    if problems:
+        raise typer.Exit(1)
 
 
 @workflow_app.command("show")

@@ -48,7 +48,8 @@ def epoch(stamp: str | None) -> float | None:
         return None
 
 
-def _age(meta: dict[str, Any]) -> float:
+def _seconds_since_created(meta: dict[str, Any]) -> float:
+    """Seconds since the object's ``creationTimestamp`` (0 when it has none)."""
     created = epoch(meta.get("creationTimestamp"))
     return round(time.time() - created, 1) if created else 0.0
 
@@ -97,7 +98,7 @@ def pod_entry(pod: dict[str, Any]) -> dict[str, Any]:
         "pod_phase": status.get("phase"),
         "ready": bool(container.get("ready")),
         "restarts": int(container.get("restartCount") or 0),
-        "age": _age(meta),
+        "age": _seconds_since_created(meta),
         "port": port,
         "ports": ports,
         "pid": int(cid.removeprefix("process://")) if cid.startswith("process://") else None,
@@ -208,7 +209,7 @@ def deployment_entry(
         and current == desired
         and int(status.get("observedGeneration") or 0) >= int(meta.get("generation") or 0),
         "revision": annotations.get("deployment.kubernetes.io/revision"),
-        "age_s": _age(meta),
+        "age_s": _seconds_since_created(meta),
         "depends_on": [d.strip() for d in annotations.get(DEPENDS_ON, "").split(",") if d.strip()],
         "waiting_for": waiting,
         "service_account": (template.get("spec") or {}).get("serviceAccountName", "default"),
@@ -321,3 +322,10 @@ def wait_rollouts(settings: KitSettings, wanted: list[tuple[str, str]], timeout:
             names = ", ".join(f"{ns}/{name}" for ns, name in pending)
             raise ControlPlaneError(f"not rolled out within {timeout:.0f} s: {names}", "see `nexuskit ps`")
         time.sleep(1)
+
+
+def deployment_names(settings: KitSettings) -> list[str]:
+    """``namespace/name`` of every Deployment (one list call)."""
+    body = json.loads(call("deployments", apps(settings).list_deployment_for_all_namespaces,
+                           _preload_content=False).data)  # fmt: skip
+    return sorted(f"{d['metadata']['namespace']}/{d['metadata']['name']}" for d in body.get("items", []))

@@ -21,7 +21,6 @@ import json
 import logging
 import os
 import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -31,10 +30,11 @@ import psutil
 
 from nexuskit.config import KitSettings
 from nexuskit.controlplane.client import ControlPlaneClient, ControlPlaneError
+from nexuskit.daemon import live_pid, spawn_detached, terminate
 from nexuskit.errors import ConfigError
+from nexuskit.params import StackSpec, repo_root
 from nexuskit.provision.cluster import node_group_plans
 from nexuskit.provision.policies import oidc_issuer_host
-from nexuskit.stack import StackSpec, repo_root
 
 log = logging.getLogger(__name__)
 
@@ -42,18 +42,13 @@ EXIT_PORT_IN_USE = 3
 EXIT_BAD_MANIFESTS = 5
 SERVICE_PORT_OFFSET = 100
 SERVICE_PORT_BASE_ENV = "NEXUSKIT_SERVICE_PORT_BASE"
-READY_TIMEOUT_ENV = "NEXUSKIT_RUNTIME_READY_TIMEOUT"
 _EFFECTS = {"NO_SCHEDULE": "NoSchedule", "NO_EXECUTE": "NoExecute", "PREFER_NO_SCHEDULE": "PreferNoSchedule"}
 
 
 def service_port_base(settings: KitSettings) -> int:
     """Where the Services' local ports start: ``NEXUSKIT_SERVICE_PORT_BASE``, else engine port + 100."""
-    raw = os.environ.get(SERVICE_PORT_BASE_ENV)
-    if raw:
-        try:
-            return int(raw)
-        except ValueError:
-            raise ConfigError(f"{SERVICE_PORT_BASE_ENV}={raw!r} is not a port number") from None
+    if settings.service_port_base is not None:
+        return settings.service_port_base
     return settings.port + SERVICE_PORT_OFFSET
 
 
@@ -88,15 +83,7 @@ class RuntimeDaemon:
     # -- process ----------------------------------------------------------------------------
     def pid(self) -> int | None:
         """The daemon's pid when it is alive and really our runtime, else None."""
-        try:
-            pid = int(self.pid_file.read_text().strip())
-            proc = psutil.Process(pid)
-            if proc.status() == psutil.STATUS_ZOMBIE:
-                return None
-            cmdline = proc.cmdline()
-        except (FileNotFoundError, ValueError, psutil.NoSuchProcess, psutil.AccessDenied):
-            return None
-        return pid if "emulation.runtime" in cmdline else None
+        return live_pid(self.pid_file, lambda cmdline: "emulation.runtime" in cmdline)
 
     def info(self) -> dict[str, Any] | None:
         """``runtime/api.json`` when the daemon that wrote it is alive."""
@@ -179,7 +166,7 @@ class RuntimeDaemon:
             write_kubeconfig(self.settings, self.info() or {})
             apply_manifests(self.settings, manifests)
         if timeout is None:
-            timeout = float(os.environ.get(READY_TIMEOUT_ENV, "60"))
+            timeout = self.settings.runtime_ready_timeout  # NEXUSKIT_RUNTIME_READY_TIMEOUT
         return self.wait_ready(timeout) if wait_ready else (self.health() or {})
 
     def _spawn(self, spec: StackSpec, engine_endpoint: str, manifests: Path, extra: tuple[str, ...]) -> None:
@@ -209,16 +196,7 @@ class RuntimeDaemon:
         ]
         env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
         with open(self.log_file, "ab") as log_fh:
-            proc = subprocess.Popen(
-                cmd,
-                stdin=subprocess.DEVNULL,
-                stdout=log_fh,
-                stderr=subprocess.STDOUT,
-                env=env,
-                cwd=str(repo_root()),
-                start_new_session=True,
-                close_fds=True,
-            )
+            proc = spawn_detached(cmd, log_fh, env, cwd=str(repo_root()))
         self.pid_file.write_text(str(proc.pid))
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -279,17 +257,7 @@ class RuntimeDaemon:
         pid = self.pid()
         stopped = False
         if pid is not None:
-            try:
-                os.kill(pid, signal.SIGTERM)
-                proc = psutil.Process(pid)
-                try:
-                    proc.wait(timeout)
-                except psutil.TimeoutExpired:
-                    log.warning("runtime pid %s did not stop in %.0f s; killing it", pid, timeout)
-                    proc.kill()
-                    proc.wait(5)
-            except psutil.NoSuchProcess:
-                pass
+            terminate(pid, timeout, "runtime")  # SIGTERM: it stops its pods
             stopped = True
         self._sweep()
         self.pid_file.unlink(missing_ok=True)

@@ -29,7 +29,7 @@ from typing import Any
 import psutil
 import yaml
 
-from emulation.kind.cluster import (
+from emulation.kind import (
     IRSA_ANNOTATION,
     KindCluster,
     KindCommandError,
@@ -39,7 +39,7 @@ from emulation.kind.cluster import (
     read_documents,
     source_of,
 )
-from emulation.runtime.identity import StsError, TokenIssuer, assume_role_with_web_identity
+from emulation.runtime import StsError, TokenIssuer, assume_role_with_web_identity, signing_key_file
 from nexuskit.aws import AwsTarget
 from nexuskit.config import KitSettings
 from nexuskit.controlplane.apply import apply_manifests
@@ -47,8 +47,8 @@ from nexuskit.controlplane.client import ControlPlaneError
 from nexuskit.controlplane.cluster import wait_rollouts
 from nexuskit.controlplane.daemon import virtual_nodes
 from nexuskit.errors import ToolMissingError
+from nexuskit.params import StackSpec, repo_root
 from nexuskit.provision.policies import oidc_issuer_host
-from nexuskit.stack import StackSpec, repo_root
 
 
 def relay_pid_file(settings: KitSettings) -> Path:
@@ -89,9 +89,7 @@ def _credentials(
     settings: KitSettings, spec: StackSpec, docs: list[dict[str, Any]]
 ) -> tuple[list[dict[str, Any]], dict[tuple[str, str], str]]:
     """A Secret with role credentials per IRSA ServiceAccount."""
-    issuer = TokenIssuer(
-        f"https://{oidc_issuer_host(spec)}", settings.resolved_state_dir() / "runtime" / "sa-signing-key.pem"
-    )
+    issuer = TokenIssuer(f"https://{oidc_issuer_host(spec)}", signing_key_file(settings.resolved_state_dir()))
     secrets: list[dict[str, Any]] = []
     refs: dict[tuple[str, str], str] = {}
     for doc in docs:

@@ -40,7 +40,7 @@ def api_client(settings: KitSettings) -> Any:
     """A ``kubernetes.client.ApiClient`` for the stack's cluster (ControlPlaneError without one)."""
     from kubernetes import client, config
 
-    from nexuskit.controlplane import runtime_kind
+    from nexuskit.controlplane.lifecycle import runtime_kind
 
     if runtime_kind(settings.k8s) == "kind":
         context = f"kind-{settings.stack().prefix}"

@@ -2,7 +2,7 @@
 
 One source: each service keeps its manifests as templates in
 ``services/<service>/k8s/templates/*.yaml`` with ``${name}`` placeholders, and the
-values come from :class:`~nexuskit.stack.StackSpec` (itself read from
+values come from :class:`~nexuskit.params.StackSpec` (itself read from
 ``terraform/envs/<env>/terraform.tfvars.json``) and from the IAM ARNs of
 :mod:`nexuskit.provision.policies`. Rendering writes plain Kubernetes YAML to
 ``<out>/<service>/k8s/<name>.yaml`` -- exactly the layout the Terraform workloads stack
@@ -27,8 +27,8 @@ from pathlib import Path
 
 from nexuskit.aws import DEFAULT_ACCOUNT_ID
 from nexuskit.errors import ConfigError
+from nexuskit.params import StackSpec, repo_root
 from nexuskit.provision.policies import StackArns, oidc_issuer_host
-from nexuskit.stack import StackSpec, repo_root
 
 TEMPLATE_GLOB = "**/k8s/templates/*.yaml"
 SOURCE_MARK = "# nexuskit.dev/source:"

@@ -41,7 +41,7 @@ def service_token(
     ControlPlaneError (one line) when the control plane is not running or refuses, e.g.
     for a ServiceAccount the manifests do not declare.
     """
-    from nexuskit.controlplane import runtime_kind
+    from nexuskit.controlplane.lifecycle import runtime_kind
 
     if runtime_kind(settings.k8s) == "kind":
         where: tuple[Any, ...] = ("kind", settings.stack().prefix)

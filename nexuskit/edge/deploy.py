@@ -20,8 +20,8 @@ from botocore.exceptions import ClientError
 
 from nexuskit.aws import AwsTarget
 from nexuskit.edge.package import Package
-from nexuskit.provision import CREATED, EXISTS, UPDATED, ResourceState
 from nexuskit.provision.context import aws_call, error_code, partition_of
+from nexuskit.provision.resources import CREATED, EXISTS, UPDATED, ResourceState
 
 log = logging.getLogger(__name__)
 

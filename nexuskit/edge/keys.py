@@ -15,9 +15,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from nexuskit.aws import AwsTarget
+from nexuskit.params import StackSpec
 from nexuskit.provision.context import aws_call
 from nexuskit.provision.signing_key import new_signing_key_document
-from nexuskit.stack import StackSpec
 
 log = logging.getLogger(__name__)
 

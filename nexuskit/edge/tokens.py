@@ -17,8 +17,6 @@ here prints or logs a secret: the payload goes back to the caller, which masks i
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import shlex
 import time
@@ -26,12 +24,10 @@ import urllib.error
 import urllib.request
 from typing import Any
 
+import jwt
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from nexuskit.aws import AwsTarget
 from nexuskit.config import KitSettings
@@ -116,27 +112,15 @@ def fetch_jwks(url: str, timeout: float = DEFAULT_TIMEOUT) -> dict[str, Any]:
     return doc
 
 
-def _b64decode(segment: str) -> bytes:
-    try:
-        return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
-    except (binascii.Error, ValueError):
-        raise TokenError("token is malformed: a segment is not base64url") from None
-
-
-def _segment_json(segment: str, what: str) -> dict[str, Any]:
-    try:
-        doc = json.loads(_b64decode(segment))
-    except ValueError:
-        raise TokenError(f"token is malformed: its {what} is not JSON") from None
-    if not isinstance(doc, dict):
-        raise TokenError(f"token is malformed: its {what} is not an object")
-    return doc
-
-
-def _public_key(jwk: dict[str, Any]) -> rsa.RSAPublicKey:
-    n = int.from_bytes(_b64decode(str(jwk["n"])), "big")
-    e = int.from_bytes(_b64decode(str(jwk["e"])), "big")
-    return rsa.RSAPublicNumbers(e, n).public_key()
+def _malformed(exc: jwt.InvalidTokenError) -> TokenError:
+    """PyJWT's reason for refusing to read a token, in this module's words."""
+    reason = str(exc)
+    what = "header" if "header" in reason.lower() else "payload"
+    if "padding" in reason:
+        return TokenError("token is malformed: a segment is not base64url")
+    if "json object" in reason:
+        return TokenError(f"token is malformed: its {what} is not an object")
+    return TokenError(f"token is malformed: its {what} is not JSON")
 
 
 def decode_unverified(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -144,7 +128,11 @@ def decode_unverified(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
     parts = token.strip().split(".")
     if len(parts) != 3:
         raise TokenError("token is malformed: a JWT has three dot-separated parts")
-    return _segment_json(parts[0], "header"), _segment_json(parts[1], "payload")
+    unsigned = f"{parts[0]}.{parts[1]}."  # the signature is not read here
+    try:
+        return jwt.get_unverified_header(unsigned), jwt.decode(unsigned, options={"verify_signature": False})
+    except jwt.InvalidTokenError as exc:
+        raise _malformed(exc) from None
 
 
 def verify_token(
@@ -169,13 +157,12 @@ def verify_token(
     jwk = next((k for k in jwks.get("keys", []) if k.get("kid") == kid), None)
     if jwk is None:
         raise TokenError(f"token key id {kid!r} is not published in the JWKS")
-    signing_input, _, signature = token.rpartition(".")
     try:
-        _public_key(jwk).verify(
-            _b64decode(signature), signing_input.encode("ascii"), padding.PKCS1v15(), hashes.SHA256()
-        )
-    except InvalidSignature:
+        jwt.PyJWS().decode(token, jwt.PyJWK(jwk, algorithm="RS256").key, algorithms=["RS256"])
+    except jwt.InvalidSignatureError:
         raise TokenError("token signature does not verify (tampered, or signed by another key)") from None
+    except jwt.InvalidTokenError as exc:
+        raise _malformed(exc) from None
     moment = time.time() if now is None else now
     exp = claims.get("exp")
     if not isinstance(exp, int | float):
@@ -247,7 +234,7 @@ def _stack(settings: KitSettings) -> tuple[dict[str, str], AwsTarget]:
 
     ``urls["authorization"]`` is the ``AuthorizationType`` of ``POST /auth``.
     """
-    from nexuskit.edge import auth_route_authorization, auth_url, jwks_url
+    from nexuskit.edge.auth import auth_route_authorization, auth_url, jwks_url
     from nexuskit.engine import EmbeddedEngine
 
     spec = settings.stack()
@@ -295,7 +282,7 @@ def issue_for_stack(
 
 
 def verify_for_stack(settings: KitSettings, token: str) -> dict[str, Any]:
-    from nexuskit.edge import token_audience, token_issuer
+    from nexuskit.edge.auth import token_audience, token_issuer
 
     spec = settings.stack()
     jwks = fetch_jwks(stack_urls(settings)["jwks_url"])

@@ -27,9 +27,9 @@ from nexuskit.config import KitSettings
 from nexuskit.errors import EngineError
 from nexuskit.lake.errors import LakeAccessDenied, LakeError, LakeNotFoundError
 from nexuskit.lake.grants import DELETE, READ, WRITE, LakeGrants, load_grants, principal_arns
+from nexuskit.params import TIERS, StackSpec
 from nexuskit.provision.policies import IRSA_SERVICE_ACCOUNTS, oidc_issuer_host
 from nexuskit.provision.storage import iam_principal
-from nexuskit.stack import TIERS, StackSpec
 from services.medallion.lib import layout
 from services.medallion.lib.datasets import LakeConfig
 from services.medallion.lib.store import Download, ObjectVersion, S3Store
@@ -160,10 +160,10 @@ class Lake:
     def _as_service_account(
         self, role_key: str, role_arn: str, session: str, refused: Exception
     ) -> AwsTarget:
-        from emulation.runtime.identity import StsError, TokenIssuer, assume_role_with_web_identity
+        from emulation.runtime import StsError, TokenIssuer, assume_role_with_web_identity, signing_key_file
 
         namespace, account = IRSA_SERVICE_ACCOUNTS[role_key]
-        key_file = (self.state_dir or self.cache_dir) / "runtime" / "sa-signing-key.pem"
+        key_file = signing_key_file(self.state_dir or self.cache_dir)
         issuer = TokenIssuer(f"https://{oidc_issuer_host(self.spec)}", key_file)
         token, _expiry = issuer.token(namespace, account, session, "nexuskit-lake")
         assert self.target.endpoint_url is not None

@@ -20,7 +20,7 @@ from nexuskit.lake.access import Lake
 from nexuskit.lake.catalog import tier_schemas
 from nexuskit.lake.errors import LakeAccessDenied, LakeNotFoundError
 from nexuskit.lake.grants import READ, WRITE
-from nexuskit.stack import TIERS
+from nexuskit.params import TIERS
 from services.medallion.lib import layout
 from services.medallion.lib.bronze import BronzeState, processed_by_key
 from services.medallion.lib.commit import CommitLog, OutputFile

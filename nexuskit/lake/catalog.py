@@ -15,9 +15,9 @@ from typing import Any
 import pyarrow as pa
 
 from nexuskit.aws import AwsTarget
+from nexuskit.params import TIERS, StackSpec
 from nexuskit.provision.context import ProvisionContext, aws_call
 from nexuskit.provision.resources import CREATED, EXISTS, UPDATED, ResourceState
-from nexuskit.stack import TIERS, StackSpec
 from services.medallion.lib.catalog import GlueCatalog, database_name
 from services.medallion.lib.datasets import LakeConfig
 from services.medallion.lib.schemas import FIXED_SCHEMAS, SYSTEM_SCHEMAS

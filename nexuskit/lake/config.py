@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nexuskit.lake.errors import DatasetError
-from nexuskit.stack import repo_root
+from nexuskit.params import repo_root
 from services.medallion.lib.commit import latest_manifest
 from services.medallion.lib.datasets import LakeConfig, LakeConfigError, load_folder
 from services.medallion.lib.evolution import SchemaChangeError, compare

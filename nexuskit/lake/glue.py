@@ -35,10 +35,10 @@ from typing import Any
 import pyarrow
 
 from nexuskit.lake.errors import JobError
+from nexuskit.params import TIERS, StackSpec
 from nexuskit.provision.context import ProvisionContext, aws_call, error_code, tag_list
 from nexuskit.provision.policies import StackArns
 from nexuskit.provision.resources import CREATED, EXISTS, UPDATED, ResourceState
-from nexuskit.stack import TIERS, StackSpec
 from services.medallion.lib import VERSION
 from services.medallion.lib.catalog import database_name
 from services.medallion.lib.datasets import LakeConfig

@@ -45,11 +45,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from nexuskit.aws import AwsTarget
+from nexuskit.params import TIERS, StackSpec
 from nexuskit.provision.context import ProvisionContext, aws_call
 from nexuskit.provision.policies import ROLE_KEYS, StackArns
 from nexuskit.provision.resources import CREATED, EXISTS, UPDATED, ResourceState
 from nexuskit.provision.storage import iam_principal
-from nexuskit.stack import TIERS, StackSpec
 from services.medallion.lib.catalog import database_name
 
 log = logging.getLogger(__name__)
@@ -253,7 +253,7 @@ def apply_grants(spec: StackSpec, target: AwsTarget, *, admin_arn: str | None = 
     tables of the tiers. Then turns off the IAM_ALLOWED_PRINCIPALS defaults for new
     databases and tables, and grants (and revokes) so that the stack's principals hold
     exactly the ``lake_grants`` parameter. Does nothing when ``enable_lake_formation`` is off.
-    ``admin_arn`` is accepted for symmetry with :func:`nexuskit.provision.provision`.
+    ``admin_arn`` is accepted for symmetry with :func:`nexuskit.provision.provisioner.provision`.
     """
     if not spec.params.enable_lake_formation:
         return []

@@ -26,7 +26,7 @@ from nexuskit.lake.access import Lake
 from nexuskit.lake.catalog import tier_schemas
 from nexuskit.lake.errors import LakeNotFoundError, QueryError
 from nexuskit.lake.grants import READ
-from nexuskit.stack import TIERS
+from nexuskit.params import TIERS
 from services.medallion.lib import layout
 from services.medallion.lib.commit import CommitLog
 from services.medallion.lib.schemas import PARTITION_KEY

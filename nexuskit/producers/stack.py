@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from nexuskit.aws import AwsTarget
 from nexuskit.config import KitSettings
 from nexuskit.engine import EmbeddedEngine
+from nexuskit.params import StackSpec
 from nexuskit.producers.credentials import (
     DEFAULT_REFRESH_MARGIN_S,
     BearerCredentials,
@@ -30,7 +31,6 @@ from nexuskit.producers.errors import ProducerError
 from nexuskit.producers.producer import ProduceOptions, Producer, ProduceReport, Progress
 from nexuskit.producers.runs import RunStore
 from nexuskit.producers.verify import VerifyReport, verify_run
-from nexuskit.stack import StackSpec
 
 if TYPE_CHECKING:
     from nexuskit.producers.video import VideoOptions, VideoProgress, VideoReport

@@ -16,10 +16,10 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from nexuskit.errors import ConfigError, PromotionError, ScenarioError
+from nexuskit.params import StackSpec, load_stack, params_path
 from nexuskit.promote.awsapi import AwsAccess, foreign_endpoint_variables
 from nexuskit.promote.commands import CommandResult, CommandRunner
 from nexuskit.promote.records import read_scenario_record, record_path
-from nexuskit.stack import StackSpec, load_stack, params_path
 
 PLACEHOLDER_ACCOUNT = "123456789012"
 PROMOTION_REGION = "us-west-2"

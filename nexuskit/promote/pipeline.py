@@ -50,14 +50,15 @@ from pathlib import Path
 from typing import Any
 
 from nexuskit.errors import ConfigError, NexuskitError, PromotionError
+from nexuskit.params import StackSpec
 from nexuskit.promote import gates, images, smoke
 from nexuskit.promote.awsapi import AwsAccess
 from nexuskit.promote.commands import CommandRunner
 from nexuskit.promote.policy import PlanSummary, check_plan
 from nexuskit.promote.records import RESULTS_DIR
 from nexuskit.promote.rehearsal import RehearsalReport, rehearse
-from nexuskit.promote.terraform import TerraformCommands, require_terraform, terraform_binary
-from nexuskit.stack import StackSpec
+from nexuskit.promote.terraform import TerraformCommands, require_terraform
+from nexuskit.terraform.runner import terraform_binary
 
 log = logging.getLogger(__name__)
 
@@ -211,7 +212,7 @@ def normalize_approval(value: str) -> str:
 
 def find_root(start: Path | None = None) -> Path:
     """The checkout to promote: the nearest folder at or above ``start`` with terraform/envs."""
-    from nexuskit.stack import repo_root
+    from nexuskit.params import repo_root
 
     here = (start or Path.cwd()).resolve()
     for folder in (here, *here.parents):

@@ -31,8 +31,8 @@ from nexuskit.config import KitSettings
 from nexuskit.edge.package import LAMBDA_TARGET, BuiltPackage, LambdaTarget, build_auth_package
 from nexuskit.engine import EmbeddedEngine, free_stack_port
 from nexuskit.errors import NexuskitError, PromotionError
+from nexuskit.params import StackSpec, load_stack, params_path
 from nexuskit.promote.lambdacheck import check_auth_package
-from nexuskit.stack import StackSpec, load_stack, params_path
 from nexuskit.terraform.runner import Line
 from nexuskit.terraform.workspace import Workspace
 from nexuskit.tfoverride import render_override

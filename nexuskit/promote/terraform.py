@@ -8,23 +8,17 @@ the backend and variable files are written relative to the stack folder (as in
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from nexuskit.errors import ToolMissingError
+from nexuskit.terraform.runner import terraform_binary
 
 STACKS = ("platform", "workloads")
-TERRAFORM_ENV_VAR = "NEXUSKIT_TERRAFORM"
 _COMMON = ("-input=false", "-no-color")
 _LOCK = "-lock-timeout=5m"
-
-
-def terraform_binary() -> str:
-    """The terraform command to run (``NEXUSKIT_TERRAFORM`` or ``terraform``)."""
-    return os.environ.get(TERRAFORM_ENV_VAR) or "terraform"
 
 
 def require_terraform() -> str:

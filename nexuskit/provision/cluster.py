@@ -13,11 +13,11 @@ from typing import Any, Literal
 from botocore.exceptions import ClientError
 
 from nexuskit.errors import ProvisionError
+from nexuskit.params import StackSpec
 from nexuskit.provision.context import ProvisionContext, aws_call, error_code, wait_until
 from nexuskit.provision.network import Network
 from nexuskit.provision.policies import StackArns
 from nexuskit.provision.resources import CREATED, EXISTS, UPDATED, ResourceState, control_plane
-from nexuskit.stack import StackSpec
 
 log = logging.getLogger(__name__)
 

@@ -21,7 +21,7 @@ from botocore.exceptions import (
 
 from nexuskit.aws import AwsTarget
 from nexuskit.errors import EngineError, ProvisionError
-from nexuskit.stack import StackSpec
+from nexuskit.params import StackSpec
 
 log = logging.getLogger(__name__)
 

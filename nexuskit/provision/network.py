@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from nexuskit.errors import ConfigError
+from nexuskit.params import StackSpec
 from nexuskit.provision.context import ProvisionContext, aws_call, partition_of, tag_list, wait_until
 from nexuskit.provision.resources import (
     CREATED,
@@ -23,7 +24,6 @@ from nexuskit.provision.resources import (
     ResourceState,
     control_plane,
 )
-from nexuskit.stack import StackSpec
 
 log = logging.getLogger(__name__)
 

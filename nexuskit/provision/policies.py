@@ -13,8 +13,8 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any
 
+from nexuskit.params import StackSpec
 from nexuskit.provision.context import partition_of
-from nexuskit.stack import StackSpec
 
 PolicyDocument = dict[str, Any]
 

@@ -15,9 +15,9 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from nexuskit.params import StackSpec
 from nexuskit.provision.context import ProvisionContext, aws_call, error_code, tag_list, wait_until
 from nexuskit.provision.resources import CREATED, EXISTS, UPDATED, ResourceState, present
-from nexuskit.stack import StackSpec
 
 log = logging.getLogger(__name__)
 

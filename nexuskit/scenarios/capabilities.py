@@ -98,7 +98,7 @@ CAPABILITIES: dict[str, Capability] = {
         Capability(
             "lake",
             "medallion promotion and SQL over the lake",
-            ("nexuskit.lake.promote", "nexuskit.lake.query"),
+            ("nexuskit.lake.tiers", "nexuskit.lake.query"),
             _lake_catalogue,
         ),
         Capability("workflows", "agent-core workflows", ("nexuskit.workflows",), _agent_core),

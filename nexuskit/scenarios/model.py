@@ -269,7 +269,7 @@ class WorkflowCall(Strict):
 
 
 class LakePromote(Strict):
-    """Promote bronze up to a tier with the medallion jobs (``nexuskit.lake.promote``)."""
+    """Promote bronze up to a tier with the medallion jobs (``nexuskit.lake.tiers``)."""
 
     to: Literal["silver", "gold", "vibranium"] = "vibranium"
     threshold: float | None = None

@@ -315,7 +315,7 @@ def run_suite(
 
 def shipped_folder(root: Path | None = None) -> Path:
     """The shipped scenarios: ``<repo>/scenarios``."""
-    from nexuskit.stack import repo_root
+    from nexuskit.params import repo_root
 
     return (root or repo_root()) / "scenarios"
 

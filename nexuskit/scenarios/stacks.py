@@ -3,9 +3,10 @@
 * :class:`CurrentStack` - the stack of ``--port``/``--state-dir`` (as every other command).
   A scenario whose profile asks for something this stack does not have (IAM enforced, a
   clock skew...) is skipped, saying what it needs and how to get it.
-* :class:`FreshStacks` - one stack per distinct profile, each started with
-  ``nexuskit up --local`` in a temporary state dir on free ports, exactly as a user starts
-  one (a subprocess, so the engine gets the profile's environment); ``exclusive``
+* :class:`FreshStacks` - one stack per distinct profile, each started by
+  :func:`nexuskit.lifecycle.up` (what ``nexuskit up --local`` calls) in a temporary state
+  dir on free ports, in a process of its own (:mod:`nexuskit.scenarios.stack_child`: the
+  engine gets the profile's environment, and the stacks start in parallel); ``exclusive``
   scenarios (those that restart the engine) get one of their own. ``close()`` stops them
   and wipes their state.
 
@@ -24,7 +25,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -39,8 +39,9 @@ from nexuskit.aws import AwsTarget
 from nexuskit.config import KitSettings
 from nexuskit.engine import EmbeddedEngine
 from nexuskit.errors import EngineError, NexuskitError, ScenarioError
+from nexuskit.params import StackSpec
+from nexuskit.scenarios import stack_child
 from nexuskit.scenarios.model import Scenario, StackProfile, WaitForStep, step_kind
-from nexuskit.stack import StackSpec
 
 log = logging.getLogger(__name__)
 
@@ -235,7 +236,7 @@ class StackHandle:
         return f"{self.label} stack at {self.endpoint} ({self.facts.describe()})"
 
     def auth_url(self) -> str | None:
-        from nexuskit.edge import auth_url
+        from nexuskit.edge.auth import auth_url
 
         try:
             return auth_url(self.spec, self.target)
@@ -244,7 +245,7 @@ class StackHandle:
             return None
 
     def endpoints(self) -> dict[str, Any]:
-        from nexuskit.local import endpoints
+        from nexuskit.lifecycle import endpoints
 
         try:
             return endpoints(self.settings)
@@ -443,16 +444,16 @@ class FreshStacks(StackProvider):
         if self.env:
             overrides["env"] = self.env
         settings = KitSettings(**overrides)
-        command = [
-            sys.executable, "-m", "nexuskit.cli", "up", "--local", "--json",
-            "--port", str(port), "--state-dir", str(state_dir),
-            "--iam", facts.iam, "--firehose-buffering", facts.firehose_buffering,
-            "--kinesis-limits", facts.kinesis_limits,
-        ]  # fmt: skip
-        if self.env:
-            command += ["--env", self.env]
+        engine_options: dict[str, Any] = {
+            "iam": facts.iam,
+            "firehose_buffering": facts.firehose_buffering,
+            "kinesis_limits": facts.kinesis_limits,
+        }
         if not key[2]:
-            command.append("--no-control-plane")  # no step talks to agent-core or an MCP service
+            engine_options["control_plane"] = False  # no step talks to agent-core or an MCP service
+        # A process per stack, not a call: see nexuskit.scenarios.stack_child (each engine
+        # takes its profile's environment, and the stacks start at the same time).
+        command = stack_child.command({**overrides, **engine_options})
         child_env = dict(os.environ)
         child_env.pop("AWS_ENDPOINT_URL", None)
         for name, value in facts.engine_env().items():
@@ -492,7 +493,7 @@ class FreshStacks(StackProvider):
             lines = [line.strip() for line in (err or out).strip().splitlines() if line.strip()]
             said = " ".join(lines[-4:]) or f"exit status {process.returncode}"
             fresh.error = ScenarioError(
-                f"`nexuskit up --local` failed for a fresh stack: {said}",
+                f"a fresh stack did not start: {said}",
                 f"see {fresh.handle.state_dir / 'logs'}",
             )
             raise fresh.error
@@ -535,7 +536,7 @@ class FreshStacks(StackProvider):
         """Stop every stack (in parallel) and wipe its state."""
         from concurrent.futures import ThreadPoolExecutor
 
-        from nexuskit.local import down
+        from nexuskit.lifecycle import down
 
         def stop(fresh: _Fresh) -> None:
             if fresh.process is not None:

@@ -41,7 +41,7 @@ from nexuskit.config import KitSettings
 from nexuskit.edge.package import BuiltPackage, build_auth_package
 from nexuskit.engine import EmbeddedEngine
 from nexuskit.errors import ConfigError, EngineError
-from nexuskit.stack import StackSpec, params_path
+from nexuskit.params import StackSpec, params_path
 from nexuskit.terraform.errors import ProviderMissingError, TerraformError
 from nexuskit.terraform.runner import Line, TerraformRun
 from nexuskit.terraform.workspace import Workspace
@@ -245,17 +245,18 @@ def start_control_plane(settings: KitSettings, spec: StackSpec, target: AwsTarge
     """The control plane on a Terraform-made stack: as ``up`` starts it, but the runtime signs
     ServiceAccount tokens as the cluster's own OIDC issuer (EKS assigns it; Terraform's OIDC
     provider and the IRSA trust policies name it), and the services check that issuer."""
-    from nexuskit import controlplane
-    from nexuskit.controlplane import RuntimeDaemon, manifest_values, render_manifests
+    from nexuskit.controlplane import lifecycle
+    from nexuskit.controlplane.daemon import RuntimeDaemon
+    from nexuskit.controlplane.render import manifest_values, render_manifests
 
     issuer = cluster_issuer(spec, target)
-    if issuer is None or controlplane.runtime_kind(settings.k8s) != "process":
-        return controlplane.start(settings, spec, target, runtime=settings.k8s)
+    if issuer is None or lifecycle.runtime_kind(settings.k8s) != "process":
+        return lifecycle.start(settings, spec, target, runtime=settings.k8s)
     daemon = RuntimeDaemon(settings)
     values = manifest_values(
         spec,
         account_id=target.account_id,
-        api_invoke_url=controlplane.local_api_url(spec, target),
+        api_invoke_url=lifecycle.local_api_url(spec, target),
         oidc_issuer=issuer,
     )
     render_manifests(spec, daemon.manifests_dir, values=values)

@@ -33,7 +33,7 @@ from urllib.parse import unquote
 from botocore.exceptions import ClientError
 
 from nexuskit.aws import AwsTarget
-from nexuskit.stack import TIERS, StackSpec
+from nexuskit.params import TIERS, StackSpec
 
 if TYPE_CHECKING:
     from nexuskit.config import KitSettings
@@ -686,7 +686,7 @@ def compare_with_embedded(settings: KitSettings) -> ParityReport:
     made by ``up --provisioner terraform``) and a fresh one the embedded provisioner builds
     from the same parameters on a scratch engine (free port, state in a temporary folder
     under the state dir, no control plane; stopped and wiped afterwards), and diff them."""
-    from nexuskit import local
+    from nexuskit import lifecycle
     from nexuskit.engine import EmbeddedEngine, free_stack_port
     from nexuskit.errors import EngineError
 
@@ -710,10 +710,10 @@ def compare_with_embedded(settings: KitSettings) -> ParityReport:
         )
         log.info("parity: embedded stack on a scratch engine at %s", scratch.endpoint)
         try:
-            local.up(scratch)
+            lifecycle.up(scratch)
             embedded = describe_stack(spec, EmbeddedEngine(scratch).target(spec.region))
         finally:
-            local.down(scratch, purge=True)
+            lifecycle.down(scratch, purge=True)
     return ParityReport(
         env=settings.env,
         differences=diff_descriptions(running, embedded, names=("running", "embedded")),

@@ -34,12 +34,12 @@ Configuration (environment, set by the deployment): ``SIGNING_SECRET_ID``,
 ``CLIENT_FIREHOSE_NAME``/``_ARN``, ``SIGNING_KEY_CACHE_SECONDS`` (default 60).
 
 This module and :mod:`validation` are the function's zip: they import only the standard
-library, boto3 (part of the Lambda Python runtime) and ``cryptography`` (see requirements.txt).
+library, boto3 (part of the Lambda Python runtime), ``cryptography`` and PyJWT (see
+requirements.txt).
 """
 
 from __future__ import annotations
 
-import base64
 import json
 import logging
 import os
@@ -53,8 +53,10 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from jwt import encode as encode_jwt
+from jwt.algorithms import RSAAlgorithm
 
 if __package__:  # imported as services.auth.handler (tests, tools)
     from .validation import AuthRequest, RequestError, parse_body
@@ -155,28 +157,20 @@ def tag_value(text: str) -> str:
 
 
 # -- signing keys -------------------------------------------------------------------------
-def b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-def _int_b64(number: int) -> str:
-    return b64url(number.to_bytes((number.bit_length() + 7) // 8, "big"))
-
-
 @dataclass(frozen=True)
 class SigningKey:
     kid: str
     private_key: rsa.RSAPrivateKey
 
     def jwk(self) -> dict[str, str]:
-        numbers = self.private_key.public_key().public_numbers()
+        public = RSAAlgorithm.to_jwk(self.private_key.public_key(), as_dict=True)
         return {
             "kty": "RSA",
             "use": "sig",
             "alg": "RS256",
             "kid": self.kid,
-            "n": _int_b64(numbers.n),
-            "e": _int_b64(numbers.e),
+            "n": public["n"],
+            "e": public["e"],
         }
 
 
@@ -236,12 +230,8 @@ _CACHE = _Cache()
 
 
 def sign_jwt(claims: dict[str, Any], key: SigningKey) -> str:
-    header = {"alg": "RS256", "typ": "JWT", "kid": key.kid}
-    signing_input = ".".join(
-        b64url(json.dumps(part, separators=(",", ":")).encode("utf-8")) for part in (header, claims)
-    )
-    signature = key.private_key.sign(signing_input.encode("ascii"), padding.PKCS1v15(), hashes.SHA256())
-    return f"{signing_input}.{b64url(signature)}"
+    """The RS256 JWT of ``claims`` (header ``alg``, ``typ``, ``kid``)."""
+    return encode_jwt(claims, key.private_key, algorithm="RS256", headers={"kid": key.kid})
 
 
 def _iso(moment: datetime | float) -> str:

@@ -27,7 +27,6 @@ exactly as they verify the cluster's.
 from __future__ import annotations
 
 import argparse
-import base64
 import hashlib
 import json
 import os
@@ -38,16 +37,15 @@ import uuid
 from collections.abc import Sequence
 from pathlib import Path
 
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from jwt.algorithms import RSAAlgorithm
+from jwt.utils import base64url_encode
 
 from services.common.callers import SERVICE_AUDIENCE
 
 _ACCOUNT = re.compile(r"^([a-z0-9][-a-z0-9.]*)/([a-z0-9][-a-z0-9.]*)$")
-
-
-def _b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
 def _write(path: Path, data: bytes, mode: int) -> None:
@@ -81,21 +79,17 @@ class DevIssuer:
         der = self.key.public_key().public_bytes(
             serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
         )
-        self.kid = _b64url(hashlib.sha256(der).digest())[:32]
+        self.kid = base64url_encode(hashlib.sha256(der).digest()).decode()[:32]
 
     def jwks(self) -> dict[str, object]:
-        numbers = self.key.public_key().public_numbers()
-
-        def uint(value: int) -> str:
-            return _b64url(value.to_bytes((value.bit_length() + 7) // 8, "big"))
-
+        public = RSAAlgorithm.to_jwk(self.key.public_key(), as_dict=True)
         jwk = {
             "kty": "RSA",
             "alg": "RS256",
             "use": "sig",
             "kid": self.kid,
-            "n": uint(numbers.n),
-            "e": uint(numbers.e),
+            "n": public["n"],
+            "e": public["e"],
         }
         return {"keys": [jwk]}
 
@@ -111,10 +105,7 @@ class DevIssuer:
             "sub": f"system:serviceaccount:{namespace}:{name}",
             "kubernetes.io": {"namespace": namespace, "serviceaccount": {"name": name}},
         }
-        header = {"alg": "RS256", "kid": self.kid, "typ": "JWT"}
-        signing_input = ".".join(_b64url(json.dumps(part).encode()) for part in (header, claims))
-        signature = self.key.sign(signing_input.encode(), padding.PKCS1v15(), hashes.SHA256())
-        return f"{signing_input}.{_b64url(signature)}"
+        return jwt.encode(claims, self.key, algorithm="RS256", headers={"kid": self.kid})
 
 
 def issue_all(

@@ -1,6 +1,7 @@
 """RS256 JWT verification against a JWKS: operator tokens and ServiceAccount tokens.
 
-Checks the signature (by ``kid``), ``exp``/``nbf`` and, when configured, ``iss``/``aud``.
+Checks the signature (by ``kid``, with PyJWT), ``exp``/``nbf`` and, when configured,
+``iss``/``aud``.
 Keys come from a JWKS URL (the auth service's ``/.well-known/jwks.json``, a cluster's
 ``/openid/v1/jwks``) or a JWKS file; they are read on first use and again when a token
 names an unknown ``kid`` (key rotation), at most once per ``refresh_s``.
@@ -8,8 +9,6 @@ names an unknown ``kid`` (key rotation), at most once per ``refresh_s``.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import logging
 import threading
@@ -19,9 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
+import jwt
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 log = logging.getLogger(__name__)
 LEEWAY_S = 30
@@ -31,27 +29,11 @@ class TokenRejectedError(Exception):
     """The bearer token is missing, malformed, forged, expired or for someone else."""
 
 
-def _b64(segment: str) -> bytes:
-    try:
-        return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
-    except (binascii.Error, ValueError):
-        raise TokenRejectedError("token is malformed") from None
-
-
-def _json_segment(segment: str) -> dict[str, Any]:
-    try:
-        doc = json.loads(_b64(segment))
-    except ValueError:
-        raise TokenRejectedError("token is malformed") from None
-    if not isinstance(doc, dict):
-        raise TokenRejectedError("token is malformed")
-    return doc
-
-
 def _public_key(jwk: dict[str, Any]) -> rsa.RSAPublicKey:
-    n = int.from_bytes(_b64(str(jwk["n"])), "big")
-    e = int.from_bytes(_b64(str(jwk["e"])), "big")
-    return rsa.RSAPublicNumbers(e, n).public_key()
+    key = jwt.PyJWK(jwk, algorithm="RS256").key
+    if not isinstance(key, rsa.RSAPublicKey):
+        raise ValueError("not an RSA public key")
+    return key
 
 
 def read_json_source(source: str, bearer: Callable[[], str | None] | None = None, timeout: float = 10) -> Any:
@@ -104,7 +86,7 @@ class JwksVerifier:
             if isinstance(jwk, dict) and jwk.get("kty") == "RSA" and jwk.get("kid"):
                 try:
                     keys[str(jwk["kid"])] = _public_key(jwk)
-                except (KeyError, ValueError, TokenRejectedError):
+                except (jwt.PyJWKError, jwt.InvalidKeyError, KeyError, ValueError):
                     log.warning("JWKS %s: key %s is not a valid RSA key; skipped", self.jwks_url, jwk["kid"])
         self._keys, self._fetched = keys, time.monotonic()
 
@@ -122,16 +104,20 @@ class JwksVerifier:
         parts = token.strip().split(".")
         if len(parts) != 3:
             raise TokenRejectedError("token is malformed: a JWT has three parts")
-        header, claims = _json_segment(parts[0]), _json_segment(parts[1])
+        try:
+            header = jwt.get_unverified_header(token.strip())
+            claims = jwt.decode(token.strip(), options={"verify_signature": False})
+        except jwt.InvalidTokenError:
+            raise TokenRejectedError("token is malformed") from None
         if header.get("alg") != "RS256":
             raise TokenRejectedError("only RS256 tokens are accepted")
         key = self.key(str(header.get("kid")))
         try:
-            key.verify(
-                _b64(parts[2]), f"{parts[0]}.{parts[1]}".encode("ascii"), padding.PKCS1v15(), hashes.SHA256()
-            )
-        except InvalidSignature:
+            jwt.PyJWS().decode(token.strip(), key, algorithms=["RS256"])
+        except jwt.InvalidSignatureError:
             raise TokenRejectedError("token signature does not verify") from None
+        except jwt.InvalidTokenError:
+            raise TokenRejectedError("token is malformed") from None
         moment = time.time() if now is None else now
         exp = claims.get("exp")
         if not isinstance(exp, int | float) or isinstance(exp, bool):

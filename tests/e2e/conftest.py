@@ -20,7 +20,7 @@ import pytest
 from nexuskit.aws import AwsTarget
 from nexuskit.config import KitSettings
 from nexuskit.engine import EmbeddedEngine
-from nexuskit.stack import StackSpec, load_stack
+from nexuskit.params import StackSpec, load_stack
 from tests.helpers import free_port
 
 

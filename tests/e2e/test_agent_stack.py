@@ -135,7 +135,7 @@ def _agent_get(stack: Stack, path: str, token: str | None) -> tuple[int, bytes]:
 def test_agent_core_health_and_metrics_through_its_service(agent_stack: Stack) -> None:
     """agent-core's Service answers anyone /health ok (the status only) and the operator
     /health/checks (every MCP service reachable) and /metrics in Prometheus text."""
-    from nexuskit.controlplane import service_token
+    from nexuskit.controlplane.tokens import service_token
 
     code, health = _agent_get(agent_stack, "/health", None)
     assert code == 200 and json.loads(health) == {"status": "ok", "service": "agent-core", "auth": "on"}

@@ -19,9 +19,9 @@ from typing import Any
 import pytest
 
 from nexuskit.aws import AwsTarget
-from nexuskit.edge import auth_url, deploy_edge, jwks_url
-from nexuskit.provision import provision
-from nexuskit.stack import StackSpec, load_stack
+from nexuskit.edge.auth import auth_url, deploy_edge, jwks_url
+from nexuskit.params import StackSpec, load_stack
+from nexuskit.provision.provisioner import provision
 from tests.helpers import ADMIN_KEY, ADMIN_SECRET, EngineProcess
 
 

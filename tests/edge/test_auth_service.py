@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from nexuskit.edge import token_audience, token_issuer
+from nexuskit.edge.auth import token_audience, token_issuer
 from nexuskit.edge.errors import TokenError
 from nexuskit.edge.tokens import fetch_jwks, issue_token, verify_token
 from tests.edge.conftest import EdgeStack, http, post_json
@@ -232,7 +232,7 @@ def test_issuance_is_logged_by_the_function(edge: EdgeStack) -> None:
 
 def test_second_deploy_changes_nothing(edge: EdgeStack) -> None:
     """The first deploy created every resource; deploying again finds them all in place."""
-    from nexuskit.edge import deploy_edge
+    from nexuskit.edge.auth import deploy_edge
 
     assert {s["state"] for s in edge.deploy_states} == {"created"}
     again = deploy_edge(edge.spec, edge.target)
@@ -251,7 +251,7 @@ def _decode(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
 
 def test_inventory_reports_the_edge_ready(edge: EdgeStack) -> None:
     """inventory_edge (for nexuskit status) finds the function, the API and its stage."""
-    from nexuskit.edge import inventory_edge
+    from nexuskit.edge.auth import inventory_edge
 
     states = {s["type"]: s for s in inventory_edge(edge.spec, edge.target)}
     assert {s["state"] for s in states.values()} == {"ready"}
@@ -260,7 +260,7 @@ def test_inventory_reports_the_edge_ready(edge: EdgeStack) -> None:
 
 def test_auth_url_is_none_when_the_api_is_not_deployed(edge: EdgeStack) -> None:
     """A stack whose HTTP API does not exist has no auth URL (status shows null)."""
-    from nexuskit.edge import auth_url
+    from nexuskit.edge.auth import auth_url
     from tests.edge.conftest import edge_spec
 
     assert auth_url(edge_spec(environment="absent"), edge.target) is None
@@ -269,7 +269,7 @@ def test_auth_url_is_none_when_the_api_is_not_deployed(edge: EdgeStack) -> None:
 def test_local_auth_url_finds_the_stack_by_its_settings(edge: EdgeStack) -> None:
     """The lead's status wiring: KitSettings of the running stack -> its auth URL."""
     from nexuskit.config import KitSettings
-    from nexuskit.edge import local_auth_url
+    from nexuskit.edge.auth import local_auth_url
 
     settings = KitSettings(port=edge.engine.port, state_dir=edge.engine.state_dir)
     assert local_auth_url(settings) == edge.auth_url

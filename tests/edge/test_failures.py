@@ -6,7 +6,7 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-from nexuskit.edge import auth_api_spec, auth_environment
+from nexuskit.edge.auth import auth_api_spec, auth_environment
 from nexuskit.edge.deploy import FunctionSpec, HttpApiSpec, deploy_function, deploy_http_api, invoke_url
 from nexuskit.edge.package import auth_source_dir, build_package
 from tests.edge.conftest import EdgeStack, http, post_json

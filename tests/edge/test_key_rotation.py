@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from nexuskit.edge import deploy_edge, token_audience, token_issuer
+from nexuskit.edge.auth import deploy_edge, token_audience, token_issuer
 from nexuskit.edge.keys import rotate_signing_key
 from nexuskit.edge.tokens import decode_unverified, fetch_jwks, issue_token, verify_token
 from tests.edge.conftest import EdgeStack, edge_spec, start_edge

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from nexuskit.edge import AUTH_ROUTE, auth_api_spec, auth_route_authorization, deploy_edge
+from nexuskit.edge.auth import AUTH_ROUTE, auth_api_spec, auth_route_authorization, deploy_edge
 from tests.edge.conftest import EdgeStack
 
 
@@ -43,7 +43,7 @@ def test_routes_have_the_parameter_files_authorization(edge: EdgeStack) -> None:
 
 def test_local_limits_are_finite_and_above_prods() -> None:
     """envs/local is generous but finite; envs/prod keeps the module's 50/s, burst 100."""
-    from nexuskit.stack import load_stack
+    from nexuskit.params import load_stack
 
     local, prod = (auth_api_spec(load_stack(env=e), "123456789012") for e in ("local", "prod"))
     assert (prod.throttling_rate_limit, prod.throttling_burst_limit) == (50, 100)

@@ -15,7 +15,8 @@ from urllib.parse import parse_qs
 import pytest
 
 from emulation.core.hosts import HostPolicy
-from emulation.core.motoapi import REDACTED, RedactingRecorder, install_recorder, redact_body, redact_url
+from emulation.core.moto_compat import install_recorder
+from emulation.core.motoapi import REDACTED, RedactingRecorder, redact_body, redact_url
 from emulation.iam.exceptions import IamError, InvalidSignatureException, XAmzContentSHA256Mismatch
 from emulation.iam.payload import EMPTY_SHA256, check_s3_payload, signing_key
 

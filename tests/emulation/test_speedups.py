@@ -22,7 +22,7 @@ def answers():
     }
 
 if sys.argv[1] == "patched":
-    from emulation.core import speedups
+    from emulation.core.moto_compat import speedups
     speedups.install()
     speedups.install()  # idempotent
 out = answers()
@@ -50,7 +50,7 @@ def test_speedups_give_the_same_regions_partitions_modules_and_models() -> None:
 OFFERINGS_PROBE = """
 import json, sys
 if sys.argv[1] == "patched":
-    from emulation.core import speedups
+    from emulation.core.moto_compat import speedups
     speedups.install()
 import boto3
 from moto import mock_aws

@@ -21,11 +21,11 @@ from nexuskit.lake import sample
 from nexuskit.lake.access import Lake
 from nexuskit.lake.config import lake_dir, load_lake_config
 from nexuskit.lake.grants import apply_grants
+from nexuskit.params import StackSpec, load_stack
 from nexuskit.provision.context import ProvisionContext
 from nexuskit.provision.identity import provision_identity
 from nexuskit.provision.storage import provision_storage
 from nexuskit.provision.streaming import provision_streaming
-from nexuskit.stack import StackSpec, load_stack
 from services.medallion.lib.job import RESULT_PREFIX
 from tests.helpers import EngineProcess
 

@@ -12,8 +12,8 @@ import zlib
 from typing import Any
 
 from nexuskit.lake.access import Lake
-from nexuskit.lake.promote import promote
 from nexuskit.lake.query import arrow_table
+from nexuskit.lake.tiers import promote
 from tests.lake.conftest import run_job, silver_count
 
 MB = 1 << 20

@@ -11,8 +11,8 @@ from typing import Any
 from nexuskit.lake import sample
 from nexuskit.lake.access import Lake
 from nexuskit.lake.browse import stats
-from nexuskit.lake.promote import promote
 from nexuskit.lake.query import run_query
+from nexuskit.lake.tiers import promote
 from tests.lake.conftest import put_bronze, silver_count
 
 

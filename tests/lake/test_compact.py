@@ -10,8 +10,8 @@ from nexuskit.lake import sample
 from nexuskit.lake.access import Lake
 from nexuskit.lake.browse import list_lake
 from nexuskit.lake.compact import compact_silver
-from nexuskit.lake.promote import promote
 from nexuskit.lake.query import run_query
+from nexuskit.lake.tiers import promote
 from tests.lake.conftest import put_bronze, silver_count
 
 RUNS = 6

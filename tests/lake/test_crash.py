@@ -12,8 +12,8 @@ import pytest
 
 from nexuskit.lake import sample
 from nexuskit.lake.access import Lake
-from nexuskit.lake.promote import promote
 from nexuskit.lake.query import run_query
+from nexuskit.lake.tiers import promote
 from services.medallion.lib.commit import HOLD_ENV, CommitLog
 from tests.lake.conftest import all_versions, put_bronze
 

@@ -14,8 +14,8 @@ from nexuskit.lake.access import Lake
 from nexuskit.lake.catalog import describe_catalog
 from nexuskit.lake.config import describe_datasets, lake_dir, load_lake_config
 from nexuskit.lake.errors import DatasetError
-from nexuskit.lake.promote import promote
 from nexuskit.lake.query import arrow_table, run_query
+from nexuskit.lake.tiers import promote
 from tests.lake.conftest import lake_files, silver_count
 
 WEATHER = """

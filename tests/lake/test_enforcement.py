@@ -19,7 +19,7 @@ from emulation.lakeformation.enforcement import (
 from emulation.lakeformation.state import grants_from_moto
 from nexuskit.aws import AwsTarget
 from nexuskit.lake.grants import DELETE, READ, WRITE, load_grants, principal_arns
-from nexuskit.stack import TIERS, StackSpec, load_stack
+from nexuskit.params import TIERS, StackSpec, load_stack
 from services.medallion.lib.layout import dataset_of_key
 from tests.helpers import EngineProcess
 from tests.lake.conftest import provision_lake, put_bronze

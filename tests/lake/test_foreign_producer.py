@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 
 from nexuskit.lake.access import Lake
-from nexuskit.lake.promote import promote
 from nexuskit.lake.query import arrow_table, run_query
+from nexuskit.lake.tiers import promote
 from tests.helpers import EngineProcess
 from tests.lake.conftest import new_lake, silver_count
 

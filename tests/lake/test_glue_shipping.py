@@ -15,8 +15,8 @@ from emulation.extensions import REGISTRY
 from nexuskit.lake import sample
 from nexuskit.lake.access import Lake
 from nexuskit.lake.glue import MEDALLION_DIR, build_wheel
-from nexuskit.lake.promote import promote
 from nexuskit.lake.query import run_query
+from nexuskit.lake.tiers import promote
 from tests.lake.conftest import put_bronze
 
 

@@ -16,8 +16,8 @@ import pytest
 
 from nexuskit.lake import sample
 from nexuskit.lake.access import Lake
-from nexuskit.lake.promote import promote
 from nexuskit.lake.query import arrow_table
+from nexuskit.lake.tiers import promote
 from services.medallion.lib.insights import MIN_SAMPLES, OVERHEAT_C
 from tests.helpers import EngineProcess
 from tests.lake.conftest import new_lake, put_bronze

@@ -10,8 +10,8 @@ from nexuskit.lake import sample
 from nexuskit.lake.access import Lake
 from nexuskit.lake.errors import LakeAccessDenied
 from nexuskit.lake.grants import apply_grants, grants_matrix, principal_arns
-from nexuskit.lake.promote import promote
 from nexuskit.lake.query import run_query
+from nexuskit.lake.tiers import promote
 from nexuskit.provision.resources import EXISTS
 from services.medallion.lib.catalog import database_name
 from tests.helpers import EngineProcess

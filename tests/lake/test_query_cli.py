@@ -15,8 +15,8 @@ import pytest
 from nexuskit.lake import sample
 from nexuskit.lake.access import Lake
 from nexuskit.lake.errors import LakeNotFoundError, QueryError
-from nexuskit.lake.promote import promote
 from nexuskit.lake.query import run_query
+from nexuskit.lake.tiers import promote
 from tests.helpers import EngineProcess
 from tests.lake.conftest import lake_files, new_lake, params_file, put_bronze
 

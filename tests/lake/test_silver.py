@@ -11,8 +11,8 @@ import pytest
 
 from nexuskit.lake import sample
 from nexuskit.lake.access import Lake
-from nexuskit.lake.promote import promote
 from nexuskit.lake.query import arrow_table, run_query
+from nexuskit.lake.tiers import promote
 from tests.lake.conftest import all_versions, put_bronze
 
 N = 1200

@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 
 from nexuskit.aws import AwsTarget
-from nexuskit.provision import ResourceState, provision
-from nexuskit.stack import StackSpec, load_stack
+from nexuskit.params import StackSpec, load_stack
+from nexuskit.provision.provisioner import provision
+from nexuskit.provision.resources import ResourceState
 from tests.helpers import ADMIN_KEY, ADMIN_SECRET, EngineProcess
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from nexuskit.stack import StackSpec
+from nexuskit.params import StackSpec
 
 pytestmark = pytest.mark.usefixtures("first_run")
 Aws = Callable[[str], Any]

@@ -6,8 +6,9 @@ from collections.abc import Callable
 from typing import Any
 
 from nexuskit.aws import AwsTarget
-from nexuskit.provision import ResourceState, inventory, provision
-from nexuskit.stack import StackSpec
+from nexuskit.params import StackSpec
+from nexuskit.provision.provisioner import inventory, provision
+from nexuskit.provision.resources import ResourceState
 
 Aws = Callable[[str], Any]
 CONTROL_PLANE_TYPES = (

@@ -6,6 +6,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from nexuskit.params import StackSpec
 from nexuskit.provision.policies import (
     ROLE_KEYS,
     oidc_issuer_host,
@@ -13,7 +14,6 @@ from nexuskit.provision.policies import (
     role_policy,
     trust_policy,
 )
-from nexuskit.stack import StackSpec
 
 ACCOUNT = "210987654321"
 # Actions AWS grants on "*" only (no resource-level permissions).

@@ -10,8 +10,9 @@ import pytest
 
 from nexuskit.aws import AwsTarget
 from nexuskit.errors import EngineError, ProvisionError
-from nexuskit.provision import ResourceState, provision
-from nexuskit.stack import StackSpec
+from nexuskit.params import StackSpec
+from nexuskit.provision.provisioner import provision
+from nexuskit.provision.resources import ResourceState
 
 # The main stack goes first: its first run must see an empty account (the variants
 # below share the account-wide Lake Formation settings).

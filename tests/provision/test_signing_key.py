@@ -13,10 +13,11 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from nexuskit.aws import AwsTarget
-from nexuskit.provision import ResourceState, inventory, provision
+from nexuskit.params import StackSpec
 from nexuskit.provision.identity import canonical_policy
 from nexuskit.provision.policies import signing_key_resource_policy
-from nexuskit.stack import StackSpec
+from nexuskit.provision.provisioner import inventory, provision
+from nexuskit.provision.resources import ResourceState
 
 Aws = Callable[[str], Any]
 SECRET = "nexus-dev/token-signing-key"

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from nexuskit.provision import ResourceState
-from nexuskit.stack import StackSpec
+from nexuskit.params import StackSpec
+from nexuskit.provision.resources import ResourceState
 
 pytestmark = pytest.mark.usefixtures("first_run")
 Aws = Callable[[str], Any]

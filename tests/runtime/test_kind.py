@@ -20,7 +20,7 @@ from nexuskit.config import KitSettings
 from nexuskit.controlplane.daemon import virtual_nodes
 from nexuskit.controlplane.kind import kind_up
 from nexuskit.errors import ToolMissingError
-from nexuskit.stack import load_stack
+from nexuskit.params import load_stack
 
 
 def _missing_reason() -> str | None:

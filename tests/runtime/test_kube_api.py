@@ -58,7 +58,7 @@ metadata:
   name: web
   namespace: api
   labels: {tier: front}
-  annotations: {nexuskit.dev/local-command: python -m services.placeholder}
+  annotations: {nexuskit.dev/local-command: python -m tests.runtime.lab_pod}
 spec:
   replicas: 1
   selector: {matchLabels: {app: web}}
@@ -352,7 +352,7 @@ def test_create_and_delete_a_deployment(api: Lab) -> None:
     doc = {
         "apiVersion": "apps/v1", "kind": "Deployment",
         "metadata": {"name": "extra", "namespace": "api",
-                     "annotations": {"nexuskit.dev/local-command": "python -m services.placeholder"}},
+                     "annotations": {"nexuskit.dev/local-command": "python -m tests.runtime.lab_pod"}},
         "spec": {"selector": {"matchLabels": {"app": "extra"}},
                  "template": {"metadata": {"labels": {"app": "extra"}},
                               "spec": {"containers": [{"name": "extra", "image": "api/extra:1"}]}}},

@@ -8,8 +8,8 @@ import psutil
 import pytest
 
 from nexuskit.config import KitSettings
-from nexuskit.controlplane import RuntimeDaemon
-from nexuskit.stack import load_stack
+from nexuskit.controlplane.daemon import RuntimeDaemon
+from nexuskit.params import load_stack
 from tests.runtime.conftest import nexuskit, port_block, start_stack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -52,7 +52,7 @@ metadata:
   name: web
   namespace: demo
   annotations:
-    nexuskit.dev/local-command: python -m services.placeholder
+    nexuskit.dev/local-command: python -m tests.runtime.lab_pod
 spec:
   replicas: 2
   selector:

@@ -13,10 +13,10 @@ import yaml
 from emulation.runtime.exceptions import ManifestError
 from emulation.runtime.manifests import load_manifests
 from nexuskit.config import KitSettings
-from nexuskit.controlplane import RuntimeDaemon, render_manifests
-from nexuskit.controlplane.render import manifest_values
+from nexuskit.controlplane.daemon import RuntimeDaemon
+from nexuskit.controlplane.render import manifest_values, render_manifests
 from nexuskit.errors import ConfigError
-from nexuskit.stack import load_stack
+from nexuskit.params import load_stack
 
 GOOD = """\
 apiVersion: v1
@@ -30,7 +30,7 @@ metadata:
   name: web
   namespace: demo
   annotations:
-    nexuskit.dev/local-command: python -m services.placeholder
+    nexuskit.dev/local-command: python -m tests.runtime.lab_pod
 spec:
   replicas: 1
   selector:
@@ -74,7 +74,7 @@ def test_missing_command_annotation_names_file_and_field(tmp_path: Path) -> None
     """A Deployment without nexuskit.dev/local-command fails with the file and the annotation named."""
     path = _write(
         tmp_path,
-        GOOD.replace("    nexuskit.dev/local-command: python -m services.placeholder\n", "    a: b\n"),
+        GOOD.replace("    nexuskit.dev/local-command: python -m tests.runtime.lab_pod\n", "    a: b\n"),
     )
     with pytest.raises(ManifestError) as err:
         load_manifests(tmp_path)
@@ -222,12 +222,12 @@ def test_dependency_cycle_is_refused(tmp_path: Path) -> None:
     """Two deployments that depend on each other fail loading, naming the cycle."""
     other = GOOD.split("---\n", 1)[1].replace("name: web", "name: api").replace("app: web", "app: api")
     text = GOOD.replace(
-        "python -m services.placeholder",
-        "python -m services.placeholder\n    nexuskit.dev/depends-on: demo/api",
+        "python -m tests.runtime.lab_pod",
+        "python -m tests.runtime.lab_pod\n    nexuskit.dev/depends-on: demo/api",
     )
     text += "---\n" + other.replace(
-        "python -m services.placeholder",
-        "python -m services.placeholder\n    nexuskit.dev/depends-on: demo/web",
+        "python -m tests.runtime.lab_pod",
+        "python -m tests.runtime.lab_pod\n    nexuskit.dev/depends-on: demo/web",
     )
     _write(tmp_path, text)
     with pytest.raises(ManifestError) as err:

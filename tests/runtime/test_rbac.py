@@ -63,7 +63,7 @@ kind: Deployment
 metadata:
   name: web
   namespace: a
-  annotations: {nexuskit.dev/local-command: python -m services.placeholder}
+  annotations: {nexuskit.dev/local-command: python -m tests.runtime.lab_pod}
 spec:
   selector: {matchLabels: {app: web}}
   template:

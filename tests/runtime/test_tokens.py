@@ -15,7 +15,9 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from nexuskit.config import KitSettings
-from nexuskit.controlplane import ControlPlaneError, restart, service_token
+from nexuskit.controlplane.client import ControlPlaneError
+from nexuskit.controlplane.cluster import restart
+from nexuskit.controlplane.tokens import service_token
 from tests.runtime.conftest import Lab, http_get, kube_get, nexuskit, wait_until
 
 pytestmark = pytest.mark.e2e

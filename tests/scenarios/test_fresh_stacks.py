@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from nexuskit import controlplane
+from nexuskit.controlplane import lifecycle
 from nexuskit.scenarios.stacks import FreshStacks, StackHandle, needs_control_plane
 from tests.scenarios.conftest import shipped
 
@@ -31,5 +31,5 @@ def test_an_aws_only_scenario_gets_a_stack_without_services(scenario_stacks: Fre
     assert isinstance(aws_only, StackHandle) and isinstance(with_services, StackHandle)
     assert aws_only.settings.port != with_services.settings.port
     assert "AWS only" in aws_only.label
-    assert controlplane.service_endpoints(aws_only.settings)["agent_core"] is None
-    assert controlplane.service_endpoints(with_services.settings)["agent_core"]
+    assert lifecycle.service_endpoints(aws_only.settings)["agent_core"] is None
+    assert lifecycle.service_endpoints(with_services.settings)["agent_core"]

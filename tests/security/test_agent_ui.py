@@ -405,7 +405,7 @@ def test_stack_agent_core_refuses_anonymous_curation(stack: Stack) -> None:
 def test_stack_agent_core_refuses_curation_to_the_ui_account(stack: Stack) -> None:
     """A real token of nexus-ui's ServiceAccount (from the control plane's TokenRequest) may
     not curate on the deployed agent-core: its manifest grants nexus-ui read and write only."""
-    from nexuskit.controlplane import service_token
+    from nexuskit.controlplane.tokens import service_token
 
     token = service_token(stack.settings, service_account="nexus-ui")
     code, body = execute(str(stack.up_report["endpoints"]["agent_core"]), token=token)

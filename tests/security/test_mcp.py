@@ -432,7 +432,7 @@ def test_health_says_only_the_status(servers: Servers) -> None:
 
 # -- the stack as `nexuskit up --local` runs it (the manifests' callers, the runtime's keys) --------
 def _stack_mcp(stack: Stack, service: str) -> str:
-    from nexuskit.local import endpoints
+    from nexuskit.lifecycle import endpoints
 
     return str(endpoints(stack.settings)["mcp"][service])
 
@@ -458,7 +458,7 @@ def test_stack_operator_calls_need_nothing_from_the_user(stack: Stack) -> None:
 
 def test_stack_custom_mcp_refuses_an_account_its_manifest_does_not_list(stack: Stack) -> None:
     """nexus-ui is a caller of aws-mcp (read) but not of custom-mcp: a valid token of it is a 403 there."""
-    from nexuskit.controlplane import service_token
+    from nexuskit.controlplane.tokens import service_token
 
     token = service_token(stack.settings, service_account="nexus-ui")
     body = tool_call("kv_set", {"namespace": "ui", "key": "k", "value": 1})

@@ -30,8 +30,8 @@ import pytest
 import yaml
 
 from emulation.runtime.identity import TokenIssuer
-from nexuskit.controlplane import render_manifests
-from nexuskit.stack import load_stack
+from nexuskit.controlplane.render import render_manifests
+from nexuskit.params import load_stack
 from tests.runtime.conftest import Lab, start_runtime, stop_runtime, wait_until
 
 pytestmark = pytest.mark.e2e

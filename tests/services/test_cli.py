@@ -112,6 +112,31 @@ def test_workflow_run_invalid_input_is_one_line(agents: tuple[ServiceProcess, Se
     assert "input.lat" in out.stderr and "Traceback" not in out.stderr
 
 
+def test_workflow_check_says_what_agent_core_would_refuse(
+    agents: tuple[ServiceProcess, ServiceProcess],
+) -> None:
+    """`workflow check` runs nothing and gives, per input, the message agent-core refuses the run with."""
+    bad = '{"lat": 999, "lon": 0}'
+    out = cli("workflow", "check", "enrich-telemetry", "--input", bad, "--json", "--url", agents[0].url)
+    assert out.returncode == 1
+    problems = json.loads(out.stdout)["problems"]
+    assert problems == {
+        "device_id": "Field required",
+        "lat": "Input should be less than or equal to 90",
+    }
+    refused = cli("workflow", "run", "enrich-telemetry", "--input", bad, "--url", agents[0].url)
+    assert refused.returncode == 1
+    for name, message in problems.items():  # the same words as agent-core's own refusal
+        assert f"input.{name}: {message}" in refused.stderr
+
+    good = '{"lat": 9, "lon": 0, "device_id": "d"}'
+    out = cli("workflow", "check", "enrich-telemetry", "--input", good, "--url", agents[0].url)
+    assert out.returncode == 0, out.stderr
+    assert "ok" in out.stdout
+    out = cli("workflow", "check", "no-such-workflow", "--url", agents[0].url)
+    assert out.returncode == 1 and "unknown workflow 'no-such-workflow'" in out.stderr
+
+
 def test_mcp_tools(mcp_servers: McpServers) -> None:
     """`mcp tools custom --json` lists the tools with read-only flags."""
     out = cli("mcp", "tools", "custom", "--json", "--url", mcp_servers.custom_ro.mcp_url)

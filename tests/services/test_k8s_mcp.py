@@ -1,6 +1,6 @@
 """k8s-mcp against the real process runtime (``python -m emulation.runtime``) and its Kubernetes API.
 
-The runtime runs a small manifests folder: ``web`` (the placeholder service, healthy) and
+The runtime runs a small manifests folder: ``web`` (the lab pod of tests/runtime/lab_pod.py, healthy) and
 ``crasher`` (exits 3 after printing an error, so it crash-loops), with a fast restart
 backoff. k8s-mcp reaches the runtime's Kubernetes API as its pods do, with the official
 client: ``KUBERNETES_SERVICE_HOST``/``PORT`` and an automounted-like folder (``token`` of
@@ -95,7 +95,7 @@ kind: Deployment
 metadata:
   name: web
   namespace: nexus-mcp
-  annotations: {nexuskit.dev/local-command: python -m services.placeholder}
+  annotations: {nexuskit.dev/local-command: python -m tests.runtime.lab_pod}
 spec:
   replicas: 1
   selector: {matchLabels: {app.kubernetes.io/name: web}}

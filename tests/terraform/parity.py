@@ -2,7 +2,7 @@
 
 :func:`terraform_view` resolves the name and size expressions of the platform stack and its
 modules for one environment's parameter file; :func:`nexuskit_view` builds the same shape
-from :func:`nexuskit.stack.load_stack`. The parity test asserts the two are equal.
+from :func:`nexuskit.params.load_stack`. The parity test asserts the two are equal.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from typing import Any
 
 from tfstatic import TF_ROOT, Scope, expression, module_scope, stack_scope
 
-from nexuskit.edge import AUTH_ROUTE, auth_api_spec
-from nexuskit.stack import StackSpec
+from nexuskit.edge.auth import AUTH_ROUTE, auth_api_spec
+from nexuskit.params import StackSpec
 
 # StackSpec.roles key -> module holding aws_iam_role.<key>
 ROLE_MODULES = {

@@ -83,7 +83,7 @@ def test_services_wait_for_healthy_dependencies(compose: dict[str, Any]) -> None
 
 def test_the_ui_reads_the_streams_the_platform_stack_names(compose: dict[str, Any]) -> None:
     """nexus-ui's stream, delivery and video names are the stack's (default project and env)."""
-    from nexuskit.stack import load_stack
+    from nexuskit.params import load_stack
 
     spec = load_stack(REPO_ROOT / "terraform" / "envs" / "local" / "terraform.tfvars.json")
     env = {

@@ -25,8 +25,8 @@ from tfreal import require_aws_provider
 from nexuskit.aws import AwsTarget
 from nexuskit.config import KitSettings
 from nexuskit.engine import EmbeddedEngine
+from nexuskit.params import StackSpec, load_stack
 from nexuskit.promote.lambdacheck import check_auth_package
-from nexuskit.stack import StackSpec, load_stack
 from tests.helpers import free_port
 
 # The AWS provider's own waits dominate: ~55 s of S3 lifecycle confirmation reads in the apply
@@ -232,9 +232,9 @@ def test_destroy_leaves_no_stream_bucket_delivery_role_or_log_group(tf_stack: Te
         for instance in resource["instances"]
     }
     assert roles
-    from nexuskit import controlplane
+    from nexuskit.controlplane import lifecycle
 
-    controlplane.stop(KitSettings(port=tf_stack.port, state_dir=tf_stack.state_dir))
+    lifecycle.stop(KitSettings(port=tf_stack.port, state_dir=tf_stack.state_dir))
     for tier in ("bronze", "silver", "gold", "vibranium"):
         _empty_bucket(tf_stack.client("s3"), f"nexus-dev-{tier}-us-west-2")
     result = tf_stack.cli("tf", "destroy", "--local", "--json")

@@ -15,7 +15,7 @@ from tfreal import require_aws_provider, require_terraform
 from typer.testing import CliRunner
 
 from nexuskit.cli import app
-from nexuskit.stack import repo_root
+from nexuskit.params import repo_root
 from nexuskit.terraform import validate_stacks
 from nexuskit.terraform.mirrors import current_platform, discover_mirrors
 

@@ -9,7 +9,7 @@ import pytest
 from parity import nexuskit_view, terraform_view
 from tfstatic import TF_ROOT, load_config
 
-from nexuskit.stack import load_stack
+from nexuskit.params import load_stack
 
 
 def _diff(terraform: dict, nexuskit: dict) -> list[str]:

@@ -77,8 +77,8 @@ def test_lambda_environment_matches_the_local_deploy(stack: Scope, env: str) -> 
     """Terraform sets exactly the variables the auth handler reads (as the local deploy does)."""
     import inspect
 
-    from nexuskit.edge import auth_environment, token_audience, token_issuer
-    from nexuskit.stack import load_stack
+    from nexuskit.edge.auth import auth_environment, token_audience, token_issuer
+    from nexuskit.params import load_stack
 
     edge = module_scope(stack, "edge")
     variables = edge.config.resource("aws_lambda_function", "auth")["environment"][0]["variables"]

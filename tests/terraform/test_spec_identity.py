@@ -10,8 +10,8 @@ import pytest
 from conftest import module_config
 from tfstatic import expression, literal, sid_actions, source, statements
 
+from nexuskit.params import load_stack
 from nexuskit.provision import policies
-from nexuskit.stack import load_stack
 
 # StackSpec.roles key -> (module, aws_iam_policy_document name)
 POLICY_DOCUMENTS = {

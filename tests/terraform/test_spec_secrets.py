@@ -8,8 +8,8 @@ from typing import Any
 from conftest import module_config
 from tfstatic import TF_ROOT, Scope, expression, literal, load_config, module_scope, source, statements
 
+from nexuskit.params import load_stack
 from nexuskit.provision import policies
-from nexuskit.stack import load_stack
 
 ACCOUNT = "123456789012"
 DEPLOYER = "arn:aws:iam::123456789012:role/deployer"

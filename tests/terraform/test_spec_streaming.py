@@ -102,8 +102,8 @@ def test_firehose_logs_to_the_spec_log_groups(stack: Scope) -> None:
 
 def test_error_prefixes_match_the_embedded_provisioner(stack: Scope, env: str) -> None:
     """Failed deliveries go under the same ErrorOutputPrefix in Terraform and locally."""
+    from nexuskit.params import load_stack
     from nexuskit.provision.streaming import firehose_destination
-    from nexuskit.stack import load_stack
 
     spec = load_stack(env=env)
     streaming = module_scope(stack, "streaming")

@@ -11,7 +11,7 @@ import pytest
 from conftest import ENVS
 from tfstatic import TF_ROOT, Config, expression, literal, load_config, load_tfvars
 
-from nexuskit.stack import StackParams
+from nexuskit.params import StackParams
 
 # Capabilities prod must enable. enable_custom_domain is excluded: the spec makes the custom
 # domain optional (§2.5) and it needs a domain name the project does not own.

@@ -13,8 +13,8 @@ import pytest
 from tfreal import require_terraform
 
 from emulation.runtime.manifests import Manifests, load_manifests
-from nexuskit.controlplane import manifest_values, render_manifests
-from nexuskit.stack import load_stack, repo_root
+from nexuskit.controlplane.render import manifest_values, render_manifests
+from nexuskit.params import load_stack, repo_root
 from nexuskit.terraform.workloads import terraform_workload_keys
 from nexuskit.terraform.workspace import Workspace
 

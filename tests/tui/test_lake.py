@@ -79,7 +79,7 @@ async def test_promote_then_preview_a_vibranium_object(make_app, bronze_data) ->
 @pytest.mark.asyncio
 async def test_sql_prompt_and_grants(make_app, bronze_data) -> None:  # type: ignore[no-untyped-def]
     """SQL over silver answers in a table; the grants tab shows the admin with rw on every tier."""
-    from nexuskit.lake.promote import promote
+    from nexuskit.lake.tiers import promote
 
     promote(overview.open_lake(make_app().settings), "silver")
     app = make_app(start="lake")

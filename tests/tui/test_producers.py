@@ -1,7 +1,4 @@
-"""Producers screen: start a producer, counters move, the bronze count rises, delivery proof.
-
-Skips with the precise reason while ``nexuskit.producers`` lacks what the screen calls.
-"""
+"""Producers screen: start a producer, counters move, the bronze count rises, delivery proof."""
 
 from __future__ import annotations
 
@@ -9,45 +6,18 @@ import pytest
 from textual.widgets import Input, Select, Static
 
 from tests.tui.conftest import notifications, wait_for
-from tui.producer_runs import CoreNotAvailableError, ProducerRuns
-from tui.widgets import NotAvailable as NotAvailableNotice
 from tui.widgets import ProducerPanel
 
 pytestmark = pytest.mark.e2e
-
-
-def _require_producers(settings) -> None:  # type: ignore[no-untyped-def]
-    try:
-        ProducerRuns(settings).check()
-    except CoreNotAvailableError as exc:
-        pytest.skip(exc.reason)
-
-
-@pytest.mark.asyncio
-async def test_missing_core_is_said_plainly(make_app, tui_stack) -> None:  # type: ignore[no-untyped-def]
-    """Without the producers core the screen says "not available: <reason>" and shows no data."""
-    try:
-        ProducerRuns(tui_stack.settings).check()
-        pytest.skip("nexuskit.producers is available")
-    except CoreNotAvailableError as exc:
-        reason = exc.reason
-    app = make_app(start="producers")
-    async with app.run_test(size=(120, 40)) as pilot:
-        notice = await wait_for(
-            pilot, lambda: next(iter(app.screen.query(NotAvailableNotice)), None), what="notice"
-        )
-        assert str(notice.render()) == f"not available: {reason}"
-        assert not app.screen.query(ProducerPanel)
 
 
 @pytest.mark.asyncio
 async def test_start_a_producer_counters_move_bronze_rises(make_app, tui_stack) -> None:  # type: ignore[no-untyped-def]
     """A client producer "until stopped" at 50/s: counters move, bronze grows, `x` stops it, proof 0 missing.
 
-    The run is a `nexuskit produce` child process; stopping it sends SIGINT, and the
+    The run is a producer child process; stopping it sends SIGINT, and the
     child still reports what it sent, which the delivery proof then finds in bronze.
     """
-    _require_producers(tui_stack.settings)
     app = make_app(start="producers")
     async with app.run_test(size=(120, 40), notifications=True) as pilot:
         screen = app.screen
@@ -82,7 +52,6 @@ async def test_start_a_producer_counters_move_bronze_rises(make_app, tui_stack) 
 @pytest.mark.asyncio
 async def test_a_producer_that_cannot_start_says_why(make_app, tui_stack) -> None:  # type: ignore[no-untyped-def]
     """A template that does not exist: the run ends "failed" and the panel and a notification say why."""
-    _require_producers(tui_stack.settings)
     app = make_app(start="producers")
     async with app.run_test(size=(120, 40), notifications=True) as pilot:
         screen = app.screen

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from textual.widgets import DataTable
 
-from nexuskit import controlplane
+from nexuskit.controlplane import cluster
 from tests.tui.conftest import notifications, wait_for
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.detail import DetailScreen
@@ -15,7 +15,7 @@ pytestmark = pytest.mark.e2e
 
 
 def _replicas(settings, name: str) -> int:  # type: ignore[no-untyped-def]
-    return next(int(d["replicas"]) for d in controlplane.deployments(settings) if d["name"] == name)
+    return next(int(d["replicas"]) for d in cluster.deployments(settings) if d["name"] == name)
 
 
 async def _select(pilot, table: DataTable, key: str) -> None:  # type: ignore[no-untyped-def]
@@ -68,7 +68,7 @@ async def test_scale_asks_then_scales(make_app, tui_stack) -> None:  # type: ign
         await pilot.press("backspace", "2", "enter")
         await wait_for(pilot, lambda: _replicas(tui_stack.settings, "k8s-mcp") == 2, what="scaled to 2")
         await wait_for(pilot, lambda: any("scaled to 2" in n for n in notifications(app)), what="notice")
-    controlplane.scale(tui_stack.settings, "k8s-mcp", 1)
+    cluster.scale(tui_stack.settings, "k8s-mcp", 1)
 
 
 @pytest.mark.asyncio

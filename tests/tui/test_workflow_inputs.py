@@ -64,17 +64,30 @@ def test_a_right_form_gives_typed_values() -> None:
     }
 
 
-def test_each_wrong_field_gets_its_own_message() -> None:
-    """Missing, wrong type, out of range, too short, wrong JSON kind: one clear message per field."""
+def test_each_wrong_field_gets_agent_cores_message() -> None:
+    """Missing, wrong type, out of range, wrong JSON kind, not a choice: agent-core's message per field."""
     texts = {"device_id": "", "lat": "north", "lon": "200", "readings": "[1]", "mode": "medium"}
-    _, problems = read_form(input_fields(ENRICH), texts)
+    document, problems = read_form(input_fields(ENRICH), texts)
     assert problems == {
-        "device_id": "required",
-        "lat": "must be a number",
-        "lon": "must be at most 180",
-        "readings": 'must be a JSON object, e.g. {"key": 1}',
-        "mode": "must be one of fast, slow",
+        "device_id": "Field required",
+        "lat": "Input should be of type number",
+        "lon": "Input should be less than or equal to 180",
+        "readings": "Input should be of type object",
+        "mode": "Input should be one of ['fast', 'slow']",
     }
+    assert document == {}  # nothing wrong is sent
+
+
+def test_the_form_checks_as_agent_core_does() -> None:
+    """The form's messages are exactly those agent-core gives for the same input (its own model)."""
+    from services.agent_core.workflow.model import InputSchema
+
+    texts = {"device_id": "", "lat": "north", "lon": "200", "events": "{}", "dry": "yes"}
+    fields = input_fields(ENRICH)
+    _, problems = read_form(fields, texts)
+    sent = {"lat": "north", "lon": 200, "events": "{}", "dry": "yes"}
+    refused = InputSchema.model_validate(ENRICH["input"]).problems(sent)
+    assert problems == {p["loc"][-1]: p["msg"] for p in refused}
 
 
 def test_json_goes_back_into_the_form_and_says_what_does_not_fit() -> None:

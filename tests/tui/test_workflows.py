@@ -1,7 +1,4 @@
-"""Workflows screen: launch a workflow, see its steps and its result.
-
-Skips with the precise reason while ``nexuskit.workflows`` lacks what the screen calls.
-"""
+"""Workflows screen: launch a workflow, see its steps and its result."""
 
 from __future__ import annotations
 
@@ -13,38 +10,10 @@ from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, Static, TextArea
 
 from tests.tui.conftest import notifications, wait_for
-from tui.widgets import NotAvailable as NotAvailableNotice
 from tui.widgets import WorkflowInputForm
 from tui.widgets.workflow_form import InputRow
-from tui.workflow_runs import CoreNotAvailableError, WorkflowRuns
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.mark.asyncio
-async def test_missing_core_is_said_plainly(make_app, tui_stack) -> None:  # type: ignore[no-untyped-def]
-    """Without the workflows core the screen says "not available: <reason>" and launches nothing."""
-    try:
-        WorkflowRuns(tui_stack.settings).check()
-        pytest.skip("nexuskit.workflows is available")
-    except CoreNotAvailableError as exc:
-        reason = exc.reason
-    app = make_app(start="workflows")
-    async with app.run_test(size=(120, 40), notifications=True) as pilot:
-        notice = await wait_for(
-            pilot, lambda: next(iter(app.screen.query(NotAvailableNotice)), None), what="notice"
-        )
-        assert str(notice.render()) == f"not available: {reason}"
-        await pilot.press("ctrl+s")
-        await pilot.pause()
-        assert app.screen.query_one("#timeline", DataTable).row_count == 0
-
-
-def _require_workflows(settings) -> None:  # type: ignore[no-untyped-def]
-    try:
-        WorkflowRuns(settings).check()
-    except CoreNotAvailableError as exc:
-        pytest.skip(exc.reason)
 
 
 async def _choose(pilot: Pilot[Any], screen: Any, name: str) -> WorkflowInputForm:
@@ -73,7 +42,6 @@ async def _type(pilot: Pilot[Any], row: InputRow, text: str) -> None:
 @pytest.mark.asyncio
 async def test_launch_a_workflow_see_steps_and_result(make_app, tui_stack) -> None:  # type: ignore[no-untyped-def]
     """ops-triage on aws-mcp, typed in the form built from its inputs: steps fill the timeline, a result."""
-    _require_workflows(tui_stack.settings)
     app = make_app(start="workflows")
     async with app.run_test(size=(160, 48), notifications=True) as pilot:
         screen = app.screen
@@ -102,7 +70,6 @@ async def test_launch_a_workflow_see_steps_and_result(make_app, tui_stack) -> No
 @pytest.mark.asyncio
 async def test_the_form_refuses_a_missing_and_an_out_of_range_input(make_app, tui_stack) -> None:  # type: ignore[no-untyped-def]
     """No pod and 900 tail lines (0-500): each field says what is wrong, and nothing is launched."""
-    _require_workflows(tui_stack.settings)
     app = make_app(start="workflows")
     async with app.run_test(size=(160, 48), notifications=True) as pilot:
         screen = app.screen
@@ -110,8 +77,8 @@ async def test_the_form_refuses_a_missing_and_an_out_of_range_input(make_app, tu
         await _type(pilot, _row(form, "tail_lines"), "900")
         await pilot.press("ctrl+s")
         await pilot.pause()
-        assert _row(form, "pod").problem == "↳ pod: required"
-        assert _row(form, "tail_lines").problem == "↳ tail_lines: must be at most 500"
+        assert _row(form, "pod").problem == "↳ pod: Field required"  # agent-core's own messages
+        assert _row(form, "tail_lines").problem == "↳ tail_lines: Input should be less than or equal to 500"
         assert _row(form, "namespace").problem == ""
         assert any("the input has 2 problems" in n for n in notifications(app))
         await pilot.pause(1.0)
@@ -125,7 +92,6 @@ async def test_the_form_refuses_a_missing_and_an_out_of_range_input(make_app, tu
 @pytest.mark.asyncio
 async def test_raw_json_toggle_keeps_what_was_typed(make_app, tui_stack) -> None:  # type: ignore[no-untyped-def]
     """F2: the form's values as JSON; edited JSON goes back into the form; bad JSON stays to be fixed."""
-    _require_workflows(tui_stack.settings)
     app = make_app(start="workflows")
     async with app.run_test(size=(160, 48), notifications=True) as pilot:
         screen = app.screen

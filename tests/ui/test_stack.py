@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -33,6 +34,17 @@ def _get(ui_url: str, path: str, token: str) -> Any:
     answer = httpx.get(f"{ui_url}{path}", headers={"authorization": f"Bearer {token}"}, timeout=60)
     assert answer.status_code == 200, answer.text
     return answer.json()
+
+
+def _until(found: Callable[[], Any], timeout: float, what: str, every: float = 0.3) -> Any:
+    """The first truthy ``found()``; fails saying what it waited for after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = found()
+        if value:
+            return value
+        assert time.monotonic() < deadline, f"waited {timeout:.0f} s for {what}"
+        time.sleep(every)
 
 
 def test_token_from_the_http_api_is_accepted(ui_stack: Stack, ui_url: str) -> None:
@@ -133,8 +145,12 @@ def test_workflow_launched_through_the_ui_runs_to_its_result(ui_url: str, token:
     )
     assert answer.status_code == 202, answer.text
     run_id = answer.json()["run_id"]
-    while (run := _get(ui_url, f"/api/workflows/runs/{run_id}", token))["status"] == "running":
-        time.sleep(0.3)
+
+    def finished() -> Any:
+        run = _get(ui_url, f"/api/workflows/runs/{run_id}", token)
+        return run if run["status"] != "running" else None
+
+    run = _until(finished, 120, f"run {run_id} to finish")
     assert run["status"] == "succeeded", run.get("error")
     assert [s["id"] for s in run["steps"]] == ["inventory", "glue"]
 
@@ -143,16 +159,21 @@ def test_telemetry_event_appears_as_a_map_point(ui_stack: Stack, ui_url: str, to
     """An event on the primary stream is a live ``internal`` point at once, then a ``gold`` one
     when agent-core has made its insight."""
     _get(ui_url, "/api/telemetry", token)  # the page watches: the stream reader starts at LATEST
-    while _get(ui_url, "/api/telemetry", token)["sources"]["internal"]["state"] != "reading":
-        time.sleep(0.2)
+    _until(
+        lambda: _get(ui_url, "/api/telemetry", token)["sources"]["internal"]["state"] == "reading",
+        60,
+        "the internal stream reader to be reading",
+        every=0.2,
+    )
     put_telemetry(ui_stack, "dev-ui", -33.9, 18.4)
-    wanted = {"internal", "gold"}
-    while True:
+
+    def sources() -> set[str]:
         points = _get(ui_url, "/api/telemetry", token)["points"]
-        seen = {p["source"] for p in points if p["device_id"] == "dev-ui" and p["lat"] == -33.9}
-        if wanted <= seen:
-            break
-        time.sleep(0.5)
+        return {p["source"] for p in points if p["device_id"] == "dev-ui" and p["lat"] == -33.9}
+
+    _until(lambda: "internal" in sources(), 30, "the event as a live internal point")
+    seen = _until(lambda: (found := sources()) >= {"internal", "gold"} and found, 150, "its gold point")
+    assert seen >= {"internal", "gold"}
 
 
 def test_vibranium_view_answers(ui_url: str, token: str) -> None:

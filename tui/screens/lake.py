@@ -250,7 +250,7 @@ class LakeScreen(NexusScreen):
 
     @work(thread=True, exit_on_error=False, group="lake-promote")
     def run_promotion(self) -> None:
-        from nexuskit.lake.promote import promote
+        from nexuskit.lake.tiers import promote
 
         self.promoting = True
         self.ui(self._promotion_event, {"job": "promotion", "phase": "start", "total": None})

@@ -1,7 +1,9 @@
 """Producers: start several synthetic producers, watch them live, prove delivery.
 
-Goes through :class:`tui.producer_runs.ProducerRuns` (each run is a ``nexuskit produce``
-child process; the screen only shows its counters); the bronze count comes from
+Goes through :class:`nexuskit.producers.child.ProducerChildren` (each run is a producer
+child process, which runs as ``nexuskit produce --progress jsonl`` does; the screen only
+shows its counters); the templates come from :func:`nexuskit.producers.list_templates`
+(``nexuskit produce templates``), the bronze count from
 :func:`nexuskit.lake.browse.tier_summary` (``nexuskit lake stats``).
 """
 
@@ -17,10 +19,9 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Input, Label, Select, Static
 
 from nexuskit import overview
+from nexuskit.producers.child import FINISHED, ChildRequest, ProducerChildren
 from tui.actions import bindings_for
-from tui.producer_runs import FINISHED, CoreNotAvailableError, ProducerOptions, ProducerRuns
 from tui.screens.base import NexusScreen
-from tui.widgets import NotAvailable as NotAvailableNotice
 from tui.widgets import ProducerPanel
 
 TICK_S = 1.0
@@ -38,12 +39,11 @@ class ProducersScreen(NexusScreen):
 
     def __init__(self) -> None:
         super().__init__()
-        self.backend: ProducerRuns | None = None  # on mount (needs the app's settings)
+        self.backend: ProducerChildren | None = None  # on mount (needs the app's settings)
         self.bronze: dict[str, Any] = {}
         self.lake: Any = None
         self.runs: dict[str, Any] = {}
         self.proved: set[str] = set()
-        self.unavailable: str | None = None
         self._tick_count = 0
         self._bronze_until = 0.0
 
@@ -85,44 +85,34 @@ class ProducersScreen(NexusScreen):
 
     def on_mount(self) -> None:
         super().on_mount()
-        self.backend = ProducerRuns(self.nexus.settings)
-        self.check_core()
+        self.backend = ProducerChildren(self.nexus.settings)
+        self.load_templates()
         self.set_interval(TICK_S, self.tick)
         self.count_bronze()
 
-    @work(thread=True, exit_on_error=False, group="producers-check")
-    def check_core(self) -> None:
-        assert self.backend is not None
-        try:
-            self.backend.check()
-        except CoreNotAvailableError as exc:
-            self.ui(self.show_unavailable, exc.reason)
-            return
+    @work(thread=True, exit_on_error=False, group="producers-templates")
+    def load_templates(self) -> None:
+        from nexuskit.producers import list_templates
+
         with self.reporting("templates"):
-            self.ui(self._show_templates, self.backend.templates())
+            self.ui(self._show_templates, [str(t["name"]) for t in list_templates()])
 
     def on_unmount(self) -> None:
         if self.backend is not None:
             self.backend.stop_all()
 
-    def show_unavailable(self, reason: str) -> None:
-        self.unavailable = reason
-        runs = self.query_one("#runs", VerticalScroll)
-        runs.remove_children()
-        runs.mount(NotAvailableNotice(reason, id="producers-unavailable"))
-
     def _show_templates(self, names: list[str]) -> None:
         self.query_one("#template", Select).set_options([(n, n) for n in names])
 
     # -- start / stop ---------------------------------------------------------------------
-    def _form_options(self) -> ProducerOptions | None:
+    def _form_options(self) -> ChildRequest | None:
         def number(widget: str, default: float | None) -> float | None:
             text = self.query_one(widget, Input).value.strip()
             return float(text) if text else default
 
         try:
             seed = number("#seed", None)
-            return ProducerOptions(
+            return ChildRequest(
                 channel=str(self.query_one("#channel", Select).value),
                 template=str(self.query_one("#template", Select).value),
                 rate=number("#rate", 100.0) or 100.0,
@@ -142,25 +132,18 @@ class ProducersScreen(NexusScreen):
     def action_start_producer(self) -> None:
         if not self.allowed("start_producer"):
             return
-        if self.unavailable:
-            self.notify(self.unavailable, title="not available", severity="warning")
-            return
         options = self._form_options()
         if options is not None:
             self.start_run(options)
 
     @work(thread=True, exit_on_error=False, group="producers-start")
-    def start_run(self, options: ProducerOptions) -> None:
+    def start_run(self, options: ChildRequest) -> None:
         assert self.backend is not None
         with self.reporting("start producer"):
-            try:
-                run = self.backend.start(options)
-            except CoreNotAvailableError as exc:
-                self.ui(self.show_unavailable, exc.reason)
-                return
+            run = self.backend.start(options)
             self.ui(self._add_run, run, options)
 
-    def _add_run(self, run: Any, options: ProducerOptions) -> None:
+    def _add_run(self, run: Any, options: ChildRequest) -> None:
         run_id = str(run.run_id)
         self.runs[run_id] = run
         self.query_one("#runs", VerticalScroll).mount(ProducerPanel(run_id, f"{run_id} · {options.title}"))

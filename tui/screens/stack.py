@@ -2,7 +2,7 @@
 
 Calls :func:`nexuskit.overview.stack_overview` (``nexuskit overview``),
 :func:`~nexuskit.overview.deployment_detail` / ``resource_detail`` for the drill-down and
-:func:`nexuskit.controlplane.restart` / ``scale`` (``nexuskit restart`` / ``scale``).
+:func:`nexuskit.controlplane.cluster.restart` / ``scale`` (``nexuskit restart`` / ``scale``).
 """
 
 from __future__ import annotations
@@ -16,9 +16,11 @@ from textual.binding import BindingType
 from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
-from nexuskit import controlplane, overview
+from nexuskit import overview
+from nexuskit.controlplane import cluster
+from nexuskit.textfmt import age
 from tui.actions import bindings_for
-from tui.format import age, sync_rows
+from tui.format import sync_rows
 from tui.screens.base import NexusScreen
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.detail import DetailScreen
@@ -251,7 +253,7 @@ class StackScreen(NexusScreen):
     @work(thread=True, exit_on_error=False, group="stack-change")
     def run_restart(self, name: str) -> None:
         with self.reporting(f"restart {name}"):
-            result = controlplane.restart(self.nexus.settings, name)
+            result = cluster.restart(self.nexus.settings, name)
             self.ui(
                 self.notify, f"deployment {result['namespace']}/{result['name']} restarting", title="restart"
             )
@@ -260,7 +262,7 @@ class StackScreen(NexusScreen):
     @work(thread=True, exit_on_error=False, group="stack-change")
     def run_scale(self, name: str, replicas: int) -> None:
         with self.reporting(f"scale {name}"):
-            result = controlplane.scale(self.nexus.settings, name, replicas)
+            result = cluster.scale(self.nexus.settings, name, replicas)
             self.ui(
                 self.notify,
                 f"deployment {result['namespace']}/{result['name']} scaled to {result['replicas']}",

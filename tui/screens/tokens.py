@@ -4,7 +4,8 @@ Calls :mod:`nexuskit.edge.tokens` (``nexuskit token issue / verify / env``): the
 asked for over HTTP (``POST /auth``) like a producer does; claims come from
 ``decode_unverified`` and the signature check from ``verify_for_stack``; masking and the
 export lines from ``masked`` and ``export_lines``. The history of issued tokens (no
-secrets) is kept across sessions by :class:`tui.token_history.TokenHistory`.
+secrets) is kept across sessions by :class:`nexuskit.token_history.TokenHistory`
+(``nexuskit token history`` lists it).
 """
 
 from __future__ import annotations
@@ -23,10 +24,10 @@ from textual.widgets import Button, DataTable, Input, Label, Static
 
 from nexuskit.edge import tokens
 from nexuskit.edge.errors import TokenError
+from nexuskit.token_history import TokenHistory, TokenHistoryError, TokenRecord
 from tui.actions import bindings_for
 from tui.format import clock_time, moment
 from tui.screens.base import NexusScreen
-from tui.token_history import TokenHistory, TokenHistoryError, TokenRecord
 from tui.widgets import ExpiryCountdown
 
 

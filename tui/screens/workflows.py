@@ -1,6 +1,6 @@
 """Workflows: agent-core's catalogue, an input form, launch, a live step timeline, the result.
 
-Goes through :class:`tui.workflow_runs.WorkflowRuns` (``nexuskit workflow list / run``).
+Calls :mod:`nexuskit.workflows` (``nexuskit workflow list / check / run / show``).
 The input form is built from the inputs the workflow declares
 (:mod:`tui.workflow_inputs`); a workflow that declares none, or "raw JSON" (F2), gives the
 JSON editor instead.
@@ -18,9 +18,9 @@ from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Checkbox, DataTable, Label, Static, TextArea
 
+from nexuskit import workflows
 from tui.actions import bindings_for
 from tui.screens.base import NexusScreen
-from tui.widgets import NotAvailable as NotAvailableNotice
 from tui.widgets import WorkflowInputForm
 from tui.workflow_inputs import (
     InputField,
@@ -30,7 +30,6 @@ from tui.workflow_inputs import (
     read_form,
     starting_texts,
 )
-from tui.workflow_runs import FINISHED, CoreNotAvailableError, WorkflowRuns
 
 POLL_S = 0.5
 
@@ -75,11 +74,9 @@ class WorkflowsScreen(NexusScreen):
 
     def __init__(self) -> None:
         super().__init__()
-        self.backend: WorkflowRuns | None = None
         self.catalogue: list[dict[str, Any]] = []
         self.current: dict[str, Any] = {}
         self.watching: str | None = None
-        self.unavailable: str | None = None
         self.input_for = ""
         self.fields: list[InputField] = []
         self.raw_json = False
@@ -114,7 +111,6 @@ class WorkflowsScreen(NexusScreen):
 
     def on_mount(self) -> None:
         super().on_mount()
-        self.backend = WorkflowRuns(self.nexus.settings)
         self.query_one("#catalogue", DataTable).add_columns("workflow", "description")
         self.query_one("#timeline", DataTable).add_columns("#", "step", "call", "status", "took")
         self.query_one("#past-runs", DataTable).add_columns("run", "workflow", "status", "started")
@@ -127,37 +123,23 @@ class WorkflowsScreen(NexusScreen):
 
     @work(thread=True, exit_on_error=False, group="workflows-catalogue", exclusive=True)
     def load_catalogue(self) -> None:
-        assert self.backend is not None
-        try:
-            self.backend.check()
-        except CoreNotAvailableError as exc:
-            self.ui(self.show_unavailable, exc.reason)
-            return
         with self.reporting("workflow catalogue"):
-            self.ui(self.show_catalogue, self.backend.catalogue(), self.backend.past_runs())
+            self.ui(self.show_catalogue, workflows.list_workflows(self.nexus.settings))
 
-    def show_unavailable(self, reason: str) -> None:
-        if self.unavailable == reason:
-            return
-        self.unavailable = reason
-        self.query_one("#workflow-right").mount(
-            NotAvailableNotice(reason, id="workflows-unavailable"), before=0
-        )
-
-    def show_catalogue(self, items: list[dict[str, Any]], runs: list[dict[str, Any]] | None) -> None:
+    def show_catalogue(self, items: list[dict[str, Any]]) -> None:
         self.catalogue = items
         table = self.query_one("#catalogue", DataTable)
         table.clear()
         for item in items:
             name = str(item.get("name"))
             table.add_row(name, str(item.get("description", "")), key=name)
-        self.show_past(runs)
+        self.show_past()
 
-    def show_past(self, runs: list[dict[str, Any]] | None = None) -> None:
-        """Agent-core's runs when the core lists them, else the runs launched here."""
+    def show_past(self) -> None:
+        """The runs launched here, newest first."""
         past = self.query_one("#past-runs", DataTable)
         past.clear()
-        for run in runs if runs is not None else reversed(list(self.session_runs.values())):
+        for run in reversed(list(self.session_runs.values())):
             past.add_row(
                 str(run.get("run_id")),
                 str(run.get("workflow", run.get("name", ""))),
@@ -248,6 +230,9 @@ class WorkflowsScreen(NexusScreen):
             form = self.query_one("#workflow-form", WorkflowInputForm)
             document, problems = read_form(self.fields, form.texts())
             form.show_problems(problems)
+            if "" in problems:  # the input as a whole, not one field
+                self.notify(f"the input cannot be checked: {problems['']}", severity="error")
+                return None
             if problems:
                 count = len(problems)
                 self.notify(
@@ -275,9 +260,6 @@ class WorkflowsScreen(NexusScreen):
     def action_launch(self) -> None:
         if not self.allowed("launch"):
             return
-        if self.unavailable:
-            self.notify(self.unavailable, title="not available", severity="warning")
-            return
         table = self.query_one("#catalogue", DataTable)
         if table.row_count == 0:
             self.notify("the catalogue is empty", severity="warning")
@@ -289,9 +271,8 @@ class WorkflowsScreen(NexusScreen):
 
     @work(thread=True, exit_on_error=False, group="workflows-launch")
     def launch_run(self, name: str, payload: dict[str, Any]) -> None:
-        assert self.backend is not None
         with self.reporting(f"launch {name}"):
-            started = self.backend.launch(name, payload)
+            started = workflows.run_workflow(self.nexus.settings, name, payload, wait=False)
             self.ui(self._launched, started)
 
     def _launched(self, run: dict[str, Any]) -> None:
@@ -304,9 +285,8 @@ class WorkflowsScreen(NexusScreen):
 
     @work(thread=True, exit_on_error=False, group="workflows-poll", exclusive=True)
     def fetch_run(self, run_id: str) -> None:
-        assert self.backend is not None
         with self.reporting(f"run {run_id}"):
-            self.ui(self.show_run, self.backend.run(run_id))
+            self.ui(self.show_run, workflows.get_run(self.nexus.settings, run_id))
 
     def show_run(self, run: dict[str, Any]) -> None:
         self.current = run
@@ -338,7 +318,7 @@ class WorkflowsScreen(NexusScreen):
                     body, "json", theme=self.nexus.syntax_theme, word_wrap=True, background_color="default"
                 )
             )
-        if status in FINISHED and self.watching == run.get("run_id"):
+        if status in workflows.FINISHED and self.watching == run.get("run_id"):
             self.watching = None
             self.notify(
                 f"{run.get('workflow', 'workflow')} {status}",

@@ -1,9 +1,8 @@
 """Widgets of the dashboard; each carries its own defaults in ``DEFAULT_CSS``."""
 
 from tui.widgets.countdown import ExpiryCountdown
-from tui.widgets.not_available import NotAvailable
 from tui.widgets.producer_panel import ProducerPanel
 from tui.widgets.screen_tabs import ScreenTabs
 from tui.widgets.workflow_form import WorkflowInputForm
 
-__all__ = ["ExpiryCountdown", "NotAvailable", "ProducerPanel", "ScreenTabs", "WorkflowInputForm"]
+__all__ = ["ExpiryCountdown", "ProducerPanel", "ScreenTabs", "WorkflowInputForm"]

@@ -10,7 +10,7 @@ wait_for           :mod:`.wait` (objects, records, lake rows,      implemented
                    producer delivery proof, workflow run)
 assert             :mod:`.checks` (JSONPath, value, lake SQL)      implemented
 snapshot           :mod:`.checks`                                  implemented
-lake_promote       :mod:`.lake` (``nexuskit.lake.promote``)        implemented
+lake_promote       :mod:`.lake` (``nexuskit.lake.tiers``)        implemented
 restart_engine     :mod:`.engine`                                  implemented
 produce            :mod:`.produce` (``nexuskit.producers``)        implemented
 put_video          :mod:`.produce` (producers + Kinesis Video)     implemented

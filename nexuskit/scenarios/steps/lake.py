@@ -28,7 +28,7 @@ def _lake_error(exc: NexuskitError, call: str) -> CallError:
 
 def promote_call(ctx: StepContext, body: LakePromote) -> dict[str, Any]:
     require("lake_promote", "lake")
-    from nexuskit.lake.promote import promote
+    from nexuskit.lake.tiers import promote
 
     kwargs: dict[str, Any] = {"glue": body.via == "glue"}
     if body.threshold is not None:

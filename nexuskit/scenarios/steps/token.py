@@ -50,7 +50,7 @@ def _auth_url(ctx: StepContext) -> str:
 
 def _signer(ctx: StepContext) -> AwsTarget | None:
     """The stack's admin when ``POST /auth`` takes AWS_IAM authorization, else None."""
-    from nexuskit.edge import auth_route_authorization
+    from nexuskit.edge.auth import auth_route_authorization
 
     stack = ctx.stack
     if "auth_authorization" not in ctx.cache:  # one lookup per scenario run
@@ -88,7 +88,7 @@ def token_call(ctx: StepContext, call: TokenCall) -> StepReturn:
 
 
 def _verify(ctx: StepContext, call: TokenCall) -> StepReturn:
-    from nexuskit.edge import jwks_url, token_audience, token_issuer
+    from nexuskit.edge.auth import jwks_url, token_audience, token_issuer
     from nexuskit.edge.tokens import fetch_jwks, verify_token
 
     offset = float(call.at or 0.0)

@@ -158,8 +158,37 @@ class PropertySchema(Strict):
 
 
 class InputSchema(Strict):
+    """A workflow's declared input, and agent-core's check of an input against it.
+
+    The kit checks inputs with this same model before it sends them
+    (:func:`nexuskit.workflows.input_problems`), so its messages are agent-core's.
+    """
+
     required: list[str] = Field(default_factory=list)
     properties: dict[str, PropertySchema] = Field(default_factory=dict)
+
+    def problems(self, data: Any) -> list[dict[str, Any]]:
+        """Problems with ``data`` as this input: ``[{"loc": ["body", "input", ...], "msg": ...}]``."""
+        if not isinstance(data, dict):
+            return [{"loc": ["body", "input"], "msg": "input must be a JSON object", "type": "type_error"}]
+        problems = []
+        for name in self.required:
+            if data.get(name) is None:
+                problems.append({"loc": ["body", "input", name], "msg": "Field required", "type": "missing"})
+        for name, prop in self.properties.items():
+            if name not in data or data[name] is None:
+                continue
+            message = _check_value(data[name], prop)
+            if message:
+                problems.append({"loc": ["body", "input", name], "msg": message, "type": "value_error"})
+        return problems
+
+    def with_defaults(self, data: dict[str, Any]) -> dict[str, Any]:
+        out = dict(data)
+        for name, prop in self.properties.items():
+            if out.get(name) is None and prop.default is not None:
+                out[name] = prop.default
+        return out
 
 
 class Workflow(Strict):
@@ -257,26 +286,10 @@ class Workflow(Strict):
 
     def validate_input(self, data: Any) -> list[dict[str, Any]]:
         """Problems with ``data`` as this workflow's input: ``[{"loc": [...], "msg": ...}]``."""
-        if not isinstance(data, dict):
-            return [{"loc": ["body", "input"], "msg": "input must be a JSON object", "type": "type_error"}]
-        problems = []
-        for name in self.input.required:
-            if data.get(name) is None:
-                problems.append({"loc": ["body", "input", name], "msg": "Field required", "type": "missing"})
-        for name, prop in self.input.properties.items():
-            if name not in data or data[name] is None:
-                continue
-            message = _check_value(data[name], prop)
-            if message:
-                problems.append({"loc": ["body", "input", name], "msg": message, "type": "value_error"})
-        return problems
+        return self.input.problems(data)
 
     def with_defaults(self, data: dict[str, Any]) -> dict[str, Any]:
-        out = dict(data)
-        for name, prop in self.input.properties.items():
-            if out.get(name) is None and prop.default is not None:
-                out[name] = prop.default
-        return out
+        return self.input.with_defaults(data)
 
 
 def _check_expressions(parts: list[Expression], earlier: list[str], where: str) -> None:

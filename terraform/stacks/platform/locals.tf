@@ -1,5 +1,5 @@
 locals {
-  # Every resource name derives from this prefix, as in nexuskit/stack.py (StackSpec).
+  # Every resource name derives from this prefix, as in nexuskit/params.py (StackSpec).
   prefix = "${var.project}-${var.environment}"
 
   tags = merge(var.tags, {

@@ -1,5 +1,5 @@
 # One variable per key of envs/<env>/terraform.tfvars.json: those files are the single
-# source of names and sizes, read by Terraform and by nexuskit (nexuskit/stack.py:
+# source of names and sizes, read by Terraform and by nexuskit (nexuskit/params.py:
 # StackParams mirrors these validations). The only other inputs are build artefacts,
 # at the end of this file: the auth Lambda's package, which nexuskit builds.
 

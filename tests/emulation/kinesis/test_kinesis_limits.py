@@ -160,13 +160,11 @@ def test_get_records_more_than_five_times_a_second_is_throttled(engine: EnginePr
         StreamName="limits-reads", ShardId=SHARD_0, ShardIteratorType="TRIM_HORIZON"
     )["ShardIterator"]
 
-    started = time.monotonic()
     for _ in range(5):
         client.get_records(ShardIterator=iterator)
     with pytest.raises(client.exceptions.ProvisionedThroughputExceededException) as excinfo:
         client.get_records(ShardIterator=iterator)
 
-    assert time.monotonic() - started < 1.0
     assert _error(excinfo)[1] == f"Rate exceeded for Shard - 123456789012/limits-reads/{SHARD_0}"
     time.sleep(1.05)
     assert client.get_records(ShardIterator=iterator)["Records"] == []

@@ -40,6 +40,7 @@ from emulation.awslambda.exceptions import (
 )
 from emulation.awslambda.invocation import MAX_ASYNC_PAYLOAD, MAX_SYNC_PAYLOAD, Invocation
 from emulation.awslambda.models import LambdaRuntime, is_python_runtime, unsupported_runtime_message
+from emulation.core.exceptions import error_response
 from emulation.core.extension import Extension, Worker
 from emulation.core.request import AwsRequest
 from emulation.core.settings import EngineSettings
@@ -123,10 +124,10 @@ class LambdaRuntimeExtension(Extension):
         try:
             return self._dispatch(request)
         except LambdaError as exc:
-            return exc.response()
+            return error_response(exc)
         except Exception as exc:  # a bug of ours: answer as AWS's ServiceException, log it
             log.exception("Lambda request %s %s failed", request.method, request.path)
-            return ServiceException(f"the local Lambda runtime failed: {exc}").response()
+            return error_response(ServiceException(f"the local Lambda runtime failed: {exc}"))
 
     def _dispatch(self, request: AwsRequest) -> Response | None:
         path = request.path
@@ -245,7 +246,7 @@ class LambdaRuntimeExtension(Extension):
 
     def _where(self, request: AwsRequest) -> tuple[str, str]:
         """The caller's account (from its access key, as moto does) and region."""
-        from emulation.core.app import DEFAULT_ACCOUNT_ID
+        from emulation.core.request import DEFAULT_ACCOUNT_ID
 
         region = request.region or "us-east-1"
         if not request.access_key or self.engine is None:
@@ -345,14 +346,14 @@ def check_zip(encoded: Any) -> None:
         ) from None
 
 
-def create_extension(settings: EngineSettings) -> LambdaRuntimeExtension:
+def create(settings: EngineSettings) -> LambdaRuntimeExtension:
     """Registry factory (``emulation.extensions``).
 
     moto's Lambda is taught to pickle when it is first imported (a request, the warm-up or
     the restore of a snapshot that holds Lambda state), not at engine start.
     """
-    from emulation.awslambda.persistence import install_pickle_support
     from emulation.core.imports import when_imported
+    from emulation.core.moto_compat import install_lambda_pickling
 
-    when_imported("moto.awslambda.models", lambda _module: install_pickle_support())
+    when_imported("moto.awslambda.models", lambda _module: install_lambda_pickling())
     return LambdaRuntimeExtension(settings)

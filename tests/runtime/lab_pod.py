@@ -1,8 +1,8 @@
-"""``python -m services.placeholder``: a minimal health-serving stand-in for a service.
+"""``python -m tests.runtime.lab_pod``: the pod the runtime tests' Deployments run.
 
-Used by every Deployment until the services' own code lands. A real HTTP server
-(standard library only) on ``PORT`` (default 8000), bound to 127.0.0.1 on a workstation
-and to 0.0.0.0 inside a cluster (``KUBERNETES_SERVICE_HOST`` set):
+A small service the tests can look into and steer (a fixture, not part of the kit): a
+real HTTP server (standard library only) on ``PORT`` (default 8000), bound to 127.0.0.1 on
+a workstation and to 0.0.0.0 inside a cluster (``KUBERNETES_SERVICE_HOST`` set):
 
 ``GET /health``
     liveness: ``{"status": "ok", "service": NAME}``.

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from nexuskit.errors import ConfigError
-from nexuskit.stack import load_stack
+from nexuskit.params import load_stack
 
 LOCAL = Path("terraform/envs/local/terraform.tfvars.json")
 

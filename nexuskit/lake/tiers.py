@@ -1,4 +1,6 @@
-"""``lake promote``: run the medallion jobs in order, in-process or as Glue job runs.
+"""Moving data up the lake's tiers (bronze, silver, gold, vibranium) for ``lake promote``:
+run the medallion jobs in order, in-process or as Glue job runs (Terraform promotion is
+:mod:`nexuskit.promote`).
 
 In-process, the jobs run in this process against :attr:`Lake.store`, so every object they
 read or write is checked against the caller's Lake Formation grants. With ``glue=True``

@@ -1,9 +1,11 @@
 """The tokens issued from the dashboard, kept in the stack's state dir across sessions.
 
-``<state_dir>/tui/token-history.json`` holds the newest :data:`HISTORY_LIMIT` tokens: who,
-when, until when, the TTL asked for and granted, and a summary of the claims (subject,
-token id, role session name, issuer, audience). Never the credentials nor the JWT: a
-token from an earlier session can be looked at, not used again.
+The dashboard's Tokens screen adds to it and lists it; ``nexuskit token history`` lists it.
+``<state_dir>/tui/token-history.json`` (where the dashboard has always kept it) holds the
+newest :data:`HISTORY_LIMIT` tokens: who, when, until when, the TTL asked for and granted,
+and a summary of the claims (subject, token id, role session name, issuer, audience).
+Never the credentials nor the JWT: a token from an earlier session can be looked at, not
+used again.
 
 A file that cannot be read as such a history is moved aside (``token-history.corrupt-
 <time>.json``, next to it) and :class:`TokenHistoryError` says where, so nothing is lost

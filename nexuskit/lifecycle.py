@@ -15,7 +15,7 @@ from typing import Any
 
 from nexuskit.aws import AwsTarget
 from nexuskit.config import KitSettings
-from nexuskit.edge import local_auth_url
+from nexuskit.edge.auth import local_auth_url
 from nexuskit.engine import EmbeddedEngine
 from nexuskit.errors import EngineError
 
@@ -72,11 +72,10 @@ def endpoints(settings: KitSettings) -> dict[str, Any]:
         "mcp": {"aws": None, "custom": None, "database": None, "k8s": None},
         "ui": None,
     }
-    # -- control plane (issue 6): agent_core, mcp.*, ui from the runtime's Service ports --
-    from nexuskit import controlplane
+    # the control plane: agent_core, mcp.*, ui from the runtime's Service ports
+    from nexuskit.controlplane.lifecycle import service_endpoints
 
-    doc.update(controlplane.service_endpoints(settings))
-    # -- end control plane ----------------------------------------------------------------
+    doc.update(service_endpoints(settings))
     return doc
 
 
@@ -111,7 +110,7 @@ def _up(settings: KitSettings, on_line: Callable[[str], None] | None) -> UpRepor
         # the boto3 clients now (together about half a second of this process's time).
         import nexuskit.edge.deploy
         import nexuskit.lake.grants  # noqa: F401
-        from nexuskit.provision import PROVISION_SERVICES
+        from nexuskit.provision.provisioner import PROVISION_SERVICES
 
         target = engine.target(spec.region)
         for service in (*PROVISION_SERVICES, *_EDGE_AND_LAKE_SERVICES):
@@ -121,9 +120,9 @@ def _up(settings: KitSettings, on_line: Callable[[str], None] | None) -> UpRepor
     engine.start(while_starting=prepare)
     engine_done = time.perf_counter()
     target = targets[0]
-    from nexuskit.edge import deploy_edge
+    from nexuskit.edge.auth import deploy_edge
     from nexuskit.lake.grants import apply_grants
-    from nexuskit.provision import provision
+    from nexuskit.provision.provisioner import provision
 
     resources = provision(spec, target)
     # Lake Formation grants and the edge only depend on what `provision` made: side by side.
@@ -137,12 +136,11 @@ def _up(settings: KitSettings, on_line: Callable[[str], None] | None) -> UpRepor
         edge = edge_future.result()
     provisioned = time.perf_counter()
     aws_ready_at = time.time()
-    # -- control plane (issue 6): render the manifests, run them, wait until ready --------
+    # the control plane: render the manifests, run them, wait until ready
     if settings.control_plane:
-        from nexuskit import controlplane
+        from nexuskit.controlplane.lifecycle import start
 
-        controlplane.start(settings, spec, target, runtime=settings.k8s)
-    # -- end control plane ----------------------------------------------------------------
+        start(settings, spec, target, runtime=settings.k8s)
     done = time.perf_counter()
     return UpReport(
         endpoint=engine.endpoint,
@@ -209,11 +207,10 @@ def down(
     stack's persisted state. The result says whether the state was kept (see
     :meth:`EmbeddedEngine.stop_report`)."""
     engine = EmbeddedEngine(settings)
-    # -- control plane (issue 6): stop the runtime and its pods before the engine ---------
-    from nexuskit import controlplane
+    # the control plane: stop the runtime and its pods before the engine
+    from nexuskit.controlplane.lifecycle import stop
 
-    controlplane.stop(settings)
-    # -- end control plane ----------------------------------------------------------------
+    stop(settings)
     report = engine.stop_report(timeout, waiting)
     if purge:
         engine.purge()
@@ -222,8 +219,8 @@ def down(
 
 def status(settings: KitSettings) -> dict[str, Any]:
     """Engine health and every resource with its state (the ``status --json`` contract)."""
-    from nexuskit.edge import inventory_edge
-    from nexuskit.provision import inventory
+    from nexuskit.edge.auth import inventory_edge
+    from nexuskit.provision.provisioner import inventory
 
     spec = settings.stack()
     engine = EmbeddedEngine(settings)

@@ -30,6 +30,7 @@ from emulation.apigatewayv2.management import (
     update_stage,
 )
 from emulation.apigatewayv2.models import EXECUTE_API_PREFIX, HttpApiDataPlane
+from emulation.core.exceptions import error_response
 from emulation.core.extension import Extension
 from emulation.core.request import AwsRequest
 from emulation.core.settings import EngineSettings
@@ -73,7 +74,7 @@ class HttpApiExtension(Extension):
         return {"requests": self.data_plane.requests, "throttled": self.data_plane.throttled}
 
     def _lambda_runtime(self) -> LambdaRuntime | None:
-        from emulation.awslambda.responses import LambdaRuntimeExtension
+        from emulation.awslambda.extension import LambdaRuntimeExtension
 
         if self.engine is None:
             return None
@@ -92,7 +93,7 @@ class HttpApiExtension(Extension):
         try:
             return self._management(request)
         except ApiGatewayV2Error as exc:
-            return exc.response()
+            return error_response(exc)
 
     def _management(self, request: AwsRequest) -> Response | None:
         if self.engine is None:
@@ -119,7 +120,7 @@ class HttpApiExtension(Extension):
         return None
 
     def _where(self, request: AwsRequest) -> tuple[str, str]:
-        from emulation.core.app import DEFAULT_ACCOUNT_ID
+        from emulation.core.request import DEFAULT_ACCOUNT_ID
 
         region = request.region or "us-east-1"
         if not request.access_key or self.engine is None:
@@ -130,6 +131,6 @@ class HttpApiExtension(Extension):
             return str(get_account_id_from(request.access_key)), region
 
 
-def create_extension(settings: EngineSettings) -> HttpApiExtension:
+def create(settings: EngineSettings) -> HttpApiExtension:
     """Registry factory (``emulation.extensions``)."""
     return HttpApiExtension(settings)

@@ -76,10 +76,10 @@ def up(
     as_json: JsonOpt = False,
 ) -> None:
     """Start the engine and provision every resource of the stack."""
-    from nexuskit import local as local_stack
+    from nexuskit import lifecycle
 
     if engine != "embedded":
-        _localstack_unavailable(engine, env or "local", as_json)
+        _up_with_localstack(engine, env or "local", as_json)
         return
     settings = settings_from(
         port,
@@ -93,7 +93,7 @@ def up(
         moto_api=moto_api or None,  # absent: NEXUSKIT_MOTO_API decides
         provisioner=provisioner,
     )
-    report = local_stack.up(settings, on_line=None if as_json else _terraform_line)
+    report = lifecycle.up(settings, on_line=None if as_json else _terraform_line)
     if as_json:
         print_json(report.as_dict())
     else:
@@ -113,7 +113,7 @@ def _terraform_line(line: str) -> None:
     console.print(f"[dim]terraform:[/] {escape(line)}", soft_wrap=True, highlight=False)
 
 
-def _localstack_unavailable(engine: str, env: str = "local", as_json: bool = False) -> None:
+def _up_with_localstack(engine: str, env: str = "local", as_json: bool = False) -> None:
     from nexuskit import localstack
 
     if engine != "localstack":
@@ -130,7 +130,7 @@ def _localstack_unavailable(engine: str, env: str = "local", as_json: bool = Fal
 
 
 def _follow_engine(settings: KitSettings) -> None:
-    from nexuskit import local as local_stack
+    from nexuskit import lifecycle
     from nexuskit.engine import EmbeddedEngine
 
     engine = EmbeddedEngine(settings)
@@ -145,7 +145,7 @@ def _follow_engine(settings: KitSettings) -> None:
                 else:
                     time.sleep(0.2)
     except KeyboardInterrupt:
-        local_stack.down(settings)
+        lifecycle.down(settings)
         console.print("stack stopped")
 
 
@@ -170,13 +170,13 @@ def down(
 
     Exit status 1 when the engine had to be killed or could not write its final snapshot.
     """
-    from nexuskit import local as local_stack
+    from nexuskit import lifecycle
 
     def waiting(seconds: float) -> None:
         if not as_json:
             console.print(f"waiting for the engine's final snapshot ({seconds:.0f} s of {timeout:.0f} s)")
 
-    result = local_stack.down(settings_from(port, state_dir), purge=purge, timeout=timeout, waiting=waiting)
+    result = lifecycle.down(settings_from(port, state_dir), purge=purge, timeout=timeout, waiting=waiting)
     if as_json:
         print_json(result)
     elif not result["stopped"]:
@@ -214,9 +214,9 @@ def status(
     as_json: JsonOpt = False,
 ) -> None:
     """Engine health and every resource with its state."""
-    from nexuskit import local as local_stack
+    from nexuskit import lifecycle
 
-    doc = local_stack.status(settings_from(port, state_dir, env))
+    doc = lifecycle.status(settings_from(port, state_dir, env))
     if as_json:
         print_json(doc)
         return
@@ -239,9 +239,9 @@ def status(
 @handle_errors
 def env(port: PortOpt = None, state_dir: StateDirOpt = None, env_name: EnvOpt = None) -> None:
     """Print export lines for awscli/boto3/tflocal: eval "$(nexuskit env)"."""
-    from nexuskit import local as local_stack
+    from nexuskit import lifecycle
 
-    for line in local_stack.env_exports(settings_from(port, state_dir, env_name)):
+    for line in lifecycle.env_exports(settings_from(port, state_dir, env_name)):
         sys.stdout.write(line + "\n")
 
 

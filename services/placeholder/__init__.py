@@ -1,1 +1,0 @@
-"""A minimal health-serving stand-in for the Nexus services (see ``__main__``)."""

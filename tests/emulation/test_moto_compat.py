@@ -1,0 +1,299 @@
+"""Contract tests of :mod:`emulation.core.moto_compat`, the one place that touches moto's
+private parts: one test per private access or patch. When a moto release moves one of
+them, the failure names the installed moto version and what moved, so that the seam (and
+nothing else) is what gets updated.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import inspect
+import json
+import pickle
+import subprocess
+import sys
+from typing import Any
+
+import pytest
+
+from emulation.core import moto_compat
+from emulation.core.moto_compat import kinesis, pickling, routing, s3
+
+MOTO = importlib.metadata.version("moto")
+
+
+def moved(what: str, needs: str) -> str:
+    return f"moto {MOTO}: {what} - {needs} needs a new seam in emulation.core.moto_compat"
+
+
+def test_moto_is_the_pinned_version() -> None:
+    assert MOTO == "5.2.5", moved(f"moto is {MOTO}, not the pinned 5.2.5", "every contract below")
+
+
+# -- speed-ups ---------------------------------------------------------------------------------
+SPEEDUPS_PROBE = """
+import json, logging
+messages = []
+class Catch(logging.Handler):
+    def emit(self, record):
+        messages.append(record.getMessage())
+logging.getLogger("emulation.core.moto_compat.speedups").addHandler(Catch())
+from emulation.core.moto_compat import speedups
+speedups.install()
+from moto.ec2.models import instance_types
+print(json.dumps({
+    "warnings": messages,
+    "offerings": type(instance_types.INSTANCE_TYPE_OFFERINGS["region"]).__name__,
+    "types": type(instance_types.INSTANCE_TYPES).__name__,
+}))
+"""
+
+
+def test_every_speedup_applies() -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", SPEEDUPS_PROBE], capture_output=True, text=True, check=False, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    out = json.loads(result.stdout)
+    assert out["warnings"] == [], moved(
+        "a start-up speed-up could not be applied: " + "; ".join(out["warnings"]), "core start-up"
+    )
+    assert out["offerings"] == "LazyRegionOfferings", moved(
+        "moto.ec2.models.instance_types.INSTANCE_TYPE_OFFERINGS is not read through load_resource",
+        "the lazy EC2 offerings",
+    )
+    assert out["types"] == "LazyInstanceTypes", moved(
+        "moto.ec2.models.instance_types.INSTANCE_TYPES moved", "the lazy EC2 instance types"
+    )
+
+
+# -- pickling ------------------------------------------------------------------------------------
+def test_backend_dicts_are_listed() -> None:
+    from moto.core.base_backend import BackendDict
+    from moto.s3.models import s3_backends
+
+    instances = getattr(BackendDict, "_instances", None)
+    assert isinstance(instances, list), moved(
+        "BackendDict._instances is gone", "the state store's list of services"
+    )
+    listed = any(found is s3_backends for found in instances)
+    account = "000000000042"  # a service is listed once an account of it is used
+    s3_backends[account]
+    try:
+        assert any(found is s3_backends for found in pickling.backend_dicts()), moved(
+            "a used BackendDict is no longer registered in BackendDict._instances",
+            "the state store's list of services",
+        )
+    finally:  # leave moto as it was
+        dict.pop(s3_backends, account, None)
+        if not listed:
+            instances.remove(s3_backends)
+
+
+def test_fake_key_keeps_its_attributes_in_its_dict() -> None:
+    from moto.s3.models import FakeKey
+
+    key = FakeKey("k", b"body", account_id="123456789012", region_name="us-east-1")
+    attributes = vars(key)
+    for name in ("_value_buffer", "lock", "name", "contentsize"):
+        assert name in attributes, moved(
+            f"moto.s3.models.FakeKey no longer keeps {name} in __dict__", "the blob store's pickling"
+        )
+    assert callable(getattr(FakeKey, "__setstate__", None)), moved(
+        "moto.s3.models.FakeKey has no __setstate__", "the blob store's pickling"
+    )
+    pickling.cache_body_digest(key, 4, "d")
+    state = pickling.fake_key_state(key)
+    assert "_value_buffer" not in state and "_nexus_blob" not in state and "lock" not in state
+    restored = pickling.new_fake_key(FakeKey, state, b"body", "d")
+    assert restored.value == b"body", moved(
+        "FakeKey.__setstate__ no longer takes the body as 'value'", "the blob store"
+    )
+    assert pickling.cached_body_digest(restored) == (4, "d")
+
+
+def test_versioned_key_store_is_a_dict_of_version_lists() -> None:
+    types = pickling.s3_types()
+    assert types is not None, moved("moto.s3.utils._VersionedKeyStore is gone", "the S3 versions' pickling")
+    _, store_type = types
+    store = store_type()
+    store["a"] = 1
+    store["a"] = 2
+    assert isinstance(store, dict) and dict.__getitem__(store, "a") == [1, 2], moved(
+        "_VersionedKeyStore no longer keeps every version in a list per key", "the S3 versions' pickling"
+    )
+    assert list(store.items()) == [("a", 2)]
+    copy = pickling.new_key_store(store_type, pickling.key_store_lists(store))
+    assert dict.__getitem__(copy, "a") == [1, 2] and copy["a"] == 2
+
+
+def test_kinesis_shard_is_its_dict() -> None:
+    from moto.kinesis.models import Shard
+
+    shard = Shard(3, 0, 100)
+    state = pickling.shard_state(shard)
+    assert "records" in state, moved(
+        "moto.kinesis.models.Shard keeps no 'records' in __dict__", "shard pickling"
+    )
+    assert pickling.kinesis_shard_type() is Shard
+    copy = pickling.new_shard(Shard, state)
+    assert copy.shard_id == shard.shard_id and copy.records is shard.records
+    assert kinesis.shard_number(shard) == 3, moved("Shard._shard_id is gone", "the journal's stream layout")
+
+
+def test_lambda_classes_keep_what_the_pickling_replaces() -> None:
+    from moto.awslambda import models
+    from moto.utilities.docker_utilities import DockerModel
+
+    source = inspect.getsource(DockerModel.__init__)
+    assert "self.__docker_client = None" in source, moved(
+        "DockerModel no longer keeps __docker_client", "the Lambda function's pickling"
+    )
+    for cls in (models.LambdaStorage, models.LayerStorage):
+        init = inspect.getsource(cls.__init__)
+        assert "self._arns" in init, moved(f"{cls.__name__} no longer keeps _arns", "Lambda's pickling")
+    assert "self._aliases" in inspect.getsource(models.LambdaStorage.__init__), moved(
+        "LambdaStorage no longer keeps _aliases", "Lambda's pickling"
+    )
+    assert "self.logs_backend" in inspect.getsource(models.LambdaFunction.__init__), moved(
+        "LambdaFunction no longer holds logs_backend", "Lambda's pickling"
+    )
+    moto_compat.install_lambda_pickling()
+    storage = models.LambdaStorage("us-east-1", "123456789012")
+    assert pickle.loads(pickle.dumps(storage)).__dict__.keys() == storage.__dict__.keys()
+
+
+# -- Kinesis -------------------------------------------------------------------------------------
+def test_records_are_built_from_the_first_ones_attributes() -> None:
+    from moto.kinesis.models import Record
+
+    build = kinesis.record_builder()
+    first = build("p", "ZGF0YQ==", 1, None)
+    second = build("q", "ZQ==", 2, "7")
+    expected = Record("q", "ZQ==", 2, "7")
+    assert type(second) is Record and second.__dict__.keys() == expected.__dict__.keys(), moved(
+        "moto.kinesis.models.Record's attributes changed", "the Kinesis put path's record copies"
+    )
+    assert (second.partition_key, second.data, second.sequence_number, second.explicit_hash_key) == (
+        "q",
+        "ZQ==",
+        2,
+        "7",
+    )
+    assert second.created_at == first.created_at
+
+
+def test_stream_metrics_are_sent_by_the_backend() -> None:
+    from moto.kinesis.models import KinesisBackend
+
+    method = getattr(KinesisBackend, "_send_stream_metrics", None)
+    assert method is not None, moved("KinesisBackend._send_stream_metrics is gone", "the put path's metrics")
+    assert list(inspect.signature(method).parameters) == [
+        "self",
+        "stream_name",
+        "incoming_bytes",
+        "incoming_records",
+    ], moved("KinesisBackend._send_stream_metrics changed its parameters", "the put path's metrics")
+
+
+# -- S3 ------------------------------------------------------------------------------------------
+def test_s3_response_sender() -> None:
+    send = s3.response_sender()
+    status, headers, body = send((200, {"etag": '"x"'}, "text"))
+    assert status == 200 and body == b"text" and headers["etag"] == '"x"', moved(
+        "S3Response._send_response changed", "the S3 object fast path"
+    )
+
+
+@pytest.mark.parametrize(
+    ("host", "virtual"),
+    [("bucket.s3.amazonaws.com", True), ("localhost:4566", False), ("s3.amazonaws.com", False)],
+)
+def test_s3_virtual_host_rule(host: str, virtual: bool) -> None:
+    assert s3.is_virtual_host(host, "/key") is virtual, moved(
+        "S3Response.subdomain_based_buckets reads another part of the request", "S3 addressing"
+    )
+
+
+def test_s3_listing_hooks() -> None:
+    from moto.s3.models import S3Backend
+
+    backend = S3Backend("us-east-1", "123456789012")
+    assert isinstance(getattr(backend, "_pagination_tokens", None), dict), moved(
+        "S3Backend._pagination_tokens is gone", "the fast bucket listings"
+    )
+    backend._pagination_tokens["t"] = "key"
+    assert s3.pagination_token(backend, "t") == "key" and s3.pagination_token(backend, None) is None
+    methods = s3.listing_methods()
+    assert set(methods) == set(s3.LISTING_METHODS)
+    for name, method in methods.items():
+        assert callable(method), moved(f"S3Backend.{name} is gone", "the fast bucket listings")
+    assert list(inspect.signature(S3Backend.list_objects_v2).parameters)[1:] == [
+        "bucket",
+        "prefix",
+        "delimiter",
+        "continuation_token",
+        "start_after",
+        "max_keys",
+    ], moved("S3Backend.list_objects_v2 changed its parameters", "the fast bucket listings")
+
+
+def test_s3_bucket_permission_hook() -> None:
+    from moto.s3.models import FakeBucket
+
+    assert list(inspect.signature(FakeBucket.get_permission).parameters) == ["self", "action", "resource"], (
+        moved("FakeBucket.get_permission changed its parameters", "IAM's verdict on bucket policies")
+    )
+
+
+# -- routing -------------------------------------------------------------------------------------
+def test_dispatcher_keeps_its_apps() -> None:
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+    dispatcher = DomainDispatcherApplication(create_backend_app)
+    assert isinstance(getattr(dispatcher, "app_instances", None), dict) and hasattr(dispatcher, "lock"), (
+        moved("DomainDispatcherApplication.app_instances or .lock is gone", "the engine's warm-up")
+    )
+    routing.ensure_backend_app(dispatcher, "sts")
+    assert "sts" in dispatcher.app_instances
+
+
+def test_rest_routers_are_built_per_protocol() -> None:
+    from moto.core.routing import get_service_router
+
+    assert callable(getattr(get_service_router("s3"), "_get_router", None)), moved(
+        "the service router's _get_router is gone", "the engine's warm-up"
+    )
+    routing.warm_model("s3")
+
+
+def test_reset_and_recorder() -> None:
+    import moto.moto_api
+    from moto.core.base_backend import BackendDict
+    from moto.core.model_instances import reset_model_data
+
+    assert callable(BackendDict.reset) and callable(reset_model_data)
+    assert hasattr(moto.moto_api, "recorder"), moved(
+        "moto.moto_api.recorder is gone", "the redacting recorder"
+    )
+
+
+# -- the rest ------------------------------------------------------------------------------------
+def test_random_ids() -> None:
+    from moto.moto_api._internal import mock_random
+
+    assert callable(getattr(mock_random, "get_random_string", None)), moved(
+        "moto.moto_api._internal.mock_random.get_random_string is gone", "Kinesis Video's stream versions"
+    )
+    value = moto_compat.random_lowercase_id()
+    assert value.isalpha() and value.islower()
+
+
+def test_glue_table_current_version() -> None:
+    from moto.glue.models import FakeTable
+
+    table: Any = FakeTable("db", "t", {"StorageDescriptor": {"Location": "s3://b/p"}}, "123456789012")
+    assert isinstance(getattr(table, "_current_version", None), int), moved(
+        "moto.glue.models.FakeTable._current_version is gone", "Lake Formation's table locations"
+    )
+    assert moto_compat.current_table_version(table)["StorageDescriptor"]["Location"] == "s3://b/p"
