@@ -141,18 +141,15 @@ def _up(settings: KitSettings, on_line: Callable[[str], None] | None) -> UpRepor
         from nexuskit.controlplane.lifecycle import start
 
         start(settings, spec, target, runtime=settings.k8s)
-    done = time.perf_counter()
-    return UpReport(
-        endpoint=engine.endpoint,
-        region=spec.region,
-        already_up=already_up,
-        engine_seconds=engine_done - started,
-        provision_seconds=provisioned - engine_done,
-        control_plane_seconds=done - provisioned,
-        total_seconds=done - started,
-        aws_ready_at=aws_ready_at,
-        resources=[r.as_dict() for r in resources] + edge,
-        endpoints=endpoints(settings),
+    resource_list = [r.as_dict() for r in resources] + edge
+    return _report(
+        settings,
+        engine,
+        spec.region,
+        already_up,
+        (started, engine_done, provisioned),
+        aws_ready_at,
+        resource_list,
     )
 
 
@@ -181,10 +178,33 @@ def _up_with_terraform(settings: KitSettings, on_line: Callable[[str], None] | N
     aws_ready_at = time.time()
     if settings.control_plane:
         start_control_plane(settings, spec, target)
+    return _report(
+        settings,
+        engine,
+        spec.region,
+        already_up,
+        (started, engine_done, provisioned),
+        aws_ready_at,
+        resources,
+    )
+
+
+def _report(
+    settings: KitSettings,
+    engine: EmbeddedEngine,
+    region: str,
+    already_up: bool,
+    marks: tuple[float, float, float],
+    aws_ready_at: float,
+    resources: list[dict[str, Any]],
+) -> UpReport:
+    """What ``up`` did; ``marks`` are the perf-counter times it started, had the engine and had
+    provisioned (the control plane took the rest, until now)."""
+    started, engine_done, provisioned = marks
     done = time.perf_counter()
     return UpReport(
         endpoint=engine.endpoint,
-        region=spec.region,
+        region=region,
         already_up=already_up,
         engine_seconds=engine_done - started,
         provision_seconds=provisioned - engine_done,

@@ -11,11 +11,11 @@ import nexuskit.cli.promote  # registers promote
 import nexuskit.cli.tf  # registers tf override
 import nexuskit.cli.token  # noqa: F401  (registers token issue/verify/env/history)
 from nexuskit.cli import (
+    controlplane,  # noqa: F401  (registers ps/logs/scale/restart/events/manifests)
     lake,  # noqa: F401  (registers lake ls/inspect/query/promote/stats/grants)
     lifecycle,  # noqa: F401  (registers up/down/status/env/doctor)
     mcp,  # noqa: F401  (registers mcp tools/call)
     produce,  # noqa: F401  (registers produce, produce verify/templates/runs)
-    runtime,  # noqa: F401  (registers ps/logs/scale/restart/events/manifests)
     scenario,  # noqa: F401  (registers scenario run/list/new)
     tui,  # noqa: F401  (registers tui/overview/tail)
     workflow,  # noqa: F401  (registers workflow run/check/show/list)

@@ -83,13 +83,17 @@ def _render(run: dict[str, Any], as_json: bool) -> None:
         raise typer.Exit(1)
 
 
+WorkflowArg = Annotated[str, typer.Argument(help="The workflow (see `nexuskit workflow list`).")]
+InputOpt = Annotated[
+    str | None, typer.Option("--input", "-i", help="The input: a JSON file or a JSON object.")
+]
+
+
 @workflow_app.command("run")
 @handle_errors
 def run(
-    name: Annotated[str, typer.Argument(help="The workflow (see `nexuskit workflow list`).")],
-    input_: Annotated[
-        str | None, typer.Option("--input", "-i", help="The input: a JSON file or a JSON object.")
-    ] = None,
+    name: WorkflowArg,
+    input_: InputOpt = None,
     run_async: Annotated[bool, typer.Option("--async", help="Return at once with the run id.")] = False,
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait for the run.")] = 120.0,
     url: UrlOpt = None,
@@ -111,10 +115,8 @@ def run(
 @workflow_app.command("check")
 @handle_errors
 def check(
-    name: Annotated[str, typer.Argument(help="The workflow (see `nexuskit workflow list`).")],
-    input_: Annotated[
-        str | None, typer.Option("--input", "-i", help="The input: a JSON file or a JSON object.")
-    ] = None,
+    name: WorkflowArg,
+    input_: InputOpt = None,
     url: UrlOpt = None,
     port: PortOpt = None,
     state_dir: StateDirOpt = None,
