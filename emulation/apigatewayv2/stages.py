@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from emulation.apigatewayv2.events import HttpRequestView
+from emulation.core.moto_compat import existing_backends
 
 if TYPE_CHECKING:
     from emulation.core.app import EngineApp
@@ -63,42 +64,38 @@ class Exchange:
 def find_stage(engine: EngineApp, api_id: str, stage_name: str) -> StageView | None:
     """The stage ``stage_name`` of the HTTP API ``api_id`` in any account and region, copied
     out of moto under the state lock (None when there is no such API or stage)."""
-    from moto.backends import get_backend
-
     with engine.state_lock.shared():
-        backend_dict = get_backend("apigatewayv2")  # type: ignore[call-overload]
-        for account_id, regions in list(dict.items(backend_dict)):
-            for region, backend in list(dict.items(regions)):
-                api = backend.apis.get(api_id)
-                if api is None:
-                    continue
-                stage = api.stages.get(stage_name)
-                if stage is None:
-                    return None
-                integrations = {
-                    i.id: IntegrationView(
-                        i.id,
-                        str(i.integration_type or ""),
-                        str(i.integration_uri or ""),
-                        str(i.payload_format_version or "2.0"),
-                        int(i.timeout_in_millis or 30000),
-                    )
-                    for i in api.integrations.values()
-                }
-                routes = [
-                    (str(r.route_key), str(r.target or ""), str(r.authorization_type or "NONE"))
-                    for r in api.routes.values()
-                ]
-                return StageView(
-                    account_id=str(account_id),
-                    region=str(region),
-                    api_id=api_id,
-                    stage=stage_name,
-                    stage_variables=dict(stage.stage_variables or {}),
-                    access_log=dict(stage.access_log_settings) if stage.access_log_settings else None,
-                    routes=routes,
-                    integrations=integrations,
-                    default_route_settings=dict(stage.default_route_settings or {}),
-                    route_settings=dict(stage.route_settings or {}),
+        for account_id, region, backend in existing_backends("apigatewayv2"):
+            api = backend.apis.get(api_id)
+            if api is None:
+                continue
+            stage = api.stages.get(stage_name)
+            if stage is None:
+                return None
+            integrations = {
+                i.id: IntegrationView(
+                    i.id,
+                    str(i.integration_type or ""),
+                    str(i.integration_uri or ""),
+                    str(i.payload_format_version or "2.0"),
+                    int(i.timeout_in_millis or 30000),
                 )
+                for i in api.integrations.values()
+            }
+            routes = [
+                (str(r.route_key), str(r.target or ""), str(r.authorization_type or "NONE"))
+                for r in api.routes.values()
+            ]
+            return StageView(
+                account_id=str(account_id),
+                region=str(region),
+                api_id=api_id,
+                stage=stage_name,
+                stage_variables=dict(stage.stage_variables or {}),
+                access_log=dict(stage.access_log_settings) if stage.access_log_settings else None,
+                routes=routes,
+                integrations=integrations,
+                default_route_settings=dict(stage.default_route_settings or {}),
+                route_settings=dict(stage.route_settings or {}),
+            )
     return None

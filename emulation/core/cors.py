@@ -30,6 +30,7 @@ from typing import Any
 from werkzeug.wrappers import Response
 
 from emulation.core.exceptions import AccessForbidden, BadRequest, S3Error
+from emulation.core.moto_compat import existing_backend
 from emulation.core.request import AwsRequest
 
 VARY = "Origin, Access-Control-Request-Headers, Access-Control-Request-Method"
@@ -122,7 +123,7 @@ def bucket_cors(bucket: str | None) -> list[CorsRule] | None:
     if not located:
         return None
     partition, account = located
-    backend = dict.get(dict.get(s3_backends, account) or {}, partition)
+    backend = existing_backend(s3_backends, account, partition)
     found = backend.buckets.get(bucket) if backend is not None else None
     if found is None:
         return None

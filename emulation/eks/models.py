@@ -19,6 +19,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from emulation.core.moto_compat import existing_backend
+
 DEFAULT_AUTHENTICATION_MODE = "CONFIG_MAP"
 DEFAULT_SUPPORT_TYPE = "EXTENDED"
 DEFAULT_UPDATE_CONFIG = {"maxUnavailable": 1}
@@ -33,7 +35,7 @@ def eks_backend(account: str, region: str) -> Any:
 def _subnet_vpc(account: str, region: str, subnet_ids: list[str]) -> str | None:
     from moto.ec2.models import ec2_backends
 
-    ec2 = dict.get(dict.get(ec2_backends, account) or {}, region)
+    ec2 = existing_backend(ec2_backends, account, region)
     if ec2 is None:
         return None
     for subnet_id in subnet_ids:

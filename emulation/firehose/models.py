@@ -20,6 +20,7 @@ import weakref
 from typing import TYPE_CHECKING, Any
 
 from emulation.core.extension import Worker, stop_all
+from emulation.core.moto_compat import existing_backend, existing_backends
 from emulation.firehose.delivery import BufferingMode, Compressor
 from emulation.firehose.exceptions import InvalidArgumentException
 from emulation.firehose.worker import DeliveryWorker, StreamKey, created_at
@@ -124,27 +125,20 @@ class FirehoseDelivery:
 
     def _kinesis_sourced_streams(self) -> dict[StreamKey, tuple[StreamKey, Any]]:
         """Every live ``KinesisStreamAsSource`` delivery stream. Call with the lock shared."""
-        from moto.backends import get_backend
-
         found: dict[StreamKey, tuple[StreamKey, Any]] = {}
-        firehose = get_backend("firehose")
-        for account, regions in list(dict.items(firehose)):  # type: ignore[arg-type]
-            for region, backend in list(dict.items(regions)):
-                for name, stream in list(backend.delivery_streams.items()):
-                    if stream.delivery_stream_type != KINESIS_SOURCE or stream in self._retired:
-                        continue
-                    key = StreamKey(account, region, name, created_at(stream).isoformat())
-                    found[key] = (key, stream)
+        for account, region, backend in existing_backends("firehose"):
+            for name, stream in list(backend.delivery_streams.items()):
+                if stream.delivery_stream_type != KINESIS_SOURCE or stream in self._retired:
+                    continue
+                key = StreamKey(account, region, name, created_at(stream).isoformat())
+                found[key] = (key, stream)
         return found
 
     @staticmethod
     def check_direct_put(account: str, region: str, name: str) -> None:
         """PutRecord/PutRecordBatch: AWS refuses them on a stream fed by Kinesis (it takes
         data only from its source). Call with the lock shared; unknown streams are moto's."""
-        from moto.backends import get_backend
-
-        regions = dict.get(get_backend("firehose"), account)  # type: ignore[call-overload]
-        backend = dict.get(regions, region) if regions is not None else None
+        backend = existing_backend("firehose", account, region)
         stream = backend.delivery_streams.get(name) if backend is not None else None
         if stream is not None and stream.delivery_stream_type == KINESIS_SOURCE:
             raise InvalidArgumentException(
@@ -153,10 +147,7 @@ class FirehoseDelivery:
 
     def current_stream(self, key: StreamKey) -> Any:
         """The live delivery stream of ``key`` (None once deleted). Call with the lock shared."""
-        from moto.backends import get_backend
-
-        regions = dict.get(get_backend("firehose"), key.account)  # type: ignore[call-overload]
-        backend = dict.get(regions, key.region) if regions is not None else None
+        backend = existing_backend("firehose", key.account, key.region)
         stream = backend.delivery_streams.get(key.name) if backend is not None else None
         if stream is None or stream in self._retired:
             return None

@@ -14,6 +14,8 @@ import itertools
 from collections.abc import Mapping
 from typing import Any
 
+from emulation.core.moto_compat import existing_backend
+
 #: a read position before the first record (TRIM_HORIZON)
 START = None
 _RETRIES = 5
@@ -29,14 +31,11 @@ def parse_stream_arn(arn: str) -> tuple[str, str, str] | None:
 
 def lookup_stream(arn: str) -> Any:
     """moto's Kinesis ``Stream`` for an ARN, or None (never creates a backend)."""
-    from moto.backends import get_backend
-
     parsed = parse_stream_arn(arn)
     if parsed is None:
         return None
     account, region, name = parsed
-    by_account = dict.get(get_backend("kinesis"), account)  # type: ignore[call-overload]
-    backend = dict.get(by_account, region) if by_account is not None else None
+    backend = existing_backend("kinesis", account, region)
     if backend is None:
         return None
     return backend.streams.get(name)

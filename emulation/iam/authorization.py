@@ -3,6 +3,7 @@ session restrictions decide each permission a request needs."""
 
 from __future__ import annotations
 
+from emulation.core.moto_compat import existing_backend
 from emulation.iam.actions import RequestTarget
 from emulation.iam.exceptions import (
     AccessDeniedException,
@@ -32,7 +33,7 @@ class Authorization(LakeFormationChecks):
         if not located:
             return []
         partition, account = located
-        backend = dict.get(dict.get(s3_backends, account) or {}, partition)
+        backend = existing_backend(s3_backends, account, partition)
         found = backend.buckets.get(bucket) if backend is not None else None
         raw = getattr(found, "policy", None)
         if not raw:
@@ -44,7 +45,6 @@ class Authorization(LakeFormationChecks):
     def secret_policies(self, target: RequestTarget) -> list[Policy]:
         """Resource policies of the Secrets Manager secrets a request names (their explicit
         denies bind every caller but the bootstrap admin, as in AWS)."""
-        from moto.backends import get_backend
 
         found: list[Policy] = []
         for check in target.checks:
@@ -52,8 +52,7 @@ class Authorization(LakeFormationChecks):
             parts = arn.split(":")
             if not check.resource.resolved or len(parts) < 7 or parts[2] != "secretsmanager":
                 continue
-            regions = dict.get(get_backend("secretsmanager"), parts[4]) or {}  # type: ignore[call-overload]
-            backend = dict.get(regions, parts[3])
+            backend = existing_backend("secretsmanager", parts[4], parts[3])
             secret = backend.secrets.get(arn) if backend is not None else None
             raw = getattr(secret, "policy", None)
             compiled = compile_cached(str(raw), f"resource policy of {arn}") if raw else None

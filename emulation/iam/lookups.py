@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from emulation.core.moto_compat import existing_backend
 from emulation.iam.state import IamState
 
 
@@ -9,9 +10,7 @@ class ArnLookups(IamState):
     """The ARN of a resource a request names only by name."""
 
     def kinesisvideo_stream_arn(self, region: str, account: str, name: str) -> str | None:
-        from moto.backends import get_backend
-
-        backend = dict.get(dict.get(get_backend("kinesisvideo"), account) or {}, region)  # type: ignore[call-overload]
+        backend = existing_backend("kinesisvideo", account, region)
         if backend is None:
             return None
         for stream in list(backend.streams.values()):
@@ -21,9 +20,7 @@ class ArnLookups(IamState):
         return None
 
     def kinesis_consumer_arn(self, region: str, account: str, stream_arn: str, name: str) -> str | None:
-        from moto.backends import get_backend
-
-        backend = dict.get(dict.get(get_backend("kinesis"), account) or {}, region)  # type: ignore[call-overload]
+        backend = existing_backend("kinesis", account, region)
         if backend is None:
             return None
         stream_name = stream_arn.rsplit("/", 1)[-1]
@@ -35,9 +32,7 @@ class ArnLookups(IamState):
         return None
 
     def secret_arn(self, region: str, account: str, secret_id: str) -> str | None:
-        from moto.backends import get_backend
-
-        backend = dict.get(dict.get(get_backend("secretsmanager"), account) or {}, region)  # type: ignore[call-overload]
+        backend = existing_backend("secretsmanager", account, region)
         if backend is None:
             return None
         secret = backend.secrets.get(secret_id)

@@ -9,6 +9,7 @@ from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from emulation.core.moto_compat import existing_backends
 from emulation.core.request import DEFAULT_ACCOUNT_ID
 from emulation.iam.identity import Identity, UserSession
 
@@ -88,14 +89,9 @@ class IamState:
     # -- moto state -----------------------------------------------------------------------
     @staticmethod
     def _backends(service: str) -> list[tuple[str, Any]]:
-        from moto.backends import get_backend
-
-        found = []
-        for account_id, account in list(dict.items(get_backend(service))):  # type: ignore[call-overload]
-            backend = dict.get(account, "aws")
-            if backend is not None:
-                found.append((account_id, backend))
-        return found
+        return [
+            (account, backend) for account, region, backend in existing_backends(service) if region == "aws"
+        ]
 
     @staticmethod
     def _iam(account_id: str) -> Any:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from emulation.core import moto_compat
+from emulation.core.moto_compat import existing_regions
 from emulation.lakeformation.enforcement import S3_ARN, Grant, LakeGrants
 
 
@@ -32,7 +33,7 @@ def _database_buckets(account_id: str) -> tuple[dict[str, str], dict[tuple[str, 
 
     databases: dict[str, str] = {}
     tables: dict[tuple[str, str], str] = {}
-    for _region, backend in list(dict.items(dict.get(glue_backends, account_id) or {})):
+    for _region, backend in existing_regions(glue_backends, account_id):
         for name, database in list(backend.databases.items()):
             bucket = _bucket_of(database.input.get("LocationUri"))
             if bucket:
@@ -52,7 +53,7 @@ def grants_from_moto(account_id: str) -> LakeGrants:
     admins: set[str] = set()
     locations: dict[str, set[str]] = {}
     raw: list[Any] = []
-    for _region, backend in list(dict.items(dict.get(lakeformation_backends, account_id) or {})):
+    for _region, backend in existing_regions(lakeformation_backends, account_id):
         for resource_arn in list(backend.resources):
             found = _location(resource_arn)
             if found:

@@ -18,6 +18,7 @@ import re
 from typing import Any
 
 from emulation.core import moto_compat
+from emulation.core.moto_compat import existing_backend, existing_regions
 
 DEFAULT_MINIMUM_OBJECT_SIZE = "all_storage_classes_128K"
 MINIMUM_OBJECT_SIZES = ("all_storage_classes_128K", "varies_by_storage_class")
@@ -40,7 +41,7 @@ def find_bucket(name: str) -> Any | None:
     if not located:
         return None
     partition, account = located
-    backend = dict.get(dict.get(s3_backends, account) or {}, partition)
+    backend = existing_backend(s3_backends, account, partition)
     return backend.buckets.get(name) if backend is not None else None
 
 
@@ -52,8 +53,7 @@ def bucket_count(account: str) -> int:
     """Buckets the account owns (in every partition), without creating its backend."""
     from moto.s3.models import s3_backends
 
-    partitions = dict.get(s3_backends, account) or {}
-    return sum(len(backend.buckets) for backend in dict.values(partitions))
+    return sum(len(backend.buckets) for _partition, backend in existing_regions(s3_backends, account))
 
 
 def sends_to_eventbridge(bucket: Any) -> bool:

@@ -297,3 +297,27 @@ def test_glue_table_current_version() -> None:
         "moto.glue.models.FakeTable._current_version is gone", "Lake Formation's table locations"
     )
     assert moto_compat.current_table_version(table)["StorageDescriptor"]["Location"] == "s3://b/p"
+
+
+# -- reading backends without creating them ----------------------------------------------------
+def test_existing_backends_are_read_without_creating_any() -> None:
+    from moto.backends import get_backend
+
+    from emulation.core.moto_compat import existing_backend, existing_backends, existing_regions
+
+    account = "210987654321"
+    kinesis_backends = get_backend("kinesis")
+    assert existing_backend("kinesis", account, "eu-north-1") is None
+    assert existing_regions(kinesis_backends, account) == []
+    assert all(found[0] != account for found in existing_backends("kinesis"))
+    assert account not in dict.keys(kinesis_backends), moved(
+        "looking at a BackendDict with dict's own get/items created an account's backends",
+        "reading backends without creating them",
+    )
+    created = kinesis_backends[account]["eu-north-1"]
+    try:
+        assert existing_backend(kinesis_backends, account, "eu-north-1") is created
+        assert existing_regions("kinesis", account) == [("eu-north-1", created)]
+        assert (account, "eu-north-1", created) in existing_backends(kinesis_backends)
+    finally:
+        dict.pop(kinesis_backends, account)

@@ -5,6 +5,7 @@ The rest of ``emulation`` uses moto's public surface (backends, models' public a
 functions of this package. Every private attribute, name-mangled field, ``__dict__`` or
 ``__new__`` trick and every runtime patch of moto's classes lives here, by concern:
 
+* :mod:`.backends`: reading backends without creating them;
 * :mod:`.speedups`: start-up and per-request speed-ups (loaders, region lookups, lazy EC2 data);
 * :mod:`.pickling`: what the state store needs to pickle moto's objects (S3 keys and key
   stores, Kinesis shards, Lambda storage and functions, the list of backends);
@@ -21,6 +22,7 @@ imports moto at module level (the speed-ups must be installed before moto's serv
 
 from __future__ import annotations
 
+from emulation.core.moto_compat.backends import existing_backend, existing_backends, existing_regions
 from emulation.core.moto_compat.glue import current_table_version
 from emulation.core.moto_compat.ids import random_lowercase_id
 from emulation.core.moto_compat.kinesis import record_builder, send_stream_metrics, shard_number
@@ -44,6 +46,9 @@ __all__ = [
     "backend_dicts",
     "current_table_version",
     "ensure_backend_app",
+    "existing_backend",
+    "existing_backends",
+    "existing_regions",
     "install_lambda_pickling",
     "install_recorder",
     "is_virtual_host",
