@@ -7,8 +7,9 @@ DEV_STAMP := $(VENV)/.installed-dev
 BROWSER_DIR := tests/ui/browser
 BROWSER_STAMP := $(BROWSER_DIR)/node_modules/.installed
 CHECKOV := .checkov-venv/bin/checkov
+LOCALSTACK_TOOLS_STAMP := .localstack-tools-venv/.installed
 
-.PHONY: up down status test lint typecheck pytest browser checkov bench clean help
+.PHONY: up down status test lint typecheck pytest browser checkov localstack-tools bench clean help
 
 help:
 	@echo "make up     create .venv, install, start the stack on the embedded engine"
@@ -68,10 +69,19 @@ $(CHECKOV): terraform/scripts/checkov.sh
 	@bash terraform/scripts/checkov.sh --install-only
 	@touch $@
 
-test: lint typecheck browser checkov pytest
+# LocalStack's own tools (awslocal over the AWS CLI v1, tflocal) in their own virtualenv
+# (the AWS CLI v1 pins botocore, which would change .venv's boto3 and moto); the tests of
+# tests/localstack run them against nexuskit. Installs once (stamp file); when it cannot, it
+# prints why and those tests skip with that reason.
+localstack-tools: $(LOCALSTACK_TOOLS_STAMP)
+
+$(LOCALSTACK_TOOLS_STAMP): tests/localstack/setup.sh
+	@sh tests/localstack/setup.sh $(abspath $@)
+
+test: lint typecheck browser checkov localstack-tools pytest
 
 bench: $(DEV_STAMP)
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 clean:
-	rm -rf $(VENV) .checkov-venv .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .checkov-venv .localstack-tools-venv .mypy_cache .ruff_cache .pytest_cache

@@ -1,11 +1,15 @@
-"""``nexuskit doctor``: versions, port, state dir, external tools and the engines they enable."""
+"""``nexuskit doctor``: versions, port, state dir, external tools and the engines they enable.
+
+``docker_paths`` says, one line each, whether the Docker engine answers (the docker SDK's
+ping), whether LocalStack can start through testcontainers, and whether the kind runtime can
+run, and why not.
+"""
 
 from __future__ import annotations
 
 import os
 import platform
 import shutil
-import subprocess
 from importlib import metadata
 from typing import Any
 
@@ -22,18 +26,49 @@ def _version(package: str) -> str | None:
         return None
 
 
-def _docker_engine_running(docker: str) -> bool:
+def docker_paths(tools: dict[str, str | None]) -> dict[str, dict[str, Any]]:
+    """Which Docker paths work here, and why not: the engine (the docker SDK's ping), LocalStack
+    through testcontainers (engine, token, pinned image, terraform) and the kind runtime (engine,
+    kind, kubectl). Each is ``{"usable": bool, "why": one line}``."""
+    from emulation.kind import docker_unavailable
+    from nexuskit import localstack
+    from nexuskit.errors import ConfigError
+    from nexuskit.params import repo_root
+
+    no_engine = docker_unavailable()
+    engine_why = f"no Docker engine answers the docker SDK ({no_engine})" if no_engine else ""
+    paths: dict[str, dict[str, Any]] = {
+        "docker engine": {
+            "usable": no_engine is None,
+            "why": engine_why or "a Docker engine answers the docker SDK's ping",
+        }
+    }
+    blockers = ["no Docker engine answers"] if no_engine else []
+    if not os.environ.get(localstack.TOKEN_VAR, "").strip():
+        blockers.append(f"{localstack.TOKEN_VAR} is not set (LocalStack needs a token since March 2026)")
+    image = None
     try:
-        result = subprocess.run(
-            [docker, "info", "--format", "{{.ServerVersion}}"],
-            capture_output=True,
-            text=True,
-            timeout=5,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-    return result.returncode == 0 and bool(result.stdout.strip())
+        image = localstack.pinned_image(repo_root())
+    except ConfigError as exc:
+        blockers.append(exc.message)
+    if not (tools.get("terraform") or shutil.which("terraform")):
+        blockers.append("terraform is not on PATH")
+    paths["localstack (testcontainers)"] = {
+        "usable": not blockers,
+        "image": image,
+        "why": "; ".join(blockers) + "; use the embedded engine (nexuskit up --local), token-free"
+        if blockers
+        else f"{image} through testcontainers: nexuskit up --local --engine localstack",
+    }
+    blockers = ["no Docker engine answers"] if no_engine else []
+    blockers += [f"{tool} is not on PATH" for tool in ("kind", "kubectl") if not tools.get(tool)]
+    paths["kind runtime"] = {
+        "usable": not blockers,
+        "why": "; ".join(blockers) + "; the process runtime (the default) needs none of them"
+        if blockers
+        else "NEXUSKIT_K8S=kind nexuskit up --local",
+    }
+    return paths
 
 
 def terraform_report() -> dict[str, Any]:
@@ -65,23 +100,23 @@ def diagnose(settings: KitSettings) -> dict[str, Any]:
     """Everything ``doctor`` reports, as data."""
     engine = EmbeddedEngine(settings)
     tools = {name: shutil.which(name) for name in TOOLS}
-    docker_engine = bool(tools["docker"]) and _docker_engine_running(str(tools["docker"]))
+    paths = docker_paths(tools)
+    docker_engine = bool(paths["docker engine"]["usable"])
     running = engine.pid() is not None
-    token = bool(os.environ.get("LOCALSTACK_AUTH_TOKEN"))
+    localstack = paths["localstack (testcontainers)"]
+    kind = paths["kind runtime"]
     engines = {
-        "embedded": {"available": True, "why": "built in (moto + nexuskit extensions)"},
+        "embedded": {"available": True, "why": "built in (moto + nexuskit extensions), token-free"},
         "localstack": {
-            "available": docker_engine and token,
-            "why": "needs a Docker engine and LOCALSTACK_AUTH_TOKEN"
-            + ("" if docker_engine else "; no Docker engine answers")
-            + ("" if token else "; LOCALSTACK_AUTH_TOKEN is not set"),
+            "available": bool(localstack["usable"]),
+            "why": "needs a Docker engine, LOCALSTACK_AUTH_TOKEN, a pinned image and terraform",
         },
         "process runtime": {
             "available": True,
             "why": "built in (manifests run as local processes)",
         },
         "kind runtime": {
-            "available": docker_engine and bool(tools["kind"]) and bool(tools["kubectl"]),
+            "available": bool(kind["usable"]),
             "why": "needs a Docker engine, kind and kubectl",
         },
         "terraform promote": {
@@ -106,5 +141,6 @@ def diagnose(settings: KitSettings) -> dict[str, Any]:
         "tools": {name: path for name, path in tools.items()},
         "terraform": terraform_report(),
         "docker_engine": docker_engine,
+        "docker_paths": paths,
         "engines": engines,
     }

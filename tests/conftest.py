@@ -19,7 +19,11 @@ if TYPE_CHECKING:
 
 # Modules that take minutes each (terraform apply/destroy against an engine): they start first,
 # so under ``-n 2`` the rest of the suite runs beside them instead of after them.
-RUN_FIRST = ("tests/terraform/test_local_terraform.py", "tests/promote/test_rehearsal.py")
+RUN_FIRST = (
+    "tests/terraform/test_local_terraform.py",
+    "tests/promote/test_rehearsal.py",
+    "tests/localstack/test_tflocal.py",
+)
 
 
 def _module_of(item: pytest.Item) -> str:

@@ -1,6 +1,7 @@
 """The API Gateway v2 extension: the HTTP API data plane and the stage calls moto lacks.
 
-* ``/_aws/execute-api/<api-id>/<stage>/<path>`` (any method): the data plane
+* ``/_aws/execute-api/<api-id>/<stage>/<path>`` (any method), or ``/<stage>/<path>`` on
+  LocalStack's host name ``<api-id>.execute-api.localhost.localstack.cloud``: the data plane
   (:class:`~emulation.apigatewayv2.models.HttpApiDataPlane`). The engine's IAM layer lets
   these requests through: the route decides, as in AWS (``NONE``: public; ``AWS_IAM``:
   SigV4 and ``execute-api:Invoke``, checked by the data plane), after the stage's
@@ -32,6 +33,7 @@ from emulation.apigatewayv2.management import (
 from emulation.apigatewayv2.models import EXECUTE_API_PREFIX, HttpApiDataPlane
 from emulation.core.exceptions import error_response
 from emulation.core.extension import Extension
+from emulation.core.hosts import localstack_execute_api
 from emulation.core.request import AwsRequest
 from emulation.core.settings import EngineSettings
 
@@ -88,6 +90,9 @@ class HttpApiExtension(Extension):
             if self.data_plane is None:
                 return None
             return self.data_plane.handle(request)
+        api_id = localstack_execute_api(request.headers.get("host"))
+        if api_id is not None and self.data_plane is not None:
+            return self.data_plane.handle(request, api_id)
         if not request.path.startswith("/v2/apis/") or request.signing_service not in (None, "apigateway"):
             return None
         try:

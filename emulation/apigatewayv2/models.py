@@ -114,10 +114,14 @@ class HttpApiDataPlane:
     def find_stage(self, api_id: str, stage_name: str) -> StageView | None:
         return find_stage(self.engine, api_id, stage_name)
 
-    def _locate(self, path: str) -> tuple[StageView, str] | None:
-        """The stage a path addresses and the path below it."""
-        rest = path[len(EXECUTE_API_PREFIX) :]
-        api_id, _, below = rest.partition("/")
+    def _locate(self, path: str, api_id: str | None = None) -> tuple[StageView, str] | None:
+        """The stage a path addresses and the path below it (``api_id``: the API named by
+        the host, ``<api-id>.execute-api.localhost.localstack.cloud``; the path is then
+        ``/<stage>/...``)."""
+        if api_id is None:
+            api_id, _, below = path[len(EXECUTE_API_PREFIX) :].partition("/")
+        else:
+            below = path[1:] if path.startswith("/") else path
         first, _, deeper = below.partition("/")
         if first and first != DEFAULT_STAGE:
             stage = self.find_stage(api_id, first)
@@ -129,19 +133,22 @@ class HttpApiDataPlane:
         return None
 
     # -- requests -------------------------------------------------------------------------
-    def handle(self, request: AwsRequest) -> Response:
-        """Answer one data-plane request (never raises: a bug of ours is a 500 as in AWS)."""
+    def handle(self, request: AwsRequest, api_id: str | None = None) -> Response:
+        """Answer one data-plane request (never raises: a bug of ours is a 500 as in AWS).
+
+        ``api_id``: the API the host name addresses (then the path starts with the stage).
+        """
         self.requests += 1
         request_id = new_request_id()
         try:
-            return self._handle(request, request_id)
+            return self._handle(request, request_id, api_id)
         except Exception:
             log.exception("execute-api request %s %s failed", request.method, request.path)
             view = _gateway_response(500, "Internal Server Error", request_id)
             return Response(view.body, status=view.status, headers=view.headers)
 
-    def _handle(self, request: AwsRequest, request_id: str) -> Response:
-        located = self._locate(request.path)
+    def _handle(self, request: AwsRequest, request_id: str, api_id: str | None) -> Response:
+        located = self._locate(request.path, api_id)
         if located is None:
             view = _gateway_response(404, "Not Found", request_id)
             return Response(view.body, status=view.status, headers=view.headers)

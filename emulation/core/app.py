@@ -13,7 +13,16 @@ Before any of that, the engine protects itself from the rest of the laptop:
   :mod:`emulation.core.motoapi`); an anonymous ``GET /_nexus/health`` gets
   ``{"status": "ok"}`` and nothing more;
 * moto's blanket CORS headers are dropped; S3 answers CORS from each bucket's own
-  configuration (:mod:`emulation.core.cors`).
+  configuration (:mod:`emulation.core.cors`);
+* LocalStack's internal endpoints (``/_localstack/health``, ``info``, ``init``) answer
+  without credentials, read-only, revealing nothing, and never to a request with an
+  ``Origin`` (:mod:`emulation.core.localstack`).
+
+LocalStack's host names work as they do there: ``s3.localhost.localstack.cloud`` is
+path-style S3 (moto is handed ``localhost.localstack.cloud``, which it reads so; everything
+before moto, signature checks included, sees the name the client signed),
+``<bucket>.s3.localhost.localstack.cloud`` virtual-host S3, and
+``<api-id>.execute-api.localhost.localstack.cloud`` an HTTP API's data plane.
 """
 
 from __future__ import annotations
@@ -34,7 +43,9 @@ from emulation.core import cors, faults, moto_compat
 from emulation.core.admin import AdminAuth
 from emulation.core.exceptions import engine_refusal
 from emulation.core.extension import Extension
-from emulation.core.hosts import HostPolicy
+from emulation.core.hosts import HostPolicy, is_localstack_s3_path_host, path_style_host
+from emulation.core.localstack import PREFIX as LOCALSTACK_PREFIX
+from emulation.core.localstack import LocalStackApi, ServiceStates
 from emulation.core.locks import StateLock
 from emulation.core.motoapi import DISABLED, MotoApi
 from emulation.core.persistence import StateStore
@@ -144,6 +155,14 @@ class EngineApp:
         self.admin = AdminAuth(settings)
         self.hosts = HostPolicy(settings.allowed_hosts)
         self.moto_api = MotoApi(settings.moto_api, self.reset)
+        self.services = ServiceStates(WARM_SERVICES)
+        self.localstack = LocalStackApi(
+            self.services,
+            apps=lambda: list(self.moto.app_instances.copy()),
+            degraded=lambda: self.storage.degraded is not None,
+            persistence=self.store is not None,
+            started_at=self.started_at,
+        )
 
     # -- state ----------------------------------------------------------------------------
     def mark_dirty(self, *services: str) -> None:
@@ -245,6 +264,9 @@ class EngineApp:
                         moto_compat.warm_model(WARM_MODELS[name])
                 except Exception:  # a service that fails to warm up is loaded on first use
                     log.debug("warm-up of %s failed", name, exc_info=True)
+                    self.services.failed(name)
+                else:
+                    self.services.loaded(name)
             for ext in self.extensions:
                 try:
                     ext.warm_up()
@@ -293,7 +315,7 @@ class EngineApp:
 
         with self.state_lock.shared(), holding or nullcontext():
             try:
-                chunks = self.moto(environ, start_response)
+                chunks = self.moto(_for_moto(environ), start_response)
             except Exception as exc:
                 request = environ.get(REQUEST_KEY)
                 if not isinstance(request, AwsRequest):
@@ -382,7 +404,7 @@ class EngineApp:
             return start_response(status, answer_headers, exc_info)
 
         try:
-            chunks = self.moto(request.environ, start)
+            chunks = self.moto(_for_moto(request.environ), start)
         except Exception as exc:
             response = faults.failure(request, s3, exc)
             return [bytes(chunk) for chunk in response(request.environ, start_response)]
@@ -416,12 +438,17 @@ class EngineApp:
             return self._answer(self._nexus_api(request), environ, start_response)
         if path.startswith(MOTO_API_PREFIX):
             return self._moto_api(AwsRequest.from_environ(environ), start_response)
-        if path == "/_localstack/health":
-            # LocalStack tooling (tflocal, awslocal, testcontainers) waits on this path.
-            doc = {"services": {"embedded": "running"}, "edition": "nexuskit"}
-            return self._answer(json_response(doc), environ, start_response)
+        if path.startswith(LOCALSTACK_PREFIX):
+            # LocalStack's tooling (localstack wait, testcontainers, tflocal) polls these.
+            # (Parsed like any request: a body is read, not left on a kept-alive connection.)
+            request = AwsRequest.from_environ(environ)
+            if "origin" in request.headers:
+                return self._answer(engine_refusal(CROSS_ORIGIN), environ, start_response)
+            answer = self.localstack.answer(request.method, path)
+            return self._answer(answer, environ, start_response)
         request = AwsRequest.from_environ(environ)
         environ[REQUEST_KEY] = request
+        self.services.used(request.signing_service)
         s3 = _is_s3(request)
         refusal = faults.precheck(request, s3) or self.storage.refusal(request, s3)
         if refusal is not None:
@@ -455,6 +482,15 @@ class EngineApp:
 
 #: the environ key under which a request's parsed :class:`AwsRequest` travels to ``call_moto``
 REQUEST_KEY = "nexuskit.request"
+
+
+def _for_moto(environ: dict[str, Any]) -> dict[str, Any]:
+    """The environ moto is handed: LocalStack's path-style S3 names become one moto reads as
+    path-style (moto takes ``s3.localhost.localstack.cloud`` for a bucket named ``s3``)."""
+    host = environ.get("HTTP_HOST")
+    if not host or not is_localstack_s3_path_host(str(host)):
+        return environ
+    return {**environ, "HTTP_HOST": path_style_host(str(host))}
 
 
 def _is_s3(request: AwsRequest) -> bool:

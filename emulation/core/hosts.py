@@ -15,14 +15,27 @@ the attacker's name. The engine answers only names that are its own:
   Docker gateway's address.)
 * whatever ``--allowed-hosts`` / ``NEXUSKIT_ALLOWED_HOSTS`` add (comma-separated; an
   entry ``*.example.test`` accepts every subdomain of ``example.test``).
+
+LocalStack's names also address what they address there: ``s3.localhost.localstack.cloud``
+(and ``s3.<region>.…``) is path-style S3 (:func:`is_localstack_s3_path_host`),
+``<bucket>.s3.localhost.localstack.cloud`` virtual-host S3, and
+``<api-id>.execute-api.localhost.localstack.cloud`` an HTTP API
+(:func:`localstack_execute_api`).
 """
 
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Iterable
 
 ALLOWED_HOSTS_ENV = "NEXUSKIT_ALLOWED_HOSTS"
+LOCALSTACK_DOMAIN = "localhost.localstack.cloud"
+#: LocalStack's path-style S3 names: ``s3.localhost.localstack.cloud`` and
+#: ``s3.<region>.localhost.localstack.cloud`` (the bucket is the first path segment)
+_LOCALSTACK_S3_PATH = re.compile(r"^s3(\.[a-z]{2}(-[a-z]+)+-\d+)?\.localhost\.localstack\.cloud$")
+#: LocalStack's execute-api names: ``<api-id>.execute-api.localhost.localstack.cloud``
+_LOCALSTACK_EXECUTE_API = re.compile(r"^(?P<api>[a-z0-9]+)\.execute-api\.localhost\.localstack\.cloud$")
 _EXACT = frozenset({"localhost", "localhost.localstack.cloud", "host.docker.internal"})
 _SUFFIXES = (".localhost", ".localhost.localstack.cloud", ".amazonaws.com")
 
@@ -81,3 +94,28 @@ class HostPolicy:
             "*.amazonaws.com are refused, against DNS rebinding); to allow it, start the engine "
             f"with --allowed-hosts NAME or set {ALLOWED_HOSTS_ENV}=NAME[,NAME...]"
         )
+
+
+def is_localstack_s3_path_host(host_header: str) -> bool:
+    """Whether ``Host`` is one of LocalStack's path-style S3 names (``s3.localhost.localstack.cloud``).
+
+    moto would read such a name as virtual-host addressing of a bucket named ``s3``.
+    """
+    return _LOCALSTACK_S3_PATH.match(host_name(host_header)) is not None
+
+
+def path_style_host(host_header: str) -> str:
+    """The name moto reads as path-style addressing for a LocalStack path-style S3 name
+    (``localhost.localstack.cloud``, port kept)."""
+    host = host_header.strip()
+    name, sep, port = host.rpartition(":")
+    suffix = f":{port}" if sep and port.isdigit() and ":" not in name else ""
+    return LOCALSTACK_DOMAIN + suffix
+
+
+def localstack_execute_api(host_header: str | None) -> str | None:
+    """The API id of a LocalStack execute-api name (``<api-id>.execute-api.localhost.localstack.cloud``)."""
+    if not host_header:
+        return None
+    match = _LOCALSTACK_EXECUTE_API.match(host_name(host_header))
+    return match["api"] if match else None

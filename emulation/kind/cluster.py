@@ -1,6 +1,7 @@
 """The kind runtime: the same manifests on a real Kubernetes cluster in Docker.
 
-Where ``docker`` (with an engine that answers), ``kind`` and ``kubectl`` exist,
+Where ``docker`` (with an engine that answers the ``docker`` SDK's ping), ``kind`` and
+``kubectl`` exist,
 :class:`KindCluster` creates (or reuses) a cluster whose workers mirror the EKS node
 groups (labels such as ``role=general``; taints such as ``dedicated=mcp:NoSchedule``),
 builds each Deployment's image from its service's Dockerfile and loads it into the
@@ -12,20 +13,27 @@ gateway (:mod:`emulation.kind.relay`); :func:`patch_for_kind` sets ``AWS_ENDPOIN
 it and, since kind has no EKS pod identity webhook, gives each IRSA ServiceAccount's pods
 the role's STS credentials from a Secret (``envFrom``), so least privilege still holds.
 
+Docker itself is driven through the ``docker`` SDK (:mod:`emulation.kind.docker_sdk`: the
+engine's ping, the ``kind`` network, image builds); ``kind`` and ``kubectl`` stay command
+lines (``kind`` also needs the ``docker`` CLI, so it is still required on PATH).
+
 When a tool is missing, :class:`KindToolMissingError` names it in one line.
 """
 
 from __future__ import annotations
 
 import copy
-import json
 import shutil
 import subprocess
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import docker
 import yaml
+from docker.errors import BuildError, DockerException, NotFound
+
+from emulation.kind.docker_sdk import DockerEngineUnavailableError, docker_engine
 
 REQUIRED_TOOLS = ("docker", "kind", "kubectl")
 IRSA_ANNOTATION = "eks.amazonaws.com/role-arn"
@@ -147,6 +155,17 @@ class KindCluster:
         self._run = run
         self._which = which
         self.tools: dict[str, str] = {}
+        self._docker: docker.DockerClient | None = None
+
+    @property
+    def docker(self) -> docker.DockerClient:
+        """The Docker engine's SDK client (connected by :meth:`check`)."""
+        if self._docker is None:
+            try:
+                self._docker = docker_engine()
+            except DockerEngineUnavailableError as exc:
+                raise KindCommandError(f"no Docker engine answers ({exc})") from None
+        return self._docker
 
     def command(self, *args: str, timeout: float = 600, stdin: str | None = None) -> str:
         try:
@@ -164,8 +183,8 @@ class KindCluster:
         """The three tools, and a Docker engine that answers; KindToolMissingError otherwise."""
         self.tools = find_tools(self._which)
         try:
-            self.command(self.tools["docker"], "info", "--format", "{{.ServerVersion}}", timeout=10)
-        except KindCommandError as exc:
+            self._docker = docker_engine()
+        except DockerEngineUnavailableError as exc:
             raise KindToolMissingError(
                 "docker", f"docker is installed but no Docker engine answers ({exc})"
             ) from None
@@ -194,21 +213,48 @@ class KindCluster:
 
     def gateway(self) -> str:
         """The host's address on the ``kind`` Docker network (where pods reach the relay)."""
-        raw = self.command(self.tools["docker"], "network", "inspect", "kind")
-        for network in json.loads(raw):
-            for entry in network.get("IPAM", {}).get("Config", []):
-                gateway = entry.get("Gateway", "")
-                if gateway and ":" not in gateway:
-                    return str(gateway)
+        try:
+            network = self.docker.networks.get("kind")
+        except NotFound:
+            raise KindCommandError("the kind Docker network does not exist (is the cluster up?)") from None
+        except DockerException as exc:
+            raise KindCommandError(f"cannot inspect the kind Docker network: {exc}") from None
+        for entry in (network.attrs.get("IPAM") or {}).get("Config") or []:
+            gateway = entry.get("Gateway", "")
+            if gateway and ":" not in gateway:
+                return str(gateway)
         raise KindCommandError("the kind Docker network has no IPv4 gateway")
 
     def build_and_load(self, images: dict[str, Path], context: Path) -> None:
-        """``docker build`` each image from its Dockerfile (repository root as context), then load it."""
+        """Build each image from its Dockerfile (repository root as context), then ``kind load`` it."""
         for image, dockerfile in sorted(images.items()):
-            self.command(
-                self.tools["docker"], "build", "-f", str(dockerfile), "-t", image, str(context), timeout=1800
-            )
+            self.build(image, dockerfile, context)
             self.command(self.tools["kind"], "load", "docker-image", image, "--name", self.name)
+
+    def build(self, image: str, dockerfile: Path, context: Path) -> None:
+        """Build ``image`` through the SDK (the Dockerfile's path taken relative to ``context``)."""
+        try:
+            relative = dockerfile.resolve().relative_to(context.resolve())
+        except ValueError:
+            raise KindCommandError(f"{dockerfile} is outside the build context {context}") from None
+        try:
+            self.docker.images.build(
+                path=str(context), dockerfile=relative.as_posix(), tag=image, rm=True, timeout=1800
+            )
+        except BuildError as exc:
+            tail = [str(c.get("stream") or c.get("error") or "").strip() for c in exc.build_log]
+            last = next((line for line in reversed(tail) if line), str(exc))
+            raise KindCommandError(f"building {image} failed: {last}") from None
+        except DockerException as exc:
+            raise KindCommandError(f"building {image} failed: {exc}") from None
+
+    def node_containers(self) -> list[str]:
+        """The names of the cluster's node containers (kind labels them with the cluster name)."""
+        try:
+            found = self.docker.containers.list(filters={"label": f"io.x-k8s.kind.cluster={self.name}"})
+        except DockerException as exc:
+            raise KindCommandError(f"cannot list the kind node containers: {exc}") from None
+        return sorted(str(c.name) for c in found)
 
     def delete(self) -> None:
         self.command(self.tools["kind"], "delete", "cluster", "--name", self.name)

@@ -33,7 +33,12 @@ from nexuskit.errors import ConfigError
 def up(
     local: Annotated[bool, typer.Option("--local", help="Run on this machine (the default).")] = True,
     engine: Annotated[
-        str, typer.Option("--engine", help="embedded (default) or localstack (needs Docker).")
+        str,
+        typer.Option(
+            "--engine",
+            help="embedded (default, token-free) or localstack (LocalStack through testcontainers: "
+            "needs a Docker engine and LOCALSTACK_AUTH_TOKEN).",
+        ),
     ] = "embedded",
     foreground: Annotated[
         bool, typer.Option("--foreground", help="Stay attached; Ctrl-C stops the stack.")
@@ -79,7 +84,7 @@ def up(
     from nexuskit import lifecycle
 
     if engine != "embedded":
-        _up_with_localstack(engine, env or "local", as_json)
+        _up_with_localstack(engine, env or "local", as_json, port)
         return
     settings = settings_from(
         port,
@@ -113,18 +118,26 @@ def _terraform_line(line: str) -> None:
     console.print(f"[dim]terraform:[/] {escape(line)}", soft_wrap=True, highlight=False)
 
 
-def _up_with_localstack(engine: str, env: str = "local", as_json: bool = False) -> None:
+def _check_engine(engine: str) -> None:
+    if engine not in ("embedded", "localstack"):
+        raise ConfigError(f"unknown engine {engine!r}", "use embedded or localstack")
+
+
+def _up_with_localstack(
+    engine: str, env: str = "local", as_json: bool = False, port: int | None = None
+) -> None:
     from nexuskit import localstack
 
-    if engine != "localstack":
-        raise ConfigError(f"unknown engine {engine!r}", "use embedded or localstack")
-    report = localstack.up(env=env)
+    _check_engine(engine)
+    report = localstack.up(env=env, port=port)
     if as_json:
         print_json(report.as_dict())
     else:
+        how = "reused" if report.reused else "started"
         console.print(
-            f"[bold green]LocalStack up[/] at {report.endpoint} ({report.image}); "
-            f"terraform/stacks/platform applied with {report.override}",
+            f"[bold green]LocalStack up[/] at {report.endpoint} ({report.image}, container "
+            f"{report.container} {how}); terraform/stacks/platform applied with {report.override}; "
+            f"stop it with `nexuskit down --engine localstack`",
             soft_wrap=True,
         )
 
@@ -162,6 +175,10 @@ def down(
             "what changed since the last snapshot, except Kinesis records).",
         ),
     ] = 120.0,
+    engine: Annotated[
+        str,
+        typer.Option("--engine", help="embedded (default) or localstack (removes the LocalStack container)."),
+    ] = "embedded",
     port: PortOpt = None,
     state_dir: StateDirOpt = None,
     as_json: JsonOpt = False,
@@ -171,6 +188,19 @@ def down(
     Exit status 1 when the engine had to be killed or could not write its final snapshot.
     """
     from nexuskit import lifecycle
+
+    _check_engine(engine)
+    if engine == "localstack":
+        from nexuskit import localstack
+
+        removed = localstack.down(port)
+        if as_json:
+            print_json({"engine": "localstack", "removed": removed})
+        elif removed:
+            console.print(f"LocalStack stopped and removed ({', '.join(removed)})")
+        else:
+            console.print("no LocalStack container started by nexuskit; nothing to stop")
+        return
 
     def waiting(seconds: float) -> None:
         if not as_json:
@@ -296,3 +326,7 @@ def doctor(port: PortOpt = None, state_dir: StateDirOpt = None, as_json: JsonOpt
     for name, info in report["engines"].items():
         engines.add_row(name, "[green]yes[/]" if info["available"] else "[red]no[/]", info["why"])
     console.print(engines)
+    console.print("Docker paths", style="bold")
+    for name, info in report["docker_paths"].items():
+        verdict = "[green]usable[/]" if info["usable"] else "[red]not usable[/]"
+        console.print(f"  {name}: {verdict} - {escape(info['why'])}", highlight=False, soft_wrap=True)

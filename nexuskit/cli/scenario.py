@@ -96,6 +96,14 @@ def run(
         bool, typer.Option("--fresh", help="Start isolated stacks for the run (removed afterwards).")
     ] = False,
     junit: Annotated[Path | None, typer.Option("--junit", help="Write a JUnit XML report here.")] = None,
+    engine: Annotated[
+        str,
+        typer.Option(
+            "--engine",
+            help="embedded (default) or localstack: the LocalStack on --port (with --fresh, one "
+            "started through testcontainers); scenarios needing what it lacks are skipped.",
+        ),
+    ] = "embedded",
     port: PortOpt = None,
     state_dir: StateDirOpt = None,
     env: EnvOpt = None,
@@ -111,6 +119,7 @@ def run(
         record=record,
         on_event=LiveOutput(to_stderr=as_json),
         junit=junit,
+        engine=engine,
     )
     if as_json:
         print_json(suite.as_dict())

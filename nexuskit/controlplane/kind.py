@@ -1,6 +1,6 @@
 """``NEXUSKIT_K8S=kind nexuskit up``: the rendered manifests on a kind cluster.
 
-Steps: check docker (engine answering), kind and kubectl (a missing one raises
+Steps: check docker (its engine answering the ``docker`` SDK's ping), kind and kubectl (a missing one raises
 :class:`~nexuskit.errors.ToolMissingError` naming it); create or reuse the cluster
 ``<prefix>`` (context ``kind-<prefix>``) with workers labelled and tainted like the EKS
 node groups; start a relay from the kind network's gateway to the engine; trade each IRSA
@@ -153,6 +153,7 @@ def kind_up(settings: KitSettings, spec: StackSpec, target: AwsTarget, manifests
             (d["metadata"]["namespace"], d["metadata"]["name"]) for d in docs if d.get("kind") == "Deployment"
         ]
         wait_rollouts(settings, deployments, timeout=300)
+        nodes = cluster.node_containers()
     except KindCommandError as exc:
         raise ControlPlaneError(f"kind runtime: {exc}") from None
     return {
@@ -162,6 +163,7 @@ def kind_up(settings: KitSettings, spec: StackSpec, target: AwsTarget, manifests
         "created": created,
         "engine_url": engine_url,
         "images": sorted(images),
+        "nodes": nodes,
     }
 
 

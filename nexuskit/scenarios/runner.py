@@ -38,7 +38,13 @@ from nexuskit.scenarios.results import (
     SuiteResult,
 )
 from nexuskit.scenarios.snapshots import SnapshotFile, snapshot_path
-from nexuskit.scenarios.stacks import CurrentStack, FreshStacks, StackHandle, StackProvider
+from nexuskit.scenarios.stacks import (
+    CurrentStack,
+    FreshStacks,
+    LocalStackStacks,
+    StackHandle,
+    StackProvider,
+)
 from nexuskit.scenarios.steps import EXECUTORS, StepContext
 from nexuskit.scenarios.steps.base import file_size, tail
 from nexuskit.scenarios.templating import TemplateError, render
@@ -329,26 +335,36 @@ def run_paths(
     on_event: OnEvent | None = None,
     junit: Path | None = None,
     root: Path | None = None,
+    engine: str = "embedded",
 ) -> SuiteResult:
     """Load and run scenario files (all shipped ones when ``paths`` is empty).
 
-    Runs on the current stack of ``settings``, or on fresh stacks with ``fresh``. When the
-    files are the whole shipped suite, writes the promotion gate's record for HEAD.
+    Runs on the current stack of ``settings``, or on fresh stacks with ``fresh``; with
+    ``engine="localstack"`` on LocalStack (:class:`~nexuskit.scenarios.stacks.LocalStackStacks`).
+    When the files are the whole shipped suite on the embedded engine, writes the promotion
+    gate's record for HEAD.
     """
+    if engine not in ("embedded", "localstack"):
+        raise ScenarioError(f"unknown engine {engine!r}", "use embedded or localstack")
     folder = shipped_folder(root)
     chosen = list(paths) or [folder]
     loaded = load_all(chosen)
     if not loaded:
         raise ScenarioError(f"no scenario files in {', '.join(str(p) for p in chosen)}")
     provider: StackProvider
-    if fresh:
+    if engine == "localstack":
+        on_localstack = LocalStackStacks(settings or KitSettings(), fresh=fresh, record=record)
+        on_localstack.check()  # nothing to run on: one clear error before anything runs
+        provider = on_localstack
+    elif fresh:
         env = settings.env if settings is not None and settings.env != "local" else None
         provider = FreshStacks(record=record, cassettes=folder / "cassettes" / "bedrock", env=env)
     else:
         current = CurrentStack(settings or KitSettings(), record=record)
         current.handle()  # no stack: one clear error before anything runs
         provider = current
-    record_root = folder.parent if is_whole_suite(loaded, folder) else None
+    # the promotion gate's record is of the embedded engine's run
+    record_root = folder.parent if engine == "embedded" and is_whole_suite(loaded, folder) else None
     try:
         return run_suite(
             loaded, provider, record=record, on_event=on_event, junit=junit, record_root=record_root

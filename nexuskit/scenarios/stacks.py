@@ -10,6 +10,12 @@
   scenarios (those that restart the engine) get one of their own. ``close()`` stops them
   and wipes their state.
 
+* :class:`LocalStackStacks` - ``--engine localstack``: the LocalStack answering on the
+  settings' port, or (with ``--fresh``) one started through testcontainers by
+  :func:`nexuskit.localstack.up` and removed afterwards. Scenarios needing what LocalStack
+  lacks (the control plane, IAM enforcement, an engine restart, the embedded producers) are
+  skipped with the reason.
+
 A :class:`StackHandle` is what steps use: the admin identity, the names, the auth URL,
 the log files, and :meth:`StackHandle.restart_engine`.
 """
@@ -554,3 +560,157 @@ class FreshStacks(StackProvider):
         self._stacks.clear()
         if self._own_base:
             shutil.rmtree(self.base_dir, ignore_errors=True)
+
+
+# -- the localstack engine ------------------------------------------------------------------
+#: what a stack on the localstack engine runs with: nexuskit starts LocalStack without
+#: ENFORCE_IAM, and LocalStack enforces no Kinesis shard limits
+LOCALSTACK_FACTS = StackFacts(iam="off", firehose_buffering="aws", kinesis_limits="off")
+
+#: step types the localstack engine cannot run, and what they need that it lacks
+_LOCALSTACK_LACKS: dict[str, str] = {
+    "restart_engine": "an engine restart (only the embedded engine's process can be restarted)",
+    "produce": "the embedded engine's producers and run records",
+    "expect_denied": "IAM enforcement (nexuskit starts LocalStack without ENFORCE_IAM)",
+}
+
+
+def localstack_lacks(scenario: Scenario) -> str | None:
+    """Why ``scenario`` cannot run on the localstack engine (None when it can)."""
+    if needs_control_plane(scenario):
+        return "needs the control plane (agent-core, MCP services), which the localstack engine does not run"
+    for step in scenario.steps:
+        why = _LOCALSTACK_LACKS.get(step_kind(step))
+        if why:
+            return f"needs {why} ({step_kind(step)} step)"
+    return None
+
+
+@dataclass
+class LocalStackHandle(StackHandle):
+    """A LocalStack stack: the admin identity is the environment's account (keys ``<account>``/test)."""
+
+    account: str = "000000000000"
+
+    @property
+    def target(self) -> AwsTarget:
+        if self._target is None:
+            self._target = AwsTarget(
+                region=self.spec.region,
+                access_key_id=self.account,
+                secret_access_key="test",
+                endpoint_url=self.endpoint,
+                account_id=self.account,
+            )
+        return self._target
+
+    def engine_settings(self) -> KitSettings:
+        return self.settings
+
+    def describe(self) -> str:
+        return f"{self.label} LocalStack at {self.endpoint} ({self.facts.describe()})"
+
+    def endpoints(self) -> dict[str, Any]:
+        return {"aws": self.endpoint}
+
+    def restart_engine(self, mode: str = "kill", timeout: float = 20.0) -> dict[str, Any]:
+        raise ScenarioError("the localstack engine cannot be restarted by a scenario")
+
+
+class LocalStackStacks(StackProvider):
+    """Scenarios on LocalStack: the one answering on the settings' port, or (``fresh``) one
+    started through testcontainers with ``terraform/stacks/platform`` applied, removed on close.
+
+    Scenarios that need what LocalStack lacks (the control plane, IAM enforcement, an engine
+    restart, the embedded producers, a profile it does not match) are skipped with the reason.
+    """
+
+    def __init__(
+        self, settings: KitSettings, *, fresh: bool = False, record: bool = False, start_timeout: float = 600
+    ) -> None:
+        self.settings = settings
+        self.fresh = fresh
+        self.record = record
+        self.start_timeout = start_timeout
+        self._handle: StackHandle | None = None
+        self._started_port: int | None = None
+
+    def check(self) -> None:
+        """One clear error before anything runs: what a fresh LocalStack needs, or a LocalStack
+        answering on the settings' port."""
+        from nexuskit import localstack
+
+        if self.fresh:
+            localstack.preflight().close()
+            return
+        endpoint = self.settings.endpoint
+        health = localstack.read_health(endpoint)
+        if health is None:
+            raise ScenarioError(
+                f"no LocalStack answers on {endpoint}{localstack.HEALTH_PATH}",
+                "start it with `nexuskit up --local --engine localstack`, or add --fresh",
+            )
+        if health.get("edition") == "nexuskit":
+            raise ScenarioError(
+                f"the engine on {endpoint} is nexuskit's embedded engine, not LocalStack",
+                "run without --engine localstack, or point --port at LocalStack",
+            )
+
+    def handle(self) -> StackHandle:
+        if self._handle is not None:
+            return self._handle
+        from nexuskit import localstack
+
+        settings = self.settings
+        if self.fresh:
+            port = pick_port()
+            settings = settings.model_copy(update={"port": port})
+            log.info("starting LocalStack on port %s", port)
+            self._started_port = port
+            localstack.up(env=settings.env, port=port, timeout=self.start_timeout)
+        else:
+            self.check()
+        spec = settings.stack()
+        account = (spec.params.allowed_account_ids or ["000000000000"])[0]
+        label = "fresh" if self.fresh else "current"
+        self._handle = LocalStackHandle(
+            settings, LOCALSTACK_FACTS, owned=self.fresh, label=label, account=account
+        )
+        return self._handle
+
+    def skip_reason(self, scenario: Scenario) -> str | None:
+        """Why ``scenario`` cannot run on LocalStack (known before any LocalStack starts)."""
+        lacks = localstack_lacks(scenario)
+        if lacks is None:
+            lacks = mismatch(scenario.stack, LOCALSTACK_FACTS, record=self.record)
+            lacks = lacks.replace("this stack", "LocalStack") if lacks else None
+        return f"{lacks}; run it on the embedded engine" if lacks else None
+
+    def prepare(self, scenarios: Iterable[Scenario]) -> None:
+        if any(self.skip_reason(s) is None for s in scenarios):
+            self.handle()  # a fresh LocalStack only when some scenario can run on it
+
+    def stack_for(self, scenario: Scenario) -> StackHandle | str:
+        return self.skip_reason(scenario) or self.handle()
+
+    def describe(self) -> list[dict[str, Any]]:
+        if self._handle is None:
+            return []
+        return [
+            {
+                "label": f"{self._handle.label} LocalStack",
+                "endpoint": self._handle.endpoint,
+                "facts": self._handle.facts.describe(),
+            }
+        ]
+
+    def close(self) -> None:
+        if self._started_port is None:
+            return
+        from nexuskit import localstack
+
+        try:
+            localstack.down(self._started_port)
+        except NexuskitError as exc:
+            log.warning("could not remove the LocalStack container: %s", exc)
+        self._started_port = None

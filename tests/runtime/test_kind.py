@@ -8,8 +8,10 @@ from typing import Any
 import pytest
 import yaml
 
+from emulation.kind import docker_engine, docker_unavailable
 from emulation.kind.cluster import (
     KindCluster,
+    KindCommandError,
     KindToolMissingError,
     find_tools,
     kind_config,
@@ -32,6 +34,63 @@ def _missing_reason() -> str | None:
 
 
 MISSING = _missing_reason()
+NO_ENGINE = docker_unavailable()
+
+
+def _all_tools(tool: str) -> str:
+    """Every tool "found" (the engine check, not PATH, is what these tests look at)."""
+    return f"/opt/tools/{tool}"
+
+
+@pytest.fixture
+def no_engine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """DOCKER_HOST at a socket nothing listens on: the docker SDK really finds no engine."""
+    host = f"unix://{tmp_path / 'no-engine.sock'}"
+    monkeypatch.setenv("DOCKER_HOST", host)
+    return host
+
+
+def test_no_docker_engine_is_named_in_one_line(no_engine: str) -> None:
+    """The tools are there but the docker SDK's ping gets no answer: one line naming docker and why."""
+    with pytest.raises(KindToolMissingError) as err:
+        KindCluster("probe", which=_all_tools).check()
+    assert err.value.tool == "docker"
+    assert str(err.value) == f"docker is installed but no Docker engine answers ({no_engine}: no such socket)"
+
+
+def test_docker_calls_without_engine_fail_in_one_line(no_engine: str, tmp_path: Path) -> None:
+    """The kind network and image builds go through the SDK: no engine, one KindCommandError line."""
+    cluster = KindCluster("probe", which=_all_tools)
+    with pytest.raises(KindCommandError, match="no Docker engine answers") as err:
+        cluster.gateway()
+    assert "\n" not in str(err.value)
+    (tmp_path / "Dockerfile").write_text("FROM scratch\n")
+    with pytest.raises(KindCommandError, match="no Docker engine answers"):
+        cluster.build("nexuskit-probe:test", tmp_path / "Dockerfile", tmp_path)
+
+
+def test_a_dockerfile_outside_the_context_is_refused(tmp_path: Path) -> None:
+    context = tmp_path / "context"
+    context.mkdir()
+    with pytest.raises(KindCommandError, match="outside the build context"):
+        KindCluster("probe", which=_all_tools).build("i:t", tmp_path / "Dockerfile", context)
+
+
+def test_images_build_through_the_docker_sdk(tmp_path: Path) -> None:  # pragma: no cover - needs Docker
+    """With an engine: build() makes the image from a Dockerfile under the context."""
+    if NO_ENGINE:
+        pytest.skip(f"no Docker engine answers: {NO_ENGINE}")
+    (tmp_path / "svc").mkdir()
+    (tmp_path / "svc" / "Dockerfile").write_text("FROM scratch\nCOPY hello.txt /hello.txt\n")
+    (tmp_path / "hello.txt").write_text("hello\n")
+    tag = "nexuskit-kind-build-test:1"
+    KindCluster("probe", which=_all_tools).build(tag, tmp_path / "svc" / "Dockerfile", tmp_path)
+    client = docker_engine()
+    try:
+        assert tag in client.images.get(tag).tags
+    finally:
+        client.images.remove(tag, force=True)
+        client.close()
 
 
 def test_missing_tool_is_named_in_one_line(tmp_path: Path) -> None:

@@ -19,8 +19,17 @@ def response_sender() -> Callable[[Any], tuple[int, dict[str, Any], Any]]:
 
 
 def is_virtual_host(host: str, path: str) -> bool:
-    """Whether moto reads the bucket from the host name (virtual-host style) for this request."""
+    """Whether moto reads the bucket from the host name (virtual-host style) for this request.
+
+    LocalStack's path-style names (``s3.localhost.localstack.cloud``) are path-style: the
+    engine hands them to moto as ``localhost.localstack.cloud`` (see ``EngineApp._serve``).
+    """
     from moto.s3.responses import S3Response
+
+    from emulation.core.hosts import is_localstack_s3_path_host
+
+    if is_localstack_s3_path_host(host):
+        return False
 
     class _Request:  # what moto's rule reads of a request
         headers = {"host": host}
