@@ -245,16 +245,10 @@ class LambdaRuntimeExtension(Extension):
         return Response(result.payload, status=200, headers=headers, mimetype="application/json")
 
     def _where(self, request: AwsRequest) -> tuple[str, str]:
-        """The caller's account (from its access key, as moto does) and region."""
-        from emulation.core.request import DEFAULT_ACCOUNT_ID
+        """The caller's account and region (see :func:`caller_account_and_region`)."""
+        from emulation.core.request import caller_account_and_region
 
-        region = request.region or "us-east-1"
-        if not request.access_key or self.engine is None:
-            return DEFAULT_ACCOUNT_ID, region
-        from moto.iam.models import get_account_id_from
-
-        with self.engine.state_lock.shared():
-            return str(get_account_id_from(request.access_key)), region
+        return caller_account_and_region(request, self.engine.state_lock if self.engine is not None else None)
 
 
 def function_name_of(name_or_arn: str) -> str:

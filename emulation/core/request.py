@@ -136,6 +136,19 @@ def account_of(request: AwsRequest) -> str:
     return str(get_account_id_from(key))
 
 
+def caller_account_and_region(request: AwsRequest, state_lock: Any | None) -> tuple[str, str]:
+    """The caller's account (from its access key, as moto does: an IAM user's key names its
+    account) and the request's signed region (``us-east-1`` when unsigned). ``state_lock`` is
+    the engine's; without one (no engine yet) or without a key, the default account."""
+    region = request.region or "us-east-1"
+    if not request.access_key or state_lock is None:
+        return DEFAULT_ACCOUNT_ID, region
+    from moto.iam.models import get_account_id_from
+
+    with state_lock.shared():
+        return str(get_account_id_from(request.access_key)), region
+
+
 def region_of(request: AwsRequest) -> str:
     """The region moto files the request under (host, user agent, then signature)."""
     match = _HOST_REGION.search(request.headers.get("host", ""))
