@@ -28,7 +28,12 @@ from pathlib import Path
 from typing import Any
 
 from emulation.core.hosts import ALLOWED_HOSTS_ENV, HostPolicy
-from emulation.core.settings import CLOCK_SKEW_ENV, GLUE_TIMEOUT_SCALE_ENV, EngineSettings
+from emulation.core.settings import (
+    CLOCK_SKEW_ENV,
+    GLUE_TIMEOUT_SCALE_ENV,
+    KINESIS_RETENTION_SCALE_ENV,
+    EngineSettings,
+)
 
 log = logging.getLogger("emulation.server")
 
@@ -51,6 +56,14 @@ def parse_args(argv: list[str] | None = None) -> EngineSettings:
         default=64,
         help="refuse writes (503) while the state dir's file system has less free space than "
         "this plus the request (default 64)",
+    )
+    parser.add_argument(
+        "--memory-budget",
+        type=int,
+        default=64,
+        metavar="MB",
+        help="MiB of memory for caches of stored data, such as the newest Kinesis records "
+        "(older ones are read from disk; default 64)",
     )
     parser.add_argument("--firehose-buffering", choices=["fast", "aws"], default="fast")
     parser.add_argument("--kinesis-limits", choices=["aws", "off"], default="aws")
@@ -105,11 +118,25 @@ def parse_args(argv: list[str] | None = None) -> EngineSettings:
         # read only when the extension that uses them runs (a bad value fails or warns there)
         glue_timeout_scale=_glue_timeout_scale() if not extensions or "glue" in extensions else 1.0,
         clock_skew_seconds=_clock_skew() if args.iam != "off" else 0.0,
+        memory_budget_mb=max(1, args.memory_budget),
+        kinesis_retention_scale=_kinesis_retention_scale(),
     )
 
 
 def _glue_timeout_scale() -> float:
     return float(os.environ.get(GLUE_TIMEOUT_SCALE_ENV, "1") or 1)
+
+
+def _kinesis_retention_scale() -> float:
+    raw = os.environ.get(KINESIS_RETENTION_SCALE_ENV, "1") or "1"
+    try:
+        scale = float(raw)
+    except ValueError:
+        scale = 0.0
+    if scale > 0:
+        return scale
+    log.warning("%s=%r is not a positive number; ignoring it", KINESIS_RETENTION_SCALE_ENV, raw)
+    return 1.0
 
 
 def _clock_skew() -> float:
@@ -191,6 +218,7 @@ class EngineServer:
             log.exception("final snapshot failed")
             final = f"failed: {exc}"
         self.http.server_close()
+        self.app.close()
         self.app.admin.remove_token()
         self._write_stop_record(final)
         log.info("engine stopped (final snapshot: %s)", final)

@@ -9,7 +9,6 @@ import logging
 import shlex
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -122,18 +121,21 @@ def _up(settings: KitSettings, on_line: Callable[[str], None] | None) -> UpRepor
     target = targets[0]
     from nexuskit.edge.auth import deploy_edge
     from nexuskit.lake.grants import apply_grants
-    from nexuskit.provision.provisioner import provision
+    from nexuskit.provision.provisioner import provision_steps
 
-    resources = provision(spec, target)
-    # Lake Formation grants and the edge only depend on what `provision` made: side by side.
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="up-edge") as pool:
-        edge_future = pool.submit(deploy_edge, spec, target)
-        try:
-            resources += apply_grants(spec, target)
-        except BaseException:
-            wait([edge_future])
-            raise
-        edge = edge_future.result()
+    # Lake Formation grants and the edge run as soon as what they use is made, side by side
+    # with the rest of the stack: the grants need the roles, Lake Formation's admins and the
+    # Glue jobs' role; the edge the Lambda role, the streams and the Firehose streams.
+    resources, extra = provision_steps(
+        spec,
+        target,
+        extra={
+            "grants": (lambda: apply_grants(spec, target), ("identity", "lake_formation", "jobs")),
+            "edge": (lambda: deploy_edge(spec, target), ("identity", "streams", "firehoses")),
+        },
+    )
+    resources += extra["grants"]
+    edge = extra["edge"]
     provisioned = time.perf_counter()
     aws_ready_at = time.time()
     # the control plane: render the manifests, run them, wait until ready

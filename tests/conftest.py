@@ -23,6 +23,7 @@ RUN_FIRST = (
     "tests/terraform/test_local_terraform.py",
     "tests/promote/test_rehearsal.py",
     "tests/localstack/test_tflocal.py",
+    "tests/reliability/test_kill9_at_scale.py",
 )
 
 

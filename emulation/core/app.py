@@ -27,10 +27,12 @@ before moto, signature checks included, sees the name the client signed),
 
 from __future__ import annotations
 
+import functools
 import gc
 import json
 import logging
 import os
+import pickle
 import threading
 import time
 from collections.abc import Iterable
@@ -39,11 +41,12 @@ from typing import Any
 
 from werkzeug.wrappers import Response
 
-from emulation.core import cors, faults, moto_compat
+from emulation.core import cors, faults, moto_compat, s3store
 from emulation.core.admin import AdminAuth
 from emulation.core.exceptions import engine_refusal
 from emulation.core.extension import Extension
 from emulation.core.hosts import HostPolicy, is_localstack_s3_path_host, path_style_host
+from emulation.core.imports import when_imported
 from emulation.core.localstack import PREFIX as LOCALSTACK_PREFIX
 from emulation.core.localstack import LocalStackApi, ServiceStates
 from emulation.core.locks import StateLock
@@ -52,7 +55,7 @@ from emulation.core.persistence import StateStore
 from emulation.core.request import DEFAULT_ACCOUNT_ID, AwsRequest
 from emulation.core.settings import EngineSettings
 from emulation.core.storage import MIB, StorageGuard
-from emulation.iam.actions import is_execute_api
+from emulation.iam.actions import is_execute_api, s3_bucket_and_key
 
 log = logging.getLogger(__name__)
 
@@ -136,6 +139,14 @@ class EngineApp:
         self.moto = DomainDispatcherApplication(create_backend_app)
         self.store = StateStore(settings.state_dir) if settings.state_dir and settings.persist else None
         store = self.store
+        if store is not None:
+            # S3 bodies go to the blob store and S3 changes are recorded as moto makes them
+            # (installed the moment moto's S3 is imported: an engine that never uses S3
+            # never imports it).
+            when_imported("moto.s3.models", lambda _module: store.s3.install())
+            for ext in self.extensions:
+                if _has_durable_state(ext):
+                    store.s3.add_companion(ext.name, functools.partial(_pickled_durable_state, ext))
         self.storage = StorageGuard(
             settings.state_dir if store is not None else None,
             settings.disk_reserve_mb * MIB,
@@ -190,6 +201,10 @@ class EngineApp:
             generation = self.store.generation
             for ext in self.extensions:
                 ext.restore_state(extras.get(ext.name), generation)
+                if _has_durable_state(ext):
+                    blob = self.store.s3.companion(ext.name)
+                    if blob is not None:
+                        ext.restore_durable_state(pickle.loads(blob))
         if self.restored:
             log.info("restored state of %s", ", ".join(sorted(self.restored)))
 
@@ -204,6 +219,14 @@ class EngineApp:
         with self._snapshot_lock:
             started = time.perf_counter()
             with self.state_lock.exclusive():
+                # S3 changes background writers (Firehose deliveries) made since their last
+                # flush, first: S3's rows must hold at least what the snapshot describes.
+                try:
+                    self.store.s3.flush()
+                except OSError as exc:
+                    self.storage.snapshot_failed(exc)
+                    raise
+                garbage = self.store.s3.collect_garbage()
                 if services is not None:
                     # Services changed since the caller took its dirty set are written too:
                     # extension state taken now must not run ahead of the services it describes.
@@ -214,15 +237,22 @@ class EngineApp:
                 captured = self.storage.pending  # what this frozen state holds unwritten
                 extras = {ext.name: ext.snapshot_state(generation) for ext in self.extensions}
                 pickled = self.store.serialize(services, extras)
+            self.store.blobs.delete(garbage)  # forgotten under the lock: a body stored again is rewritten
             try:
                 self.store.write(pickled, generation)
             except OSError as exc:  # a full or failing disk: refuse writes until one succeeds
                 self.storage.snapshot_failed(exc)
                 raise
             self.storage.snapshot_written(captured)
+            self.store.s3.checkpoint_passive()
             for ext in self.extensions:
                 ext.snapshot_written(generation)
             self.store.last_snapshot_ms = (time.perf_counter() - started) * 1000
+
+    def close(self) -> None:
+        """The engine stopped (after its final snapshot): S3's store folds its WAL in and closes."""
+        if self.store is not None:
+            self.store.s3.close()
 
     def reset(self) -> None:
         """Wipe every service's state, the extensions' derived state and the files."""
@@ -357,6 +387,7 @@ class EngineApp:
                 "last_snapshot_ms": round(store.last_snapshot_ms, 2),
                 "restored": sorted(self.restored),
                 "storage": self.storage.health(),
+                "s3_rows": {"written": store.s3.rows_written, "errors": store.s3.errors},
             },
             "extensions": {ext.name: ext.health() for ext in self.extensions},
         }
@@ -396,20 +427,72 @@ class EngineApp:
 
     def _forward(self, request: AwsRequest, start_response: Any, *, s3: bool) -> list[bytes]:
         """Hand the request to moto, with moto's CORS headers replaced by S3's per-bucket ones."""
+        status, headers, body = self._call_moto_buffered(request, s3=s3)
+        start_response(status, headers)
+        return body
+
+    def _call_moto_buffered(
+        self, request: AwsRequest, *, s3: bool
+    ) -> tuple[str, list[tuple[str, str]], list[bytes]]:
+        """moto's whole answer (status line, headers, body), nothing sent yet: a mutating S3
+        request is answered only once its change is durable (see :meth:`_persist_s3`)."""
+        answer: dict[str, Any] = {}
 
         def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
             answer_headers = cors.strip_cors(list(headers))
             if s3:
                 answer_headers += cors.actual_headers(request)
-            return start_response(status, answer_headers, exc_info)
+            answer["status"], answer["headers"] = status, answer_headers
+            return lambda _data: None
 
         try:
             chunks = self.moto(_for_moto(request.environ), start)
+            # moto's responses are complete byte lists; materialise inside the lock.
+            body = [bytes(chunk) for chunk in chunks]
         except Exception as exc:
             response = faults.failure(request, s3, exc)
-            return [bytes(chunk) for chunk in response(request.environ, start_response)]
-        # moto's responses are complete byte lists; materialise inside the lock.
-        return [bytes(chunk) for chunk in chunks]
+            body = [bytes(chunk) for chunk in response(request.environ, start)]
+        return answer["status"], answer["headers"], body
+
+    def _persist_s3(self, request: AwsRequest, s3: bool, status: int) -> Response | None:
+        """Make the S3 changes of this request durable (call before answering it); a 503 when
+        they cannot be written.
+
+        moto's S3 methods recorded what they changed (:mod:`emulation.core.s3store`); a
+        mutating S3 request that succeeded also names its bucket and key, for what moto's
+        handlers change on its objects directly (a copy's metadata, a bucket's settings).
+        The rows are written as those objects are now, and committed, before this returns.
+
+        When they cannot be written (``OSError``: a full disk, an I/O error), the change is
+        in moto's memory but the client is refused (503, as the storage guard refuses
+        writes): an SDK retries a 503, and nothing acknowledged is ever lost. The engine is
+        degraded until a snapshot succeeds again (which retries the rows first).
+        """
+        store = self.store
+        if store is None:
+            return None
+        if s3 and 200 <= status < 300 and not request.is_read_only():
+            bucket, key = s3_bucket_and_key(request)
+            if bucket:
+                s3store.touch(bucket, key)
+                if key is not None and ("uploadId" in request.query or "uploads" in request.query):
+                    s3store.touch(bucket, None)  # the bucket row holds its multipart uploads
+        if not s3store.pending():
+            return None
+        try:
+            store.s3.flush()
+        except OSError as exc:
+            self.storage.write_failed(exc)
+            self.mark_dirty("s3")  # the snapshot loop retries the rows
+            code = "ServiceUnavailableException" if request.target else "ServiceUnavailable"
+            return faults.error(
+                request,
+                s3,
+                503,
+                code,
+                f"The engine cannot persist writes now: {self.storage.degraded}. Retry later.",
+            )
+        return None
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         if self.stopping:
@@ -459,6 +542,11 @@ class EngineApp:
                 changed = request.changes_state is not False and not request.is_read_only()
                 if changed and request.signing_service:
                     self.mark_dirty(request.signing_service)
+                if changed:
+                    with self.state_lock.shared():
+                        refusal = self._persist_s3(request, s3, response.status_code)
+                    if refusal is not None:
+                        return self._answer(refusal, environ, start_response)
                 return self._answer(response, environ, start_response)
         if s3 and request.method == "OPTIONS":
             with self.state_lock.shared():
@@ -467,11 +555,15 @@ class EngineApp:
         if service:
             self.mark_dirty(service)
         with self.state_lock.shared():
-            body = self._forward(request, start_response, s3=s3)
+            status, headers, body = self._call_moto_buffered(request, s3=s3)
             if service:
                 # Again after the change: a snapshot that took the first mark before moto
                 # changed anything must not be the last one to see this request.
                 self.mark_dirty(service)
+                refusal = self._persist_s3(request, s3, int(status.split(" ", 1)[0]))
+                if refusal is not None:
+                    return self._answer(refusal, environ, start_response)
+        start_response(status, headers)
         return body
 
     @staticmethod
@@ -491,6 +583,15 @@ def _for_moto(environ: dict[str, Any]) -> dict[str, Any]:
     if not host or not is_localstack_s3_path_host(str(host)):
         return environ
     return {**environ, "HTTP_HOST": path_style_host(str(host))}
+
+
+def _has_durable_state(ext: Extension) -> bool:
+    """Whether the extension keeps state as durable as S3's rows (overrides ``durable_state``)."""
+    return type(ext).durable_state is not Extension.durable_state
+
+
+def _pickled_durable_state(ext: Extension) -> bytes:
+    return pickle.dumps(ext.durable_state(), protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def _is_s3(request: AwsRequest) -> bool:

@@ -62,6 +62,22 @@ class Extension:
         """Restore what :meth:`snapshot_state` returned (None when nothing was saved),
         then replay journals written after ``generation``. Called before serving."""
 
+    def durable_state(self) -> Any:
+        """State that must be exactly as durable as S3's objects, or None (the default: the
+        snapshot's :meth:`snapshot_state` is enough).
+
+        An extension that writes S3 objects and state describing them (Firehose: the
+        objects it delivered and the checkpoints of what they hold) returns that state
+        here: the engine writes it in the same transaction as every flush of S3's rows
+        (:meth:`emulation.core.s3store.S3Store.add_companion`), and the extension changes
+        both inside ``S3Store.atomic()``. Must be cheap and picklable; called with the
+        engine's state lock held shared."""
+        return None
+
+    def restore_durable_state(self, state: Any) -> None:
+        """After :meth:`restore_state`: the :meth:`durable_state` last written with S3's rows
+        (it may be newer than the snapshot's state, or older; the extension decides)."""
+
     def health(self) -> dict[str, Any]:
         """Figures for ``/_nexus/health``."""
         return {}

@@ -1,31 +1,47 @@
 """Persistence of the engine's state across restarts and crashes.
 
-moto keeps all state in memory, per service, in ``BackendDict`` objects. A snapshot
-pickles each changed service to ``<state_dir>/state/<service>.pkl`` (written to a
-temporary file and renamed, so a crash never leaves a torn file). Two things need care:
+Three stores, each suited to its data:
 
-* S3 object bodies live in spooled temporary files, and a versioned bucket keeps all
-  versions of a key in a dict subclass whose ``items()`` yields only the latest one, so a
-  plain pickle drops versions and bodies. Bodies are written once each to a
-  content-addressed blob store (``state/blobs``) and the key store is pickled with all
-  its versions.
-* Locks are not picklable: each is replaced by a fresh lock on restore.
-* Private keys of ``cryptography`` (moto's KMS holds one per key, even for symmetric
-  keys) are not picklable either: they are written as PKCS#8 DER and loaded back.
+* **S3** is written as it changes (:mod:`emulation.core.s3store`): every S3 change is a row
+  of ``state/s3.sqlite`` (a key's whole version list, or a bucket without its keys),
+  committed before the request that made it is answered, with the bodies in a
+  content-addressed blob store (``state/blobs``, one file per distinct body, written when
+  moto is handed the body, and read back from there: S3 bodies live on disk, not in RAM).
+  A ``kill -9`` loses no acknowledged S3 change, and the cost of persisting one does not
+  depend on how many objects there are.
+* **Kinesis records** live in per-shard append-only segment files (:mod:`emulation.kinesis.segments`),
+  written before a put is answered; they are the write-ahead log and the store at once, and
+  memory holds only their index and a budgeted cache of the newest records.
+* **Everything else** (every other moto service, the extensions' state, S3's account-level
+  settings and its buckets without their keys, as a second copy) is snapshotted: about once
+  a second while anything changed, each changed service is pickled to
+  ``<state_dir>/state/<service>.<generation>.pkl``; ``manifest.json`` is then replaced
+  atomically to point every service at its newest file. When snapshots get expensive the
+  loop backs off to keep their cost under a fifth of the time. Streams created or resharded
+  after the last snapshot are journaled before their answer (:mod:`emulation.kinesis.journal`).
 
-A background thread takes a snapshot about once a second while anything changed; when
-snapshots get expensive it backs off to keep their cost under a fifth of the time.
+Snapshots pickle no S3 key and no S3 body (a bucket's key store is pickled empty, object
+tags are left out of S3's tagging service) and no Kinesis record (a shard's records pickle
+as the id of their segment folder), so their cost does not grow with the number of objects
+or records; at restore, S3's rows win over the snapshot's S3 (a bucket with no row was
+deleted after it). State dirs of format 3 (snapshots that pickled every S3 key, with its
+versions) still restore, and their S3 is copied into rows at that first start.
+
+Pickling needs care in two places: locks are not picklable (each is replaced by a fresh
+lock on restore), and neither are private keys of ``cryptography`` (moto's KMS holds one
+per key, even for symmetric keys): they are written as PKCS#8 DER and loaded back.
 
 Requests keep being served during a snapshot. Only :meth:`StateStore.serialize` runs with
 the state frozen (the engine's state lock held exclusively), and it does the least that
-must see one moment: the small part of each service is pickled, the bulk is *detached* by
-copying its containers (each S3 version list, with a copy of every object's attributes;
-each Kinesis shard's record dict) while sharing the items, which are not changed in place
-once stored, and S3 bodies not yet in the blob store are read (moto closes a body when its
-object is overwritten). :meth:`StateStore.write` then, with the lock released, writes the
-new bodies, pickles the detached bulk, writes and fsyncs each service file and finally
+must see one moment: the small part of each service is pickled, and what is still large
+is *detached* by copying its containers while sharing the items, which are not changed in
+place once stored (a shard's record dict of a format-3 state dir, until it is moved into
+segments). :meth:`StateStore.write` then, with the lock
+released, pickles the detached bulk, writes and fsyncs each service file and finally
 replaces the manifest (fsync, rename): until that rename the previous generation is the
-current one, whole, so a crash in the middle of a snapshot loses nothing it had.
+current one, whole, so a crash in the middle of a snapshot loses nothing it had. In the
+same frozen moment, S3 changes made by background writers (Firehose deliveries) are
+flushed to rows first, and the blobs no row refers to any more are collected.
 """
 
 from __future__ import annotations
@@ -33,6 +49,7 @@ from __future__ import annotations
 import contextlib
 import copyreg
 import functools
+import gc
 import hashlib
 import io
 import json
@@ -46,13 +63,17 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+from emulation.core.moto_compat import kinesis as moto_kinesis
 from emulation.core.moto_compat import pickling as moto_pickling
+from emulation.core.moto_compat import s3 as moto_s3
+from emulation.core.s3store import S3Store, is_object_arn
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 3
-#: service files of these formats are read (2: no detached part)
-READABLE_FORMATS = (2, 3)
+FORMAT_VERSION = 4
+#: service files of these formats are read (2: no detached part; 2 and 3: S3's keys in the
+#: snapshot, copied into the S3 row store at their first start)
+READABLE_FORMATS = (2, 3, 4)
 #: fault injection (see ``StateStore._wait_while_held``)
 HOLD_FILE = "hold-snapshot"
 HELD_FILE = "snapshot-held"
@@ -78,20 +99,23 @@ class BlobStore:
         self.root = root
         self.root.mkdir(parents=True, exist_ok=True)
         self._known: set[str] | None = None
+        self._fresh: set[str] = set()
         self._lock = threading.Lock()
 
     def _index(self) -> set[str]:
         """The stored digests (call with ``_lock`` held); torn writes are removed."""
         if self._known is None:
             known: set[str] = set()
-            for sub in self.root.iterdir():
-                if not sub.is_dir():
-                    continue
-                for blob in sub.iterdir():
-                    if blob.name.endswith(".tmp"):
-                        blob.unlink(missing_ok=True)
-                    else:
-                        known.add(blob.name)
+            with os.scandir(self.root) as subs:
+                folders = [sub.path for sub in subs if sub.is_dir()]
+            for folder in folders:
+                names = os.listdir(folder)
+                known.update(names)
+                for name in names:
+                    if name.endswith(".tmp"):
+                        known.discard(name)
+                        with contextlib.suppress(FileNotFoundError):
+                            os.unlink(os.path.join(folder, name))
             self._known = known
         return self._known
 
@@ -111,6 +135,71 @@ class BlobStore:
         digest = hashlib.sha256(data).hexdigest()
         self.write(digest, data)
         return digest
+
+    def put_fast(self, data: bytes, *, atomic: bool = True) -> str:
+        """Store ``data`` unless it is stored; returns its digest. No fsync: what the S3 row
+        store writes on the request path (a ``kill -9`` keeps what the OS has; a torn file
+        is only ever a ``.tmp``, removed at start). The rename and the index update happen
+        under the lock, so :meth:`delete` never removes a file written meanwhile."""
+        digest = hashlib.sha256(data).hexdigest()
+        with self._lock:
+            if digest in self._index():
+                return digest
+        path = self.path(digest)
+        # (``atomic=False``: straight to its name, for bulk fills with no engine running)
+        tmp = path.parent / f"{digest}.{threading.get_ident()}.tmp" if atomic else path
+        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
+        try:
+            fd = os.open(tmp, flags, 0o600)
+        except FileNotFoundError:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(tmp, flags, 0o600)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+        except OSError:
+            os.close(fd)
+            tmp.unlink(missing_ok=True)
+            raise
+        os.close(fd)
+        with self._lock:
+            if atomic:
+                os.replace(tmp, path)
+            self._index().add(digest)
+            self._fresh.add(digest)
+        return digest
+
+    def sink(self, data: bytes) -> tuple[str, str]:
+        """(root, digest) of ``data`` once stored: where moto's keys put their bodies."""
+        return str(self.root), self.put_fast(data)
+
+    def take_fresh(self) -> set[str]:
+        """The digests :meth:`put_fast` stored since the last call (garbage candidates: a body
+        written for a key that never reached a row)."""
+        with self._lock:
+            fresh, self._fresh = self._fresh, set()
+        return fresh
+
+    def forget(self, digests: set[str]) -> None:
+        """Drop ``digests`` from the index (their files are deleted next, by :meth:`delete`):
+        a body stored again from now on is written again."""
+        with self._lock:
+            self._index().difference_update(digests)
+
+    def delete(self, digests: set[str]) -> int:
+        """Delete the files of ``digests`` that were not stored again since :meth:`forget`."""
+        deleted = 0
+        for digest in digests:
+            with self._lock:
+                if digest in self._index():
+                    continue
+                try:
+                    self.path(digest).unlink()
+                except FileNotFoundError:
+                    continue
+            deleted += 1
+        return deleted
 
     def write(self, digest: str, data: bytes) -> None:
         """Store ``data`` (whose SHA-256 is ``digest``) durably, unless it already is."""
@@ -162,11 +251,14 @@ def _thaw(value: Any) -> Any:
 
 
 def _restore_fake_key(cls: Any, state: dict[str, Any], digest: str) -> Any:
+    """A key of a snapshot (a multipart upload's part; any key in format 3): its body stays
+    in its blob file, read when asked for."""
     state = dict(state)
     if "multipart" in state:
         state["multipart"] = _thaw(state["multipart"])
-    body = _restoring_from.get(digest) if _restoring_from else b""
-    return moto_pickling.new_fake_key(cls, state, body, digest)
+    if _restoring_from is None:
+        return moto_pickling.new_fake_key(cls, state, b"", digest)
+    return moto_s3.new_stored_key(cls, state, str(_restoring_from.root), digest)
 
 
 def _load_private_key(der: bytes) -> Any:
@@ -213,10 +305,19 @@ def _restore_detached_key_store(cls: Any, index: int) -> Any:
     return moto_pickling.new_key_store(cls, lists)
 
 
+def _restore_tagger(cls: Any, state: dict[str, Any]) -> Any:
+    tagger = cls.__new__(cls)
+    tagger.__dict__.update(state)
+    return tagger
+
+
 def _restore_shard(cls: Any, state: dict[str, Any], index: int) -> Any:
-    """A Kinesis shard whose records were detached (format 3)."""
+    """A Kinesis shard. Its records are a reference to their segment files, restored with
+    its state (``index`` -1), or, from snapshots of older engines, a detached dict that
+    the installed record store takes in (see :mod:`emulation.kinesis.segments`)."""
     shard = moto_pickling.new_shard(cls, state)
-    shard.records = _restoring_detached[index]
+    if index >= 0:
+        shard.records = moto_kinesis.adopt_records(_restoring_detached[index])
     return shard
 
 
@@ -233,12 +334,15 @@ class _Capture:
     """What one snapshot took under the state lock, to be written after it is released.
 
     * ``pending``: S3 bodies not yet in the blob store (digest -> bytes, read under the
-      lock because moto closes a body's buffer when its object is overwritten or deleted);
+      lock because moto closes a body's buffer when its object is overwritten or deleted):
+      only ever a multipart upload's part whose body could not be stored when it was set
+      (every other body is in the blob store from the moment moto has it);
     * per service, the pickle of everything but the bulk (small, taken under the lock),
-      and the *detached* bulk: copies of the containers that hold it (each version list
-      of an S3 key store with a copy of every object's attributes, each Kinesis shard's
-      record dict) whose items are not changed in place once stored, so they can be
-      pickled later, outside the lock, and still show the moment of the capture.
+      and the *detached* bulk: copies of the containers that hold it (a shard's record dict
+      of a format-3 state dir not yet moved into segments; S3's keys and Kinesis records
+      kept in segments are not in snapshots at all) whose items are not changed in place
+      once stored, so they can be pickled later, outside the lock, and still show
+      the moment of the capture.
     """
 
     def __init__(self) -> None:
@@ -250,8 +354,10 @@ class _Capture:
 class _CapturePickler(pickle.Pickler):
     """Pickles a service under the state lock, detaching the bulk (see :class:`_Capture`).
 
-    S3 bodies are hashed here but written later; a body already in the blob store (known
-    by the digest cached on the object) is neither read nor hashed again.
+    S3 keys stay out (a bucket's key store is pickled empty, object tags are left out of
+    the tagging service: S3's rows hold them); the parts of multipart uploads, which the
+    buckets hold, are pickled as attributes and a body digest (a body already in the blob
+    store, known by the digest cached on the object, is neither read nor hashed again).
     """
 
     def __init__(
@@ -270,6 +376,7 @@ class _CapturePickler(pickle.Pickler):
             self._fake_key = fake_key
             table[fake_key] = self._reduce_fake_key
             table[key_store] = self._reduce_key_store
+            table[moto_s3.s3_model_types()["TaggingService"]] = self._reduce_tagger
         shard_type = moto_pickling.kinesis_shard_type()
         if shard_type is not None:  # not imported: no shard exists
             table[shard_type] = self._reduce_shard
@@ -312,22 +419,24 @@ class _CapturePickler(pickle.Pickler):
         return (_restore_fake_key, self._key_state(key))
 
     def _reduce_key_store(self, store: Any) -> Any:
-        fake_key = self._fake_key
-        lists = [
-            (
-                name,
-                [
-                    self._key_state(entry) if type(entry) is fake_key else self._nested(entry)
-                    for entry in versions
-                ],
-            )
-            for name, versions in moto_pickling.key_store_lists(store)
-        ]
-        self._detached.append(lists)
-        return (_restore_detached_key_store, (type(store), len(self._detached) - 1))
+        """A bucket's keys are not in snapshots: their rows are (:mod:`emulation.core.s3store`)."""
+        return (_restore_key_store, (type(store), []))
+
+    @staticmethod
+    def _reduce_tagger(tagger: Any) -> Any:
+        """moto's ``TaggingService`` without S3 objects' tags (their rows hold them), so a
+        snapshot's size does not grow with the number of tagged objects."""
+        state = dict(vars(tagger))
+        tags = state.get("tags")
+        if isinstance(tags, dict):
+            state["tags"] = {arn: value for arn, value in tags.items() if not is_object_arn(arn)}
+        return (_restore_tagger, (type(tagger), state))
 
     def _reduce_shard(self, shard: Any) -> Any:
         state = moto_pickling.shard_state(shard)
+        if not isinstance(state["records"], dict):
+            # records on disk: the log pickles as its id, whatever it holds
+            return (_restore_shard, (type(shard), state, -1))
         records = state.pop("records")
         self._detached.append(records.copy())
         return (_restore_shard, (type(shard), state, len(self._detached) - 1))
@@ -431,6 +540,10 @@ class StateStore:
         self.manifest_file = self.root / "manifest.json"
         self.manifest: dict[str, Any] = self._read_manifest()
         self.generation: int = int(self.manifest.get("generation", 0))
+        #: S3's buckets and keys, written as each change is made (snapshots hold no S3 key)
+        self.s3 = S3Store(self.root, self.blobs)
+        if not self.s3.exists and not self._snapshot_holds_s3_keys():
+            self.s3.mark_authoritative()  # nothing to copy from: the rows are all of S3
         self.last_snapshot_at: float | None = None
         self.last_snapshot_ms: float = 0.0
         self.snapshots = 0
@@ -452,9 +565,9 @@ class StateStore:
         """Capture the named services (all in use when None). Call with state frozen.
 
         This is the only part of a snapshot that needs the state frozen, and it is kept
-        cheap: the bulk (S3 objects, Kinesis records) is copied by reference into a
-        :class:`_Capture`, S3 bodies not yet stored are read, and everything else is
-        pickled. :meth:`write` pickles the bulk and writes the files, with the state
+        cheap: S3 keys and Kinesis records are not in it (their own stores hold them),
+        what is still large is copied by reference into a :class:`_Capture`, and
+        everything else is pickled. :meth:`write` pickles the bulk and writes the files, with the state
         lock released.
 
         ``extras`` (extension state that must be consistent with the services, such as
@@ -537,14 +650,14 @@ class StateStore:
         for old in old_files.values():
             if old not in current:
                 (self.root / old).unlink(missing_ok=True)
-        if any(name.startswith("s3") for name in files):
-            keep: set[str] = set()
-            for refs in manifest["blobs_of"].values():
-                keep.update(refs)
-            self.blobs.collect(keep)
+        # (Blobs are collected by the S3 row store: see EngineApp.snapshot.)
         self.generation_bytes = self._service_bytes()
         self.snapshots += 1
         self.last_snapshot_at = time.time()
+
+    def _snapshot_holds_s3_keys(self) -> bool:
+        """Whether the current generation's S3 file is of a format that pickled S3's keys."""
+        return "s3" in self.manifest.get("services", {}) and int(self.manifest.get("format", 0)) < 4
 
     def _service_bytes(self) -> int:
         total = 0
@@ -568,14 +681,13 @@ class StateStore:
         finally:
             held.unlink(missing_ok=True)
 
-    def restore(self) -> tuple[list[str], dict[str, Any]]:
-        """Load the manifest's services into moto; returns (services, extension state)."""
+    def _restore(self) -> tuple[list[str], dict[str, Any]]:
         global _restoring_from, _restoring_detached
         restored: list[str] = []
         extras: dict[str, Any] = {}
         files = dict(self.manifest.get("services", {}))
         order = sorted(files, key=lambda name: (name != "s3", name))
-        self.collect_crashed()
+        self.collect_crashed(blobs=False)  # blobs: once the S3 rows are read (below)
         self.blobs.scan()
         _restoring_from = self.blobs
         try:
@@ -606,13 +718,55 @@ class StateStore:
                 restored.append(snapshot["service"])
         finally:
             _restoring_from = None
+        self._restore_s3(restored)
+        self._collect_crashed_blobs()
         return restored, extras
 
-    def collect_crashed(self) -> int:
+    def restore(self) -> tuple[list[str], dict[str, Any]]:
+        """Load the manifest's services into moto; returns (services, extension state).
+
+        The garbage collector is off meanwhile (a restore makes hundreds of thousands of
+        objects, none of them garbage: each collection it triggered would walk them all
+        again), and what was restored is then moved out of its sight (``gc.freeze``): a
+        full collection in the middle of a request would otherwise walk every S3 key.
+        """
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return self._restore()
+        finally:
+            if enabled:
+                gc.enable()
+            gc.freeze()
+
+    def _restore_s3(self, restored: list[str]) -> None:
+        """S3's rows over what the snapshot restored (rows win); a format-3 snapshot's S3
+        (keys included) is copied into rows instead, once, before anything is served."""
+        has_s3 = "s3" in restored
+        if not self.s3.authoritative():
+            if has_s3:
+                copied = self.s3.write_all()
+                log.info("S3 keys of a format-3 snapshot copied into the row store (%d rows)", copied)
+            self.s3.mark_authoritative()
+            self.s3.restore_counts()
+            return
+        if not has_s3 and not self.s3.has_rows():
+            self.s3.restore_counts()
+            return  # no S3 state at all: moto's S3 is not even imported
+        from emulation.core.s3store import snapshot_buckets
+
+        started = time.perf_counter()
+        keys = self.s3.restore(snapshot_buckets() if has_s3 else [])
+        if "s3" not in restored:
+            restored.append("s3")
+        log.info("restored %d S3 keys from rows in %.0f ms", keys, (time.perf_counter() - started) * 1000)
+
+    def collect_crashed(self, *, blobs: bool = True) -> int:
         """Remove what generations that never became current left behind (a crash or a kill
         between their first file and the manifest switch): service files the manifest does
-        not name, a manifest's temporary file, and blobs no current service refers to.
-        Returns how many files went. Run at start, before anything is restored."""
+        not name, a manifest's temporary file, and (``blobs``) blobs that neither an S3 row
+        nor the current snapshot refers to (bodies written for changes that never reached a
+        row). Returns how many files went. Run at start, before anything is served."""
         current = set(self.manifest.get("services", {}).values())
         removed = 0
         for file in self.root.glob("*.pkl"):
@@ -623,18 +777,27 @@ class StateStore:
         if tmp.exists():
             tmp.unlink(missing_ok=True)
             removed += 1
-        keep: set[str] = set()
-        for refs in self.manifest.get("blobs_of", {}).values():
-            keep.update(refs)
-        if self.manifest.get("services"):  # no manifest yet: nothing to judge blobs by
-            removed += self.blobs.collect(keep)
+        if blobs:
+            removed += self._collect_crashed_blobs()
         if removed:
             log.info("removed %d file(s) left by snapshots that never completed", removed)
         return removed
+
+    def _collect_crashed_blobs(self) -> int:
+        keep: set[str] = set()
+        for refs in self.manifest.get("blobs_of", {}).values():
+            keep.update(refs)
+        if self.s3.authoritative():  # else a format-3 snapshot's blobs_of names them all
+            keep |= self.s3.referenced()
+            return self.blobs.collect(keep)
+        if self.manifest.get("services"):  # no manifest yet: nothing to judge blobs by
+            return self.blobs.collect(keep)
+        return 0
 
     def wipe(self) -> None:
         for file in self.root.glob("*.pkl*"):
             file.unlink(missing_ok=True)
         self.manifest_file.unlink(missing_ok=True)
         self.manifest = self._read_manifest()
+        self.s3.wipe()
         self.blobs.collect(set())

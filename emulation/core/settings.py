@@ -21,6 +21,8 @@ WarmUp = Literal["lazy", "platform"]
 GLUE_TIMEOUT_SCALE_ENV = "NEXUSKIT_GLUE_TIMEOUT_SCALE"
 #: seconds IAM's credential-expiry clock runs ahead of real time (for rehearsing expiry)
 CLOCK_SKEW_ENV = "NEXUSKIT_CLOCK_SKEW_SECONDS"
+#: Kinesis retention periods are enforced times this (tests shorten them); read by ``parse_args``
+KINESIS_RETENTION_SCALE_ENV = "NEXUSKIT_KINESIS_RETENTION_SCALE"
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,10 @@ class EngineSettings:
     glue_timeout_scale: float = 1.0
     #: IAM judges credential expiry this far ahead of real time (``NEXUSKIT_CLOCK_SKEW_SECONDS``)
     clock_skew_seconds: float = 0.0
+    #: MiB of memory for caches of stored data (the newest Kinesis records)
+    memory_budget_mb: int = 64
+    #: Kinesis retention periods are enforced times this (``NEXUSKIT_KINESIS_RETENTION_SCALE``)
+    kinesis_retention_scale: float = 1.0
 
     @property
     def endpoint(self) -> str:

@@ -1,8 +1,9 @@
 """Refuse writes the state dir cannot hold, instead of acknowledging and losing them.
 
-The engine acknowledges a change before the snapshot that persists it (Kinesis excepted: its
-journal is written first). On a full disk that meant S3 answered 200 to writes no snapshot
-could ever store. :class:`StorageGuard` closes that gap from both sides:
+Most services' changes are acknowledged before the snapshot that persists them (Kinesis's
+puts and every S3 change are written before their answer: the Kinesis journal, S3's rows).
+On a full disk that meant S3 answered 200 to writes no snapshot could ever store.
+:class:`StorageGuard` closes that gap from both sides:
 
 * **before**: a mutating request is refused when the state dir's file system has less free
   space than its body plus a reserve (``--disk-reserve-mb``, default 64 MiB) plus the size of
@@ -11,7 +12,8 @@ could ever store. :class:`StorageGuard` closes that gap from both sides:
   not yet written by a snapshot are counted against what it said.
 * **after**: a snapshot that fails with an ``OSError`` (ENOSPC, EIO, EDQUOT, a read-only
   file system) marks the engine degraded until a snapshot succeeds again (the snapshot loop
-  retries about once a second).
+  retries about once a second); so does an S3 change whose row cannot be written, and the
+  request that made it gets the 503 instead of its answer (:meth:`write_failed`).
 
 While degraded every mutating call gets a 503 ``ServiceUnavailable`` in its protocol's shape
 (SDKs back off and retry it), reads are served, ``/_nexus/health`` says ``degraded`` with the
@@ -72,6 +74,15 @@ class StorageGuard:
     def snapshot_failed(self, exc: OSError) -> None:
         name = errno.errorcode.get(exc.errno or 0, "EIO")
         reason = f"the last snapshot could not be written ({name}: {exc.strerror or exc})"
+        if self.snapshot_error != reason:
+            log.error("state dir: %s; refusing writes until a snapshot succeeds", reason)
+        self.snapshot_error = reason
+
+    def write_failed(self, exc: OSError) -> None:
+        """S3's rows could not be written (the request that made the change is refused):
+        degraded, like a failed snapshot, until a snapshot succeeds (it writes them first)."""
+        name = errno.errorcode.get(exc.errno or 0, "EIO")
+        reason = f"an S3 change could not be persisted ({name}: {exc.strerror or exc})"
         if self.snapshot_error != reason:
             log.error("state dir: %s; refusing writes until a snapshot succeeds", reason)
         self.snapshot_error = reason

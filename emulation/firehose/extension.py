@@ -64,6 +64,12 @@ class FirehoseExtension(Extension):
     def restore_state(self, state: Any, generation: int) -> None:
         self.delivery.restore_state(state)
 
+    def durable_state(self) -> Any:
+        return self.delivery.snapshot_state()
+
+    def restore_durable_state(self, state: Any) -> None:
+        self.delivery.restore_if_newer(state)
+
     def health(self) -> dict[str, Any]:
         return self.delivery.health()
 

@@ -6,9 +6,12 @@ times a second and keeps exactly one :class:`DeliveryWorker` per delivery stream
 stops them when their stream is deleted. ``reset`` and ``stop`` join every thread.
 
 Exactly once: a worker advances the per-shard checkpoint of what it delivered in the same
-shared-lock section as the S3 put, and ``snapshot_state`` (called with the engine frozen)
-returns the checkpoints. A restored engine therefore has checkpoints that match the
-restored bucket, and workers resume right after them.
+shared-lock section as the S3 put, and holds S3's row store (``S3Store.atomic``) across
+both and the flush that makes the object durable; the checkpoints are written in that
+flush's transaction (they are the extension's ``durable_state``), and ``snapshot_state``
+(called with the engine frozen) returns them too. Each change of the checkpoints counts a
+*serial*; a restore keeps whichever copy has the higher one. A restored engine therefore
+has checkpoints that match the restored bucket, and workers resume right after them.
 """
 
 from __future__ import annotations
@@ -51,6 +54,8 @@ class FirehoseDelivery:
         # Guards the checkpoints; taken inside the engine's state lock, never around it.
         self._checkpoint_lock = threading.Lock()
         self._checkpoints: dict[str, dict[str, Any]] = {}
+        #: counts every change of the checkpoints (the newer of two saved copies has more)
+        self._serial = 0
         # Delivery streams wiped by a reset that moto has not dropped yet.
         self._retired: weakref.WeakSet[Any] = weakref.WeakSet()
         self._stopping = False
@@ -116,6 +121,7 @@ class FirehoseDelivery:
                 wanted = {str(key) for key in found}
                 for name in [name for name in self._checkpoints if name not in wanted]:
                     del self._checkpoints[name]
+                    self._serial += 1
             for key, stream in found.values():
                 if key not in self._workers:
                     worker = DeliveryWorker(self, key, stream)
@@ -173,10 +179,15 @@ class FirehoseDelivery:
                 entry["source_created"] = source_created
                 entry["shards"] = {}
             entry["shards"].update(shards)
+            self._serial += 1
 
     def snapshot_state(self) -> dict[str, Any]:
         with self._checkpoint_lock:
-            return {"format": STATE_FORMAT, "streams": copy.deepcopy(self._checkpoints)}
+            return {
+                "format": STATE_FORMAT,
+                "serial": self._serial,
+                "streams": copy.deepcopy(self._checkpoints),
+            }
 
     def restore_state(self, state: Any) -> None:
         with self._checkpoint_lock:
@@ -186,6 +197,15 @@ class FirehoseDelivery:
                     log.warning("Firehose checkpoints in an unknown format were ignored")
                 return
             self._checkpoints = copy.deepcopy(dict(state.get("streams", {})))
+            self._serial = int(state.get("serial", 0))
+
+    def restore_if_newer(self, state: Any) -> None:
+        """Adopt ``state`` (the copy written with S3's rows) if it is newer than the restored one."""
+        if isinstance(state, dict) and state.get("format") == STATE_FORMAT:
+            with self._checkpoint_lock:
+                newer = int(state.get("serial", 0)) > self._serial
+            if newer:
+                self.restore_state(state)
 
     # -- figures --------------------------------------------------------------------------
     def count(self, **figures: int) -> None:

@@ -14,6 +14,7 @@ stay buffered and nothing more is read meanwhile.
 from __future__ import annotations
 
 import binascii
+import contextlib
 import logging
 import time
 from collections import deque
@@ -312,7 +313,8 @@ class DeliveryWorker:
         engine = self.owner.engine
         assert engine is not None
         delivery.attempts += 1
-        with engine.state_lock.shared():
+        rows = engine.store.s3 if engine.store is not None else None
+        with engine.state_lock.shared(), rows.atomic() if rows is not None else contextlib.nullcontext():
             if self.owner.current_stream(self.key) is None:
                 self._pending = None  # deleted while retrying: nowhere to deliver
                 return False
@@ -324,6 +326,13 @@ class DeliveryWorker:
             if delivery.source_created == self._source_created:  # else: the source was re-created
                 self.owner.set_checkpoints(self.key, delivery.source_created, delivery.positions)
             engine.mark_dirty("s3")
+            if rows is not None:
+                # The object and the checkpoints past its records, in one transaction (the
+                # checkpoints are the extension's durable_state): a crash keeps both or neither.
+                try:
+                    rows.flush()
+                except OSError as exc:  # both stay in memory; the next flush writes them together
+                    engine.storage.write_failed(exc)
         written = int(delivery.key is not None) + int(delivery.error_key is not None)
         size = len(delivery.body or b"") + len(delivery.error_body or b"")
         self.records_delivered += delivery.records

@@ -1,16 +1,23 @@
-"""The Kinesis extension of the engine: shard limits and the put journal (order 20).
+"""The Kinesis extension of the engine: shard limits, records on disk, the layout journal
+(order 20).
 
 PutRecord, PutRecords and GetRecords are answered here. Puts: entries are validated as
-AWS does, admitted against the shards' write limits (when on), journaled (when the engine
-persists state), and written into moto's shards (about three times faster than moto's
-own PutRecords, which re-parses and re-encodes every record). GetRecords is admitted
-against the read limits (when on), then read from the shard by bisection and rendered
-directly (moto scans the shard from its first record on every call and serialises each
-record through the service model). CreateStream goes to moto, and the ``Tags`` moto
-ignores are then put on the new stream. GetShardIterator, the resharding calls and the
-GetRecords calls this module leaves to moto go to moto with the puts held off (moto walks
-the shard's records in Python). Every other Kinesis call, and any call naming a stream,
-shard or iterator moto does not have, goes to moto unchanged.
+AWS does, admitted against the shards' write limits (when on), and written to the shards'
+segment files (see :mod:`emulation.kinesis.segments`; the stream's layout is journaled
+first when the engine persists state and no journal line since the last snapshot has it),
+about three times faster than moto's own PutRecords, which re-parses and re-encodes every
+record. GetRecords is admitted against the read limits (when on), then read from the
+shard's log by bisection and rendered directly. CreateStream goes to moto, and the ``Tags``
+moto ignores are then put on the new stream. GetShardIterator, the resharding calls and the
+GetRecords calls this module leaves to moto go to moto with the puts held off. Every other
+Kinesis call, and any call naming a stream, shard or iterator moto does not have, goes to
+moto unchanged.
+
+A background worker (about once a second) applies each stream's retention period to its
+shards' logs (deleting the segments whose records all expired), indexes the records
+written since its last pass, and deletes the logs of streams that are gone (once no
+durable snapshot refers to them). ``NEXUSKIT_KINESIS_RETENTION_SCALE`` shortens every
+retention period (tests run a 24-hour retention in seconds).
 """
 
 from __future__ import annotations
@@ -21,8 +28,9 @@ from typing import TYPE_CHECKING, Any
 
 from werkzeug.wrappers import Response
 
+from emulation.core import moto_compat
 from emulation.core.exceptions import error_response
-from emulation.core.extension import Extension
+from emulation.core.extension import Extension, Worker
 from emulation.core.request import AwsRequest, account_of, region_of
 from emulation.core.settings import EngineSettings
 from emulation.kinesis.exceptions import (
@@ -33,6 +41,7 @@ from emulation.kinesis.exceptions import (
 )
 from emulation.kinesis.journal import PutJournal
 from emulation.kinesis.models import (
+    MIB,
     KinesisDataPlane,
     StreamNotFoundError,
     check_put_records_count,
@@ -52,6 +61,7 @@ from emulation.kinesis.responses import (
     read_params,
     result_response,
 )
+from emulation.kinesis.segments import RecordStore, ShardLog, apply_retention, install
 
 if TYPE_CHECKING:
     from emulation.core.app import EngineApp
@@ -60,13 +70,40 @@ log = logging.getLogger(__name__)
 
 _PUT_RECORDS_MEMBER = "records.{}.member."
 
-#: moto's code for these walks (or moves) a shard's records in Python: run while puts are
-#: held off, or a concurrent put fails it with "OrderedDict mutated during iteration"
+#: moto's code for these reads or copies a shard's records (a merge copies both parents'
+#: into the new shard, numbering them on): run while puts are held off
 _WALK_RECORDS = frozenset({"GetShardIterator", "SplitShard", "MergeShards", "UpdateShardCount"})
 
 
+#: seconds between two passes of the records worker (retention, indexes, deleted streams)
+MAINTENANCE_SECONDS = 1.0
+
+
+def live_log_ids() -> set[str]:
+    """The ids of the logs of every shard moto has (call with the state lock held)."""
+    found: set[str] = set()
+    for _account, _region, backend in moto_compat.existing_backends("kinesis"):
+        for stream in list(backend.streams.values()):
+            for shard in list(stream.shards.values()):
+                if isinstance(shard.records, ShardLog):
+                    found.add(shard.records.log_id)
+    return found
+
+
+def all_streams() -> list[Any]:
+    return [
+        stream
+        for _account, _region, backend in moto_compat.existing_backends("kinesis")
+        for stream in list(backend.streams.values())
+    ]
+
+
 class KinesisExtension(Extension):
-    """Per-shard throughput limits and the write-ahead journal for Kinesis puts."""
+    """Per-shard throughput limits, records on disk and the layout journal for Kinesis.
+
+    Without a state dir (or with ``--no-persist``) the records live in a temporary folder,
+    removed when the process exits: memory stays bounded by ``--memory-budget`` either way.
+    """
 
     name = "kinesis"
     order = 20
@@ -74,25 +111,52 @@ class KinesisExtension(Extension):
     def __init__(self, settings: EngineSettings) -> None:
         self.limits = settings.kinesis_limits == "aws"
         self.journal: PutJournal | None = None
+        budget = max(1, settings.memory_budget_mb) * MIB
         if settings.state_dir is not None and settings.persist:
             self.journal = PutJournal(settings.state_dir / "state")
+            self.records = RecordStore(settings.state_dir / "state" / "kinesis", budget)
+        else:
+            self.records = RecordStore.temporary_store(budget)
+        # Before anything is restored: every shard moto makes from now on is a log here.
+        install(self.records)
+        self.retention_scale = settings.kinesis_retention_scale
         self.plane = KinesisDataPlane(
-            limits=self.limits, journal=self.journal.append if self.journal else None
+            limits=self.limits,
+            journal=self.journal.describe if self.journal else None,
+            retention_scale=self.retention_scale,
         )
         self.engine: EngineApp | None = None
         self._restored = False
+        self._worker: Worker | None = None
+        #: per snapshot being written, the logs its frozen state refers to
+        self._captured: dict[int, set[str]] = {}
+        #: the logs the last durable snapshot refers to (kept until a later one does not)
+        self._durable: set[str] = set()
+        self._passes = 0
+        self.expired_records = 0
 
     # -- lifecycle --------------------------------------------------------------------------
     def start(self, engine: EngineApp) -> None:
         self.engine = engine
-        if self.journal is not None:
-            if not self._restored and engine.store is not None:
-                self.journal.open(engine.store.generation)
-            if self.journal.replay.replayed:
-                # The replayed records are in memory only: get them into the next snapshot.
+        if self.journal is not None and not self._restored and engine.store is not None:
+            self.journal.open(engine.store.generation)
+        if self.records.adopted or (self.journal is not None and self.journal.replay.replayed):
+            # Records of an older engine (its snapshot's or journal's) were written to new
+            # logs: until a snapshot refers to them, a crash would write them again to
+            # other logs and lose the puts made meanwhile. Snapshot now, before serving.
+            try:
+                engine.snapshot({"kinesis"})
+            except Exception:
+                log.exception("snapshot of the upgraded kinesis records failed")
                 engine.mark_dirty("kinesis")
+        self._maintain()
+        self._worker = Worker("kinesis-records", self._step).start()
 
     def stop(self) -> None:
+        if self._worker is not None:
+            self._worker.stop()
+            self._worker = None
+        self.records.flush()
         if self.journal is not None:
             self.journal.close()
 
@@ -100,23 +164,58 @@ class KinesisExtension(Extension):
         self.plane.reset()
         if self.journal is not None:
             self.journal.wipe()
+        self.records.wipe()
+        self._durable = set()
+        self._captured.clear()
+
+    def _step(self) -> float:
+        try:
+            self._maintain()
+        except Exception:  # the next pass retries
+            log.exception("kinesis records maintenance failed")
+        return MAINTENANCE_SECONDS
+
+    def _maintain(self) -> None:
+        """Retention, indexes, and the logs of deleted streams (see module doc)."""
+        engine = self.engine
+        if engine is None:
+            return
+        on_disk = self.records.ids_on_disk()  # listed first: a log made later is not judged
+        with engine.state_lock.shared():
+            streams = all_streams()
+            live = live_log_ids()
+        self.expired_records += apply_retention(streams, self.retention_scale)
+        self.records.flush()
+        self._passes += 1
+        self.records.collect(live | self._durable, on_disk)
 
     # -- persistence ------------------------------------------------------------------------
     def snapshot_state(self, generation: int) -> Any:
         if self.journal is not None:
             self.journal.rotate(generation)
+        self._captured[generation] = live_log_ids()
         return None
 
     def snapshot_written(self, generation: int) -> None:
         if self.journal is not None:
             self.journal.prune(generation)
+        captured = self._captured.pop(generation, None)
+        if captured is not None:
+            self._durable = captured
+        for older in [g for g in self._captured if g < generation]:
+            del self._captured[older]
 
     def restore_state(self, state: Any, generation: int) -> None:
-        if self.journal is None:
-            return
-        self.journal.replay_from(generation)
-        self.journal.open(generation)
-        self._restored = True
+        if self.journal is not None:
+            self.journal.replay_from(generation)
+            self.journal.open(generation)
+            self._restored = True
+        # The logs the snapshot and the journal refer to; anything else on disk is left
+        # over (a stream deleted before the snapshot, a shard never journaled).
+        live = live_log_ids()
+        self._durable = set(live)
+        self.records.collect(live)
+        apply_retention(all_streams(), self.retention_scale)
 
     # -- requests ---------------------------------------------------------------------------
     def handle(self, request: AwsRequest) -> Response | None:
@@ -193,14 +292,15 @@ class KinesisExtension(Extension):
                 outcome = self.plane.put(account, region, params, batch)
                 if outcome.failed < len(outcome.results):
                     # Before the lock is released: the next snapshot to freeze must write
-                    # kinesis, or it would retire the journal holding these records.
+                    # kinesis, or it could retire the journal that describes the stream.
+                    # (Snapshots are cheap: records are on disk, a shard pickles as its id.)
                     engine.mark_dirty("kinesis")
         except StreamNotFoundError:
             return None  # moto answers with its ResourceNotFoundException
         except KinesisError as error:
             return error_response(error)
         except OSError as exc:
-            log.error("kinesis journal write failed: %s", exc)
+            log.error("kinesis records not written: %s", exc)
             return error_response(InternalFailureException("Internal service failure."))
         if many:
             return result_response(put_records_result(outcome))
@@ -250,13 +350,14 @@ class KinesisExtension(Extension):
             "throttled_get_records_calls": plane.throttled_reads,
             "journal": None,
         }
+        figures["records"] = dict(self.records.health(), expired_records=self.expired_records)
         journal = self.journal
         if journal is not None:
             figures["journal"] = {
                 "generation": journal.generation,
                 "files": len(journal.files()),
                 "bytes": journal.size(),
-                "puts_written": journal.lines_written,
+                "lines_written": journal.lines_written,
                 "write_errors": journal.errors,
                 "replayed_records": journal.replay.replayed,
                 "replay_already_present": journal.replay.present,

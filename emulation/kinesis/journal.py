@@ -1,18 +1,23 @@
-"""The write-ahead journal of Kinesis puts: ``state/kinesis-journal.<generation>.log``.
+"""The journal of Kinesis stream layouts: ``state/kinesis-journal.<generation>.log``.
 
-Every accepted PutRecord/PutRecords call appends one JSON line (stream, arrival time, and
-per record: shard, sequence number, partition key, base64 data, explicit hash key) with a
-single ``write`` on an ``O_APPEND`` descriptor before the client gets its answer. No
-fsync: a process killed with ``kill -9`` keeps what the OS already has. The first put to a
-stream in a journal file (and the first after a reshard) is preceded by a ``stream`` line
-with the stream's shard layout, so records put to a stream that no snapshot holds yet are
-not lost with it.
+Records are not journaled: a put writes them to its shards' segment files before it is
+answered (see :mod:`emulation.kinesis.segments`), and the segments are found again at
+restart through the snapshot, which refers to each shard's log by its id. What a snapshot
+may not hold yet is the stream itself: one created (or resharded) after the last snapshot.
+So the first put to a stream in a journal file (and the first after a reshard) is preceded
+by a ``stream`` line with the stream's shard layout and each shard's log id, one ``write``
+on an ``O_APPEND`` descriptor, no fsync (a process killed with ``kill -9`` keeps what the
+OS already has).
 
-Generations follow the engine's snapshots. Journal ``G`` holds the puts made after
-snapshot ``G`` was frozen; taking snapshot ``G+1`` switches to journal ``G+1`` (in the
-same frozen moment), and once ``G+1`` is durable, journals before it are deleted. After a
-crash, every journal from the restored snapshot's generation on is replayed into moto with
-the original sequence numbers; records the snapshot already holds are skipped.
+Generations follow the engine's snapshots. Journal ``G`` holds the layouts described after
+snapshot ``G`` was frozen; taking snapshot ``G+1`` switches to journal ``G+1`` (in the same
+frozen moment), and once ``G+1`` is durable, journals before it are deleted. After a
+crash, every journal from the restored snapshot's generation on is replayed: streams and
+shards the snapshot lacks are recreated with their logs.
+
+Journals of older engines also hold ``put`` lines (the records themselves): they are
+replayed once, into the shards' logs, with their original sequence numbers (records the
+snapshot already holds are skipped).
 """
 
 from __future__ import annotations
@@ -26,12 +31,12 @@ from pathlib import Path
 from typing import Any
 
 from emulation.kinesis.models import (
-    JournalRow,
+    PendingRecords,
     ReplayCounts,
+    append_replayed,
     describe_stream_layout,
     ensure_stream,
     replay_puts,
-    sort_shards,
 )
 
 log = logging.getLogger(__name__)
@@ -41,7 +46,7 @@ _DUMPS = json.JSONEncoder(separators=(",", ":")).encode
 
 
 class PutJournal:
-    """Append-only journal files of accepted puts, one per snapshot generation."""
+    """Append-only journal files of stream layouts, one per snapshot generation."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -96,39 +101,23 @@ class PutJournal:
         self._described.clear()
         self.closed = False
 
-    def append(self, account: str, region: str, stream: Any, rows: list[JournalRow], arrived: float) -> None:
-        """Journal one call's accepted records; raises OSError if they are not written."""
+    def describe(self, account: str, region: str, stream: Any) -> None:
+        """Journal the stream's layout unless this journal file already has it (called
+        before records go to its shards); raises OSError if it is not written."""
         key = (account, region, stream.stream_name)
         layout = (id(stream), stream.creation_datetime, len(stream.shards))
-        lines = []
+        if self._described.get(key) == layout:
+            return
         with self._lock:
             if self._fd is None:
                 if self.closed:
-                    # The engine is stopping: its final snapshot takes these records.
+                    # The engine is stopping: its final snapshot takes the stream.
                     return
                 self._open(self.generation)
-            if self._described.get(key) != layout:
-                lines.append(
-                    _DUMPS(
-                        {
-                            "stream": describe_stream_layout(stream),
-                            "account": account,
-                            "region": region,
-                        }
-                    )
-                )
-            lines.append(
-                _DUMPS(
-                    {
-                        "put": stream.stream_name,
-                        "account": account,
-                        "region": region,
-                        "arrived": arrived,
-                        "records": rows,
-                    }
-                )
-            )
-            blob = ("\n".join(lines) + "\n").encode("utf-8")
+            if self._described.get(key) == layout:
+                return
+            line = _DUMPS({"stream": describe_stream_layout(stream), "account": account, "region": region})
+            blob = (line + "\n").encode("utf-8")
             try:
                 _write_all(self._fd, blob)  # type: ignore[arg-type]
             except OSError:
@@ -173,16 +162,17 @@ class PutJournal:
 
     # -- replay -----------------------------------------------------------------------------
     def replay_from(self, generation: int) -> ReplayCounts:
-        """Put every journaled record from ``generation`` on back into moto."""
+        """Recreate the streams journaled from ``generation`` on (and write the records of
+        an older engine's ``put`` lines to their shards)."""
         counts = ReplayCounts()
-        touched: set[Any] = set()
+        pending: PendingRecords = {}
         for file_generation, path in self.files():
             if file_generation < generation:
                 continue
             try:
                 blob = path.read_bytes()
             except OSError as exc:
-                log.error("journal %s unreadable (%s); its puts are lost", path.name, exc)
+                log.error("journal %s unreadable (%s); its streams are lost", path.name, exc)
                 continue
             for number, line in enumerate(blob.split(b"\n"), 1):
                 if not line.strip():
@@ -192,21 +182,23 @@ class PutJournal:
                     if "stream" in entry:
                         ensure_stream(entry["account"], entry["region"], entry["stream"])
                     elif "put" in entry:
-                        touched |= replay_puts(
+                        replay_puts(
                             entry["account"],
                             entry["region"],
                             entry["put"],
                             float(entry["arrived"]),
                             entry["records"],
                             counts,
+                            pending,
                         )
                 except (ValueError, KeyError, TypeError) as exc:
                     # A torn last line was never acknowledged; anything else is reported.
                     log.warning("journal %s line %d skipped: %s", path.name, number, exc)
-        sort_shards(touched)
+        append_replayed(pending, counts)
         if counts.replayed or counts.lost:
             log.info(
-                "kinesis journal replayed %d records (%d already in the snapshot, %d lost)",
+                "kinesis journal replayed %d records of an older engine (%d already in the "
+                "snapshot, %d lost)",
                 counts.replayed,
                 counts.present,
                 counts.lost,

@@ -13,12 +13,15 @@ with a byte allowance that a large read overdraws: a call that returned 10 MiB m
 next five seconds of calls fail, as the GetRecords documentation says.
 
 Accepted records are written into moto's shards here, not through moto's PutRecords, so
-their sequence numbers are known before the answer and can be journaled first (see
-:mod:`emulation.kinesis.journal`). Sequence numbers follow moto's scheme (per shard, the
-last one plus one), records are routed like AWS does (MD5 of the partition key, or the
-ExplicitHashKey, against the hash ranges of the open shards), and moto's side effects of a
-put (Lambda event source mappings, CloudWatch ``IncomingBytes``/``IncomingRecords``) are
-kept.
+their sequence numbers are known before the answer. A shard's records are a
+:class:`~emulation.kinesis.segments.ShardLog` (segment files on disk): a put writes its
+records to the segments of the shards it goes to (one ``write`` each) before it is
+answered, after the stream's shard layout was journaled if no journal line since the last
+snapshot describes it (see :mod:`emulation.kinesis.journal`). Sequence numbers follow
+moto's scheme (per shard, the last one plus one), records are routed like AWS does (MD5 of
+the partition key, or the ExplicitHashKey, against the hash ranges of the open shards), and
+moto's side effects of a put (Lambda event source mappings, CloudWatch
+``IncomingBytes``/``IncomingRecords``) are kept.
 """
 
 from __future__ import annotations
@@ -27,14 +30,12 @@ import base64
 import binascii
 import datetime
 import hashlib
-import itertools
 import logging
 import re
 import threading
 import time
-import weakref
 from bisect import bisect_right
-from collections import OrderedDict, deque
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -47,6 +48,7 @@ from emulation.kinesis.exceptions import (
     ValidationException,
     write_throttle_message,
 )
+from emulation.kinesis.segments import ShardLog, current_store, records_of, retention_micros
 
 log = logging.getLogger(__name__)
 
@@ -67,8 +69,8 @@ HASH_KEY_LIMIT = 2**128
 _EXPLICIT_HASH_KEY = re.compile(r"0|[1-9]\d{0,38}")
 _THROTTLED = "ProvisionedThroughputExceededException"
 
-#: one journaled record: (shard id, sequence number, partition key, base64 data, hash key)
-JournalRow = tuple[str, int, str, str, str | None]
+#: bytes of segment one GetRecords call reads at most (10 MiB of data, as base64, plus framing)
+MAX_GET_RECORDS_READ = 2 * MAX_GET_RECORDS_BYTES
 #: a shard's key for the read limits: (account, region, stream name, shard id)
 ReadKey = tuple[str, str, str, str]
 
@@ -353,12 +355,15 @@ class KinesisDataPlane:
     def __init__(
         self,
         limits: bool,
-        journal: Callable[[str, str, Any, list[JournalRow], float], None] | None = None,
+        journal: Callable[[str, str, Any], None] | None = None,
         clock: Callable[[], float] | None = None,
+        retention_scale: float = 1.0,
     ) -> None:
         self.limits = limits
+        #: called before records go to a stream's shards: journals its layout if needed
         self.journal = journal
         self.clock = clock or time.monotonic
+        self.retention_scale = retention_scale
         self._write_lock = threading.Lock()
         #: held while records go into, or moto's own code walks, a shard's ``records``
         self.records_lock = self._write_lock
@@ -366,8 +371,6 @@ class KinesisDataPlane:
         self._writes: dict[tuple[str, str, str, str], WriteWindow] = {}
         self._reads: dict[ReadKey, ReadAllowance] = {}
         self._routers: dict[tuple[str, str, str], ShardRouter] = {}
-        #: per shard, its records' sequence numbers in order (for GetRecords to bisect)
-        self._shard_keys: weakref.WeakKeyDictionary[Any, tuple[Any, list[int]]] = weakref.WeakKeyDictionary()
         self.throttled_records = 0
         self.throttled_put_calls = 0
         self.throttled_reads = 0
@@ -378,7 +381,6 @@ class KinesisDataPlane:
             self._writes.clear()
             self._reads.clear()
             self._routers.clear()
-            self._shard_keys.clear()
 
     # -- writes -----------------------------------------------------------------------------
     def put(self, account: str, region: str, params: dict[str, Any], batch: PutBatch) -> PutOutcome:
@@ -450,35 +452,39 @@ class KinesisDataPlane:
         # Sequence numbers as moto assigns them: per shard, the last one plus one. The records
         # of one call share one arrival time, as AWS shows (see ``record_builder``).
         shard_ids = router.shard_ids
-        next_sequence: dict[int, int] = {}
-        created: list[tuple[int, int, Any]] = []
-        rows: list[JournalRow] = []
+        per_shard: dict[int, list[Any]] = {}
         build_record = moto_compat.record_builder()
         for index in range(count):
             target = targets[index]
             if target < 0:
                 continue
-            sequence = next_sequence.get(target)
-            if sequence is None:
-                sequence = next(reversed(shards[target].records), 0)
-            sequence += 1
-            next_sequence[target] = sequence
-            key, data, hash_key = batch.partition_keys[index], batch.datas[index], batch.hash_keys[index]
-            record = build_record(key, data, sequence, hash_key)
-            created.append((index, target, record))
-            rows.append((shard_ids[target], sequence, key, data, hash_key))
-        if self.journal is not None and created:
-            # Write-ahead: a journal failure raises before moto has the records.
-            self.journal(account, region, stream, rows, created[0][2].created_at)
-        for index, target, record in created:
-            shards[target].records[record.sequence_number] = record
-            outcome.results[index] = (str(record.sequence_number), shard_ids[target])
+            created = per_shard.get(target)
+            if created is None:
+                created = per_shard[target] = []
+                sequence = records_of(shards[target]).last_sequence
+            else:
+                sequence = created[-1].sequence_number
+            record = build_record(
+                batch.partition_keys[index], batch.datas[index], sequence + 1, batch.hash_keys[index]
+            )
+            created.append(record)
+            outcome.results[index] = (str(sequence + 1), shard_ids[target])
+        if self.journal is not None and per_shard:
+            # Write-ahead: the stream's layout is journaled before its shards get records.
+            self.journal(account, region, stream)
+        retention = retention_micros(stream, self.retention_scale)
+        accepted = 0
+        for target, created in per_shard.items():
+            log = records_of(shards[target])
+            log.retention_micros = retention
+            log.append(created)  # an OSError here fails the call before it is answered
+            accepted += len(created)
         if self.limits:
             for target, spent in used.items():
                 window = windows[target]
                 window.spend(now, spent[0] - window.records, spent[1] - window.bytes)
         self.throttled_records += outcome.failed
-        self.accepted_records += len(created)
+        self.accepted_records += accepted
         return outcome
 
     def _write_window(self, account: str, region: str, stream: Any, shard_id: str, now: float) -> WriteWindow:
@@ -561,12 +567,9 @@ class KinesisDataPlane:
         shard = stream.shards.get(shard_id)
         if shard is None:
             return None
-        with self._write_lock:  # puts insert into shard.records under this lock
-            records_map = shard.records
-            keys = self._keys(shard)
-            start = bisect_right(keys, last)
-            records = [records_map[key] for key in keys[start : start + limit]]
-            newest = records_map[keys[-1]] if keys else None
+        log = records_of(shard)
+        log.retention_micros = retention_micros(stream, self.retention_scale)
+        records, newest = log.read_after(last, limit, MAX_GET_RECORDS_READ)
         size = 0
         for count, record in enumerate(records):
             data = record.data
@@ -579,23 +582,8 @@ class KinesisDataPlane:
         millis = 0
         if records:
             last = records[-1].sequence_number
-            assert newest is not None
-            millis = int((newest.created_at - records[-1].created_at) * 1000)
+            millis = max(0, int((newest - records[-1].created_at) * 1000))
         return ReadResult(stream, shard, records, last, millis, size)
-
-    def _keys(self, shard: Any) -> list[int]:
-        """The shard's sequence numbers in order, kept up to date as puts append to it."""
-        records = shard.records
-        cached = self._shard_keys.get(shard)
-        if cached is not None and cached[0] is records:
-            keys = cached[1]
-            if len(keys) < len(records) and (not keys or keys[0] == next(iter(records))):
-                keys.extend(itertools.islice(records, len(keys), None))
-            if len(keys) == len(records) and (not keys or keys[-1] == next(reversed(records))):
-                return keys
-        keys = list(records)
-        self._shard_keys[shard] = (records, keys)
-        return keys
 
     def charge_read(self, key: ReadKey, size: int) -> None:
         with self._read_lock:
@@ -706,9 +694,10 @@ def tag_created_stream(account: str, region: str, name: Any, tags: Any) -> None:
     stream.tags.update({str(key): str(value) for key, value in tags.items()})
 
 
-# -- replay (journal -> moto) ---------------------------------------------------------------
+# -- replay (journal -> moto)
 def describe_stream_layout(stream: Any) -> dict[str, Any]:
-    """What the journal needs to recreate a stream that no snapshot holds yet."""
+    """What the journal needs to recreate a stream that no snapshot holds yet (each shard
+    with the id of the log that holds its records)."""
     created = stream.creation_datetime
     return {
         "name": stream.stream_name,
@@ -724,6 +713,7 @@ def describe_stream_layout(stream: Any) -> dict[str, Any]:
                 shard.parent,
                 shard.adjacent_parent,
                 bool(shard.is_open),
+                shard.records.log_id if isinstance(shard.records, ShardLog) else None,
             ]
             for shard in stream.shards.values()
         ],
@@ -731,11 +721,22 @@ def describe_stream_layout(stream: Any) -> dict[str, Any]:
 
 
 def ensure_stream(account: str, region: str, layout: dict[str, Any]) -> Any:
-    """The stream of a journal header, created (with its shard layout) if it is missing."""
+    """The stream of a journal header, created (with its shard layout) if it is missing.
+
+    A shard the stream lacks gets the log the header names (its records are on disk)."""
     from moto.kinesis.models import Shard
 
     backend = kinesis_backend(account, region)
     stream = backend.streams.get(layout["name"])
+    created = stream.creation_datetime if stream is not None else None
+    if (
+        layout.get("created")
+        and isinstance(created, datetime.datetime)
+        and created.isoformat() != layout["created"]
+    ):
+        # deleted and created again after the snapshot: the journal's is the live one
+        del backend.streams[layout["name"]]
+        stream = None
     if stream is None:
         open_count = sum(1 for shard in layout["shards"] if shard[5]) or 1
         stream = backend.create_stream(
@@ -748,11 +749,15 @@ def ensure_stream(account: str, region: str, layout: dict[str, Any]) -> Any:
         if layout.get("created"):
             stream.creation_datetime = datetime.datetime.fromisoformat(layout["created"])
         log.info("journal replay recreated stream %s (no snapshot held it)", layout["name"])
-    for number, start, end, parent, adjacent, is_open in layout["shards"]:
+    store = current_store()
+    for number, start, end, parent, adjacent, is_open, *rest in layout["shards"]:
         shard = Shard(int(number), int(start), int(end), parent=parent, adjacent_parent=adjacent)
         existing = stream.shards.get(shard.shard_id)
         if existing is None:
             shard.is_open = bool(is_open)
+            log_id = rest[0] if rest else None
+            if log_id and store is not None:
+                shard.records = store.open(log_id)
             stream.shards[shard.shard_id] = shard
         elif not is_open:
             existing.is_open = False
@@ -767,6 +772,10 @@ class ReplayCounts:
     lost: int = 0
 
 
+#: records of journal ``put`` lines (written before records went to segment files), per shard
+PendingRecords = dict[Any, list[Any]]
+
+
 def replay_puts(
     account: str,
     region: str,
@@ -774,41 +783,43 @@ def replay_puts(
     arrived: float,
     rows: list[list[Any]],
     counts: ReplayCounts,
-) -> set[Any]:
-    """Insert journaled records with their original sequence numbers (skip present ones).
-
-    Returns the shards touched (their order is repaired by :func:`sort_shards`).
-    """
-    from moto.kinesis.models import Record
-
+    pending: PendingRecords,
+) -> None:
+    """Collect the records of a journal ``put`` line of an older engine (its records were
+    journaled, not written to segments); :func:`append_replayed` writes them."""
     backend = kinesis_backend(account, region)
     stream = backend.streams.get(stream_name)
-    touched: set[Any] = set()
     if stream is None:
         counts.lost += len(rows)
-        return touched
+        return
     when = datetime.datetime.fromtimestamp(arrived, tz=datetime.UTC).replace(tzinfo=None)
     for shard_id, journaled_sequence, partition_key, data, hash_key in rows:
         shard = stream.shards.get(shard_id)
         if shard is None:
             counts.lost += 1
             continue
-        sequence = int(journaled_sequence)
-        if sequence in shard.records:
-            counts.present += 1
-            continue
-        record = Record(partition_key, data, sequence, hash_key)
-        record.created_at_datetime = when
-        record.created_at = arrived
-        shard.records[sequence] = record
-        touched.add(shard)
-        counts.replayed += 1
-    return touched
+        record = moto_compat.stored_record(
+            partition_key, data, int(journaled_sequence), hash_key, when, arrived
+        )
+        pending.setdefault(shard, []).append(record)
 
 
-def sort_shards(shards: set[Any]) -> None:
-    """Keep each shard's records in sequence order (moto's next number is last + 1)."""
-    for shard in shards:
-        keys = list(shard.records)
-        if any(a > b for a, b in itertools.pairwise(keys)):
-            shard.records = OrderedDict(sorted(shard.records.items()))
+def append_replayed(pending: PendingRecords, counts: ReplayCounts) -> None:
+    """Write the collected records to their shards with their original sequence numbers,
+    in order, skipping those a shard already has."""
+    for shard, records in pending.items():
+        log = records_of(shard)
+        records.sort(key=lambda record: record.sequence_number)
+        fresh = []
+        last = log.last_sequence
+        for record in records:
+            if record.sequence_number > last:
+                fresh.append(record)
+                last = record.sequence_number
+            elif record.sequence_number in log:
+                counts.present += 1
+            else:
+                counts.lost += 1
+        for start in range(0, len(fresh), 1000):
+            log.append(fresh[start : start + 1000])
+        counts.replayed += len(fresh)

@@ -1,6 +1,6 @@
-"""The Lake Formation extension of the engine (order 40): ``RevokePermissions`` and
-``ListPermissions`` answered as AWS answers them (see :mod:`emulation.lakeformation.models`);
-every other call is moto's."""
+"""The Lake Formation extension of the engine (order 40): ``RevokePermissions``,
+``ListPermissions``, ``BatchGrantPermissions`` and ``BatchRevokePermissions`` answered as AWS
+answers them (see :mod:`emulation.lakeformation.models`); every other call is moto's."""
 
 from __future__ import annotations
 
@@ -21,6 +21,11 @@ if TYPE_CHECKING:
     from emulation.core.app import EngineApp
 
 
+#: batch operation -> True for grants, False for revokes
+_BATCH = {"/BatchGrantPermissions": True, "/BatchRevokePermissions": False}
+_OPERATIONS = {"/RevokePermissions", "/ListPermissions", *_BATCH}
+
+
 class LakeFormationExtension(Extension):
     name = "lakeformation"
     order = 40
@@ -35,7 +40,7 @@ class LakeFormationExtension(Extension):
         if request.signing_service != "lakeformation" or request.method != "POST":
             return None
         operation = request.path.rstrip("/")
-        if operation not in ("/RevokePermissions", "/ListPermissions"):
+        if operation not in _OPERATIONS:
             return None
         assert self.engine is not None
         params = request.json()
@@ -46,6 +51,10 @@ class LakeFormationExtension(Extension):
             with self.engine.state_lock.shared():
                 if operation == "/RevokePermissions":
                     models.revoke_permissions(account_of(request), region_of(request), params)
+                elif operation in _BATCH:
+                    answer = models.batch_permissions(
+                        account_of(request), region_of(request), params, grant=_BATCH[operation]
+                    )
                 else:
                     request.changes_state = False
                     answer = models.list_permissions(account_of(request), region_of(request), params)

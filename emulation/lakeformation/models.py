@@ -151,3 +151,57 @@ def list_permissions(account: str, region: str, params: dict[str, Any]) -> dict[
     if start + size < len(listed):
         answer["NextToken"] = str(start + size)
     return answer
+
+
+#: entries AWS takes in one BatchGrantPermissions / BatchRevokePermissions request
+BATCH_LIMIT = 20
+
+
+def grant_permissions(account: str, region: str, params: dict[str, Any]) -> None:
+    """GrantPermissions of one entry through moto's ``PermissionCatalog`` (moto's own batch
+    reads ``PermissionsWithGrantOptions``, not AWS's ``PermissionsWithGrantOption``)."""
+    catalog_id = str(params.get("CatalogId") or account)
+    principal = params.get("Principal")
+    resource = params.get("Resource")
+    if not isinstance(principal, dict) or not isinstance(resource, dict) or not resource:
+        raise InvalidInputException("Principal and Resource are required.")
+    permissions = [str(p) for p in params.get("Permissions") or []]
+    grantable = [str(p) for p in params.get("PermissionsWithGrantOption") or []]
+    if not permissions and not grantable:
+        raise InvalidInputException("Permissions or PermissionsWithGrantOption is required.")
+    lakeformation_backend(account, region).grant_permissions(
+        catalog_id=catalog_id,
+        principal=principal,
+        resource=resource,
+        permissions=permissions,
+        permissions_with_grant_options=grantable,
+    )
+
+
+def batch_permissions(account: str, region: str, params: dict[str, Any], grant: bool) -> dict[str, Any]:
+    """BatchGrantPermissions / BatchRevokePermissions as AWS answers them: each entry (``Id``,
+    ``Principal``, ``Resource``, ``Permissions``, ``PermissionsWithGrantOption``) on its own,
+    in order; an entry that fails is reported in ``Failures`` (with the request entry and its
+    error) and the others still apply. Up to :data:`BATCH_LIMIT` entries, each ``Id`` unique."""
+    catalog_id = str(params.get("CatalogId") or account)
+    entries = params.get("Entries")
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        raise InvalidInputException("Entries must be a list of permission entries.")
+    if len(entries) > BATCH_LIMIT:
+        raise InvalidInputException(f"Entries may hold at most {BATCH_LIMIT} entries.")
+    ids = [entry.get("Id") for entry in entries]
+    if not all(isinstance(i, str) and i for i in ids) or len(set(ids)) != len(ids):
+        raise InvalidInputException("Every entry needs an Id, unique within the request.")
+    failures = []
+    for entry in entries:
+        try:
+            one = {**entry, "CatalogId": catalog_id}
+            if grant:
+                grant_permissions(account, region, one)
+            else:
+                revoke_permissions(account, region, one)
+        except InvalidInputException as error:
+            failures.append(
+                {"RequestEntry": entry, "Error": {"ErrorCode": error.code, "ErrorMessage": error.message}}
+            )
+    return {"Failures": failures}

@@ -6,7 +6,10 @@ Environment, in order (later wins, as in Kubernetes):
    ``PYTHONPATH`` = the working directory; never the host's ``AWS_*`` variables;
 2. ``HOSTNAME`` = the pod name, service links for the Services of the pod's namespace
    (``AGENT_CORE_SERVICE_HOST`` / ``_SERVICE_PORT``, as the kubelet injects them),
-   ``HOME`` = the pod folder, ``PYTHONUNBUFFERED=1``, ``AWS_REGION`` and an isolated
+   ``HOME`` = the pod folder, ``PYTHONUNBUFFERED=1``, ``MALLOC_ARENA_MAX=2`` (glibc's
+   malloc then keeps two heaps, not eight per core: a pod's worker threads share them,
+   which keeps a local pod's RSS down; the pod's ``env`` may set another value),
+   ``AWS_REGION`` and an isolated
    AWS config (``AWS_CONFIG_FILE``/``AWS_SHARED_CREDENTIALS_FILE`` point at empty files
    in the pod folder, ``AWS_EC2_METADATA_DISABLED=true``) so a pod without an IRSA role
    has no AWS credentials at all;
@@ -261,6 +264,7 @@ def base_env(workdir: str, pod_dir: Path, region: str) -> dict[str, str]:
         {
             "HOME": str(pod_dir),
             "PYTHONUNBUFFERED": "1",
+            "MALLOC_ARENA_MAX": "2",
             "AWS_REGION": region,
             "AWS_DEFAULT_REGION": region,
             "AWS_CONFIG_FILE": str(aws_dir / "config"),

@@ -13,8 +13,8 @@ parts: the caller's backend (``s3_backends[account][partition]``), ``S3Backend.p
 bucket's event notifications), moto's metadata, ACL and tagging calls, the key's own
 ``response_dict`` and moto's S3 response writer (:func:`emulation.core.moto_compat.response_sender`).
 The objects it stores are moto's, in moto's backend: listings, versioning, notifications,
-persistence (bodies go to the blob store at snapshot time), IAM and Lake Formation see
-exactly what moto would have.
+persistence (S3's rows, written before the answer: :mod:`emulation.core.s3store`), IAM and
+Lake Formation see exactly what moto would have.
 
 Anything else goes on to moto unchanged: a query string (versions, ACLs, tagging, parts,
 presigned URLs...), a Range, conditional headers, SSE (customer keys or KMS), object lock,

@@ -310,7 +310,7 @@ def _ensure_assets_bucket(ctx: ProvisionContext) -> ResourceState:
                 kwargs["CreateBucketConfiguration"] = {"LocationConstraint": ctx.region}
             s3.create_bucket(Bucket=bucket, **kwargs)
             state = CREATED
-        fixed = settle_bucket(ctx, bucket, dict(ctx.tags))
+        fixed = settle_bucket(ctx, bucket, dict(ctx.tags), created=state == CREATED)
     if fixed and state == EXISTS:
         return ResourceState("s3.bucket", bucket, UPDATED, f"{detail}; fixed {', '.join(fixed)}")
     return ResourceState("s3.bucket", bucket, state, detail)

@@ -49,7 +49,7 @@ from nexuskit.params import TIERS, StackSpec
 from nexuskit.provision.context import ProvisionContext, aws_call
 from nexuskit.provision.policies import ROLE_KEYS, StackArns
 from nexuskit.provision.resources import CREATED, EXISTS, UPDATED, ResourceState
-from nexuskit.provision.storage import iam_principal
+from nexuskit.provision.storage import batch_permissions, iam_principal
 from services.medallion.lib.catalog import database_name
 
 log = logging.getLogger(__name__)
@@ -204,26 +204,23 @@ def _settle_permissions(ctx: ProvisionContext) -> list[ResourceState]:
             current.setdefault(slot, (resource, set()))[1].update(grant.get("Permissions", []))
     names = {arn: key for key, arn in principal_arns(spec, ctx.account_id).items()}
     changes: dict[str, list[str]] = {}
+    grants: list[tuple[str, dict[str, Any]]] = []
+    revokes: list[tuple[str, dict[str, Any]]] = []
     for slot, (resource, permissions) in sorted(wanted.items()):
         missing = permissions - current.get(slot, (resource, set()))[1]
         if missing:
-            with aws_call(LF_PERMISSIONS_TYPE, slot[0]):
-                lf.grant_permissions(
-                    Principal={"DataLakePrincipalIdentifier": slot[0]},
-                    Resource=resource,
-                    Permissions=sorted(missing),
-                )
+            entry = {"Principal": {"DataLakePrincipalIdentifier": slot[0]}, "Resource": resource}
+            grants.append((slot[0], {**entry, "Permissions": sorted(missing)}))
             changes.setdefault(slot[0], []).append(f"+{','.join(sorted(missing))} {slot[1]}")
     for slot, (resource, permissions) in sorted(current.items()):
         surplus = permissions - wanted.get(slot, (resource, set()))[1]
         if surplus:
-            with aws_call(LF_PERMISSIONS_TYPE, slot[0]):
-                lf.revoke_permissions(
-                    Principal={"DataLakePrincipalIdentifier": slot[0]},
-                    Resource=resource,
-                    Permissions=sorted(surplus),
-                )
+            entry = {"Principal": {"DataLakePrincipalIdentifier": slot[0]}, "Resource": resource}
+            revokes.append((slot[0], {**entry, "Permissions": sorted(surplus)}))
             changes.setdefault(slot[0], []).append(f"-{','.join(sorted(surplus))} {slot[1]}")
+    # one call per 20 grants (and revokes) instead of one each
+    batch_permissions(lf, LF_PERMISSIONS_TYPE, grants)
+    batch_permissions(lf, LF_PERMISSIONS_TYPE, revokes, grant=False)
     states = []
     matrix = grant_matrix(spec)
     for principal in sorted(managed):

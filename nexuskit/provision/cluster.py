@@ -114,7 +114,7 @@ def _cluster(ctx: ProvisionContext, net: Network) -> ResourceState:
             detail = f"Kubernetes {current.get('version', version)}"
             return ResourceState(CLUSTER_TYPE, name, EXISTS, detail)
         _cluster_log_group(ctx)
-        eks.create_cluster(
+        made = eks.create_cluster(
             name=name,
             version=version,
             logging={"clusterLogging": [{"types": list(CLUSTER_LOG_TYPES), "enabled": True}]},
@@ -125,14 +125,15 @@ def _cluster(ctx: ProvisionContext, net: Network) -> ResourceState:
                 "endpointPrivateAccess": True,
             },
             tags=ctx.tags,
-        )
+        )["cluster"]
         log.info("creating EKS cluster %s (Kubernetes %s)", name, version)
-        wait_until(
-            lambda: _describe(eks.describe_cluster, "cluster", name=name),
-            _active(f"EKS cluster {name}"),
-            f"EKS cluster {name}",
-            CLUSTER_TIMEOUT,
-        )
+        if made.get("status") != "ACTIVE":  # AWS: CREATING for about ten minutes
+            wait_until(
+                lambda: _describe(eks.describe_cluster, "cluster", name=name),
+                _active(f"EKS cluster {name}"),
+                f"EKS cluster {name}",
+                CLUSTER_TIMEOUT,
+            )
     return ResourceState(CLUSTER_TYPE, name, CREATED, f"Kubernetes {version}")
 
 
@@ -179,13 +180,16 @@ def _settle_nodegroup(ctx: ProvisionContext, plan: NodeGroupPlan, current: dict[
     return fixed
 
 
-def _nodegroup(ctx: ProvisionContext, plan: NodeGroupPlan, net: Network) -> ResourceState:
+def _nodegroup(
+    ctx: ProvisionContext, plan: NodeGroupPlan, net: Network, new_cluster: bool = False
+) -> ResourceState:
+    """The node group (``new_cluster``: the cluster was created by this run, so it has none)."""
     eks = ctx.client("eks")
     spec = ctx.spec
     name = f"{spec.cluster_name}/{plan.name}"
     with aws_call(NODEGROUP_TYPE, name):
         kwargs = {"clusterName": spec.cluster_name, "nodegroupName": plan.name}
-        current = _describe(eks.describe_nodegroup, "nodegroup", **kwargs)
+        current = None if new_cluster else _describe(eks.describe_nodegroup, "nodegroup", **kwargs)
         if current is not None:
             fixed = _settle_nodegroup(ctx, plan, current)
             if fixed:
@@ -193,7 +197,7 @@ def _nodegroup(ctx: ProvisionContext, plan: NodeGroupPlan, net: Network) -> Reso
                 detail = f"{plan.detail}; fixed {', '.join(fixed)}"
                 return ResourceState(NODEGROUP_TYPE, name, UPDATED, detail)
             return ResourceState(NODEGROUP_TYPE, name, EXISTS, plan.detail)
-        eks.create_nodegroup(
+        made = eks.create_nodegroup(
             **kwargs,
             scalingConfig=plan.scaling,
             subnets=net.private_subnet_ids(spec),
@@ -203,13 +207,14 @@ def _nodegroup(ctx: ProvisionContext, plan: NodeGroupPlan, net: Network) -> Reso
             taints=plan.taints,
             capacityType="ON_DEMAND",
             tags=ctx.tags,
-        )
-        wait_until(
-            lambda: _describe(eks.describe_nodegroup, "nodegroup", **kwargs),
-            _active(f"EKS node group {name}"),
-            f"EKS node group {name}",
-            CLUSTER_TIMEOUT,
-        )
+        )["nodegroup"]
+        if made.get("status") != "ACTIVE":  # AWS: CREATING for a few minutes
+            wait_until(
+                lambda: _describe(eks.describe_nodegroup, "nodegroup", **kwargs),
+                _active(f"EKS node group {name}"),
+                f"EKS node group {name}",
+                CLUSTER_TIMEOUT,
+            )
     log.info("created node group %s", name)
     return ResourceState(NODEGROUP_TYPE, name, CREATED, plan.detail)
 
@@ -217,7 +222,8 @@ def _nodegroup(ctx: ProvisionContext, plan: NodeGroupPlan, net: Network) -> Reso
 def provision_cluster(ctx: ProvisionContext, net: Network) -> list[ResourceState]:
     """The cluster in the private subnets (waits for ACTIVE), then its node groups."""
     states = [_cluster(ctx, net)]
-    states += [_nodegroup(ctx, plan, net) for plan in node_group_plans(ctx.spec)]
+    new = states[0].state == CREATED
+    states += [_nodegroup(ctx, plan, net, new) for plan in node_group_plans(ctx.spec)]
     return states
 
 

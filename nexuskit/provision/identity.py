@@ -134,15 +134,18 @@ def _role_detail(role: RoleDefinition, unknown_managed: list[str]) -> str:
     return "; ".join(parts)
 
 
-def _role(ctx: ProvisionContext, role: RoleDefinition) -> ResourceState:
+def _role(ctx: ProvisionContext, role: RoleDefinition, listed: set[str] | None = None) -> ResourceState:
+    """Create the role, or bring it in line; ``listed``: the account's role names, when
+    known (a role not among them is created without asking for it first)."""
     iam = ctx.client("iam")
     with aws_call(ROLE_TYPE, role.name):
-        try:
-            current = iam.get_role(RoleName=role.name)["Role"]
-        except ClientError as exc:
-            if error_code(exc) not in _NOT_FOUND:
-                raise
-            current = None
+        current = None
+        if listed is None or role.name in listed:
+            try:
+                current = iam.get_role(RoleName=role.name)["Role"]
+            except ClientError as exc:
+                if error_code(exc) not in _NOT_FOUND:
+                    raise
         if current is None:
             _with_trust(
                 iam.create_role,
@@ -190,8 +193,8 @@ def _role(ctx: ProvisionContext, role: RoleDefinition) -> ResourceState:
                 changed.append("inline policy")
         unknown = []
         if role.managed_policy_arns:
-            listed = iam.list_attached_role_policies(RoleName=role.name)["AttachedPolicies"]
-            attached = {p["PolicyArn"] for p in listed}
+            policies = iam.list_attached_role_policies(RoleName=role.name)["AttachedPolicies"]
+            attached = {p["PolicyArn"] for p in policies}
             missing = [arn for arn in role.managed_policy_arns if arn not in attached]
             unknown = _attach_managed(ctx, role, attached)
             if len(unknown) < len(missing):
@@ -206,9 +209,20 @@ def _role(ctx: ProvisionContext, role: RoleDefinition) -> ResourceState:
 def provision_identity(ctx: ProvisionContext) -> list[ResourceState]:
     """The OIDC provider first (IRSA roles trust it), then the roles in dependency order."""
     states = [_oidc_provider(ctx)]
+    # One listing tells which roles exist (on a first run: none), instead of a GetRole each.
+    with aws_call(ROLE_TYPE, ctx.spec.prefix):
+        listed = _role_names(ctx.client("iam"))
     # Roles that trust other roles are retried until IAM sees them (see _with_trust).
-    states += ctx.each(lambda role: _role(ctx, role), role_definitions(ctx.spec, ctx.account_id))
+    definitions = role_definitions(ctx.spec, ctx.account_id)
+    states += ctx.each(lambda role: _role(ctx, role, listed), definitions)
     return states
+
+
+def _role_names(iam: Any) -> set[str]:
+    names: set[str] = set()
+    for page in iam.get_paginator("list_roles").paginate():
+        names.update(r["RoleName"] for r in page["Roles"])
+    return names
 
 
 def inventory_identity(ctx: ProvisionContext) -> list[ResourceState]:
@@ -217,8 +231,7 @@ def inventory_identity(ctx: ProvisionContext) -> list[ResourceState]:
     with aws_call(ROLE_TYPE, ctx.spec.prefix):
         providers = iam.list_open_id_connect_providers()["OpenIDConnectProviderList"]
         roles: set[str] = set()
-        for page in iam.get_paginator("list_roles").paginate():
-            roles.update(r["RoleName"] for r in page["Roles"])
+        roles.update(_role_names(iam))
     provider_arns = {p["Arn"] for p in providers}
     states = [present(OIDC_TYPE, host, StackArns(ctx.spec, ctx.account_id).oidc_provider() in provider_arns)]
     states += [present(ROLE_TYPE, name, name in roles) for name in ctx.spec.roles.values()]

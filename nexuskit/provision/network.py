@@ -52,6 +52,8 @@ class Network:
     subnets: dict[str, str] = field(default_factory=dict)
     nat_gateways: dict[str, str] = field(default_factory=dict)
     igw_id: str = ""
+    #: the VPC was created by this run: nothing is in it yet (no need to look)
+    new: bool = False
 
     def private_subnet_ids(self, spec: StackSpec) -> list[str]:
         return [self.subnets[p.name] for p in subnet_plan(spec) if not p.public]
@@ -137,14 +139,14 @@ def _vpc(ctx: ProvisionContext) -> tuple[ResourceState, Network]:
         ec2.modify_vpc_attribute(VpcId=vpc_id, EnableDnsSupport={"Value": True})
         ec2.modify_vpc_attribute(VpcId=vpc_id, EnableDnsHostnames={"Value": True})
     log.info("created VPC %s (%s)", name, cidr)
-    return ResourceState(VPC_TYPE, name, CREATED, cidr), Network(vpc_id)
+    return ResourceState(VPC_TYPE, name, CREATED, cidr), Network(vpc_id, new=True)
 
 
 def _subnets(ctx: ProvisionContext, net: Network) -> list[ResourceState]:
     ec2 = ctx.client("ec2")
     cluster_tag = f"kubernetes.io/cluster/{ctx.spec.cluster_name}"
     with aws_call(SUBNET_TYPE, ctx.spec.vpc_name):
-        found = ec2.describe_subnets(Filters=_in_vpc(net.vpc_id))["Subnets"]
+        found = [] if net.new else ec2.describe_subnets(Filters=_in_vpc(net.vpc_id))["Subnets"]
     existing = {name_tag(s): s["SubnetId"] for s in found}
     states = []
     for plan in subnet_plan(ctx.spec):
@@ -175,9 +177,11 @@ def _internet_gateway(ctx: ProvisionContext, net: Network) -> ResourceState:
     ec2 = ctx.client("ec2")
     name = igw_name(ctx.spec)
     with aws_call(IGW_TYPE, name):
-        attached = ec2.describe_internet_gateways(
-            Filters=[{"Name": "attachment.vpc-id", "Values": [net.vpc_id]}]
-        )["InternetGateways"]
+        attached = []
+        if not net.new:
+            attached = ec2.describe_internet_gateways(
+                Filters=[{"Name": "attachment.vpc-id", "Values": [net.vpc_id]}]
+            )["InternetGateways"]
         if attached:
             net.igw_id = attached[0]["InternetGatewayId"]
             return ResourceState(IGW_TYPE, name, EXISTS, ctx.spec.vpc_name)
@@ -203,9 +207,12 @@ def _nat_gateways(ctx: ProvisionContext, net: Network) -> list[ResourceState]:
     ec2 = ctx.client("ec2")
     live = [{"Name": "state", "Values": ["pending", "available"]}]
     with aws_call(NAT_TYPE, ctx.spec.vpc_name):
-        found = ec2.describe_nat_gateways(Filters=_in_vpc(net.vpc_id) + live)["NatGateways"]
+        found = (
+            [] if net.new else ec2.describe_nat_gateways(Filters=_in_vpc(net.vpc_id) + live)["NatGateways"]
+        )
     existing = {name_tag(n): n["NatGatewayId"] for n in found}
     states = []
+    pending = bool(existing)  # gateways found may still be pending; new ones say so when made
     for zone in ctx.spec.params.availability_zones:
         name = nat_name(ctx.spec, zone)
         public = net.subnets[f"{ctx.spec.vpc_name}-public-{zone}"]
@@ -216,14 +223,18 @@ def _nat_gateways(ctx: ProvisionContext, net: Network) -> list[ResourceState]:
             continue
         with aws_call(NAT_TYPE, name):
             allocation = _elastic_ip(ctx, name)
-            net.nat_gateways[zone] = ec2.create_nat_gateway(
+            made = ec2.create_nat_gateway(
                 SubnetId=public,
                 AllocationId=allocation,
                 TagSpecifications=_tagged(ctx, "natgateway", name),
-            )["NatGateway"]["NatGatewayId"]
+            )["NatGateway"]
+            net.nat_gateways[zone] = made["NatGatewayId"]
+            pending = pending or made.get("State") != "available"
         log.info("created NAT gateway %s", name)
         states.append(ResourceState(NAT_TYPE, name, CREATED, detail))
     ids = list(net.nat_gateways.values())
+    if not pending:
+        return states
     with aws_call(NAT_TYPE, ctx.spec.vpc_name):
         wait_until(
             lambda: ec2.describe_nat_gateways(NatGatewayIds=ids)["NatGateways"],
@@ -276,7 +287,8 @@ def _route_tables(ctx: ProvisionContext, net: Network) -> list[ResourceState]:
     ec2 = ctx.client("ec2")
     spec = ctx.spec
     with aws_call(ROUTE_TABLE_TYPE, spec.vpc_name):
-        found = ec2.describe_route_tables(Filters=_in_vpc(net.vpc_id))["RouteTables"]
+        # a new VPC holds only its main route table, which has no Name tag
+        found = [] if net.new else ec2.describe_route_tables(Filters=_in_vpc(net.vpc_id))["RouteTables"]
     existing = {name_tag(t): t for t in found if name_tag(t)}
     public_ids = [net.subnets[p.name] for p in subnet_plan(spec) if p.public]
     states = [
@@ -343,7 +355,10 @@ def _flow_logs(ctx: ProvisionContext, net: Network) -> ResourceState:
     group_arn = f"arn:{partition_of(spec.region)}:logs:{spec.region}:{ctx.account_id}:log-group:{group}"
     trust, policy = flow_log_role_policies(spec, ctx.account_id)
     with aws_call(FLOW_LOG_TYPE, name):
-        found = ec2.describe_flow_logs(Filters=[{"Name": "resource-id", "Values": [net.vpc_id]}])["FlowLogs"]
+        found = []
+        if not net.new:
+            where = [{"Name": "resource-id", "Values": [net.vpc_id]}]
+            found = ec2.describe_flow_logs(Filters=where)["FlowLogs"]
         if found:
             return ResourceState(FLOW_LOG_TYPE, name, EXISTS, group)
         existing = logs.describe_log_groups(logGroupNamePrefix=group).get("logGroups", [])

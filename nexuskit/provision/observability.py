@@ -49,11 +49,12 @@ def _log_group(ctx: ProvisionContext, name: str) -> ResourceState:
     return ResourceState(LOG_GROUP_TYPE, name, EXISTS, detail)
 
 
-def _delivery_stream_log(ctx: ProvisionContext, group: str) -> ResourceState:
+def _delivery_stream_log(ctx: ProvisionContext, group: str, new_group: bool = False) -> ResourceState:
+    """The Firehose log stream of ``group`` (``new_group``: created a moment ago, so empty)."""
     logs = ctx.client("logs")
     name = f"{group}:{FIREHOSE_LOG_STREAM}"
     with aws_call(LOG_STREAM_TYPE, name):
-        if _has_stream(logs, group, FIREHOSE_LOG_STREAM):
+        if not new_group and _has_stream(logs, group, FIREHOSE_LOG_STREAM):
             return ResourceState(LOG_STREAM_TYPE, name, EXISTS, "Firehose delivery log")
         logs.create_log_stream(logGroupName=group, logStreamName=FIREHOSE_LOG_STREAM)
     return ResourceState(LOG_STREAM_TYPE, name, CREATED, "Firehose delivery log")
@@ -66,7 +67,10 @@ def _firehose_groups(ctx: ProvisionContext) -> list[str]:
 def provision_observability(ctx: ProvisionContext) -> list[ResourceState]:
     """Log groups with retention, then the log streams the Firehose streams write to."""
     states = ctx.each(lambda name: _log_group(ctx, name), ctx.spec.log_groups)
-    states += ctx.each(lambda group: _delivery_stream_log(ctx, group), _firehose_groups(ctx))
+    created = {s.name for s in states if s.state == CREATED}
+    states += ctx.each(
+        lambda group: _delivery_stream_log(ctx, group, group in created), _firehose_groups(ctx)
+    )
     return states
 
 

@@ -1,6 +1,7 @@
 """The provisioner: the whole Nexus stack of spec §2 on an engine (or AWS), and its inventory.
 
-:func:`provision` creates, in dependency order, every AWS resource the engine can hold:
+:func:`provision` creates every AWS resource the engine can hold, each area as a step that
+starts as soon as the areas it needs are made (:func:`run_steps`; independent areas overlap):
 log groups, the EKS OIDC provider and IAM roles, the medallion buckets and Lake
 Formation, the Kinesis data and video streams and the Firehose streams to bronze, the
 token-signing secret (with the resource policy that keeps its key to the auth Lambda),
@@ -22,9 +23,11 @@ resource and the AWS error; an unreachable endpoint becomes
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from nexuskit.aws import AwsTarget
 from nexuskit.params import StackSpec
@@ -35,11 +38,11 @@ from nexuskit.provision.network import inventory_network, provision_network
 from nexuskit.provision.observability import inventory_observability, provision_observability
 from nexuskit.provision.resources import CREATED, UPDATED, ResourceState
 from nexuskit.provision.signing_key import inventory_signing_key, provision_signing_key
-from nexuskit.provision.storage import inventory_storage, provision_storage
-from nexuskit.provision.streaming import inventory_streaming, provision_streaming
+from nexuskit.provision.storage import inventory_storage, provision_buckets, provision_lake_formation
+from nexuskit.provision.streaming import inventory_streaming, provision_firehoses, provision_streams
 from nexuskit.provision.tables import inventory_tables, provision_tables
 
-__all__ = ["PROVISION_SERVICES", "inventory", "provision"]
+__all__ = ["PROVISION_SERVICES", "Step", "inventory", "provision", "provision_steps", "run_steps"]
 
 log = logging.getLogger(__name__)
 
@@ -60,44 +63,97 @@ PROVISION_SERVICES = (
 )
 
 
-def provision(spec: StackSpec, target: AwsTarget, *, admin_arn: str | None = None) -> list[ResourceState]:
-    """Create or correct every resource of the stack; one state per resource, in order.
+#: a step of :func:`provision_steps`: what it runs, and the steps it waits for
+Step = tuple[Callable[[], Any], tuple[str, ...]]
 
-    ``admin_arn`` is the Lake Formation admin when ``lakeformation_admins`` is empty, and
-    the signing key's admin when ``token_signing_key_admins`` is (default: the calling
-    identity).
+
+def run_steps(steps: dict[str, Step]) -> dict[str, Any]:
+    """Run each step in its own thread as soon as the steps it names have finished.
+
+    Independent steps overlap (the engine answers while the client prepares the next
+    request). A step whose dependency failed does not start; once every started step has
+    ended, the error of the first failed step (in ``steps`` order) is raised.
     """
+    ordered: list[str] = []  # a step after every step it waits for: no cycle
+    while len(ordered) < len(steps):
+        ready = [n for n, (_, deps) in steps.items() if n not in ordered and set(deps) <= set(ordered)]
+        if not ready:
+            stuck = {n: deps for n, (_, deps) in steps.items() if n not in ordered}
+            raise ValueError(f"steps wait for unknown steps or for each other: {stuck}")
+        ordered += ready
+    done: dict[str, threading.Event] = {name: threading.Event() for name in steps}
+    results: dict[str, Any] = {}
+    errors: dict[str, BaseException] = {}
+
+    def run(name: str, call: Callable[[], Any], deps: tuple[str, ...]) -> None:
+        try:
+            for dep in deps:
+                done[dep].wait()
+            failed = [dep for dep in deps if dep in errors]
+            if failed:
+                errors[name] = _SkippedError(failed)
+                return
+            results[name] = call()
+        except BaseException as exc:  # reported by the caller, after every step ended
+            errors[name] = exc
+        finally:
+            done[name].set()
+
+    threads = [
+        threading.Thread(target=run, args=(name, call, deps), name=f"provision-{name}", daemon=True)
+        for name, (call, deps) in steps.items()
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for name in steps:
+        error = errors.get(name)
+        if error is not None and not isinstance(error, _SkippedError):
+            raise error
+    return results
+
+
+class _SkippedError(Exception):
+    """A step that did not run because a step it waits for failed."""
+
+
+def provision_steps(
+    spec: StackSpec,
+    target: AwsTarget,
+    *,
+    admin_arn: str | None = None,
+    extra: dict[str, Step] | None = None,
+) -> tuple[list[ResourceState], dict[str, Any]]:
+    """:func:`provision`, plus ``extra`` steps that may wait for its steps (by name:
+    observability, identity, buckets, lake_formation, streams, firehoses, signing_key, tables,
+    jobs, cluster); returns
+    the states of the stack and the results of the extra steps."""
     started = time.monotonic()
     ctx = ProvisionContext.connect(spec, target)
     log.info("provisioning %s in %s as %s", spec.prefix, spec.region, ctx.caller_arn)
-    # Two chains side by side: the data platform in dependency order, and the network with
-    # the cluster (which only names the cluster roles by ARN, so it does not wait for IAM).
-
-    def platform() -> list[ResourceState]:
-        states = provision_observability(ctx)
-        states += provision_identity(ctx)
-        states += provision_storage(ctx, admin_arn)
-        states += provision_streaming(ctx)
-        states += provision_signing_key(ctx, admin_arn)
-        states += provision_tables(ctx)
-        states += _provision_jobs(ctx)
-        return states
-
-    def cluster() -> list[ResourceState]:
-        network_states, network = provision_network(ctx)
-        return network_states + provision_cluster(ctx, network)
-
+    # What each area needs made first (on AWS too): Firehose writes to the bronze bucket as
+    # the firehose role and logs to its log streams; the signing key's policy names the
+    # stack's roles. The cluster only names its roles by ARN, so it does not wait for IAM.
+    steps: dict[str, Step] = {
+        "observability": (lambda: provision_observability(ctx), ()),
+        "identity": (lambda: provision_identity(ctx), ()),
+        "buckets": (lambda: provision_buckets(ctx), ()),
+        "lake_formation": (lambda: provision_lake_formation(ctx, admin_arn), ("buckets",)),
+        "streams": (lambda: provision_streams(ctx), ()),
+        "firehoses": (lambda: provision_firehoses(ctx), ("observability", "identity", "buckets", "streams")),
+        "signing_key": (lambda: provision_signing_key(ctx, admin_arn), ("identity",)),
+        "tables": (lambda: provision_tables(ctx), ()),
+        "jobs": (lambda: _provision_jobs(ctx), ()),
+    }
     if spec.params.enable_eks:
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="provision-network") as pool:
-            side = pool.submit(cluster)
-            try:
-                states = platform()
-            except BaseException:
-                wait([side])  # the main chain's error is the one reported
-                raise
-            states += side.result()
-    else:
-        states = platform()
+        steps["cluster"] = (lambda: _provision_cluster(ctx), ())
+    platform = list(steps)
+    for name in extra or {}:
+        if name in steps:
+            raise ValueError(f"extra step {name} has the name of a provisioning step")
+    results = run_steps({**steps, **(extra or {})})
+    states: list[ResourceState] = [state for name in platform for state in results[name]]
     created = sum(1 for s in states if s.state == CREATED)
     updated = sum(1 for s in states if s.state == UPDATED)
     log.info(
@@ -107,7 +163,22 @@ def provision(spec: StackSpec, target: AwsTarget, *, admin_arn: str | None = Non
         updated,
         time.monotonic() - started,
     )
-    return states
+    return states, {name: results[name] for name in extra or {}}
+
+
+def provision(spec: StackSpec, target: AwsTarget, *, admin_arn: str | None = None) -> list[ResourceState]:
+    """Create or correct every resource of the stack; one state per resource, in order.
+
+    ``admin_arn`` is the Lake Formation admin when ``lakeformation_admins`` is empty, and
+    the signing key's admin when ``token_signing_key_admins`` is (default: the calling
+    identity).
+    """
+    return provision_steps(spec, target, admin_arn=admin_arn)[0]
+
+
+def _provision_cluster(ctx: ProvisionContext) -> list[ResourceState]:
+    network_states, network = provision_network(ctx)
+    return network_states + provision_cluster(ctx, network)
 
 
 def _provision_jobs(ctx: ProvisionContext) -> list[ResourceState]:

@@ -87,11 +87,12 @@ def signing_key_admins(ctx: ProvisionContext, admin_arn: str | None = None) -> l
     return [principal]
 
 
-def _resource_policy(ctx: ProvisionContext, name: str, admins: list[str]) -> bool:
-    """Put the key's resource policy on the secret; True when it had to be (re)written."""
+def _resource_policy(ctx: ProvisionContext, name: str, admins: list[str], new: bool = False) -> bool:
+    """Put the key's resource policy on the secret; True when it had to be (re)written
+    (``new``: the secret was created a moment ago, so it has none yet)."""
     secrets = ctx.client("secretsmanager")
     wanted = signing_key_resource_policy(ctx.spec, ctx.account_id, admins)
-    current = secrets.get_resource_policy(SecretId=name).get("ResourcePolicy")
+    current = None if new else secrets.get_resource_policy(SecretId=name).get("ResourcePolicy")
     if current and canonical_policy(current) == canonical_policy(wanted):
         return False
     secrets.put_resource_policy(SecretId=name, ResourcePolicy=json.dumps(wanted), BlockPublicPolicy=True)
@@ -112,7 +113,7 @@ def provision_signing_key(ctx: ProvisionContext, admin_arn: str | None = None) -
                 SecretString=json.dumps(new_signing_key_document()),
                 Tags=tag_list(ctx.tags),
             )
-            _resource_policy(ctx, name, admins)
+            _resource_policy(ctx, name, admins, new=True)
             log.info("created secret %s", name)
             return [ResourceState(SECRET_TYPE, name, CREATED, detail)]
         fixed = []

@@ -21,6 +21,8 @@ LF_SETTINGS_TYPE = "lakeformation.settings"
 LF_RESOURCE_TYPE = "lakeformation.resource"
 LF_GRANT_TYPE = "lakeformation.grant"
 DATA_LOCATION_ACCESS = "DATA_LOCATION_ACCESS"
+#: entries Lake Formation takes in one BatchGrantPermissions / BatchRevokePermissions call
+LF_BATCH = 20
 PUBLIC_ACCESS_BLOCK = {
     "BlockPublicAcls": True,
     "IgnorePublicAcls": True,
@@ -48,6 +50,8 @@ LIFECYCLE = {
         },
     ]
 }
+#: object events go to EventBridge, where the medallion jobs and audits subscribe
+EVENTBRIDGE: dict[str, Any] = {"EventBridgeConfiguration": {}}
 _ASSUMED_ROLE = re.compile(r"^arn:(?P<p>[\w-]+):sts::(?P<a>\d+):assumed-role/(?P<r>[^/]+)/.+$")
 
 
@@ -82,15 +86,23 @@ def _get_or_none(call: Any, missing_codes: set[str], **kwargs: Any) -> Any:
         raise
 
 
-def _settle_bucket(ctx: ProvisionContext, name: str, tier: str) -> list[str]:
-    return settle_bucket(ctx, name, bucket_tags(ctx.tags, tier))
+def _settle_bucket(ctx: ProvisionContext, name: str, tier: str, *, created: bool = False) -> list[str]:
+    return settle_bucket(ctx, name, bucket_tags(ctx.tags, tier), created=created)
 
 
-def settle_bucket(ctx: ProvisionContext, name: str, tags: dict[str, str]) -> list[str]:
+def settle_bucket(
+    ctx: ProvisionContext, name: str, tags: dict[str, str], *, created: bool = False
+) -> list[str]:
     """Bring versioning, encryption, public access block, ownership, the TLS-only policy,
     lifecycle, EventBridge notifications and ``tags`` in line; what changed. Every bucket of
-    the stack is held to this (the tier buckets, and the Glue jobs' assets bucket)."""
+    the stack is held to this (the tier buckets, and the Glue jobs' assets bucket).
+
+    ``created``: the bucket was created a moment ago by this run, so nothing of it is set
+    yet: every setting is put without reading it first (half the calls)."""
     s3 = ctx.client("s3")
+    if created:
+        _put_settings(s3, name, tags)
+        return []
     fixed = []
     if s3.get_bucket_versioning(Bucket=name).get("Status") != "Enabled":
         s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
@@ -126,10 +138,7 @@ def settle_bucket(ctx: ProvisionContext, name: str, tags: dict[str, str]) -> lis
         fixed.append("lifecycle")
     notification = s3.get_bucket_notification_configuration(Bucket=name)
     if "EventBridgeConfiguration" not in notification:
-        # object events go to EventBridge, where the medallion jobs and audits subscribe
-        s3.put_bucket_notification_configuration(
-            Bucket=name, NotificationConfiguration={"EventBridgeConfiguration": {}}
-        )
+        s3.put_bucket_notification_configuration(Bucket=name, NotificationConfiguration=EVENTBRIDGE)
         fixed.append("EventBridge notifications")
     tagging = _get_or_none(s3.get_bucket_tagging, {"NoSuchTagSet"}, Bucket=name)
     current = {t["Key"]: t["Value"] for t in (tagging or {}).get("TagSet", [])}
@@ -138,6 +147,18 @@ def settle_bucket(ctx: ProvisionContext, name: str, tags: dict[str, str]) -> lis
         s3.put_bucket_tagging(Bucket=name, Tagging={"TagSet": tag_list({**current, **wanted})})
         fixed.append("tags")
     return fixed
+
+
+def _put_settings(s3: Any, name: str, tags: dict[str, str]) -> None:
+    """Every setting :func:`settle_bucket` holds a bucket to, put on a new bucket."""
+    s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+    s3.put_bucket_encryption(Bucket=name, ServerSideEncryptionConfiguration=ENCRYPTION)
+    s3.put_public_access_block(Bucket=name, PublicAccessBlockConfiguration=PUBLIC_ACCESS_BLOCK)
+    s3.put_bucket_ownership_controls(Bucket=name, OwnershipControls=OWNERSHIP)
+    s3.put_bucket_policy(Bucket=name, Policy=json.dumps(tls_only_policy(name)))
+    s3.put_bucket_lifecycle_configuration(Bucket=name, LifecycleConfiguration=LIFECYCLE)
+    s3.put_bucket_notification_configuration(Bucket=name, NotificationConfiguration=EVENTBRIDGE)
+    s3.put_bucket_tagging(Bucket=name, Tagging={"TagSet": tag_list(tags)})
 
 
 def _lifecycle_rules(config: dict[str, Any] | None) -> list[dict[str, Any]]:
@@ -169,7 +190,7 @@ def _buckets(ctx: ProvisionContext) -> list[ResourceState]:
             if ctx.region != "us-east-1":
                 kwargs["CreateBucketConfiguration"] = {"LocationConstraint": ctx.region}
             s3.create_bucket(Bucket=name, **kwargs)
-            _settle_bucket(ctx, name, tier)
+            _settle_bucket(ctx, name, tier, created=True)
         log.info("created bucket %s", name)
         return ResourceState(BUCKET_TYPE, name, CREATED, detail)
 
@@ -225,6 +246,7 @@ def _lake_formation(ctx: ProvisionContext, admin_arn: str | None) -> list[Resour
         states.append(ResourceState(LF_SETTINGS_TYPE, ctx.account_id, outcome, detail))
         registered = {r["ResourceArn"] for r in lf.list_resources().get("ResourceInfoList", [])}
         granted = _granted(lf)
+    grants: list[tuple[str, dict[str, Any]]] = []
     for bucket in ctx.spec.buckets.values():
         location = arns.bucket(bucket)
         with aws_call(LF_RESOURCE_TYPE, location):
@@ -238,22 +260,56 @@ def _lake_formation(ctx: ProvisionContext, admin_arn: str | None) -> list[Resour
             if (admin, location) in granted:
                 states.append(ResourceState(LF_GRANT_TYPE, name, EXISTS, DATA_LOCATION_ACCESS))
                 continue
-            with aws_call(LF_GRANT_TYPE, name):
-                lf.grant_permissions(
-                    Principal={"DataLakePrincipalIdentifier": admin},
-                    Resource={"DataLocation": {"ResourceArn": location}},
-                    Permissions=[DATA_LOCATION_ACCESS],
-                )
+            grant = {
+                "Principal": {"DataLakePrincipalIdentifier": admin},
+                "Resource": {"DataLocation": {"ResourceArn": location}},
+                "Permissions": [DATA_LOCATION_ACCESS],
+            }
+            grants.append((name, grant))
             states.append(ResourceState(LF_GRANT_TYPE, name, CREATED, DATA_LOCATION_ACCESS))
+    batch_permissions(lf, LF_GRANT_TYPE, grants)
     return states
+
+
+def batch_permissions(
+    lf: Any, type_: str, entries: list[tuple[str, dict[str, Any]]], *, grant: bool = True
+) -> None:
+    """Grant (or revoke) Lake Formation permissions with ``BatchGrantPermissions`` /
+    ``BatchRevokePermissions``, up to :data:`LF_BATCH` entries a call instead of one call
+    each. ``entries`` are (resource name for errors, ``{Principal, Resource, Permissions}``).
+    An entry AWS refuses fails the run, as a single grant would (:class:`ProvisionError`)."""
+    call = lf.batch_grant_permissions if grant else lf.batch_revoke_permissions
+    for start in range(0, len(entries), LF_BATCH):
+        chunk = entries[start : start + LF_BATCH]
+        with aws_call(type_, chunk[0][0] if len(chunk) == 1 else f"{len(chunk)} permissions"):
+            answer = call(Entries=[{"Id": str(i), **entry} for i, (_, entry) in enumerate(chunk)])
+        failures = answer.get("Failures") or []
+        if failures:
+            failure = failures[0]
+            index = int(failure.get("RequestEntry", {}).get("Id", 0))
+            error = failure.get("Error", {})
+            raise ProvisionError(
+                f"{type_} {chunk[index][0]}: {error.get('ErrorCode', '')}: {error.get('ErrorMessage', '')}"
+                + (f" (and {len(failures) - 1} more)" if len(failures) > 1 else "")
+            )
 
 
 def provision_storage(ctx: ProvisionContext, admin_arn: str | None = None) -> list[ResourceState]:
     """The buckets, then (when enabled) Lake Formation admins, locations and grants."""
-    states = _buckets(ctx)
-    if ctx.spec.params.enable_lake_formation:
-        states += _lake_formation(ctx, admin_arn)
-    return states
+    return provision_buckets(ctx) + provision_lake_formation(ctx, admin_arn)
+
+
+def provision_buckets(ctx: ProvisionContext) -> list[ResourceState]:
+    """The medallion buckets, each held to :func:`settle_bucket`."""
+    return _buckets(ctx)
+
+
+def provision_lake_formation(ctx: ProvisionContext, admin_arn: str | None = None) -> list[ResourceState]:
+    """Lake Formation admins, the buckets as data locations and their grants (when enabled;
+    the buckets must exist)."""
+    if not ctx.spec.params.enable_lake_formation:
+        return []
+    return _lake_formation(ctx, admin_arn)
 
 
 def inventory_storage(ctx: ProvisionContext, admin_arn: str | None = None) -> list[ResourceState]:

@@ -254,15 +254,24 @@ def _firehose(ctx: ProvisionContext, name: str, source: str, client: bool) -> Re
 
 def provision_streaming(ctx: ProvisionContext) -> list[ResourceState]:
     """Data streams, then video streams, then the Firehose streams that read them."""
+    return provision_streams(ctx) + provision_firehoses(ctx)
+
+
+def provision_streams(ctx: ProvisionContext) -> list[ResourceState]:
+    """The Kinesis data streams and the video streams."""
+    states = ctx.each(lambda stream: _data_stream(ctx, stream), data_streams(ctx.spec))
+    return states + _video_streams(ctx)
+
+
+def provision_firehoses(ctx: ProvisionContext) -> list[ResourceState]:
+    """The Firehose streams from the data streams to bronze (the data streams, the bronze
+    bucket, the firehose role and the delivery log streams must exist)."""
     spec = ctx.spec
-    states = ctx.each(lambda stream: _data_stream(ctx, stream), data_streams(spec))
-    states += _video_streams(ctx)
     firehoses = [
         (spec.primary_firehose, spec.primary_stream, False),
         (spec.client_firehose, spec.client_stream, True),
     ]
-    states += ctx.each(lambda f: _firehose(ctx, f[0], f[1], client=f[2]), firehoses)
-    return states
+    return ctx.each(lambda f: _firehose(ctx, f[0], f[1], client=f[2]), firehoses)
 
 
 def inventory_streaming(ctx: ProvisionContext) -> list[ResourceState]:

@@ -53,26 +53,31 @@ def _describe(dynamodb: Any, name: str) -> dict[str, Any] | None:
         raise
 
 
-def _table(ctx: ProvisionContext, table: TableSpec) -> ResourceState:
+def _table(ctx: ProvisionContext, table: TableSpec, listed: set[str] | None = None) -> ResourceState:
+    """Create the table, or bring it in line; ``listed``: the account's table names, when
+    known (a table not among them is created without describing it first)."""
     dynamodb = ctx.client("dynamodb")
     outcome = EXISTS
     with aws_call(TABLE_TYPE, table.name):
-        current = _describe(dynamodb, table.name)
+        current = _describe(dynamodb, table.name) if listed is None or table.name in listed else None
         if current is None:
-            dynamodb.create_table(
+            made = dynamodb.create_table(
                 TableName=table.name,
                 AttributeDefinitions=[{"AttributeName": table.key, "AttributeType": "S"}],
                 KeySchema=[{"AttributeName": table.key, "KeyType": "HASH"}],
                 BillingMode="PAY_PER_REQUEST",
                 SSESpecification={"Enabled": True, "SSEType": "KMS"},
                 Tags=tag_list({**ctx.tags, **OWNER_TAG}),
-            )
-            wait_until(
-                lambda: _describe(dynamodb, table.name),
-                lambda t: t is not None and t.get("TableStatus") == "ACTIVE",
-                f"DynamoDB table {table.name}",
-            )
-            outcome = CREATED
+            )["TableDescription"]
+            if made.get("TableStatus") != "ACTIVE":  # AWS: CREATING for a few seconds
+                wait_until(
+                    lambda: _describe(dynamodb, table.name),
+                    lambda t: t is not None and t.get("TableStatus") == "ACTIVE",
+                    f"DynamoDB table {table.name}",
+                )
+            _enable_recovery(dynamodb, table)
+            log.info("created DynamoDB table %s (%s)", table.name, table.detail)
+            return ResourceState(TABLE_TYPE, table.name, CREATED, table.detail)
         backups = dynamodb.describe_continuous_backups(TableName=table.name)["ContinuousBackupsDescription"]
         recovery = backups.get("PointInTimeRecoveryDescription", {}).get("PointInTimeRecoveryStatus")
         if recovery != "ENABLED":
@@ -88,13 +93,33 @@ def _table(ctx: ProvisionContext, table: TableSpec) -> ResourceState:
                     TimeToLiveSpecification={"Enabled": True, "AttributeName": table.ttl_attribute},
                 )
                 outcome = outcome if outcome == CREATED else UPDATED
-    if outcome == CREATED:
-        log.info("created DynamoDB table %s (%s)", table.name, table.detail)
     return ResourceState(TABLE_TYPE, table.name, outcome, table.detail)
 
 
+def _enable_recovery(dynamodb: Any, table: TableSpec) -> None:
+    """Point-in-time recovery and the TTL of a new table (neither is on when it is made)."""
+    dynamodb.update_continuous_backups(
+        TableName=table.name, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True}
+    )
+    if table.ttl_attribute:
+        dynamodb.update_time_to_live(
+            TableName=table.name,
+            TimeToLiveSpecification={"Enabled": True, "AttributeName": table.ttl_attribute},
+        )
+
+
+def _table_names(dynamodb: Any) -> set[str]:
+    names: set[str] = set()
+    for page in dynamodb.get_paginator("list_tables").paginate():
+        names.update(page.get("TableNames", []))
+    return names
+
+
 def provision_tables(ctx: ProvisionContext) -> list[ResourceState]:
-    return ctx.each(lambda table: _table(ctx, table), agent_tables(ctx.spec))
+    # One listing tells which tables exist (on a first run: none), instead of a describe each.
+    with aws_call(TABLE_TYPE, ctx.spec.prefix):
+        listed = _table_names(ctx.client("dynamodb"))
+    return ctx.each(lambda table: _table(ctx, table, listed), agent_tables(ctx.spec))
 
 
 def inventory_tables(ctx: ProvisionContext) -> list[ResourceState]:

@@ -22,6 +22,7 @@ from services.agent_core.routers import catalog, health, metrics, workflows
 from services.agent_core.settings import AgentSettings
 from services.agent_core.state import AgentState, version
 from services.agent_core.workflow.model import Catalog
+from services.common import memory
 from services.common.callers import AuthSettings
 
 log = logging.getLogger(__name__)
@@ -46,9 +47,12 @@ def create_app(settings: AgentSettings, auth: AuthSettings | None = None) -> Fas
             ", ".join(sorted(settings.mcp_urls())) or "none",
             f"on {settings.stream_name}" if state.consumer else "off",
         )
+        release = memory.release_after_start()  # the start's garbage back to the system
         try:
             yield
         finally:
+            if release is not None:
+                release.cancel()
             boot.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await boot

@@ -1,7 +1,10 @@
 """The parts of a running agent-core (:class:`AgentState`) and how they start and stop.
 
-Nothing happens at import. :meth:`AgentState.build` makes the AWS clients (boto3 with the
-standard configuration) and wires the parts; :meth:`AgentState.bootstrap` makes sure the
+Nothing happens at import. :meth:`AgentState.build` makes the AWS clients (botocore's,
+with the standard configuration, all from one session per process so the endpoint and
+service data botocore loads are held once: :mod:`services.common.awssession`; the Bedrock
+client on its first call, so an idle replica does not load its model) and wires the
+parts; :meth:`AgentState.bootstrap` makes sure the
 runs and checkpoint tables exist (retrying while AWS is unreachable: the service answers
 meanwhile and ``/health`` says why it is not ready) and then starts the stream consumer;
 :meth:`AgentState.shutdown` lets the consumer checkpoint and hand its leases back, gives
@@ -12,12 +15,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 from dataclasses import dataclass, field
 from importlib import metadata
 from typing import Any
 
-import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from fastapi import Request
@@ -31,6 +34,7 @@ from services.agent_core.settings import AgentSettings
 from services.agent_core.workflow.engine import WorkflowEngine
 from services.agent_core.workflow.model import Catalog
 from services.agent_core.workflow.runs import RunStore
+from services.common import awssession
 from services.common.servicetoken import ServiceToken
 
 log = logging.getLogger(__name__)
@@ -44,6 +48,7 @@ def version() -> str:
 
 
 def aws_client(service: str, settings: AgentSettings) -> Any:
+    """A client of ``service`` from the process's shared botocore session."""
     config = Config(
         region_name=settings.region,
         retries={"mode": "standard", "max_attempts": 3},
@@ -51,7 +56,25 @@ def aws_client(service: str, settings: AgentSettings) -> Any:
         read_timeout=60,
         max_pool_connections=32,
     )
-    return boto3.session.Session().client(service, config=config)
+    return awssession.new_client(service, config=config)
+
+
+class LazyClient:
+    """An AWS client made on first use (by whichever thread calls it first)."""
+
+    def __init__(self, service: str, settings: AgentSettings) -> None:
+        self._service = service
+        self._settings = settings
+        self._client: Any = None
+        self._lock = threading.Lock()
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        with self._lock:
+            if self._client is None:
+                self._client = aws_client(self._service, self._settings)
+        return getattr(self._client, name)
 
 
 @dataclass
@@ -81,7 +104,7 @@ class AgentState:
         if token is None and settings.mcp_urls():
             log.warning("NEXUS_SERVICE_TOKEN_FILE is not set: the MCP services are called without a token")
         mcp = McpPool(settings.mcp_urls(), metrics, settings.mcp_connect_timeout_seconds, token)
-        bedrock = BedrockClient(aws_client("bedrock-runtime", settings), settings.models(), metrics)
+        bedrock = BedrockClient(LazyClient("bedrock-runtime", settings), settings.models(), metrics)
         runs = RunStore(
             dynamodb, settings.runs_table_name, settings.runs_in_memory, settings.run_retention_days
         )

@@ -47,7 +47,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-import httpx
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -226,6 +225,8 @@ class CallerAuth:
                 "this service has no key source to verify tokens (set NEXUS_AUTH_JWKS or NEXUS_AUTH_ISSUER)"
             )
         if discovery and (issuer is None or not jwks):
+            import httpx  # the first token to verify loads it (see services.common.jwt)
+
             try:
                 doc = read_json_source(discovery, bearer)
             except (httpx.HTTPError, OSError, ValueError) as exc:

@@ -5,6 +5,9 @@ Checks the signature (by ``kid``, with PyJWT), ``exp``/``nbf`` and, when configu
 Keys come from a JWKS URL (the auth service's ``/.well-known/jwks.json``, a cluster's
 ``/openid/v1/jwks``) or a JWKS file; they are read on first use and again when a token
 names an unknown ``kid`` (key rotation), at most once per ``refresh_s``.
+
+PyJWT, ``cryptography`` (7-9 MB once imported) and httpx are imported by the first token
+that is verified, not with this module: a pod that only answers its probes never loads them.
 """
 
 from __future__ import annotations
@@ -15,11 +18,10 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
-import jwt
-from cryptography.hazmat.primitives.asymmetric import rsa
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric import rsa
 
 log = logging.getLogger(__name__)
 LEEWAY_S = 30
@@ -30,6 +32,9 @@ class TokenRejectedError(Exception):
 
 
 def _public_key(jwk: dict[str, Any]) -> rsa.RSAPublicKey:
+    import jwt
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
     key = jwt.PyJWK(jwk, algorithm="RS256").key
     if not isinstance(key, rsa.RSAPublicKey):
         raise ValueError("not an RSA public key")
@@ -43,6 +48,8 @@ def read_json_source(source: str, bearer: Callable[[], str | None] | None = None
     authenticated callers); ``None`` or an empty token sends none.
     """
     if source.startswith(("http://", "https://")):
+        import httpx
+
         token = bearer() if bearer else None
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         response = httpx.get(source, timeout=timeout, headers=headers)
@@ -75,12 +82,16 @@ class JwksVerifier:
     def _refresh(self) -> None:
         if not self.jwks_url:
             raise TokenRejectedError("no JWKS is configured to verify tokens against")
+        import httpx
+
         try:
             doc = read_json_source(self.jwks_url, self.bearer)
         except (httpx.HTTPError, OSError, ValueError) as exc:
             self._fetched = time.monotonic()
             log.warning("cannot read the JWKS at %s: %s", self.jwks_url, exc)
             raise TokenRejectedError("cannot read the keys to verify the token (try again)") from None
+        import jwt
+
         keys = {}
         for jwk in doc.get("keys", []) if isinstance(doc, dict) else []:
             if isinstance(jwk, dict) and jwk.get("kty") == "RSA" and jwk.get("kid"):
@@ -101,6 +112,8 @@ class JwksVerifier:
 
     def verify(self, token: str, now: float | None = None) -> dict[str, Any]:
         """The token's claims, or TokenRejectedError saying what failed."""
+        import jwt
+
         parts = token.strip().split(".")
         if len(parts) != 3:
             raise TokenRejectedError("token is malformed: a JWT has three parts")

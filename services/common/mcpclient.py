@@ -13,19 +13,24 @@ read again on every request since the kubelet rotates it), the kit the operator'
 The SDK's streamable-HTTP transport takes an ``httpx2.AsyncClient`` (the HTTP library the
 ``mcp`` package uses); the one made here carries the token as an ``httpx2.Auth`` and is
 closed with the session.
+
+The ``mcp`` package (some 20-50 MB of pydantic models once imported) is imported on the
+first session, not with this module: a service that only might call MCP pays at its first
+call.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Generator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx2
-from mcp import Client
-from mcp.client.streamable_http import streamable_http_client
 
 from services.common.servicetoken import ServiceToken
+
+if TYPE_CHECKING:
+    from mcp import Client
 
 __all__ = ["BearerToken", "EventHooks", "TokenSource", "mcp_client", "token_value"]
 
@@ -69,6 +74,8 @@ EventHooks = dict[str, list[Callable[..., Any]]]
 
 @asynccontextmanager
 async def _transport(url: str, token: TokenSource, event_hooks: EventHooks | None) -> AsyncIterator[Any]:
+    from mcp.client.streamable_http import streamable_http_client
+
     timeout = httpx2.Timeout(CONNECT_TIMEOUT_S, read=READ_TIMEOUT_S)
     async with (
         httpx2.AsyncClient(auth=BearerToken(token), timeout=timeout, event_hooks=event_hooks) as http,
@@ -87,4 +94,6 @@ def mcp_client(
     (``read_timeout_seconds``, ``client_info``, ...). A server that refuses the token
     answers a JSON-RPC error, which the client raises as ``mcp.MCPError`` with the reason.
     """
+    from mcp import Client
+
     return Client(_transport(url, token, event_hooks), **options)

@@ -25,6 +25,7 @@ import httpx
 from fastapi import FastAPI, Request, Response
 from fastapi.staticfiles import StaticFiles
 
+from services.common import memory
 from services.common.httpguard import HostPolicy, RequestGuard
 from services.common.jwt import JwksVerifier
 from services.common.servicetoken import BearerAuth, ServiceToken
@@ -84,9 +85,12 @@ def create_app(settings: UiSettings) -> FastAPI:
                 settings.agent_core_url or "-",
                 ", ".join(settings.streams().values()) or "-",
             )
+            release = memory.release_after_start()  # the start's garbage back to the system
             try:
                 yield
             finally:
+                if release is not None:
+                    release.cancel()
                 tap.stop()
 
     app = FastAPI(

@@ -12,9 +12,6 @@ import json
 import logging
 from typing import Any
 
-from mcp.types import TextContent
-
-from services.common.mcpclient import mcp_client
 from services.common.servicetoken import ServiceToken
 
 log = logging.getLogger(__name__)
@@ -36,6 +33,10 @@ class LakeReader:
             raise LakeUnavailableError("AWS_MCP_URL is not configured")
         out: list[Any] = []
         try:
+            from mcp.types import TextContent  # the SDK is loaded on the first call
+
+            from services.common.mcpclient import mcp_client
+
             async with mcp_client(self.url, self.token, read_timeout_seconds=self.timeout) as client:
                 for tool, args in calls:
                     result = await client.call_tool(tool, args)

@@ -6,12 +6,14 @@ nothing else) is what gets updated.
 
 from __future__ import annotations
 
+import hashlib
 import importlib.metadata
 import inspect
 import json
 import pickle
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -321,3 +323,40 @@ def test_existing_backends_are_read_without_creating_any() -> None:
         assert (account, "eu-north-1", created) in existing_backends(kinesis_backends)
     finally:
         dict.pop(kinesis_backends, account)
+
+
+def test_s3_bodies_can_live_in_blob_files(tmp_path: Path) -> None:
+    """What the S3 row store relies on: ``FakeKey.value`` is a property moto sets from
+    ``__init__``, bodies are read through ``_value_buffer`` (seek/read), and the backend's
+    changing methods keep their names and leading arguments."""
+    from moto.s3.models import FakeKey, S3Backend
+
+    assert isinstance(vars(FakeKey).get("value"), property), moved(
+        "moto.s3.models.FakeKey.value is no longer a property", "S3 bodies on disk"
+    )
+    for name in (*s3._BUCKET_CHANGES, *s3._KEY_CHANGES):
+        parameters = list(inspect.signature(getattr(S3Backend, name)).parameters)
+        assert parameters[1] in {"bucket_name", "dest_bucket_name"}, moved(
+            f"S3Backend.{name} no longer takes the bucket's name first", "S3's rows"
+        )
+        if name in s3._KEY_CHANGES:
+            assert parameters[2] == "key_name", moved(f"S3Backend.{name} lost its key_name", "S3's rows")
+    for name, leading in (
+        ("copy_object", ["self", "src_key", "dest_bucket_name", "dest_key_name"]),
+        ("put_object_tagging", ["self", "key", "tags"]),
+        ("delete_objects", ["self", "bucket_name", "objects"]),
+    ):
+        parameters = list(inspect.signature(getattr(S3Backend, name)).parameters)
+        assert parameters[: len(leading)] == leading, moved(f"S3Backend.{name} changed", "S3's rows")
+    blob = tmp_path / "ab" / ("ab" + "0" * 62)
+    blob.parent.mkdir()
+    blob.write_bytes(b"stored body")
+    key = FakeKey("k", b"", account_id="123456789012", region_name="us-east-1")
+    state = pickling.fake_key_state(key)
+    state["contentsize"] = len(b"stored body")
+    state["_etag"] = None
+    restored = s3.new_stored_key(FakeKey, state, str(tmp_path), blob.name)
+    assert restored.value == b"stored body" and restored.size == 11
+    assert restored.etag.strip('"') == hashlib.md5(b"stored body").hexdigest(), moved(
+        "FakeKey.etag no longer reads the body through _value_buffer", "S3 bodies on disk"
+    )

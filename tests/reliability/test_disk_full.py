@@ -44,11 +44,11 @@ def _resize(folder: Path, size_mb: int) -> None:
 def _fill_up(path: Path) -> Path:
     """Write zeros to ``path`` until the file system is full (another process's doing)."""
     chunk = b"\0" * 65536
-    with open(path, "wb") as fh:
+    # unbuffered: a buffered file would try its unwritten rest again at close, and fail there
+    with open(path, "wb", buffering=0) as fh:
         try:
             while True:
                 fh.write(chunk)
-                fh.flush()
         except OSError:
             pass
     return path

@@ -118,6 +118,13 @@ def test_ui_gets_its_configmap_as_environment(stack: Stack) -> None:
     assert env["AGENT_CORE_URL"] == stack.api.service_url("nexus-agent-core/agent-core")
 
 
+def test_pods_cap_their_malloc_arenas(stack: Stack) -> None:
+    """Every pod's process gets MALLOC_ARENA_MAX=2 (fewer glibc heaps: a smaller local RSS)."""
+    for deployment in ("agent-core", "aws-mcp", "nexus-ui"):
+        pods = [p for p in stack.api.pods(deployment) if p["ready"]]
+        assert pods and all(_pod_env(p)["MALLOC_ARENA_MAX"] == "2" for p in pods), deployment
+
+
 def test_aws_mcp_pod_runs_as_its_irsa_role(stack: Stack) -> None:
     """The aws-mcp pod's credentials are the aws_mcp_irsa role's, assumed with its service-account token."""
     pod = _pod(stack, "aws-mcp")

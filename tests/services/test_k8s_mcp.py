@@ -212,6 +212,15 @@ def test_lists_tools(k8s: tuple[ServiceProcess, ServiceProcess]) -> None:
     assert tools["scale_deployment"].annotations.destructive_hint is True
 
 
+def test_health_and_namespaces_without_the_client(k8s: tuple[ServiceProcess, ServiceProcess]) -> None:
+    """In a pod, /health and list_namespaces are plain GETs with the ServiceAccount token: both
+    see the cluster's namespaces (the client is loaded by the first tool that needs more)."""
+    status, body = http_json("GET", k8s[1].url + "/health", account=None)
+    assert (status, body["status"]) == (200, "ok")
+    answer = mcp_call(k8s[1].mcp_url, "list_namespaces", {}).structured_content
+    assert answer["namespaces"] == [{"name": "nexus-mcp", "exists": True}]
+
+
 def test_lists_pods_of_the_runtime(k8s: tuple[ServiceProcess, ServiceProcess]) -> None:
     """list_pods shows the runtime's pods with their status and readiness."""
 

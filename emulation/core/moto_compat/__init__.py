@@ -10,8 +10,10 @@ functions of this package. Every private attribute, name-mangled field, ``__dict
 * :mod:`.pickling`: what the state store needs to pickle moto's objects (S3 keys and key
   stores, Kinesis shards, Lambda storage and functions, the list of backends);
 * :mod:`.routing`: moto's request dispatch (backend apps, REST routers, the recorder, reset);
-* :mod:`.kinesis`: building records, CloudWatch metrics, shard numbers;
-* :mod:`.s3`: the S3 response writer, virtual-host detection, listing and permission hooks;
+* :mod:`.kinesis`: building records, CloudWatch metrics, shard numbers, the shards' record store;
+* :mod:`.s3`: the S3 response writer, virtual-host detection, listing and permission hooks,
+  bodies read from blob files (``FakeKey.value``'s setter) and the record of what
+  ``S3Backend``'s methods change (for S3's row store);
 * :mod:`.glue`: a Glue table's current version;
 * :mod:`.ids`: moto's random identifiers.
 
@@ -25,7 +27,15 @@ from __future__ import annotations
 from emulation.core.moto_compat.backends import existing_backend, existing_backends, existing_regions
 from emulation.core.moto_compat.glue import current_table_version
 from emulation.core.moto_compat.ids import random_lowercase_id
-from emulation.core.moto_compat.kinesis import record_builder, send_stream_metrics, shard_number
+from emulation.core.moto_compat.kinesis import (
+    adopt_records,
+    install_record_store,
+    record_builder,
+    send_stream_metrics,
+    shard_number,
+    stored_record,
+    stored_record_maker,
+)
 from emulation.core.moto_compat.pickling import backend_dicts, install_lambda_pickling
 from emulation.core.moto_compat.routing import (
     ensure_backend_app,
@@ -43,6 +53,7 @@ from emulation.core.moto_compat.s3 import (
 )
 
 __all__ = [
+    "adopt_records",
     "backend_dicts",
     "current_table_version",
     "ensure_backend_app",
@@ -50,6 +61,7 @@ __all__ = [
     "existing_backends",
     "existing_regions",
     "install_lambda_pickling",
+    "install_record_store",
     "install_recorder",
     "is_virtual_host",
     "judge_bucket_permissions",
@@ -62,5 +74,7 @@ __all__ = [
     "response_sender",
     "send_stream_metrics",
     "shard_number",
+    "stored_record",
+    "stored_record_maker",
     "warm_model",
 ]

@@ -13,29 +13,35 @@ Every HTTP request of a session carries ``Authorization: Bearer`` with agent-cor
 projected ServiceAccount token (``NEXUS_SERVICE_TOKEN_FILE``), read again whenever the
 kubelet (locally: the runtime) has rewritten the file, so a long-lived session keeps
 working across token rotations.
+
+The ``mcp`` package (and its HTTP library, httpx2) is imported when the first session
+opens (an idle replica that has run no workflow does not hold its pydantic models: tens of
+MB per process).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import json
 import logging
+import sys
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
-import httpx2
-from mcp import Client, MCPError
-from mcp.client.streamable_http import streamable_http_client
-from mcp.types import CallToolResult, TextContent
 
 from services.agent_core.metrics import AgentMetrics
-from services.common.mcpclient import BearerToken
 from services.common.servicetoken import ServiceToken
+
+if TYPE_CHECKING:
+    import httpx2
+    from mcp import Client
+    from mcp.types import CallToolResult
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +70,8 @@ def _first_error(exc: BaseException) -> BaseException:
 
 def result_value(result: CallToolResult) -> ToolResult:
     """The structured content when there is one, else the text (parsed when it is JSON)."""
+    from mcp.types import TextContent
+
     text = "\n".join(c.text for c in result.content if isinstance(c, TextContent))
     if result.structured_content is not None:
         return ToolResult(result.structured_content, text)
@@ -109,6 +117,11 @@ class Refusals:
 @contextlib.asynccontextmanager
 async def _transport(url: str, token: ServiceToken | None, refusals: Refusals) -> AsyncIterator[Any]:
     """The SDK's streamable-HTTP transport on an HTTP client that sends agent-core's token."""
+    import httpx2
+    from mcp.client.streamable_http import streamable_http_client
+
+    from services.common.mcpclient import BearerToken
+
     timeout = httpx2.Timeout(30.0, read=300.0)  # the SDK's defaults; calls have their own timeouts
     async with (
         httpx2.AsyncClient(
@@ -146,6 +159,8 @@ class _Session:
 
     async def _hold(self) -> None:
         try:
+            from mcp import Client
+
             transport = _transport(self.url, self.token, self.refusals)
             async with Client(transport, read_timeout_seconds=self.read_timeout) as client:
                 self.client = client
@@ -174,6 +189,13 @@ class _Session:
                     await self.task
 
 
+async def _load_sdk() -> None:
+    """Import the ``mcp`` package in a worker thread (it takes a good fraction of a second),
+    so the first session does not stall the event loop; later calls return at once."""
+    if "mcp.client.streamable_http" not in sys.modules:
+        await asyncio.to_thread(importlib.import_module, "mcp.client.streamable_http")
+
+
 class McpPool:
     """Sessions to the MCP services by name (``aws``, ``custom``, ``database``, ``k8s``)."""
 
@@ -199,6 +221,7 @@ class McpPool:
             raise McpCallError(
                 service, tool, "unavailable", f"no URL is configured for the {service} MCP service"
             )
+        await _load_sdk()
         lock = self._locks.setdefault(service, asyncio.Lock())
         async with lock:
             session = self._sessions.get(service)
@@ -237,6 +260,8 @@ class McpPool:
         self.metrics.mcp_calls.labels(service, tool).inc()
         try:
             client = await self._session(service, tool, timeout)
+            from mcp import MCPError  # loaded by the session (see the module docstring)
+
             try:
                 result = await asyncio.wait_for(
                     client.call_tool(tool, args, read_timeout_seconds=timeout), timeout

@@ -32,13 +32,15 @@ import time
 import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 from botocore.exceptions import BotoCoreError, ClientError
 
 from services.mcp.aws_mcp.settings import AwsMcpSettings
-from services.mcp.common import ToolError, aws
+from services.mcp.common import aws, tool_error
+
+if TYPE_CHECKING:
+    import httpx
 
 log = logging.getLogger(__name__)
 
@@ -174,13 +176,21 @@ class Disseminator:
         self._topic_arn: str | None = None
         self._lock = threading.Lock()
         self._wake = threading.Event()
-        self._http = httpx.Client(timeout=settings.webhook_timeout_seconds)
+        self._http_client: httpx.Client | None = None  # made by the first webhook delivery
+
+    def _http(self) -> httpx.Client:
+        with self._lock:
+            if self._http_client is None:
+                import httpx
+
+                self._http_client = httpx.Client(timeout=self.settings.webhook_timeout_seconds)
+            return self._http_client
 
     @property
     def ledger(self) -> DeliveryLedger:
         bucket = self.settings.vibranium_bucket
         if not bucket:
-            raise ToolError(
+            raise tool_error(
                 "no vibranium bucket is configured (LAKE_VIBRANIUM_BUCKET): deliveries need a ledger"
             )
         return DeliveryLedger(bucket)
@@ -205,14 +215,14 @@ class Disseminator:
         self, insight: dict[str, Any], insight_id: str | None = None, subject: str | None = None
     ) -> dict[str, Any]:
         if not isinstance(insight, dict) or not insight:
-            raise ToolError("insight must be a non-empty JSON object")
+            raise tool_error("insight must be a non-empty JSON object")
         ident = (
             insight_id
             or str(insight.get("insight_id") or insight.get("id") or "")
             or f"ins-{uuid.uuid4().hex[:16]}"
         )
         if not all(c.isalnum() or c in "-_.:" for c in ident) or len(ident) > 200:
-            raise ToolError(f"insight_id {ident!r} may hold letters, digits and -_.: only (at most 200)")
+            raise tool_error(f"insight_id {ident!r} may hold letters, digits and -_.: only (at most 200)")
         payload = {
             "type": "nexus.insight",
             "insight_id": ident,
@@ -248,7 +258,7 @@ class Disseminator:
                 self.attempt(delivery, ledger)
                 deliveries.append(delivery)
         except (ClientError, BotoCoreError) as exc:
-            raise ToolError(f"dissemination ledger: {aws.describe(exc)}") from None
+            raise tool_error(f"dissemination ledger: {aws.describe(exc)}") from None
         if any(d.status == RETRYING for d in deliveries):
             self._wake.set()
         return {
@@ -339,7 +349,7 @@ class Disseminator:
         if self.settings.webhook_secret:
             mac = hmac.new(self.settings.webhook_secret.encode(), body.encode(), hashlib.sha256).hexdigest()
             headers["X-Nexus-Signature"] = f"sha256={mac}"
-        response = self._http.post(url, content=body.encode(), headers=headers)
+        response = self._http().post(url, content=body.encode(), headers=headers)
         if not 200 <= response.status_code < 300:
             raise RuntimeError(f"HTTP {response.status_code} from {url}")
         return {"http_status": response.status_code}
@@ -396,7 +406,10 @@ class Disseminator:
         return {"deliveries": [d.summary() for d in found], "count": len(found)}
 
     def close(self) -> None:
-        self._http.close()
+        with self._lock:
+            client, self._http_client = self._http_client, None
+        if client is not None:
+            client.close()
 
 
 class RetryWorker:

@@ -9,7 +9,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from services.mcp.aws_mcp.settings import AwsMcpSettings
-from services.mcp.common import ToolError, aws
+from services.mcp.common import aws, tool_error
 
 RUN_FIELDS = (
     "Id",
@@ -36,11 +36,11 @@ def _run(run: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _glue_error(what: str, exc: Exception) -> ToolError:
+def _glue_error(what: str, exc: Exception) -> Exception:
     code = aws.error_code(exc)
     if code == "EntityNotFoundException":
-        return ToolError(f"{what}: not found ({aws.describe(exc)})")
-    return ToolError(f"{what}: {aws.describe(exc)}")
+        return tool_error(f"{what}: not found ({aws.describe(exc)})")
+    return tool_error(f"{what}: {aws.describe(exc)}")
 
 
 def list_jobs(include_last_run: bool = True, max_jobs: int = 100) -> dict[str, Any]:
@@ -125,7 +125,7 @@ def invoke_model(
             "textGenerationConfig": {"maxTokenCount": max_tokens, "temperature": temperature},
         }
     else:
-        raise ToolError(
+        raise tool_error(
             f"model {model_id!r} is not a text model aws-mcp can call (anthropic.* or amazon.titan-text-*)"
         )
     try:
@@ -133,7 +133,7 @@ def invoke_model(
             modelId=model_id, body=json.dumps(body), contentType="application/json", accept="application/json"
         )
     except (ClientError, BotoCoreError) as exc:
-        raise ToolError(f"bedrock {model_id}: {aws.describe(exc)}") from None
+        raise tool_error(f"bedrock {model_id}: {aws.describe(exc)}") from None
     data = json.loads(answer["body"].read())
     if model_id.startswith("anthropic."):
         text_out = "".join(

@@ -19,7 +19,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from services.mcp.aws_mcp.settings import TIERS, AwsMcpSettings
-from services.mcp.common import ToolError, aws
+from services.mcp.common import aws, tool_error
 
 RESERVED_PREFIXES = ("_staging/", "_manifests/", "_index/", "_dissemination/")
 WRITABLE_TIERS = ("silver", "gold", "vibranium")
@@ -42,16 +42,16 @@ class Lake:
 
     def bucket(self, tier: str) -> str:
         if tier not in TIERS:
-            raise ToolError(f"unknown tier {tier!r}: use one of {', '.join(TIERS)}")
+            raise tool_error(f"unknown tier {tier!r}: use one of {', '.join(TIERS)}")
         bucket = self.settings.bucket(tier)
         if not bucket:
-            raise ToolError(f"no bucket is configured for the {tier} tier (LAKE_{tier.upper()}_BUCKET)")
+            raise tool_error(f"no bucket is configured for the {tier} tier (LAKE_{tier.upper()}_BUCKET)")
         return bucket
 
     @staticmethod
     def check_key(key: str) -> str:
         if not key or key.startswith("/") or ".." in key.split("/") or len(key) > 1024:
-            raise ToolError(f"invalid key {key!r}: a relative key without '..', at most 1024 characters")
+            raise tool_error(f"invalid key {key!r}: a relative key without '..', at most 1024 characters")
         return key
 
     # -- reads -------------------------------------------------------------------------------
@@ -76,7 +76,7 @@ class Lake:
         except ClientError as exc:
             if aws.error_code(exc) in {"NoSuchBucket", "404"}:
                 return {**entry, "exists": False, "objects": 0, "bytes": 0}
-            raise ToolError(f"{tier} ({bucket}): {aws.describe(exc)}") from None
+            raise tool_error(f"{tier} ({bucket}): {aws.describe(exc)}") from None
         prefixes: Counter[str] = Counter()
         count = size = 0
         newest: tuple[Any, str] | None = None
@@ -95,7 +95,7 @@ class Lake:
                     truncated = bool(page.get("IsTruncated"))
                     break
         except (ClientError, BotoCoreError) as exc:
-            raise ToolError(f"{tier} ({bucket}): {aws.describe(exc)}") from None
+            raise tool_error(f"{tier} ({bucket}): {aws.describe(exc)}") from None
         return {
             **entry,
             "exists": True,
@@ -117,7 +117,7 @@ class Lake:
         try:
             page = aws.client("s3").list_objects_v2(**kwargs)
         except (ClientError, BotoCoreError) as exc:
-            raise ToolError(f"{tier} ({bucket}): {aws.describe(exc)}") from None
+            raise tool_error(f"{tier} ({bucket}): {aws.describe(exc)}") from None
         return {
             "tier": tier,
             "bucket": bucket,
@@ -144,12 +144,12 @@ class Lake:
         except (ClientError, BotoCoreError) as exc:
             code = aws.error_code(exc)
             if code in {"NoSuchKey", "404", "NoSuchVersion"}:
-                raise ToolError(f"{tier}/{key} does not exist") from None
-            raise ToolError(f"{tier}/{key}: {aws.describe(exc)}") from None
+                raise tool_error(f"{tier}/{key} does not exist") from None
+            raise tool_error(f"{tier}/{key}: {aws.describe(exc)}") from None
         size = int(answer.get("ContentLength", 0))
         if size > limit:
             answer["Body"].close()
-            raise ToolError(f"{tier}/{key} is {size} bytes, over the read limit of {limit}; list it instead")
+            raise tool_error(f"{tier}/{key} is {size} bytes, over the read limit of {limit}; list it instead")
         raw: bytes = answer["Body"].read()
         info: dict[str, Any] = {
             "tier": tier,
@@ -175,19 +175,19 @@ class Lake:
     def write_json(self, tier: str, key: str, document: Any, if_absent: bool = False) -> dict[str, Any]:
         """Put ``document`` as JSON at ``tier/key``; ``if_absent`` refuses to replace an object."""
         if tier not in WRITABLE_TIERS:
-            raise ToolError(
+            raise tool_error(
                 f"the {tier} tier is not writable: bronze is raw data written by Firehose only; "
                 f"write to {', '.join(WRITABLE_TIERS)}"
             )
         bucket = self.bucket(tier)
         self.check_key(key)
         if key.startswith(RESERVED_PREFIXES):
-            raise ToolError(
+            raise tool_error(
                 f"keys under {', '.join(RESERVED_PREFIXES)} belong to the lake's own jobs; choose another key"
             )
         body = json.dumps(document, indent=2, sort_keys=True, default=str).encode()
         if len(body) > MAX_WRITE_BYTES:
-            raise ToolError(f"the document is {len(body)} bytes; the limit is {MAX_WRITE_BYTES}")
+            raise tool_error(f"the document is {len(body)} bytes; the limit is {MAX_WRITE_BYTES}")
         s3 = aws.client("s3")
         kwargs: dict[str, Any] = {
             "Bucket": bucket,
@@ -202,8 +202,8 @@ class Lake:
             answer = s3.put_object(**kwargs)
         except (ClientError, BotoCoreError) as exc:
             if aws.error_code(exc) in {"PreconditionFailed", "412"}:
-                raise ToolError(f"{tier}/{key} already exists (if_absent)") from None
-            raise ToolError(f"{tier}/{key}: {aws.describe(exc)}") from None
+                raise tool_error(f"{tier}/{key} already exists (if_absent)") from None
+            raise tool_error(f"{tier}/{key}: {aws.describe(exc)}") from None
         return {
             "tier": tier,
             "bucket": bucket,
@@ -220,21 +220,21 @@ class Lake:
         here, on first use, because it pulls in pyarrow.
         """
         if not findings:
-            raise ToolError("findings is empty: give at least one finding")
+            raise tool_error("findings is empty: give at least one finding")
         bucket = self.bucket("silver")
         try:  # the lake's own writer (pyarrow): loaded on first use
             write_enrichment = importlib.import_module("services.medallion.lib.enrichment").write_enrichment
             s3_store = importlib.import_module("services.medallion.lib.store").S3Store
         except (ImportError, AttributeError) as exc:
-            raise ToolError(f"the medallion library is not available in this image: {exc}") from None
+            raise tool_error(f"the medallion library is not available in this image: {exc}") from None
         try:
             manifest = write_enrichment(
                 s3_store(aws.client("s3")), bucket, findings, code_version=code_version
             )
         except (ValueError, KeyError, TypeError) as exc:
-            raise ToolError(f"invalid finding: {exc}") from None
+            raise tool_error(f"invalid finding: {exc}") from None
         except (ClientError, BotoCoreError) as exc:
-            raise ToolError(f"silver ({bucket}): {aws.describe(exc)}") from None
+            raise tool_error(f"silver ({bucket}): {aws.describe(exc)}") from None
         outputs = (manifest or {}).get("outputs", [])
         return {
             "tier": "silver",

@@ -12,10 +12,9 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import anyio
-from mcp.server import MCPServer
 from pydantic import Field
 
 from services.common.httpguard import ASGIApp
@@ -23,13 +22,18 @@ from services.mcp.aws_mcp import glue_bedrock
 from services.mcp.aws_mcp.dissemination import Disseminator, RetryWorker
 from services.mcp.aws_mcp.lake import Lake
 from services.mcp.aws_mcp.settings import AwsMcpSettings
-from services.mcp.common import READ_ONLY, WriteGuard, aws, build_http_app, read_only, write_annotations
+from services.mcp.common import WriteGuard, aws, build_http_app, read_only, write_annotations
+
+if TYPE_CHECKING:
+    from mcp.server import MCPServer
 
 Tier = Literal["bronze", "silver", "gold", "vibranium"]
 WritableTier = Literal["silver", "gold", "vibranium"]
 
 
 def create_server(settings: AwsMcpSettings, disseminator: Disseminator | None = None) -> MCPServer:
+    from mcp.server import MCPServer  # the SDK: imported by the first MCP request
+
     lake = Lake(settings)
     guard = WriteGuard(settings.service_name, settings.allow_write)
     dissem = disseminator or Disseminator(settings)
@@ -39,12 +43,12 @@ def create_server(settings: AwsMcpSettings, disseminator: Disseminator | None = 
         "and dissemination of curated insights. Read-only unless started with --allow-write.",
     )
 
-    @server.tool(annotations=READ_ONLY)
+    @server.tool(annotations=read_only())
     def lake_tiers() -> dict[str, Any]:
         """The medallion tiers and the bucket behind each."""
         return {"tiers": lake.tiers(), "region": aws.region()}
 
-    @server.tool(annotations=READ_ONLY)
+    @server.tool(annotations=read_only())
     def lake_inventory(
         tiers: Annotated[
             list[Tier] | None, Field(description="tiers to inventory (default: all four)")
@@ -53,7 +57,7 @@ def create_server(settings: AwsMcpSettings, disseminator: Disseminator | None = 
         """Per tier: object count, bytes, newest object, top-level prefixes, versioning."""
         return lake.inventory(list(tiers) if tiers else None)
 
-    @server.tool(annotations=READ_ONLY)
+    @server.tool(annotations=read_only())
     def lake_list_objects(
         tier: Tier,
         prefix: str = "",
@@ -63,7 +67,7 @@ def create_server(settings: AwsMcpSettings, disseminator: Disseminator | None = 
         """Objects of one tier under a prefix (paged with next_token)."""
         return lake.list_objects(tier, prefix, max_keys, continuation_token)
 
-    @server.tool(annotations=READ_ONLY)
+    @server.tool(annotations=read_only())
     def lake_read_object(
         tier: Tier,
         key: str,
@@ -102,7 +106,7 @@ def create_server(settings: AwsMcpSettings, disseminator: Disseminator | None = 
         guard.check("lake_write_enrichment")
         return lake.write_enrichment(findings, code_version)
 
-    @server.tool(annotations=READ_ONLY)
+    @server.tool(annotations=read_only())
     def glue_list_jobs(include_last_run: bool = True) -> dict[str, Any]:
         """Glue jobs with the state of each one's last run."""
         return glue_bedrock.list_jobs(include_last_run)
@@ -116,7 +120,7 @@ def create_server(settings: AwsMcpSettings, disseminator: Disseminator | None = 
             guard.check("glue_start_job_run")
         return glue_bedrock.start_job_run(job_name, arguments)
 
-    @server.tool(annotations=READ_ONLY)
+    @server.tool(annotations=read_only())
     def glue_get_job_run(job_name: str, run_id: str) -> dict[str, Any]:
         """State, timings and error of one Glue job run."""
         return glue_bedrock.get_job_run(job_name, run_id)
@@ -143,7 +147,7 @@ def create_server(settings: AwsMcpSettings, disseminator: Disseminator | None = 
         guard.check("disseminate", "curate", "disseminate an insight")
         return dissem.disseminate(insight, insight_id, subject)
 
-    @server.tool(annotations=READ_ONLY)
+    @server.tool(annotations=read_only())
     def dissemination_deliveries(
         insight_id: str | None = None,
         status: Literal["delivered", "retrying", "parked"] | None = None,
@@ -165,7 +169,6 @@ def create_server(settings: AwsMcpSettings, disseminator: Disseminator | None = 
 
 def create_app(settings: AwsMcpSettings) -> ASGIApp:
     disseminator = Disseminator(settings)
-    server = create_server(settings, disseminator)
     worker = RetryWorker(disseminator)
 
     @asynccontextmanager
@@ -189,4 +192,4 @@ def create_app(settings: AwsMcpSettings) -> ASGIApp:
         except Exception as exc:  # unreachable AWS: still serving, calls will fail
             return {"status": "degraded", "checks": {"s3": aws.describe(exc)}}
 
-    return build_http_app(server, settings, health, background)
+    return build_http_app(lambda: create_server(settings, disseminator), settings, health, background)

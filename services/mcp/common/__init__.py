@@ -6,30 +6,38 @@ Each service is an :class:`~mcp.server.MCPServer` served over streamable HTTP at
 (a ServiceAccount token of an allowed caller), read-only unless started with
 ``--allow-write``. Write tools are always listed (with ``destructiveHint``), and refuse
 with a tool error that names the flag while the server is read-only, or the role the
-caller lacks.
+caller lacks. The SDK is imported on first use (see :mod:`.app`).
 """
 
+from typing import Any
+
+from services.mcp.common import guard
 from services.mcp.common.app import McpServiceSettings, build_http_app, parse_cli, serve
 from services.mcp.common.guard import (
-    READ_ONLY,
     CallerContext,
-    ToolError,
     WriteGuard,
     current_caller,
     read_only,
+    tool_error,
     write_annotations,
 )
 
 __all__ = [
-    "READ_ONLY",
     "CallerContext",
     "McpServiceSettings",
-    "ToolError",
     "WriteGuard",
     "build_http_app",
     "current_caller",
     "parse_cli",
     "read_only",
     "serve",
+    "tool_error",
     "write_annotations",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """``READ_ONLY`` and ``ToolError`` load the MCP SDK: looked up on first use (see guard)."""
+    if name in ("READ_ONLY", "ToolError"):
+        return getattr(guard, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

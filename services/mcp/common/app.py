@@ -9,6 +9,13 @@ Service can answer any request) plus ``GET /health``, behind
 ServiceAccount token of an allowed caller on every request but ``GET /health``, bodies
 bounded (``MCP_MAX_BODY_BYTES``) and strict JSON.
 
+The MCP SDK (the ``mcp`` package: some 30 MB of pydantic models, a third of an MCP pod's
+memory) is imported by the first request that needs it, not at the start: a service that
+only answers its probes never loads it. ``GET /health`` is answered by a small front
+app; every other request goes to the SDK's app, which the first one builds (the import on
+a worker thread, so ``/health`` keeps answering meanwhile) and whose lifespan (the
+session manager) then runs until the process stops.
+
 The SDK's own DNS-rebinding protection (``TransportSecuritySettings``) is turned off: it
 knows only loopback names, so it would refuse the Service's cluster names the guard
 accepts; the guard checks Host and Origin for every route, ``/health`` included. The
@@ -19,23 +26,37 @@ to the same bound).
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from mcp.server import MCPServer
-from mcp.server.transport_security import TransportSecuritySettings
+import anyio
+from anyio.abc import TaskGroup, TaskStatus
 from pydantic import AliasChoices, Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
+from starlette.routing import Route, Router
 
+from services.common import memory
 from services.common.callers import AuthSettings, CallerAuth, CallerConfigError, parse_callers
-from services.common.httpguard import DEFAULT_MAX_BODY, ASGIApp, HostPolicy, RequestGuard
+from services.common.httpguard import (
+    DEFAULT_MAX_BODY,
+    ASGIApp,
+    HostPolicy,
+    Receive,
+    RequestGuard,
+    Scope,
+    Send,
+)
 from services.mcp.common.guard import CallerContext
+
+if TYPE_CHECKING:
+    from mcp.server import MCPServer
 
 log = logging.getLogger(__name__)
 
@@ -103,8 +124,84 @@ def configure_logging(settings: McpServiceSettings) -> None:
     )
 
 
+class SdkApp:
+    """The SDK's Starlette app, built by the first request that needs it.
+
+    Its lifespan (the streamable-HTTP session manager) must be entered and left by one
+    task: a task of the front app's lifespan (:meth:`running`) holds it from the build
+    until the process stops.
+    """
+
+    def __init__(self, build: Callable[[], Starlette]) -> None:
+        self._build = build
+        self.app: Starlette | None = None
+        self._started = False
+        self._group: TaskGroup | None = None
+        self._stop: anyio.Event | None = None
+        self._lock: anyio.Lock | None = None
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[None]:
+        """The front app's lifespan: requests may build the SDK app while this is entered."""
+        self._stop, self._lock = anyio.Event(), anyio.Lock()
+        async with anyio.create_task_group() as group:
+            self._group = group
+            try:
+                yield
+            finally:
+                self._group = None
+                self._stop.set()
+
+    async def _hold(
+        self, app: Starlette, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED
+    ) -> None:
+        assert self._stop is not None
+        async with app.router.lifespan_context(app):
+            task_status.started()
+            await self._stop.wait()
+
+    async def get(self) -> Starlette:
+        """The SDK app, built and started on the first call."""
+        if self._started and self.app is not None:
+            return self.app
+        if self._lock is None or self._group is None:
+            raise RuntimeError("the MCP app is not running: its lifespan has not started")
+        async with self._lock:
+            if not self._started:
+                if self.app is None:
+                    # the imports take most of a second: off the event loop; the build is quick
+                    await anyio.to_thread.run_sync(importlib.import_module, "mcp.server")
+                    self.app = self._build()
+                group = self._group
+                if group is None:
+                    raise RuntimeError("the MCP app is stopping")
+                await group.start(self._hold, self.app)
+                self._started = True
+        assert self.app is not None
+        return self.app
+
+
+class McpFront:
+    """ASGI: ``GET /health`` answered here, every other request by the SDK's app (:class:`SdkApp`)."""
+
+    def __init__(self, sdk: SdkApp, health: Route, lifespan: Router) -> None:
+        self.sdk = sdk
+        self.health = health
+        self.lifespan = lifespan
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self.lifespan(scope, receive, send)
+            return
+        if scope["type"] == "http" and scope.get("path") == "/health":
+            await self.health(scope, receive, send)
+            return
+        app = await self.sdk.get()
+        await app(scope, receive, send)
+
+
 def build_http_app(
-    server: MCPServer,
+    server: MCPServer | Callable[[], MCPServer],
     settings: McpServiceSettings,
     health: HealthFn,
     lifespan: Callable[[], AbstractAsyncContextManager[None]] | None = None,
@@ -112,17 +209,22 @@ def build_http_app(
 ) -> ASGIApp:
     """The streamable-HTTP app at ``settings.mcp_path`` with ``GET /health``, behind the guard.
 
+    ``server`` is the MCP server, or (usually) a function that makes it: then the SDK is
+    imported and the server made by the first request other than ``GET /health`` (see the
+    module docstring).
+
     ``health`` returns ``{"status": "ok" | "degraded" | "failing", ...}``; ``failing``
     answers 503 (the pod leaves its Service), anything else 200. ``/health`` answers
     anyone, so it says only the status, the service, whether it is read-only and whether
     authentication is on; the details are logged when the status changes. ``lifespan``
     wraps the app's own (which runs the MCP session manager): background workers start
     and stop there, once per process (the MCP server's lifespan runs once per stateless
-    request). ``auth`` defaults to the ``NEXUS_AUTH*`` environment.
+    request); a few seconds after the start the process hands its free heap back
+    (:func:`services.common.memory.release_after_start`). ``auth`` defaults to the
+    ``NEXUS_AUTH*`` environment.
     """
     auth_settings = auth if auth is not None else AuthSettings()
     callers = CallerAuth(auth_settings)
-    server.middleware.append(CallerContext(settings.service_name))
     last_status: str | None = None
 
     async def health_route(request: Request) -> JSONResponse:
@@ -145,25 +247,39 @@ def build_http_app(
         }
         return JSONResponse(body, status_code=503 if status == "failing" else 200)
 
-    server.custom_route("/health", methods=["GET"])(health_route)
-    app = server.streamable_http_app(
-        streamable_http_path=settings.mcp_path,
-        stateless_http=True,
-        json_response=True,
-        host=settings.host,
-        max_request_body_size=settings.max_body_bytes,
-        transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False),
-    )
-    if lifespan is not None:
-        inner = app.router.lifespan_context
-        extra = lifespan
+    def build_sdk_app() -> Starlette:
+        from mcp.server.transport_security import TransportSecuritySettings
 
-        @asynccontextmanager
-        async def combined(asgi_app: Starlette) -> AsyncIterator[None]:
-            async with extra(), inner(asgi_app):
+        mcp_server = server() if callable(server) else server
+        mcp_server.middleware.append(CallerContext(settings.service_name))
+        mcp_server.custom_route("/health", methods=["GET"])(health_route)  # e.g. /health/ redirects
+        return mcp_server.streamable_http_app(
+            streamable_http_path=settings.mcp_path,
+            stateless_http=True,
+            json_response=True,
+            host=settings.host,
+            max_request_body_size=settings.max_body_bytes,
+            transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False),
+        )
+
+    sdk = SdkApp(build_sdk_app)
+    if not callable(server):
+        sdk.app = build_sdk_app()  # given a server: built now, started with the app
+    extra = lifespan if lifespan is not None else _no_background
+
+    @asynccontextmanager
+    async def combined(_: Any) -> AsyncIterator[None]:
+        async with extra(), sdk.running():
+            if sdk.app is not None:
+                await sdk.get()
+            release = memory.release_after_start()  # the start's garbage back to the system
+            try:
                 yield
+            finally:
+                if release is not None:
+                    release.cancel()
 
-        app.router.lifespan_context = combined
+    app = McpFront(sdk, Route("/health", health_route, methods=["GET"]), Router(lifespan=combined))
     hosts = HostPolicy.for_service(
         settings.service_name, settings.namespace, auth_settings.allowed_hosts, auth_settings.allowed_origins
     )
@@ -175,6 +291,11 @@ def build_http_app(
         max_body_bytes=settings.max_body_bytes,
         jsonrpc_errors=True,  # MCP clients then report the refusal's reason
     )
+
+
+@asynccontextmanager
+async def _no_background() -> AsyncIterator[None]:
+    yield
 
 
 def serve(app: ASGIApp, settings: McpServiceSettings) -> None:

@@ -1,9 +1,10 @@
-"""boto3 clients with the standard configuration (``AWS_ENDPOINT_URL``, region, credentials).
+"""AWS clients with the standard configuration (``AWS_ENDPOINT_URL``, region, credentials).
 
 Nothing here knows whether it talks to the embedded engine or to AWS: the pod's
 environment decides (the runtime injects the engine endpoint and IRSA credentials; EKS
 injects the web-identity token). Clients are created once per process and shared by the
-tool threads (boto3 clients are thread-safe).
+tool threads (botocore clients are thread-safe), all from the process's one botocore session
+(:mod:`services.common.awssession`), so the endpoint and service data are loaded once.
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ import os
 import threading
 from typing import Any
 
-import boto3
 from botocore.config import Config
+
+from services.common import awssession
 
 _lock = threading.Lock()
 _clients: dict[str, Any] = {}
@@ -24,7 +26,7 @@ def region() -> str:
 
 
 def client(service: str) -> Any:
-    """The process's shared boto3 client for ``service``."""
+    """The process's shared client for ``service`` (what ``boto3.client`` would make)."""
     with _lock:
         found = _clients.get(service)
         if found is None:
@@ -34,7 +36,7 @@ def client(service: str) -> Any:
                 connect_timeout=5,
                 read_timeout=60,
             )
-            found = boto3.session.Session().client(service, config=config)
+            found = awssession.new_client(service, config=config)
             _clients[service] = found
         return found
 

@@ -15,43 +15,44 @@ what is missing:
 
 As in the awslabs MCP servers, write tools stay listed (a client sees what exists and
 that it is destructive) whatever the caller may do.
+
+Nothing here imports the MCP SDK until it is used (see :mod:`services.mcp.common.app`):
+:func:`tool_error` makes the SDK's ``ToolError`` when a tool refuses, ``ToolError`` and
+``READ_ONLY`` are looked up on first use.
 """
 
 from __future__ import annotations
 
 import logging
 from contextvars import ContextVar
-from typing import Any
-
-from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
-from mcp.server.mcpserver.exceptions import ToolError
-from mcp.types import CallToolResult, TextContent, ToolAnnotations
+from typing import TYPE_CHECKING, Any
 
 from services.common.callers import Caller, ForbiddenError
 from services.common.httpguard import caller_of
 
+if TYPE_CHECKING:
+    from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
+    from mcp.server.mcpserver.exceptions import ToolError
+    from mcp.types import ToolAnnotations
+
 __all__ = [
-    "READ_ONLY",
     "CallerContext",
-    "ToolError",
     "WriteGuard",
     "current_caller",
     "read_only",
+    "tool_error",
     "write_annotations",
 ]
 
 log = logging.getLogger(__name__)
-
-#: a tool that only reads (safe to retry, changes nothing)
-READ_ONLY = ToolAnnotations(
-    read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False
-)
 
 _caller: ContextVar[Caller | None] = ContextVar("nexus_mcp_caller", default=None)
 
 
 def read_only(open_world: bool = False) -> ToolAnnotations:
     """Annotations of a read tool; ``open_world`` when it reaches outside the platform."""
+    from mcp.types import ToolAnnotations
+
     return ToolAnnotations(
         read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=open_world
     )
@@ -61,12 +62,33 @@ def write_annotations(
     destructive: bool = True, idempotent: bool = False, open_world: bool = False
 ) -> ToolAnnotations:
     """Annotations of a tool that changes state (refused unless ``--allow-write``)."""
+    from mcp.types import ToolAnnotations
+
     return ToolAnnotations(
         read_only_hint=False,
         destructive_hint=destructive,
         idempotent_hint=idempotent,
         open_world_hint=open_world,
     )
+
+
+def tool_error(message: str) -> ToolError:
+    """The SDK's ``ToolError`` with ``message`` (the caller gets it as the tool's error result)."""
+    from mcp.server.mcpserver.exceptions import ToolError
+
+    return ToolError(message)
+
+
+def __getattr__(name: str) -> Any:
+    """``READ_ONLY`` (a tool that only reads: safe to retry, changes nothing) and the SDK's
+    ``ToolError``, made when first asked for."""
+    if name == "READ_ONLY":
+        return read_only()
+    if name == "ToolError":
+        from mcp.server.mcpserver.exceptions import ToolError
+
+        return ToolError
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def current_caller() -> Caller | None:
@@ -107,6 +129,8 @@ class CallerContext:
                 tool = str((ctx.params or {}).get("name", "a tool"))
                 refused = _refusal(self.service, caller, "read", f"call {tool}")
                 if refused is not None:
+                    from mcp.types import CallToolResult, TextContent
+
                     log.warning("refused %s for %s: no read role", tool, caller.name if caller else "nobody")
                     return CallToolResult(content=[TextContent(type="text", text=refused)], is_error=True)
             return await call_next(ctx)
@@ -124,7 +148,7 @@ class WriteGuard:
     def check(self, tool: str, role: str = "write", what: str | None = None) -> None:
         """A tool that changes state: ``--allow-write`` and the caller's ``role``."""
         if not self.allow_write:
-            raise ToolError(
+            raise tool_error(
                 f"{self.service} is read-only: {tool} changes state and is refused; "
                 "start the server with --allow-write to enable write tools"
             )
@@ -136,7 +160,7 @@ class WriteGuard:
         refused = _refusal(self.service, caller, role, what or f"call {tool}")
         if refused is not None:
             log.warning("refused %s for %s: needs %s", tool, caller.name if caller else "nobody", role)
-            raise ToolError(refused)
+            raise tool_error(refused)
 
     def caller_name(self) -> str:
         """``namespace/serviceaccount`` of the current caller (for quotas and logs)."""

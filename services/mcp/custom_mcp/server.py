@@ -7,13 +7,12 @@ need ``write`` (and ``--allow-write``), and what they store is charged to the ca
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-from mcp.server import MCPServer
 from pydantic import Field
 
 from services.common.httpguard import ASGIApp
-from services.mcp.common import READ_ONLY, ToolError, WriteGuard, build_http_app, read_only, write_annotations
+from services.mcp.common import WriteGuard, build_http_app, read_only, tool_error, write_annotations
 from services.mcp.custom_mcp.kv import KvError, KvStore
 from services.mcp.custom_mcp.settings import CustomMcpSettings
 from services.mcp.custom_mcp.weather import (
@@ -26,6 +25,9 @@ from services.mcp.custom_mcp.weather import (
     parse_time,
 )
 
+if TYPE_CHECKING:
+    from mcp.server import MCPServer
+
 Ttl = Annotated[float | None, Field(gt=0, description="seconds until the entry expires (default: never)")]
 
 
@@ -36,6 +38,8 @@ def make_provider(settings: CustomMcpSettings) -> WeatherProvider:
 
 
 def create_server(settings: CustomMcpSettings) -> MCPServer:
+    from mcp.server import MCPServer  # the SDK: imported by the first MCP request
+
     store = KvStore(
         max_value_bytes=settings.kv_max_value_bytes,
         max_keys_per_namespace=settings.kv_max_keys_per_namespace,
@@ -59,22 +63,22 @@ def create_server(settings: CustomMcpSettings) -> MCPServer:
         try:
             result: dict[str, Any] = call(*args, **kwargs)
         except KvError as exc:
-            raise ToolError(str(exc)) from None
+            raise tool_error(str(exc)) from None
         return result
 
-    @server.tool(annotations=READ_ONLY)
+    @server.tool(annotations=read_only())
     def kv_get(namespace: str, key: str) -> dict[str, Any]:
         """A value (found false when absent or expired) and its remaining TTL."""
         return kv(store.get, namespace, key)
 
-    @server.tool(annotations=READ_ONLY)
+    @server.tool(annotations=read_only())
     def kv_list(
         namespace: str, prefix: str = "", limit: Annotated[int, Field(ge=1, le=10_000)] = 100
     ) -> dict[str, Any]:
         """Keys of a namespace (live ones), sorted."""
         return kv(store.list, namespace, prefix, limit)
 
-    @server.tool(annotations=READ_ONLY)
+    @server.tool(annotations=read_only())
     def kv_stats() -> dict[str, Any]:
         """Keys and bytes per namespace, and the limits."""
         return store.stats()
@@ -122,7 +126,7 @@ def create_server(settings: CustomMcpSettings) -> MCPServer:
                 return {**cached["value"], "cached": True}
             result = enrich(provider, lat, lon, time)
         except WeatherError as exc:
-            raise ToolError(str(exc)) from None
+            raise tool_error(str(exc)) from None
         if settings.weather_cache_ttl_seconds > 0:
             weather_cache.set("weather", cache_key, result, settings.weather_cache_ttl_seconds)
         return {**result, "cached": False}
@@ -134,4 +138,4 @@ def create_app(settings: CustomMcpSettings) -> ASGIApp:
     async def health() -> dict[str, Any]:
         return {"status": "ok", "weather_provider": settings.weather_provider}
 
-    return build_http_app(create_server(settings), settings, health)
+    return build_http_app(lambda: create_server(settings), settings, health)

@@ -7,7 +7,8 @@ for the same place and hour and tests can assert on it.
 
 ``WEATHER_PROVIDER=open-meteo`` asks ``WEATHER_API_URL`` (default Open-Meteo's forecast
 API; its archive API has the same shape) for the hourly values of that day and picks the
-hour. Answers are cached per (place rounded to 0.01 degree, hour).
+hour. Answers are cached per (place rounded to 0.01 degree, hour). httpx is imported by
+that provider only (the offline one, the default, never needs it).
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ import hashlib
 import math
 import struct
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-import httpx
+if TYPE_CHECKING:
+    import httpx
 
 HOURLY = (
     "temperature_2m,relative_humidity_2m,surface_pressure,wind_speed_10m,"
@@ -142,6 +144,8 @@ class OpenMeteoWeather:
     name = "open-meteo"
 
     def __init__(self, url: str, timeout: float = 5.0, client: httpx.Client | None = None) -> None:
+        import httpx
+
         self.url = url
         self.client = client or httpx.Client(timeout=timeout)
 
@@ -156,6 +160,8 @@ class OpenMeteoWeather:
             "timezone": "UTC",
             "wind_speed_unit": "ms",
         }
+        import httpx
+
         try:
             response = self.client.get(self.url, params=params)
         except httpx.HTTPError as exc:

@@ -6,15 +6,17 @@ Every tool needs the caller's ``read`` role; ``execute`` needs ``write`` (and
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-from mcp.server import MCPServer
 from pydantic import Field
 
 from services.common.httpguard import ASGIApp
-from services.mcp.common import READ_ONLY, ToolError, WriteGuard, build_http_app, write_annotations
+from services.mcp.common import WriteGuard, build_http_app, read_only, tool_error, write_annotations
 from services.mcp.database_mcp.settings import DatabaseMcpSettings
 from services.mcp.database_mcp.sql import SqlError, SqlExecutor
+
+if TYPE_CHECKING:
+    from mcp.server import MCPServer
 
 Params = Annotated[
     list[Any] | dict[str, Any] | None,
@@ -27,6 +29,8 @@ Timeout = Annotated[float | None, Field(gt=0, description="seconds before the st
 
 
 def create_server(settings: DatabaseMcpSettings, executor: SqlExecutor) -> MCPServer:
+    from mcp.server import MCPServer  # the SDK: imported by the first MCP request
+
     guard = WriteGuard(settings.service_name, settings.allow_write)
     server = MCPServer(
         settings.service_name,
@@ -38,23 +42,23 @@ def create_server(settings: DatabaseMcpSettings, executor: SqlExecutor) -> MCPSe
         try:
             result: dict[str, Any] = call(*args, **kwargs)
         except SqlError as exc:
-            raise ToolError(str(exc)) from None
+            raise tool_error(str(exc)) from None
         return result
 
-    @server.tool(annotations=READ_ONLY)
+    @server.tool(annotations=read_only())
     def list_tables() -> dict[str, Any]:
         """Tables and views: columns (name, type, not null, default, primary key), indexes, DDL."""
         return run(executor.tables)
 
-    @server.tool(annotations=READ_ONLY)
+    @server.tool(annotations=read_only())
     def describe_table(table: str) -> dict[str, Any]:
         """One table's columns, indexes and DDL."""
         found = [t for t in run(executor.tables)["tables"] if t["name"] == table]
         if not found:
-            raise ToolError(f"no table or view named {table!r}; list_tables shows what exists")
+            raise tool_error(f"no table or view named {table!r}; list_tables shows what exists")
         return dict(found[0])
 
-    @server.tool(annotations=READ_ONLY)
+    @server.tool(annotations=read_only())
     def query(
         sql: str, params: Params = None, max_rows: MaxRows = None, timeout_seconds: Timeout = None
     ) -> dict[str, Any]:
@@ -89,4 +93,4 @@ def create_app(settings: DatabaseMcpSettings) -> ASGIApp:
         ok = settings.database_path.exists()
         return {"status": "ok" if ok else "failing", "database": settings.database_path.name}
 
-    return build_http_app(create_server(settings, executor), settings, health)
+    return build_http_app(lambda: create_server(settings, executor), settings, health)

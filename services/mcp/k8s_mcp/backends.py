@@ -10,7 +10,14 @@ process finds itself:
 * in a pod of a real cluster (EKS, kind): ``load_incluster_config()``;
 * elsewhere: the kubeconfig (``KUBECONFIG``, else ``~/.kube/config``).
 
-So the API applies k8s-mcp's RBAC from its manifest in every case. Answers are plain dicts:
+So the API applies k8s-mcp's RBAC from its manifest in every case. The client imports
+every model of the API (some 850 modules, about 40 MB), and k8s-mcp's health (its
+readiness probe) lists namespaces every few seconds; so in a pod, listing namespaces is one
+plain GET with the automounted token and CA (:class:`InClusterApi`, no client), and the
+client is loaded by the first call that needs more (a tool's). Outside a pod (kubeconfig:
+exec plugins, client certificates, ...) the client is loaded at the start, as before.
+
+Answers are plain dicts:
 
 pod
     ``namespace``, ``name``, ``deployment``, ``phase`` (Pending/Running/...), ``status``
@@ -25,9 +32,12 @@ event
 
 from __future__ import annotations
 
+import http.client
 import importlib
 import json
 import os
+import ssl
+import threading
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -97,19 +107,102 @@ def load_configuration(timeout: float) -> Any:
     return configuration
 
 
+class InClusterApi:
+    """GETs on the Kubernetes API of the pod's cluster: the automounted token and CA, no client.
+
+    Checks what the client's ``InClusterConfigLoader`` checks (the service host and port
+    are set, the token and CA files exist and are not empty) with the same messages, and
+    reads the token again on every request (the kubelet rotates it).
+    """
+
+    def __init__(self, folder: Path, environ: Any = os.environ) -> None:
+        host = environ.get("KUBERNETES_SERVICE_HOST")
+        port = environ.get("KUBERNETES_SERVICE_PORT")
+        if host is None or port is None:
+            raise BackendError("no Kubernetes API configuration: Service host/port is not set.")
+        if not host or not port:
+            raise BackendError("no Kubernetes API configuration: Service host/port is set but empty.")
+        self.token_file = folder / "token"
+        ca_file = folder / "ca.crt"
+        if not self.token_file.is_file():
+            raise BackendError("no Kubernetes API configuration: Service token file does not exist.")
+        self._token()
+        if not ca_file.is_file():
+            raise BackendError("no Kubernetes API configuration: Service certification file does not exist.")
+        try:
+            if not ca_file.read_text(encoding="utf-8"):
+                raise BackendError("no Kubernetes API configuration: Cert file exists but empty.")
+            self.context = ssl.create_default_context(cafile=str(ca_file))
+        except (OSError, ssl.SSLError, ValueError) as exc:
+            raise BackendError(f"no Kubernetes API configuration: {exc}") from None
+        self.host, self.port = host.strip("[]"), int(port)
+
+    def _token(self) -> str:
+        try:
+            token = self.token_file.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise BackendError(f"no Kubernetes API configuration: {exc}") from None
+        if not token:
+            raise BackendError("no Kubernetes API configuration: Token file exists but empty.")
+        return token
+
+    def get(self, what: str, path: str, timeout: float) -> Any:
+        """The JSON answer of ``GET path``; BackendError as the client's errors read."""
+        headers = {"Authorization": "bearer " + self._token(), "Accept": "application/json"}
+        connection = http.client.HTTPSConnection(self.host, self.port, timeout=timeout, context=self.context)
+        try:
+            connection.request("GET", path, headers=headers)
+            response = connection.getresponse()
+            body = response.read()
+        except (OSError, http.client.HTTPException) as exc:
+            raise BackendError(f"{what}: {type(exc).__name__}: {exc}") from None
+        finally:
+            connection.close()
+        if response.status != 200:
+            reason = _body_message(body) or response.reason
+            raise BackendError(f"{what}: {reason} (HTTP {response.status})")
+        try:
+            return json.loads(body)
+        except ValueError:
+            raise BackendError(f"{what}: the API answered something other than JSON") from None
+
+
 class KubernetesBackend:
-    """The Kubernetes API through the official client."""
+    """The Kubernetes API through the official client (namespaces, in a pod, without it)."""
 
     name = "kubernetes"
 
     def __init__(self, core: Any = None, apps: Any = None, timeout: float = 10.0) -> None:
-        if core is None or apps is None:
-            client = importlib.import_module("kubernetes.client")
-            api = client.ApiClient(load_configuration(timeout))
-            core, apps = client.CoreV1Api(api), client.AppsV1Api(api)
-        self.core = core
-        self.apps = apps
+        self._core = core
+        self._apps = apps
         self.timeout = timeout
+        self._lock = threading.Lock()
+        self.in_cluster: InClusterApi | None = None
+        if core is None or apps is None:
+            folder = service_account_folder()
+            if folder is not None and os.environ.get("KUBERNETES_SERVICE_HOST"):
+                self.in_cluster = InClusterApi(folder)  # the client on the first call that needs it
+            else:
+                self._load_client()
+
+    def _load_client(self) -> None:
+        with self._lock:
+            if self._core is None or self._apps is None:
+                client = importlib.import_module("kubernetes.client")
+                api = client.ApiClient(load_configuration(self.timeout))
+                self._core, self._apps = client.CoreV1Api(api), client.AppsV1Api(api)
+
+    @property
+    def core(self) -> Any:
+        if self._core is None:
+            self._load_client()
+        return self._core
+
+    @property
+    def apps(self) -> Any:
+        if self._apps is None:
+            self._load_client()
+        return self._apps
 
     def _call(self, what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
         try:
@@ -160,6 +253,13 @@ class KubernetesBackend:
         }
 
     def list_namespaces(self) -> list[str]:
+        if self.in_cluster is not None:
+            answer = self.in_cluster.get("namespaces", "/api/v1/namespaces", self.timeout)
+            items = answer.get("items") if isinstance(answer, dict) else None
+            try:
+                return [str(item["metadata"]["name"]) for item in items or []]
+            except (TypeError, KeyError):
+                raise BackendError("namespaces: the API answered an unexpected NamespaceList") from None
         return [ns.metadata.name for ns in self._call("namespaces", self.core.list_namespace).items]
 
     def list_pods(self, namespace: str, deployment: str | None = None) -> list[dict[str, Any]]:
@@ -254,8 +354,13 @@ class KubernetesBackend:
 
 def _status_message(exc: Exception) -> str | None:
     """The ``message`` of the Kubernetes ``Status`` an ApiException carries."""
+    return _body_message(getattr(exc, "body", None))
+
+
+def _body_message(raw: Any) -> str | None:
+    """The ``message`` of a Kubernetes ``Status`` answer (JSON text or bytes)."""
     try:
-        body = json.loads(getattr(exc, "body", None) or "{}")
+        body = json.loads(raw or "{}")
     except (ValueError, TypeError):
         return None
     return str(body["message"]) if isinstance(body, dict) and body.get("message") else None

@@ -7,22 +7,26 @@ Every tool needs the caller's ``read`` role; ``scale_deployment`` needs ``write`
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import anyio
-from mcp.server import MCPServer
 from pydantic import Field
 
 from services.common.httpguard import ASGIApp
-from services.mcp.common import READ_ONLY, ToolError, WriteGuard, build_http_app, write_annotations
+from services.mcp.common import WriteGuard, build_http_app, read_only, tool_error, write_annotations
 from services.mcp.k8s_mcp.backends import BackendError, ClusterBackend, choose_backend
 from services.mcp.k8s_mcp.settings import K8sMcpSettings
 from services.mcp.k8s_mcp.triage import troubleshoot
+
+if TYPE_CHECKING:
+    from mcp.server import MCPServer
 
 T = TypeVar("T")
 
 
 def create_server(settings: K8sMcpSettings, backend: ClusterBackend | None, problem: str = "") -> MCPServer:
+    from mcp.server import MCPServer  # the SDK: imported by the first MCP request
+
     guard = WriteGuard(settings.service_name, settings.allow_write)
     allowed = settings.namespaces
     server = MCPServer(
@@ -33,39 +37,39 @@ def create_server(settings: K8sMcpSettings, backend: ClusterBackend | None, prob
 
     def cluster() -> ClusterBackend:
         if backend is None:
-            raise ToolError(f"k8s-mcp has no Kubernetes API: {problem}")
+            raise tool_error(f"k8s-mcp has no Kubernetes API: {problem}")
         return backend
 
     def check(namespace: str) -> str:
         if namespace not in allowed:
-            raise ToolError(f"namespace {namespace!r} is not in k8s-mcp's allow-list ({', '.join(allowed)})")
+            raise tool_error(f"namespace {namespace!r} is not in k8s-mcp's allow-list ({', '.join(allowed)})")
         return namespace
 
     def call(fn: Callable[..., T], *args: Any) -> T:
         try:
             return fn(*args)
         except BackendError as exc:
-            raise ToolError(str(exc)) from None
+            raise tool_error(str(exc)) from None
 
-    @server.tool(annotations=READ_ONLY)
+    @server.tool(annotations=read_only())
     def list_namespaces() -> dict[str, Any]:
         """The namespaces k8s-mcp may see (its allow-list) and whether each exists."""
         existing = set(call(cluster().list_namespaces))
         return {"namespaces": [{"name": ns, "exists": ns in existing} for ns in allowed]}
 
-    @server.tool(annotations=READ_ONLY)
+    @server.tool(annotations=read_only())
     def list_pods(namespace: str, deployment: str | None = None) -> dict[str, Any]:
         """Pods of a namespace (optionally of one deployment): status, ready, restarts, last exit."""
         pods = call(cluster().list_pods, check(namespace), deployment)
         return {"namespace": namespace, "pods": pods, "count": len(pods)}
 
-    @server.tool(annotations=READ_ONLY)
+    @server.tool(annotations=read_only())
     def list_deployments(namespace: str) -> dict[str, Any]:
         """Deployments of a namespace with desired, ready and available replicas."""
         deployments = call(cluster().list_deployments, check(namespace))
         return {"namespace": namespace, "deployments": deployments, "count": len(deployments)}
 
-    @server.tool(annotations=READ_ONLY)
+    @server.tool(annotations=read_only())
     def troubleshoot_pod(
         namespace: str,
         name: Annotated[
@@ -86,7 +90,7 @@ def create_server(settings: K8sMcpSettings, backend: ClusterBackend | None, prob
         guard.check("scale_deployment")
         check(namespace)
         if replicas > settings.max_replicas:
-            raise ToolError(f"replicas {replicas} is over k8s-mcp's limit of {settings.max_replicas}")
+            raise tool_error(f"replicas {replicas} is over k8s-mcp's limit of {settings.max_replicas}")
         return call(cluster().scale, namespace, name, replicas)
 
     return server
@@ -111,4 +115,4 @@ def create_app(settings: K8sMcpSettings, backend: ClusterBackend | None = None) 
             return {"status": "degraded", "backend": chosen.name, "error": str(exc) or "timeout"}
         return {"status": "ok", "backend": chosen.name, "namespaces": settings.namespaces}
 
-    return build_http_app(create_server(settings, backend, problem or ""), settings, health)
+    return build_http_app(lambda: create_server(settings, backend, problem or ""), settings, health)

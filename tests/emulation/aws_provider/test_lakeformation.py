@@ -134,3 +134,52 @@ def test_listing_for_a_principal_without_a_resource_is_invalid_input(aws: Any) -
     with pytest.raises(ClientError) as excinfo:
         aws("lakeformation").list_permissions(Principal=PRINCIPAL)
     assert excinfo.value.response["Error"]["Code"] == "InvalidInputException"
+
+
+def test_batch_grant_and_revoke_answer_each_entry(aws: Any) -> None:
+    """BatchGrantPermissions applies every entry; BatchRevokePermissions reports the entry that
+    revokes nothing in Failures (InvalidInputException) and still applies the others, as AWS."""
+    database = "batch_fidelity"
+    aws("glue").create_database(DatabaseInput={"Name": database})
+    lakeformation = aws("lakeformation")
+    all_tables = {"Table": {"DatabaseName": database, "TableWildcard": {}}}
+    on_database = {"Database": {"Name": database}}
+    answer = lakeformation.batch_grant_permissions(
+        Entries=[
+            {"Id": "0", "Principal": PRINCIPAL, "Resource": all_tables, "Permissions": ["SELECT"]},
+            {"Id": "1", "Principal": PRINCIPAL, "Resource": on_database, "Permissions": ["DESCRIBE"]},
+        ]
+    )
+    assert answer["Failures"] == []
+    listed = lakeformation.list_permissions(Principal=PRINCIPAL, Resource=all_tables)
+    assert [p["Permissions"] for p in listed["PrincipalResourcePermissions"]] == [["SELECT"]]
+    answer = lakeformation.batch_revoke_permissions(
+        Entries=[
+            {"Id": "a", "Principal": PRINCIPAL, "Resource": all_tables, "Permissions": ["SELECT"]},
+            {"Id": "b", "Principal": PRINCIPAL, "Resource": all_tables, "Permissions": ["INSERT"]},
+        ]
+    )
+    assert [(f["RequestEntry"]["Id"], f["Error"]["ErrorCode"]) for f in answer["Failures"]] == [
+        ("b", "InvalidInputException")
+    ]
+    assert (
+        lakeformation.list_permissions(Principal=PRINCIPAL, Resource=all_tables)[
+            "PrincipalResourcePermissions"
+        ]
+        == []
+    )
+    assert lakeformation.list_permissions(Principal=PRINCIPAL, Resource=on_database)[
+        "PrincipalResourcePermissions"
+    ]
+
+
+def test_batch_grant_takes_at_most_twenty_entries_with_unique_ids(aws: Any) -> None:
+    lakeformation = aws("lakeformation")
+    entry = {"Principal": PRINCIPAL, "Resource": {"Catalog": {}}, "Permissions": ["CREATE_DATABASE"]}
+    for entries in (
+        [{**entry, "Id": str(i)} for i in range(21)],
+        [{**entry, "Id": "same"}, {**entry, "Id": "same"}],
+    ):
+        with pytest.raises(ClientError) as excinfo:
+            lakeformation.batch_grant_permissions(Entries=entries)
+        assert excinfo.value.response["Error"]["Code"] == "InvalidInputException"
