@@ -335,6 +335,9 @@ class EmbeddedEngine:
         env["NEXUSKIT_ADMIN_SECRET_KEY"] = creds.secret_access_key
         for var in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
             env.pop(var, None)
+        # glibc gives each thread that allocates its own arena (up to 8 per core); the
+        # engine's request threads would each keep freed memory in theirs.
+        env.setdefault("MALLOC_ARENA_MAX", "2")
         fd = os.open(self.log_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         os.chmod(self.log_file, 0o600)
         with os.fdopen(fd, "ab") as log_fh:

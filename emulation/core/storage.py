@@ -78,11 +78,12 @@ class StorageGuard:
             log.error("state dir: %s; refusing writes until a snapshot succeeds", reason)
         self.snapshot_error = reason
 
-    def write_failed(self, exc: OSError) -> None:
-        """S3's rows could not be written (the request that made the change is refused):
-        degraded, like a failed snapshot, until a snapshot succeeds (it writes them first)."""
+    def write_failed(self, exc: OSError, what: str = "an S3 change") -> None:
+        """A change could not be written before its answer (S3's rows, Kinesis records; the
+        request that made it is refused): degraded, like a failed snapshot, until a snapshot
+        succeeds (it writes S3's pending rows first)."""
         name = errno.errorcode.get(exc.errno or 0, "EIO")
-        reason = f"an S3 change could not be persisted ({name}: {exc.strerror or exc})"
+        reason = f"{what} could not be persisted ({name}: {exc.strerror or exc})"
         if self.snapshot_error != reason:
             log.error("state dir: %s; refusing writes until a snapshot succeeds", reason)
         self.snapshot_error = reason

@@ -301,6 +301,9 @@ class KinesisExtension(Extension):
             return error_response(error)
         except OSError as exc:
             log.error("kinesis records not written: %s", exc)
+            # Degraded, writes refused, until a snapshot succeeds (marked dirty: one is tried).
+            engine.storage.write_failed(exc, "Kinesis records")
+            engine.mark_dirty("kinesis")
             return error_response(InternalFailureException("Internal service failure."))
         if many:
             return result_response(put_records_result(outcome))

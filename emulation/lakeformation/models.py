@@ -62,17 +62,24 @@ def normalized(value: Any, catalog_id: str) -> Any:
     return value
 
 
-def revoke_permissions(account: str, region: str, params: dict[str, Any]) -> None:
-    """RevokePermissions as AWS does it; raises InvalidInputException when nothing is revoked."""
-    from moto.lakeformation.models import Permission
-
-    catalog_id = str(params.get("CatalogId") or account)
+def _permission_entry(
+    account: str, params: dict[str, Any]
+) -> tuple[str, dict[str, Any], dict[str, Any], list[str], list[str]]:
+    """(catalog id, principal, resource, permissions, grantable) of one Grant/Revoke entry."""
     principal = params.get("Principal")
     resource = params.get("Resource")
     if not isinstance(principal, dict) or not isinstance(resource, dict) or not resource:
         raise InvalidInputException("Principal and Resource are required.")
     permissions = [str(p) for p in params.get("Permissions") or []]
     grantable = [str(p) for p in params.get("PermissionsWithGrantOption") or []]
+    return str(params.get("CatalogId") or account), principal, resource, permissions, grantable
+
+
+def revoke_permissions(account: str, region: str, params: dict[str, Any]) -> None:
+    """RevokePermissions as AWS does it; raises InvalidInputException when nothing is revoked."""
+    from moto.lakeformation.models import Permission
+
+    catalog_id, principal, resource, permissions, grantable = _permission_entry(account, params)
     catalog = lakeformation_backend(account, region).grants.get(catalog_id)
     wanted = normalized(resource, catalog_id)
     held = None
@@ -160,13 +167,7 @@ BATCH_LIMIT = 20
 def grant_permissions(account: str, region: str, params: dict[str, Any]) -> None:
     """GrantPermissions of one entry through moto's ``PermissionCatalog`` (moto's own batch
     reads ``PermissionsWithGrantOptions``, not AWS's ``PermissionsWithGrantOption``)."""
-    catalog_id = str(params.get("CatalogId") or account)
-    principal = params.get("Principal")
-    resource = params.get("Resource")
-    if not isinstance(principal, dict) or not isinstance(resource, dict) or not resource:
-        raise InvalidInputException("Principal and Resource are required.")
-    permissions = [str(p) for p in params.get("Permissions") or []]
-    grantable = [str(p) for p in params.get("PermissionsWithGrantOption") or []]
+    catalog_id, principal, resource, permissions, grantable = _permission_entry(account, params)
     if not permissions and not grantable:
         raise InvalidInputException("Permissions or PermissionsWithGrantOption is required.")
     lakeformation_backend(account, region).grant_permissions(
