@@ -108,6 +108,8 @@ def _up(settings: KitSettings, on_line: Callable[[str], None] | None) -> UpRepor
         # The engine boots in its own process meanwhile: import the provisioner and make
         # the boto3 clients now (together about half a second of this process's time).
         import nexuskit.edge.deploy
+        import nexuskit.lake.catalog
+        import nexuskit.lake.glue
         import nexuskit.lake.grants  # noqa: F401
         from nexuskit.provision.provisioner import PROVISION_SERVICES
 
@@ -130,7 +132,10 @@ def _up(settings: KitSettings, on_line: Callable[[str], None] | None) -> UpRepor
         spec,
         target,
         extra={
-            "grants": (lambda: apply_grants(spec, target), ("identity", "lake_formation", "jobs")),
+            "grants": (
+                lambda: apply_grants(spec, target, job_role=False),  # the jobs step made it
+                ("identity", "lake_formation", "jobs"),
+            ),
             "edge": (lambda: deploy_edge(spec, target), ("identity", "streams", "firehoses")),
         },
     )

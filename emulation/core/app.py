@@ -67,7 +67,8 @@ ADMIN_ONLY = (
     "<state_dir>/engine-token>'"
 )
 CROSS_ORIGIN = "the engine API refuses requests that carry an Origin header (browser requests)"
-#: moto services the platform uses: with ``--warm-up platform`` (what ``nexuskit up`` asks
+#: moto services ``nexuskit up`` provisions (and nothing else: every service loaded here
+#: stays in the engine's RSS): with ``--warm-up platform`` (what ``nexuskit up`` asks
 #: for) imported in the background at start-up, in the order the first `up` needs them, so
 #: that no request pays for an import. S3 comes first: it is
 #: what readiness probes and most first calls ask for, so the first answer waits on the
@@ -79,6 +80,7 @@ WARM_SERVICES: tuple[str, ...] = (
     "sts",
     "lakeformation",
     "kinesis",
+    "dynamodb",
     "kinesisvideo",
     "firehose",
     "secretsmanager",
@@ -88,7 +90,6 @@ WARM_SERVICES: tuple[str, ...] = (
     "apigatewayv2",
     "apigateway",  # moto routes the v2 API paths (signing name apigateway) through it
     "glue",
-    "bedrockruntime",
 )
 
 

@@ -1,25 +1,16 @@
 """The ``nexuskit`` command: thin wrappers over the library (parse, call, render).
 
 Every command maps a :class:`~nexuskit.errors.NexuskitError` to one line on stderr and a
-non-zero exit. Each area registers its commands in a module of this package; importing
-the package registers them all.
+non-zero exit. Each area registers its commands in a module of this package; a module is
+imported only when one of its commands runs (or ``--help`` lists them all), see
+:class:`~nexuskit.cli.common.LazyGroup`.
 """
 
 from __future__ import annotations
 
-import nexuskit.cli.promote  # registers promote
-import nexuskit.cli.tf  # registers tf override
-import nexuskit.cli.token  # noqa: F401  (registers token issue/verify/env/history)
-from nexuskit.cli import (
-    controlplane,  # noqa: F401  (registers ps/logs/scale/restart/events/manifests)
-    lake,  # noqa: F401  (registers lake ls/inspect/query/promote/stats/grants)
-    lifecycle,  # noqa: F401  (registers up/down/status/env/doctor)
-    mcp,  # noqa: F401  (registers mcp tools/call)
-    produce,  # noqa: F401  (registers produce, produce verify/templates/runs)
-    scenario,  # noqa: F401  (registers scenario run/list/new)
-    tui,  # noqa: F401  (registers tui/overview/tail)
-    workflow,  # noqa: F401  (registers workflow run/check/show/list)
-)
+# the stack's own commands (up/down/status/env/doctor) are light and always there; the
+# other areas load on first use
+from nexuskit.cli import lifecycle  # noqa: F401
 from nexuskit.cli.common import app
 
 

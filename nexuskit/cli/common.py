@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import importlib
 import json
 import sys
 from collections.abc import Callable
@@ -16,7 +17,65 @@ from rich.table import Table
 from nexuskit.config import KitSettings
 from nexuskit.errors import ConfigError, NexuskitError
 
+#: which module of this package registers each top-level command (in ``--help`` order);
+#: a module is imported only when one of its commands runs, or for the full help listing
+COMMAND_MODULES: dict[str, str] = {
+    **dict.fromkeys(("up", "down", "status", "env", "doctor"), "lifecycle"),
+    **dict.fromkeys(
+        ("ps", "logs", "scale", "restart", "events", "service-token", "kubeconfig", "manifests"),
+        "controlplane",
+    ),
+    **dict.fromkeys(("tui", "overview", "tail"), "tui"),
+    "promote": "promote",
+    "tf": "tf",
+    "token": "token",
+    "lake": "lake",
+    "mcp": "mcp",
+    "produce": "produce",
+    "scenario": "scenario",
+    "workflow": "workflow",
+}
+
+
+def load_command_modules(names: Any = None) -> None:
+    """Import the modules that register ``names`` (default: every command)."""
+    for module in dict.fromkeys(
+        COMMAND_MODULES[n] for n in (names or COMMAND_MODULES) if n in COMMAND_MODULES
+    ):
+        importlib.import_module(f"nexuskit.cli.{module}")
+
+
+class LazyGroup(typer.core.TyperGroup):
+    """The top-level group: a command's module is imported when the command is looked up.
+
+    Importing every module up front costs a few hundred milliseconds (``promote`` alone
+    pulls in boto3 and the pipeline) before ``up`` can even start the engine.
+    """
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        self._load(list(COMMAND_MODULES))
+        return super().list_commands(ctx)
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        if cmd_name not in self.commands:
+            self._load([cmd_name])
+        return super().get_command(ctx, cmd_name)
+
+    def _load(self, names: list[str]) -> None:
+        missing = [n for n in names if n not in self.commands and n in COMMAND_MODULES]
+        if not missing:
+            return
+        load_command_modules(missing)
+        built = typer.main.get_group(app)
+        for name, command in built.commands.items():
+            self.commands.setdefault(name, command)
+        # keep the help order of the table above
+        order = {n: i for i, n in enumerate(COMMAND_MODULES)}
+        self.commands = dict(sorted(self.commands.items(), key=lambda kv: order.get(kv[0], len(order))))
+
+
 app = typer.Typer(
+    cls=LazyGroup,
     name="nexuskit",
     help="Local-first dev kit for the Nexus data platform.",
     no_args_is_help=True,

@@ -18,7 +18,7 @@ from nexuskit.aws import AwsTarget
 from nexuskit.params import TIERS, StackSpec
 from nexuskit.provision.context import ProvisionContext, aws_call
 from nexuskit.provision.resources import CREATED, EXISTS, UPDATED, ResourceState
-from services.medallion.lib.catalog import GlueCatalog, database_name
+from services.medallion.lib.catalog import GlueCatalog, bronze_table_input, database_name, table_input
 from services.medallion.lib.datasets import LakeConfig
 from services.medallion.lib.schemas import FIXED_SCHEMAS, SYSTEM_SCHEMAS
 
@@ -45,29 +45,70 @@ def glue_catalog(spec: StackSpec, client: Any) -> GlueCatalog:
 
 
 def ensure_catalog(ctx: ProvisionContext, config: LakeConfig | None = None) -> list[ResourceState]:
-    """Create or update the tier databases and the dataset tables (default: ``lake/``'s datasets)."""
+    """Create or update the tier databases and the dataset tables (default: ``lake/``'s datasets).
+
+    One ``GetDatabases`` tells which tier databases exist, and one ``GetTables`` per existing
+    database what its tables hold (a database made here is empty): about a dozen calls fewer
+    than asking for each database and table on its own. A table is created when missing and
+    updated when its columns differ (as :meth:`GlueCatalog.ensure_table` does).
+    """
     if config is None:
         from nexuskit.lake.config import load_lake_config
 
         config = load_lake_config()
-    catalog = glue_catalog(ctx.spec, ctx.client("glue"))
+    glue = ctx.client("glue")
+    catalog = glue_catalog(ctx.spec, glue)
+    existing = {db["Name"] for db in _pages(glue, "get_databases", "DatabaseList")}
     states = []
+    tables: dict[str, dict[str, Any]] = {}
     for tier in TIERS:
         name = catalog.database(tier)
         with aws_call(DATABASE_TYPE, name):
-            created = catalog.ensure_database(tier)
+            # (a database the listing left out is looked up on its own before creating it)
+            created = name not in existing and catalog.ensure_database(tier)
+            tables[tier] = (
+                {}
+                if created
+                else {t["Name"]: t for t in _pages(glue, "get_tables", "TableList", DatabaseName=name)}
+            )
         states.append(
             ResourceState(
                 DATABASE_TYPE, name, CREATED if created else EXISTS, f"s3://{ctx.spec.bucket(tier)}/"
             )
         )
-    outcome = {"created": CREATED, "updated": UPDATED, "exists": EXISTS}
     for tier, dataset, schema in catalog_tables(config):
-        name = f"{catalog.database(tier)}.{dataset}"
+        database = catalog.database(tier)
+        name = f"{database}.{dataset}"
+        bucket = ctx.spec.bucket(tier)
+        wanted = (
+            bronze_table_input(bucket) if tier == "bronze" else table_input(tier, dataset, bucket, schema)
+        )
+        current = tables[tier].get(dataset)
         with aws_call(TABLE_TYPE, name):
-            state = catalog.ensure_table(tier, dataset, schema)
-        states.append(ResourceState(TABLE_TYPE, name, outcome[state], f"{tier}.{dataset}"))
+            if current is None:
+                glue.create_table(DatabaseName=database, TableInput=wanted)
+                state = CREATED
+            elif (
+                current.get("StorageDescriptor", {}).get("Columns", [])
+                != wanted["StorageDescriptor"]["Columns"]
+            ):
+                glue.update_table(DatabaseName=database, TableInput=wanted)
+                state = UPDATED
+            else:
+                state = EXISTS
+        states.append(ResourceState(TABLE_TYPE, name, state, f"{tier}.{dataset}"))
     return states
+
+
+def _pages(client: Any, method: str, key: str, **kwargs: Any) -> list[dict[str, Any]]:
+    """Every item of a paginated Glue listing."""
+    items: list[dict[str, Any]] = []
+    while True:
+        page = getattr(client, method)(**kwargs)
+        items += page.get(key, [])
+        if not page.get("NextToken"):
+            return items
+        kwargs["NextToken"] = page["NextToken"]
 
 
 def describe_catalog(

@@ -273,13 +273,20 @@ def build_wheel() -> bytes:
     return buffer.getvalue()
 
 
-def _upload(ctx: ProvisionContext, bucket: str, key: str, body: bytes) -> ResourceState:
+def _upload(
+    ctx: ProvisionContext, bucket: str, key: str, body: bytes, *, fresh: bool = False
+) -> ResourceState:
+    """Put ``body`` unless the object holds it already; ``fresh``: the bucket was just created
+    (empty), so there is nothing to look at first."""
     import hashlib
 
     s3 = ctx.client("s3")
     digest = hashlib.sha256(body).hexdigest()
     uri = f"s3://{bucket}/{key}"
     with aws_call(ASSET_TYPE, uri):
+        if fresh:
+            s3.put_object(Bucket=bucket, Key=key, Body=body, Metadata={"sha256": digest})
+            return ResourceState(ASSET_TYPE, uri, CREATED, f"{len(body)} bytes")
         try:
             head = s3.head_object(Bucket=bucket, Key=key)
             if head.get("Metadata", {}).get("sha256") == digest:
@@ -378,14 +385,17 @@ def deploy_jobs(
     """Upload the code (and the dataset files) and create (or update) the three Glue jobs."""
     version = version or code_version()
     states = ensure_job_role(ctx)
-    states.append(_ensure_assets_bucket(ctx))
+    bucket_state = _ensure_assets_bucket(ctx)
+    states.append(bucket_state)
+    fresh = bucket_state.state == CREATED
     bucket = assets_bucket(ctx.spec)
-    states.append(_upload(ctx, bucket, f"medallion/{WHEEL_NAME}", build_wheel()))
+    states.append(_upload(ctx, bucket, f"medallion/{WHEEL_NAME}", build_wheel(), fresh=fresh))
     if config is not None:
-        states.append(_upload(ctx, bucket, config_key(config), config.to_json().encode()))
+        states.append(_upload(ctx, bucket, config_key(config), config.to_json().encode(), fresh=fresh))
     glue = ctx.client("glue")
     for step, script in SCRIPTS.items():
-        states.append(_upload(ctx, bucket, f"medallion/{script}", (MEDALLION_DIR / script).read_bytes()))
+        body = (MEDALLION_DIR / script).read_bytes()
+        states.append(_upload(ctx, bucket, f"medallion/{script}", body, fresh=fresh))
         name = job_name(ctx.spec, step)
         definition = job_definition(ctx.spec, ctx.account_id, step, threshold, version, config)
         with aws_call(JOB_TYPE, name):

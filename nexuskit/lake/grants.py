@@ -50,9 +50,15 @@ from nexuskit.provision.context import ProvisionContext, aws_call
 from nexuskit.provision.policies import ROLE_KEYS, StackArns
 from nexuskit.provision.resources import CREATED, EXISTS, UPDATED, ResourceState
 from nexuskit.provision.storage import batch_permissions, iam_principal
-from services.medallion.lib.catalog import database_name
 
 log = logging.getLogger(__name__)
+
+
+def database_name(catalog_prefix: str, tier: str) -> str:
+    """A tier's Glue database (:func:`services.medallion.lib.catalog.database_name`, which
+    is not imported here: its module loads pyarrow and numpy, which the grants never use)."""
+    return f"{catalog_prefix.replace('-', '_').lower()}_{tier}"
+
 
 READ, WRITE, DELETE = "read", "write", "delete"
 JOB_ROLE_KEY = "medallion_glue"
@@ -243,7 +249,9 @@ def _summary(entry: dict[str, Any]) -> str:
     return f"read {reads}; write {','.join(writes) or '-'}"
 
 
-def apply_grants(spec: StackSpec, target: AwsTarget, *, admin_arn: str | None = None) -> list[ResourceState]:
+def apply_grants(
+    spec: StackSpec, target: AwsTarget, *, admin_arn: str | None = None, job_role: bool = True
+) -> list[ResourceState]:
     """Make Lake Formation hold the default grants (idempotent; one state per resource).
 
     Creates what the grants refer to first: the jobs' Glue role and the Glue databases and
@@ -251,6 +259,8 @@ def apply_grants(spec: StackSpec, target: AwsTarget, *, admin_arn: str | None = 
     databases and tables, and grants (and revokes) so that the stack's principals hold
     exactly the ``lake_grants`` parameter. Does nothing when ``enable_lake_formation`` is off.
     ``admin_arn`` is accepted for symmetry with :func:`nexuskit.provision.provisioner.provision`.
+    ``job_role=False``: the caller has just made the jobs' role (``up`` grants after its jobs
+    step), so it is neither checked again nor reported twice.
     """
     if not spec.params.enable_lake_formation:
         return []
@@ -258,7 +268,7 @@ def apply_grants(spec: StackSpec, target: AwsTarget, *, admin_arn: str | None = 
     from nexuskit.lake.glue import ensure_job_role
 
     ctx = ProvisionContext.connect(spec, target)
-    states = ensure_job_role(ctx)
+    states = ensure_job_role(ctx) if job_role else []
     states += ensure_catalog(ctx)
     states.append(_settle_defaults(ctx))
     states += _settle_permissions(ctx)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from typing import Any
 
 from nexuskit.provision.context import ProvisionContext, aws_call
@@ -28,12 +29,29 @@ def _has_stream(logs: Any, group: str, stream: str) -> bool:
     return any(s["logStreamName"] == stream for s in found.get("logStreams", []))
 
 
-def _log_group(ctx: ProvisionContext, name: str) -> ResourceState:
+def _find_groups(logs: Any, names: list[str]) -> dict[str, dict[str, Any]] | None:
+    """The log groups among ``names`` that exist, from one listing of their common prefix
+    (``None`` when they share none worth listing by: each is then looked up on its own)."""
+    prefix = os.path.commonprefix(names)  # noqa: RUF071  (names, not paths: a string prefix)
+    if len(names) < 2 or len(prefix.strip("/")) < 3:
+        return None
+    found: dict[str, dict[str, Any]] = {}
+    for page in logs.get_paginator("describe_log_groups").paginate(logGroupNamePrefix=prefix):
+        for group in page.get("logGroups", []):
+            if group["logGroupName"] in names:
+                found[group["logGroupName"]] = dict(group)
+    return found
+
+
+def _log_group(
+    ctx: ProvisionContext, name: str, known: dict[str, dict[str, Any]] | None = None
+) -> ResourceState:
+    """Create or settle one log group (``known``: the groups that exist, when already listed)."""
     logs = ctx.client("logs")
     days = ctx.spec.params.log_retention_days
     detail = f"{days} days"
     with aws_call(LOG_GROUP_TYPE, name):
-        group = _find_group(logs, name)
+        group = _find_group(logs, name) if known is None else known.get(name)
         if group is None:
             kwargs: dict[str, Any] = {"logGroupName": name}
             if ctx.tags:
@@ -66,7 +84,10 @@ def _firehose_groups(ctx: ProvisionContext) -> list[str]:
 
 def provision_observability(ctx: ProvisionContext) -> list[ResourceState]:
     """Log groups with retention, then the log streams the Firehose streams write to."""
-    states = ctx.each(lambda name: _log_group(ctx, name), ctx.spec.log_groups)
+    names = list(ctx.spec.log_groups)
+    with aws_call(LOG_GROUP_TYPE, ", ".join(names)):
+        known = _find_groups(ctx.client("logs"), names)
+    states = ctx.each(lambda name: _log_group(ctx, name, known), names)
     created = {s.name for s in states if s.state == CREATED}
     states += ctx.each(
         lambda group: _delivery_stream_log(ctx, group, group in created), _firehose_groups(ctx)

@@ -21,7 +21,6 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-import httpx
 from fastapi import FastAPI, Request, Response
 from fastapi.staticfiles import StaticFiles
 
@@ -67,31 +66,32 @@ def create_app(settings: UiSettings) -> FastAPI:
             idle_s=settings.stream_idle_s,
             max_points=settings.stream_points,
         )
-        async with httpx.AsyncClient(timeout=settings.http_timeout) as http:
-            app.state.ui = UiState(
-                settings=settings,
-                verifier=JwksVerifier(
-                    settings.jwks_url, issuer=settings.token_issuer, audience=settings.token_audience
-                ),
-                lake=LakeReader(settings.aws_mcp_url, token=token),
-                http=http,
-                tap=tap,
-                aws=aws_client,
-                agent_auth=BearerAuth(token),
-            )
-            log.info(
-                "nexus-ui: auth %s, agent-core %s, streams %s",
-                settings.auth_url or "-",
-                settings.agent_core_url or "-",
-                ", ".join(settings.streams().values()) or "-",
-            )
-            release = memory.release_after_start()  # the start's garbage back to the system
+        state = app.state.ui = UiState(
+            settings=settings,
+            verifier=JwksVerifier(
+                settings.jwks_url, issuer=settings.token_issuer, audience=settings.token_audience
+            ),
+            lake=LakeReader(settings.aws_mcp_url, token=token),
+            tap=tap,
+            aws=aws_client,
+            agent_auth=BearerAuth(token),
+        )
+        log.info(
+            "nexus-ui: auth %s, agent-core %s, streams %s",
+            settings.auth_url or "-",
+            settings.agent_core_url or "-",
+            ", ".join(settings.streams().values()) or "-",
+        )
+        release = memory.release_after_start()  # the start's garbage back to the system
+        try:
+            yield
+        finally:
+            if release is not None:
+                release.cancel()
             try:
-                yield
-            finally:
-                if release is not None:
-                    release.cancel()
                 tap.stop()
+            finally:
+                await state.aclose()
 
     app = FastAPI(
         title="nexus-ui",

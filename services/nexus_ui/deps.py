@@ -21,7 +21,6 @@ class UiState:
     settings: UiSettings
     verifier: JwksVerifier
     lake: LakeReader
-    http: httpx.AsyncClient
     tap: StreamTap
     #: nexus-ui's own ServiceAccount token, sent to agent-core only (``auth=`` per request:
     #: the same client relays sign-ins to the HTTP API, which must never see it)
@@ -30,6 +29,22 @@ class UiState:
     aws: Callable[[str], Any]
     #: short-lived answers shared by every page of this process: key -> (monotonic time, value)
     cache: dict[str, tuple[float, Any]] = field(default_factory=dict)
+    _http: httpx.AsyncClient | None = field(default=None, init=False, repr=False)
+
+    @property
+    def http(self) -> httpx.AsyncClient:
+        """The client of nexus-ui's calls to the auth service and agent-core, made by the
+        first call (an idle UI does not hold its connection pool and TLS context, some
+        2.7 MB); the event loop is the only caller, so no lock."""
+        if self._http is None:
+            self._http = httpx.AsyncClient(timeout=self.settings.http_timeout)
+        return self._http
+
+    async def aclose(self) -> None:
+        """Close the HTTP client if a call made it."""
+        client, self._http = self._http, None
+        if client is not None:
+            await client.aclose()
 
 
 def ui_state(request: Request) -> UiState:

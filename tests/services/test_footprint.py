@@ -76,3 +76,59 @@ print(json.dumps(out))
     status, loaded = out["mcp"]
     assert loaded and status < 500, out
     assert out["again"] == 200
+
+
+def test_fastapi_apps_are_built_without_pydantic_v1() -> None:
+    """``services`` marks ``pydantic.v1`` absent: FastAPI's check for version-1 models then
+    takes its own ImportError branch instead of importing pydantic's v1 copy."""
+    script = """
+import json, sys
+from services.agent_core.app import create_app
+from services.agent_core.settings import AgentSettings
+from services.nexus_ui.app import create_app as create_ui
+from services.nexus_ui.settings import UiSettings
+create_app(AgentSettings(consumer_enabled=False))
+create_ui(UiSettings())
+print(json.dumps(sorted(name for name, module in sys.modules.items()
+                        if name.startswith("pydantic.v1") and module is not None)))
+"""
+    assert _run(script) == []
+
+
+def test_shared_botocore_session_holds_lean_data() -> None:
+    """The shared session's clients resolve as botocore's own session does, with endpoint
+    data parsed per service on use and service models without their documentation."""
+    script = """
+import json
+import botocore.session
+from services.common import awssession
+env = dict(region_name="us-west-2", aws_access_key_id="a", aws_secret_access_key="b")
+plain, lean = botocore.session.Session(), awssession._new_session()
+same = []
+for service in ("s3", "sts", "dynamodb", "kinesis", "iam", "sns", "glue"):
+    for region in ("us-west-2", "eu-west-1", "cn-north-1", "us-gov-west-1", "aws-global"):
+        a = plain.create_client(service, **{**env, "region_name": region})
+        b = lean.create_client(service, **{**env, "region_name": region})
+        same.append((a.meta.endpoint_url, a.meta.region_name) == (b.meta.endpoint_url, b.meta.region_name))
+    same.append(plain.get_available_regions(service) == lean.get_available_regions(service))
+s3 = lean.create_client("s3", endpoint_url="http://127.0.0.1:1", **env)
+model = s3.meta.service_model
+loader = lean.get_component("data_loader")
+partition = loader.load_data("endpoints")["partitions"][0]
+print(json.dumps({
+    "same": all(same),
+    "lazy": type(partition["services"]).__name__,
+    "has_s3": "s3" in partition["services"] and bool(partition["services"]["s3"]["endpoints"]),
+    "op_doc": model.operation_model("PutObject").documentation,
+    "shape_doc": model.shape_for("PutObjectRequest").documentation,
+    "context_params": len(model.client_context_parameters) > 0,
+}))
+"""
+    assert _run(script) == {
+        "same": True,
+        "lazy": "LazyServices",
+        "has_s3": True,
+        "op_doc": "",
+        "shape_doc": "",
+        "context_params": True,
+    }
