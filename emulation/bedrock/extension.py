@@ -35,6 +35,7 @@ class BedrockExtension(Extension):
 
     def start(self, engine: EngineApp) -> None:
         self.engine = engine
+        engine.services.loaded("bedrockruntime")  # answered here, nothing to import first
         log.info("bedrock runtime in %s mode", self.runtime.config.mode)
 
     def _account(self, request: AwsRequest) -> str:

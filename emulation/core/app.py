@@ -167,7 +167,9 @@ class EngineApp:
         self.admin = AdminAuth(settings)
         self.hosts = HostPolicy(settings.allowed_hosts)
         self.moto_api = MotoApi(settings.moto_api, self.reset)
-        self.services = ServiceStates(WARM_SERVICES)
+        # the platform's services: moto's (warmed up) and Bedrock (the engine's own, running
+        # from the start: its extension marks it loaded)
+        self.services = ServiceStates((*WARM_SERVICES, "bedrockruntime"))
         self.localstack = LocalStackApi(
             self.services,
             apps=lambda: list(self.moto.app_instances.copy()),
