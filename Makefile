@@ -9,7 +9,7 @@ BROWSER_STAMP := $(BROWSER_DIR)/node_modules/.installed
 CHECKOV := .checkov-venv/bin/checkov
 LOCALSTACK_TOOLS_STAMP := .localstack-tools-venv/.installed
 
-.PHONY: up down status test lint typecheck pytest browser checkov localstack-tools bench clean help
+.PHONY: up down status test lint typecheck pytest compile browser checkov localstack-tools bench clean help
 
 help:
 	@echo "make up     create .venv, install, start the stack on the embedded engine"
@@ -28,7 +28,15 @@ $(DEV_STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[dev]'
 	@touch $(STAMP) $@
 
-up: $(STAMP)
+# Byte-compile the project's own packages: pip compiles what it installs, but an editable
+# install leaves the sources alone, and where PYTHONDONTWRITEBYTECODE is set (CI images set
+# it) every engine, pod and CLI process would compile them again as it starts (0.2 s of each
+# engine's start). Incremental: only files changed since are compiled again; a stale file is
+# never used (Python checks each source's mtime).
+compile: $(STAMP)
+	@$(BIN)/python -m compileall -q -j 0 emulation nexuskit services tui
+
+up: $(STAMP) compile
 	$(BIN)/nexuskit up --local
 
 down: $(STAMP)
@@ -50,7 +58,7 @@ typecheck: $(DEV_STAMP)
 PYTEST_WORKERS ?= 2
 XDIST_ARGS := $(if $(filter-out 0,$(PYTEST_WORKERS)),-n $(PYTEST_WORKERS) --dist loadgroup --no-loadscope-reorder)
 
-pytest: $(DEV_STAMP)
+pytest: $(DEV_STAMP) compile
 	$(BIN)/python -m pytest $(XDIST_ARGS) $(PYTEST_ARGS)
 
 # Headless Chromium for tests/ui/test_browser.py: Debian's chromium (apt-get, as root) and
@@ -80,7 +88,7 @@ $(LOCALSTACK_TOOLS_STAMP): tests/localstack/setup.sh
 
 test: lint typecheck browser checkov localstack-tools pytest
 
-bench: $(DEV_STAMP)
+bench: $(DEV_STAMP) compile
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 clean:

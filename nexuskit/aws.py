@@ -1,25 +1,18 @@
 """boto3 clients pointed at an engine (or at AWS) with the standard configuration.
 
 Every :class:`AwsTarget` of a process shares one botocore data loader (:func:`shared_loader`):
-the service models (the JSON that describes each AWS API, up to a megabyte for EC2) are read
+the service models (the JSON that describes each AWS API, up to 4 MB for EC2) are read
 and parsed once per process, not once per target. Parsing them is most of what a client costs
-to make, so the loader also keeps each parsed model as ``marshal`` data under
-``$XDG_CACHE_HOME/nexuskit/botocore/`` (keyed by the botocore and Python versions and the
-model file's path, size and mtime), which loads about twice as fast as the JSON; a cache
-that cannot be read or written is skipped (``NEXUSKIT_MODEL_CACHE=0`` turns it off).
+to make, so the loader reads them through the engine's model cache on disk
+(:mod:`emulation.modelcache`, shared with the engine; ``NEXUSKIT_MODEL_CACHE=0`` turns it off).
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
-import marshal
 import os
-import sys
 import threading
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Any
 
 import boto3
@@ -28,56 +21,11 @@ import botocore.loaders
 import botocore.session
 from botocore.config import Config
 
+from emulation.modelcache import use_model_cache
+
 log = logging.getLogger(__name__)
 
 DEFAULT_ACCOUNT_ID = "123456789012"
-#: set to 0 to parse botocore's models from their JSON every time (no cache on disk)
-MODEL_CACHE_ENV = "NEXUSKIT_MODEL_CACHE"
-
-
-def model_cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    python = "py{}{}".format(*sys.version_info[:2])  # marshal's format is the interpreter's
-    return Path(base) / "nexuskit" / "botocore" / f"{botocore.__version__}-{python}"
-
-
-class _CachedJSONFileLoader(botocore.loaders.JSONFileLoader):  # type: ignore[misc]
-    """botocore's JSON model loader, with each parsed file kept as ``marshal`` data on disk."""
-
-    def __init__(self, cache_dir: Path) -> None:
-        self.cache_dir = cache_dir
-
-    def load_file(self, file_path: str) -> Any:
-        for ext in (".json", ".json.gz"):
-            full_path = file_path + ext
-            try:
-                stat = os.stat(full_path)
-            except OSError:
-                continue
-            key = f"{full_path}\0{stat.st_size}\0{stat.st_mtime_ns}".encode()
-            cached = self.cache_dir / (hashlib.sha256(key).hexdigest()[:32] + ".marshal")
-            try:
-                return marshal.loads(cached.read_bytes())
-            except (OSError, EOFError, ValueError, TypeError):
-                pass
-            data = super().load_file(file_path)
-            if data is not None:
-                self._store(cached, data)
-            return data
-        return None
-
-    def _store(self, path: Path, data: Any) -> None:
-        try:
-            # marshal takes plain dicts only; JSON's object order is kept (dicts are ordered)
-            payload = marshal.dumps(json.loads(json.dumps(data)))
-            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-            tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-            tmp.write_bytes(payload)
-            os.replace(tmp, path)
-        except (OSError, ValueError) as exc:
-            log.debug("botocore model cache: cannot write %s: %s", path, exc)
-
-
 _LOADER_LOCK = threading.Lock()
 _LOADER: list[Any] = []
 
@@ -87,9 +35,7 @@ def shared_loader() -> Any:
     with _LOADER_LOCK:
         if not _LOADER:
             loader = botocore.loaders.create_loader(os.environ.get("AWS_DATA_PATH"))
-            if os.environ.get(MODEL_CACHE_ENV, "1") != "0":
-                loader.file_loader = _CachedJSONFileLoader(model_cache_dir())
-            _LOADER.append(loader)
+            _LOADER.append(use_model_cache(loader))
         return _LOADER[0]
 
 

@@ -12,8 +12,9 @@ layer          may not import
 
 The core starts the engine and the runtime as processes (``python -m emulation``,
 ``python -m emulation.runtime``); in-process it may only use the packages' public
-interfaces, ``emulation.runtime`` and ``emulation.kind`` (what their ``__init__`` exports),
-never their modules.
+interfaces, ``emulation.runtime`` and ``emulation.kind`` (what their ``__init__`` exports)
+and ``emulation.modelcache`` (botocore's models parsed once per machine, for both), never
+their modules.
 
 The scan reads each module's syntax tree: ``import x``/``from x import y`` at any depth
 (inside functions too, where lazy imports hide) and ``importlib.import_module("x")`` with a
@@ -41,7 +42,7 @@ EXCEPTIONS: dict[str, tuple[str, ...]] = {
     "nexuskit/cli/tui.py": ("tui",),  # `nexuskit tui` starts the dashboard
 }
 #: what the core may import of the engine and the runtime
-EMULATION_PUBLIC = ("emulation.runtime", "emulation.kind")
+EMULATION_PUBLIC = ("emulation.runtime", "emulation.kind", "emulation.modelcache")
 
 
 def imports(path: Path, root: Path = ROOT) -> Iterator[tuple[int, str]]:
@@ -132,7 +133,7 @@ def test_the_scan_sees_lazy_and_relative_imports(tmp_path: Path) -> None:
     assert violations("nexuskit", tmp_path) == [
         "nexuskit/_layer_probe.py:3 imports tui (nexuskit may not import tui)",
         "nexuskit/_layer_probe.py:4 imports emulation.runtime.identity (the core may use only "
-        "emulation.runtime, emulation.kind of the engine and the runtime)",
+        "emulation.runtime, emulation.kind, emulation.modelcache of the engine and the runtime)",
         "nexuskit/_layer_probe.py:5 imports emulation.core.app (the core may use only "
-        "emulation.runtime, emulation.kind of the engine and the runtime)",
+        "emulation.runtime, emulation.kind, emulation.modelcache of the engine and the runtime)",
     ]

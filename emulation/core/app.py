@@ -88,7 +88,6 @@ WARM_SERVICES: tuple[str, ...] = (
     "eks",
     "awslambda",
     "apigatewayv2",
-    "apigateway",  # moto routes the v2 API paths (signing name apigateway) through it
     "glue",
 )
 
@@ -129,15 +128,10 @@ class EngineApp:
     """WSGI app: the nexuskit API under ``/_nexus/``, the extensions, then moto."""
 
     def __init__(self, settings: EngineSettings, extensions: Iterable[Extension] = ()) -> None:
-        from moto.moto_server.werkzeug_app import (
-            DomainDispatcherApplication,
-            create_backend_app,
-        )
-
         self.settings = settings
         self.extensions = sorted(extensions, key=lambda ext: ext.order)
         self.state_lock = StateLock()
-        self.moto = DomainDispatcherApplication(create_backend_app)
+        self.moto = moto_compat.dispatcher()
         self.store = StateStore(settings.state_dir) if settings.state_dir and settings.persist else None
         store = self.store
         if store is not None:

@@ -260,6 +260,38 @@ def test_dispatcher_keeps_its_apps() -> None:
     assert "sts" in dispatcher.app_instances
 
 
+def _signed_environ(method: str, path: str, service: str) -> dict[str, Any]:
+    from werkzeug.test import EnvironBuilder
+
+    auth = (
+        f"AWS4-HMAC-SHA256 Credential=AKIAEXAMPLE/20261205/us-west-2/{service}/aws4_request, "
+        "SignedHeaders=host;x-amz-date, Signature=00"
+    )
+    return EnvironBuilder(method=method, path=path, headers={"Authorization": auth}).get_environ()
+
+
+def test_api_gateway_v2_calls_are_served_without_the_rest_api_backend() -> None:
+    """v2 paths go to moto's apigatewayv2 app; the REST API's paths still go to apigateway's;
+    and the v2 app is one moto would route v2's paths to itself."""
+    from moto.apigatewayv2.urls import url_bases as v2_bases
+    from moto.apigatewayv2.urls import url_paths as v2_paths
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+
+    engine = routing.dispatcher()
+    v2 = engine.get_application(_signed_environ("GET", "/v2/apis", "apigateway"))
+    assert v2 is engine.app_instances["apigatewayv2"]
+    assert "apigateway" not in engine.app_instances
+    assert any(rule.rule.startswith("/v2/apis") for rule in v2.url_map.iter_rules())
+    rest = engine.get_application(_signed_environ("GET", "/restapis", "apigateway"))
+    assert rest is engine.app_instances["apigateway"] and rest is not v2
+    assert engine.get_application(_signed_environ("GET", "/", "sts")) is engine.app_instances["sts"]
+    plain = DomainDispatcherApplication(engine.create_app)
+    assert plain.get_backend_for_host("apigateway.us-west-2.amazonaws.com") == "apigateway"
+    assert "https?://apigateway\\.(.+)\\.amazonaws\\.com" in v2_bases and any(
+        "/v2/apis" in p for p in v2_paths
+    ), moved("apigatewayv2's URLs changed", "serving API Gateway v2 through its own app")
+
+
 def test_rest_routers_are_built_per_protocol() -> None:
     from moto.core.routing import get_service_router
 

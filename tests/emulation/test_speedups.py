@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 PROBE = """
 import json, sys
@@ -105,3 +107,35 @@ def test_lazy_instance_type_offerings_answer_as_moto_does() -> None:
     assert answers["patched"] == answers["plain"]
     assert answers["plain"]["t3"] and answers["plain"]["availability-zone"]
     assert answers["plain"]["m5"] and answers["plain"]["filtered"] and answers["plain"]["types"]
+
+
+_LOAD_STS = """
+from emulation.core.moto_compat import speedups
+speedups.install()
+from moto.core.utils import get_service_model
+print(get_service_model("sts").operation_names[0])
+"""
+
+
+def test_the_engine_reads_models_through_the_cache_on_disk(tmp_path: Path) -> None:
+    """moto's models come from the marshal cache once one run has parsed them; a broken
+    cache file is parsed again; NEXUSKIT_MODEL_CACHE=0 writes nothing."""
+    from emulation.modelcache import MODEL_CACHE_ENV
+
+    def run(cache_home: Path, **env: str) -> str:
+        return subprocess.run(
+            [sys.executable, "-c", _LOAD_STS],
+            env={**os.environ, "XDG_CACHE_HOME": str(cache_home), **env},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+
+    first = run(tmp_path / "on")
+    stored = list((tmp_path / "on").rglob("*.marshal"))
+    assert first and stored
+    for path in stored:
+        path.write_bytes(b"not marshal")
+    assert run(tmp_path / "on") == first
+    assert run(tmp_path / "off", **{MODEL_CACHE_ENV: "0"}) == first
+    assert not (tmp_path / "off").exists()

@@ -38,6 +38,7 @@ from emulation.core.moto_compat.kinesis import (
 )
 from emulation.core.moto_compat.pickling import backend_dicts, install_lambda_pickling
 from emulation.core.moto_compat.routing import (
+    dispatcher,
     ensure_backend_app,
     install_recorder,
     reset_moto_state,
@@ -56,6 +57,7 @@ __all__ = [
     "adopt_records",
     "backend_dicts",
     "current_table_version",
+    "dispatcher",
     "ensure_backend_app",
     "existing_backend",
     "existing_backends",

@@ -108,7 +108,9 @@ def _share_model_loader() -> Any:
     import moto.core.utils as moto_utils
     from moto.core.loaders import create_loader
 
-    shared = create_loader()
+    from emulation.modelcache import use_model_cache
+
+    shared = use_model_cache(create_loader())  # each model's JSON parsed once per machine
     original = shared.load_service_model
 
     def load_service_model(service_name: str, type_name: str, api_version: str | None = None) -> Any:
