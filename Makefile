@@ -56,10 +56,12 @@ typecheck: $(DEV_STAMP)
 # session stack stay on one worker (tests/conftest.py marks their xdist_group); the longest
 # modules start first, in collection order, hence --no-loadscope-reorder.
 PYTEST_WORKERS ?= 2
+# The run ends with its 25 slowest tests (where the suite's time goes); PYTEST_ARGS adds more.
+PYTEST_DURATIONS ?= --durations=25
 XDIST_ARGS := $(if $(filter-out 0,$(PYTEST_WORKERS)),-n $(PYTEST_WORKERS) --dist loadgroup --no-loadscope-reorder)
 
 pytest: $(DEV_STAMP) compile
-	$(BIN)/python -m pytest $(XDIST_ARGS) $(PYTEST_ARGS)
+	$(BIN)/python -m pytest $(XDIST_ARGS) $(PYTEST_DURATIONS) $(PYTEST_ARGS)
 
 # Headless Chromium for tests/ui/test_browser.py: Debian's chromium (apt-get, as root) and
 # playwright-core pinned in $(BROWSER_DIR)/package-lock.json. Runs once (stamp file); when
