@@ -68,7 +68,8 @@ async def wait_for(
         if value:
             return value
         await pilot.pause(0.1)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+    shown = "; ".join(notifications(pilot.app)) or "none"
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what} (notifications: {shown})")
 
 
 def notifications(app: NexusApp) -> list[str]:

@@ -56,6 +56,7 @@ async def test_promote_then_preview_a_vibranium_object(make_app, bronze_data) ->
             lambda: (
                 objects.row_count and "dataset:vibranium.insights" in {str(k.value) for k in objects.rows}
             ),
+            timeout=60,
             what="vibranium datasets",
         )
         objects.focus()

@@ -15,12 +15,16 @@ move all of a shard's records:
   (arriving now, numbered from 1), with one write per thousand records instead of one
   ``put_record`` (which lists every key) per record.
 
+Both work out of readers' sight (:func:`_out_of_sight`): new shards appear in
+``stream.shards`` complete, and a parent is never seen emptied.
+
 Shards whose records are a plain ``dict`` (made before the store was installed) keep
 moto's own behaviour.
 """
 
 from __future__ import annotations
 
+import copy
 import datetime
 import itertools
 from collections.abc import Callable, Mapping
@@ -155,6 +159,25 @@ def _is_store(records: Any) -> bool:
     return not isinstance(records, dict) and hasattr(records, "last_sequence")
 
 
+def _out_of_sight(stream: Any, parents: list[Any], change: Callable[[Any], None]) -> dict[str, Any]:
+    """Run moto's split or merge (``change``) where no reader sees it: on a shadow of the
+    stream whose shards are a copy, each parent there a stand-in without records (so moto
+    takes out, puts again or copies nothing). Returns the shards moto added; the caller
+    fills them, then shows them and closes the parents. Meanwhile other threads (a Firehose
+    worker, GetRecords, ListShards) see the stream as before: never a parent emptied or a
+    merged shard half-filled, which a reader would take for the end of the parent's records
+    or for records put to the merged shard."""
+    shards = stream.shards
+    shadow = copy.copy(stream)
+    shadow.shards = dict(shards)
+    for parent in parents:
+        stand_in = copy.copy(parent)
+        stand_in.records = {}
+        shadow.shards[parent.shard_id] = stand_in
+    change(shadow)
+    return {shard_id: shard for shard_id, shard in shadow.shards.items() if shard_id not in shards}
+
+
 def _patch_once() -> None:
     global _patched
     if _patched:
@@ -203,12 +226,11 @@ def _patch_once() -> None:
         if shard is None or not _is_store(shard.records):
             original_split(self, shard_to_split, new_starting_hash_key)
             return
-        kept = shard.records
-        shard.records = {}  # nothing for moto to take out and put again
-        try:
-            original_split(self, shard_to_split, new_starting_hash_key)
-        finally:
-            shard.records = kept
+        added = _out_of_sight(
+            self, [shard], lambda shadow: original_split(shadow, shard_to_split, new_starting_hash_key)
+        )
+        self.shards.update(added)
+        shard.is_open = False
 
     def merge_shards(self: Any, shard_to_merge: str, adjacent_shard_to_merge: str) -> None:
         first = self.shards.get(shard_to_merge)
@@ -216,16 +238,16 @@ def _patch_once() -> None:
         if first is None or second is None or not (_is_store(first.records) and _is_store(second.records)):
             original_merge(self, shard_to_merge, adjacent_shard_to_merge)
             return
-        kept = (first.records, second.records)
-        before = set(self.shards)
-        first.records, second.records = {}, {}  # moto copies nothing; done below
-        try:
-            original_merge(self, shard_to_merge, adjacent_shard_to_merge)
-        finally:
-            first.records, second.records = kept
-        for shard_id, shard in list(self.shards.items()):
-            if shard_id not in before and _is_store(shard.records):
-                shard.records.append_copies(itertools.chain(kept[0].values(), kept[1].values()))
+        added = _out_of_sight(
+            self,
+            [first, second],
+            lambda shadow: original_merge(shadow, shard_to_merge, adjacent_shard_to_merge),
+        )
+        for shard in added.values():
+            if _is_store(shard.records):
+                shard.records.append_copies(itertools.chain(first.records.values(), second.records.values()))
+        self.shards.update(added)
+        first.is_open = second.is_open = False
 
     Shard.__init__ = __init__  # type: ignore[method-assign]
     Shard.get_min_sequence_number = get_min_sequence_number  # type: ignore[method-assign]

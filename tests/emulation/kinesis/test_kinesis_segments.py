@@ -90,6 +90,60 @@ def test_a_split_parent_keeps_its_records_and_a_merge_copies_them(store: RecordS
     assert list(merged) == [1, 2, 3, 4, 5]
 
 
+def test_split_and_merge_happen_out_of_readers_sight(
+    store: RecordStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What another thread (a Firehose worker, GetRecords) sees while moto splits or merges:
+    the stream as before, never a parent emptied (a reader would take it for the end of the
+    parent's records) nor a merged shard without all its copies (a reader would deliver the
+    copies again); afterwards the new shards, complete, and the parents closed."""
+    from emulation.core.moto_compat import kinesis as seam
+
+    stream = _backend().create_stream("s", 1)
+    _put(stream, "shardId-000000000000", 10, "p")
+    seen: list[dict[str, tuple[int, bool]]] = []
+
+    def look() -> None:
+        seen.append({sid: (len(shard.records), shard.is_open) for sid, shard in stream.shards.items()})
+
+    make_log = seam._new_records
+    assert make_log is not None
+
+    def new_log() -> Any:  # moto is building a new shard: look at the stream now
+        look()
+        return make_log()
+
+    copy = ShardLog.append_copies
+
+    def append_copies(log: ShardLog, records: Any) -> None:  # the copies are going in
+        look()
+        copy(log, records)
+
+    monkeypatch.setattr(seam, "_new_records", new_log)
+    monkeypatch.setattr(ShardLog, "append_copies", append_copies)
+    stream.split_shard("shardId-000000000000", str(2**127))
+    assert seen and all(view == {"shardId-000000000000": (10, True)} for view in seen)
+    assert stream.shards["shardId-000000000000"].is_open is False
+    assert sorted(stream.shards) == [f"shardId-00000000000{i}" for i in range(3)]
+
+    _put(stream, "shardId-000000000001", 3, "x")
+    _put(stream, "shardId-000000000002", 2, "y")
+    seen.clear()
+    stream.merge_shards("shardId-000000000001", "shardId-000000000002")
+    before = {
+        "shardId-000000000000": (10, False),
+        "shardId-000000000001": (3, True),
+        "shardId-000000000002": (2, True),
+    }
+    assert len(seen) == 2 and all(view == before for view in seen)
+    merged = stream.shards["shardId-000000000003"]
+    assert len(merged.records) == 5 and merged.is_open
+    assert (
+        not stream.shards["shardId-000000000001"].is_open
+        and not stream.shards["shardId-000000000002"].is_open
+    )
+
+
 def test_records_are_not_tracked_by_moto(store: RecordStore) -> None:
     """moto's BaseModel keeps every instance it makes in a class list; records built for
     puts and read back from disk must not pile up there."""
