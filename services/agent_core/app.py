@@ -47,12 +47,10 @@ def create_app(settings: AgentSettings, auth: AuthSettings | None = None) -> Fas
             ", ".join(sorted(settings.mcp_urls())) or "none",
             f"on {settings.stream_name}" if state.consumer else "off",
         )
-        release = memory.release_after_start()  # the start's garbage back to the system
         try:
-            yield
+            with memory.released_after_start():  # the start's garbage back to the system
+                yield
         finally:
-            if release is not None:
-                release.cancel()
             boot.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await boot

@@ -5,7 +5,7 @@ C heap: glibc keeps freed pages of its arenas mapped, so the pod's RSS stays at 
 start-up peak. :func:`release_free_memory` collects Python's garbage and then asks glibc to
 return its free pages (``malloc_trim``; elsewhere it is a no-op); :func:`release_after_start`
 does it once, a few seconds after the app has started (after its first probes and
-background starts).
+background starts); :func:`released_after_start` wraps an app's running life in it.
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ import ctypes
 import ctypes.util
 import gc
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 log = logging.getLogger(__name__)
 #: seconds after the app's start: its background work (bootstrap, first probes) has run
@@ -51,3 +53,15 @@ def release_after_start(delay: float = AFTER_START_S) -> asyncio.TimerHandle | N
     except RuntimeError:
         return None
     return loop.call_later(delay, release_free_memory)
+
+
+@contextmanager
+def released_after_start(delay: float = AFTER_START_S) -> Iterator[None]:
+    """For an app's lifespan: :func:`release_after_start` as it starts serving, cancelled if
+    it stops first."""
+    handle = release_after_start(delay)
+    try:
+        yield
+    finally:
+        if handle is not None:
+            handle.cancel()

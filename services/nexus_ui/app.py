@@ -82,12 +82,10 @@ def create_app(settings: UiSettings) -> FastAPI:
             settings.agent_core_url or "-",
             ", ".join(settings.streams().values()) or "-",
         )
-        release = memory.release_after_start()  # the start's garbage back to the system
         try:
-            yield
+            with memory.released_after_start():  # the start's garbage back to the system
+                yield
         finally:
-            if release is not None:
-                release.cancel()
             try:
                 tap.stop()
             finally:

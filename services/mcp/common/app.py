@@ -272,12 +272,8 @@ def build_http_app(
         async with extra(), sdk.running():
             if sdk.app is not None:
                 await sdk.get()
-            release = memory.release_after_start()  # the start's garbage back to the system
-            try:
+            with memory.released_after_start():  # the start's garbage back to the system
                 yield
-            finally:
-                if release is not None:
-                    release.cancel()
 
     app = McpFront(sdk, Route("/health", health_route, methods=["GET"]), Router(lifespan=combined))
     hosts = HostPolicy.for_service(
