@@ -23,7 +23,9 @@ TOPIC = f"{PREFIX}-dissemination"
 
 
 class Partner:
-    """An HTTP endpoint: records every POST; answers 500 while ``failures[path]`` > 0."""
+    """An HTTP endpoint: records every POST; answers 500 while ``failures[path]`` > 0, or
+    ``failures["<path>#<insight id>"]`` for that insight's posts only (other tests' retries
+    to the same path never use them up)."""
 
     def __init__(self) -> None:
         self.received: list[tuple[str, dict[str, str], dict[str, Any]]] = []
@@ -36,10 +38,13 @@ class Partner:
 
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                partner.received.append((self.path, dict(self.headers), json.loads(body or b"{}")))
-                remaining = partner.failures.get(self.path, 0)
+                posted = json.loads(body or b"{}")
+                partner.received.append((self.path, dict(self.headers), posted))
+                key = f"{self.path}#{posted.get('insight_id')}"
+                key = key if key in partner.failures else self.path
+                remaining = partner.failures.get(key, 0)
                 if remaining:
-                    partner.failures[self.path] = remaining - 1
+                    partner.failures[key] = remaining - 1
                     self.send_response(500)
                 else:
                     self.send_response(200)
@@ -64,14 +69,14 @@ class Partner:
 @pytest.fixture(scope="module")
 def partner() -> Iterator[Partner]:
     server = Partner()
-    server.failures = {"/flaky": 2, "/down": 1_000_000}
+    server.failures = {"/down": 1_000_000}
     yield server
     server.close()
 
 
 @pytest.fixture(scope="module")
 def disseminator(engine: EngineProcess, log_dir: Path, partner: Partner) -> Iterator[ServiceProcess]:
-    """aws-mcp in write mode with three webhooks: steady, flaky (2 failures), down."""
+    """aws-mcp in write mode with three webhooks: steady, flaky (failing as a test says), down."""
     env = (
         aws_env(engine)
         | lake_env()
@@ -100,8 +105,12 @@ def subscribers(aws: Any, partner: Partner) -> dict[str, str]:
     return {"queue_url": queue_url, "topic": topic}
 
 
-def _disseminate(service: ServiceProcess) -> tuple[str, dict[str, Any]]:
-    insight_id = f"ins-{uuid.uuid4().hex[:10]}"
+def _insight_id() -> str:
+    return f"ins-{uuid.uuid4().hex[:10]}"
+
+
+def _disseminate(service: ServiceProcess, insight_id: str | None = None) -> tuple[str, dict[str, Any]]:
+    insight_id = insight_id or _insight_id()
     insight = {"insight_id": insight_id, "confidence": 0.93, "summary": "device dev-0042 overheating"}
     result = mcp_call(service.mcp_url, "disseminate", {"insight": insight})
     assert not result.is_error, error_text(result)
@@ -162,8 +171,9 @@ def test_failed_webhook_is_retried_with_backoff_until_delivered(
     disseminator: ServiceProcess, partner: Partner
 ) -> None:
     """A webhook failing twice is retried in the background and delivered on the third attempt."""
-    partner.failures["/flaky"] = 2
-    insight_id, _ = _disseminate(disseminator)
+    insight_id = _insight_id()
+    partner.failures[f"/flaky#{insight_id}"] = 2
+    _disseminate(disseminator, insight_id)
     record = wait_for(
         lambda: (r := _deliveries(disseminator, insight_id)["webhook:flaky"])["status"] == "delivered" and r,
         what="the flaky webhook delivered",
