@@ -24,8 +24,11 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip uv || $(BIN)/python -m pip install --quiet --upgrade pip
 
-# $(call install,SPECS): uv if it is there and succeeds, else pip
-install = { [ -x $(UV) ] && $(UV) pip install --quiet --python $(BIN)/python $(1); } || $(BIN)/pip install --quiet $(1)
+# $(call install,SPECS): uv if it is there and succeeds, else pip. uv byte-compiles what it
+# installs only when asked: where PYTHONDONTWRITEBYTECODE is set (CI images set it), every
+# engine, pod and CLI process would otherwise compile moto, botocore, FastAPI... again as it
+# starts (an engine's start to first answer: 0.65 s of CPU with compiled packages, 1.2 s without).
+install = { [ -x $(UV) ] && $(UV) pip install --quiet --compile-bytecode --python $(BIN)/python $(1); } || $(BIN)/pip install --quiet $(1)
 
 $(STAMP): pyproject.toml | $(BIN)/python
 	@$(call install,-e .)
