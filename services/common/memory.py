@@ -3,9 +3,9 @@
 A service's start (imports, settings, the app, its first AWS clients) leaves garbage in the
 C heap: glibc keeps freed pages of its arenas mapped, so the pod's RSS stays at its
 start-up peak. :func:`release_free_memory` collects Python's garbage and then asks glibc to
-return its free pages (``malloc_trim``; elsewhere it is a no-op); :func:`release_after_start`
-does it once, a few seconds after the app has started (after its first probes and
-background starts); :func:`released_after_start` wraps an app's running life in it.
+return its free pages (``malloc_trim``; elsewhere it is a no-op); :func:`released_after_start`,
+around an app's running life, does it once, a few seconds after the app has started (after
+its first probes and background starts).
 """
 
 from __future__ import annotations
@@ -43,23 +43,16 @@ def release_free_memory() -> None:
     _malloc_trim()
 
 
-def release_after_start(delay: float = AFTER_START_S) -> asyncio.TimerHandle | None:
-    """Schedule :func:`release_free_memory` ``delay`` seconds from now on the running loop
-    (once; a full collection of a service's heap takes tens of milliseconds, on the loop
-    rather than on a thread that would get a malloc arena of its own). Returns the handle,
-    or None without a running loop."""
-    try:
-        loop = asyncio.get_running_loop()
-    except RuntimeError:
-        return None
-    return loop.call_later(delay, release_free_memory)
-
-
 @contextmanager
 def released_after_start(delay: float = AFTER_START_S) -> Iterator[None]:
-    """For an app's lifespan: :func:`release_after_start` as it starts serving, cancelled if
-    it stops first."""
-    handle = release_after_start(delay)
+    """For an app's lifespan: :func:`release_free_memory` once, ``delay`` seconds after the
+    app starts serving, on its running loop (a full collection of a service's heap takes tens
+    of milliseconds, on the loop rather than on a thread that would get a malloc arena of its
+    own); cancelled if the app stops first. Without a running loop it does nothing."""
+    try:
+        handle: asyncio.TimerHandle | None = asyncio.get_running_loop().call_later(delay, release_free_memory)
+    except RuntimeError:
+        handle = None
     try:
         yield
     finally:

@@ -220,7 +220,7 @@ def build_http_app(
     wraps the app's own (which runs the MCP session manager): background workers start
     and stop there, once per process (the MCP server's lifespan runs once per stateless
     request); a few seconds after the start the process hands its free heap back
-    (:func:`services.common.memory.release_after_start`). ``auth`` defaults to the
+    (:func:`services.common.memory.released_after_start`). ``auth`` defaults to the
     ``NEXUS_AUTH*`` environment.
     """
     auth_settings = auth if auth is not None else AuthSettings()
