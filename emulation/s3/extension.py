@@ -12,18 +12,27 @@ context; moto's own check of them on object calls knows no context (a TLS-only p
 ``aws:SecureTransport`` condition denied every call), so it is replaced by that verdict
 (:func:`models.judge_bucket_policies_in_iam`).
 
+Conditional writes (an object PUT or POST - PutObject, CompleteMultipartUpload, CopyObject -
+with ``If-Match`` or ``If-None-Match``) go to moto one at a time: moto compares the ETag
+and then stores the object, and two writers naming the same version must not both pass
+the comparison before either stores (S3 lets exactly one of them succeed, the other gets
+412 PreconditionFailed). Writers that rely on it: claims and leases kept in S3, such as
+the dissemination ledger's retry claims.
+
 Every other S3 call is moto's (object traffic never stops here: only bucket-level requests
-with one of these sub-resources in the query are looked at).
+with one of these sub-resources in the query, and conditional writes, are looked at).
 """
 
 from __future__ import annotations
 
 import io
+import threading
 import uuid
 from typing import TYPE_CHECKING
 
 from werkzeug.wrappers import Response
 
+from emulation.core import cors
 from emulation.core.exceptions import TooManyBuckets
 from emulation.core.extension import Extension
 from emulation.core.request import AwsRequest
@@ -45,6 +54,16 @@ def _subresource(query_string: str) -> str | None:
     return found[0] if len(found) == 1 else None
 
 
+def _conditional(request: AwsRequest) -> bool:
+    """An object write carrying If-Match or If-None-Match."""
+    if request.signing_service not in {None, "s3"}:
+        return False
+    if "if-match" not in request.headers and "if-none-match" not in request.headers:
+        return False
+    bucket, key = s3_bucket_and_key(request)
+    return bucket is not None and key is not None
+
+
 def _invalid_argument(message: str, name: str, value: str) -> Response:
     request_id = uuid.uuid4().hex.upper()[:16]
     body = (
@@ -62,6 +81,7 @@ class S3Extension(Extension):
 
     def __init__(self) -> None:
         self.engine: EngineApp | None = None
+        self._conditional_writes = threading.Lock()
 
     def start(self, engine: EngineApp) -> None:
         self.engine = engine
@@ -69,6 +89,8 @@ class S3Extension(Extension):
         listing.install()
 
     def handle(self, request: AwsRequest) -> Response | None:
+        if request.method in {"PUT", "POST"} and _conditional(request):
+            return self._conditional_write(request)
         if request.method == "PUT" and not request.query_string:
             return self._over_bucket_quota(request)
         if not request.query_string or request.method not in {"GET", "PUT"}:
@@ -102,6 +124,17 @@ class S3Extension(Extension):
             return None
         refusal = TooManyBuckets("You have attempted to create more buckets than allowed")
         return refusal.response(request.method)
+
+    def _conditional_write(self, request: AwsRequest) -> Response | None:
+        """moto compares and stores under one lock (see the module's docstring)."""
+        if self.engine is None:
+            return None
+        request.environ["wsgi.input"] = io.BytesIO(request.body)
+        answer = self.engine.call_moto(request.environ, holding=self._conditional_writes)
+        with self.engine.state_lock.shared():
+            for name, value in cors.actual_headers(request):
+                answer.headers[name] = value
+        return answer
 
     def _moto(self, request: AwsRequest) -> Response:
         assert self.engine is not None

@@ -198,3 +198,50 @@ def test_undeliverable_webhook_is_parked_not_dropped(disseminator: ServiceProces
     redelivered = mcp_call(disseminator.mcp_url, "dissemination_redeliver", {"delivery_id": record["id"]})
     assert redelivered.structured_content["redelivered"][0]["status"] == "delivered"
     partner.failures["/down"] = 1_000_000
+
+
+def test_a_retry_read_by_two_replicas_is_sent_by_one(
+    engine: EngineProcess, partner: Partner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two aws-mcp replicas' retry workers read the same due delivery; the one that acts
+    second holds a stale version, its claim is refused, and the webhook gets one post."""
+    from services.mcp.aws_mcp.dissemination import RETRYING, Delivery, DeliveryLedger, Disseminator
+    from services.mcp.aws_mcp.settings import AwsMcpSettings
+    from services.mcp.common import aws as pod_aws
+
+    bucket = f"{PREFIX}-claims-{uuid.uuid4().hex[:8]}"  # a ledger no running service works on
+    for name, value in aws_env(engine).items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr(pod_aws, "_clients", {})  # this test's clients, gone after it
+    pod_aws.client("s3").create_bucket(
+        Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "us-west-2"}
+    )
+    settings = AwsMcpSettings(
+        vibranium_bucket=bucket, webhooks=partner.url("/replicas"), backoff_seconds=0.1, max_attempts=4
+    )
+    first, second = Disseminator(settings), Disseminator(settings)
+    insight_id = _insight_id()
+    target = f"webhook:{partner.url('/replicas')}"
+    ledger = DeliveryLedger(bucket)
+    due = Delivery(
+        id=f"dlv-{uuid.uuid4().hex[:20]}",
+        insight_id=insight_id,
+        target=target,
+        kind="webhook",
+        payload={"insight_id": insight_id},
+        status=RETRYING,
+        attempts=1,
+        next_attempt_at=1.0,  # long due
+    )
+    ledger.save(due)
+    read_by_second = ledger.by_marker_versioned("pending")  # the second replica reads it ...
+    first.retry_due()  # ... the first sends it meanwhile ...
+    monkeypatch.setattr(
+        DeliveryLedger, "by_marker_versioned", lambda self, marker, limit=1000: read_by_second
+    )
+    second.retry_due()  # ... then the second goes on with what it read
+    assert len([b for b in partner.posts("/replicas") if b["insight_id"] == insight_id]) == 1
+    record = ledger.load(due.key)
+    assert record is not None and (record.status, record.attempts) == ("delivered", 2)
+    first.close()
+    second.close()

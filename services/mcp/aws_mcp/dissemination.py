@@ -19,6 +19,13 @@ exponential backoff (``DISSEMINATION_BACKOFF_SECONDS`` doubling up to
 ``DISSEMINATION_BACKOFF_MAX_SECONDS``) until ``DISSEMINATION_MAX_ATTEMPTS``, then parked.
 Pending markers survive a restart of aws-mcp: the worker resumes them when it starts.
 Parked deliveries keep their payload and are sent again by ``dissemination_redeliver``.
+
+Every replica of aws-mcp runs a retry worker over the same ledger. A worker claims a due
+delivery before sending it: it writes the record back with its next attempt moved past
+the time the attempt can take, on the condition that the record is still the version it
+read (S3's ``If-Match``). Of two workers that read the same version one claim succeeds;
+the other gets ``412 PreconditionFailed`` and leaves the delivery to the first, so a
+retry is sent once and its attempt is counted in one record.
 """
 
 from __future__ import annotations
@@ -97,20 +104,27 @@ class DeliveryLedger:
     def __init__(self, bucket: str) -> None:
         self.bucket = bucket
 
-    def _put(self, key: str, document: dict[str, Any]) -> None:
+    def _put(self, key: str, document: dict[str, Any], if_match: str | None = None) -> None:
         body = json.dumps(document, indent=1, sort_keys=True, default=str).encode()
-        aws.client("s3").put_object(Bucket=self.bucket, Key=key, Body=body, ContentType="application/json")
+        condition = {"IfMatch": if_match} if if_match else {}
+        aws.client("s3").put_object(
+            Bucket=self.bucket, Key=key, Body=body, ContentType="application/json", **condition
+        )
 
     def _get(self, key: str) -> dict[str, Any] | None:
+        found = self._get_versioned(key)
+        return found[0] if found else None
+
+    def _get_versioned(self, key: str) -> tuple[dict[str, Any], str] | None:
+        """The document and its ETag (the version a conditional write names), None when absent."""
         try:
-            data: dict[str, Any] = json.loads(
-                aws.client("s3").get_object(Bucket=self.bucket, Key=key)["Body"].read()
-            )
+            answer = aws.client("s3").get_object(Bucket=self.bucket, Key=key)
+            data: dict[str, Any] = json.loads(answer["Body"].read())
         except ClientError as exc:
             if aws.error_code(exc) in {"NoSuchKey", "404"}:
                 return None
             raise
-        return data
+        return data, str(answer["ETag"])
 
     def _delete(self, key: str) -> None:
         aws.client("s3").delete_object(Bucket=self.bucket, Key=key)
@@ -143,18 +157,40 @@ class DeliveryLedger:
             self._delete(pending)
             self._delete(parked)
 
+    def claim(self, delivery: Delivery, version: str, until: float) -> bool:
+        """Take a due delivery for one attempt: its record rewritten with the next attempt at
+        ``until``, on the condition that it is still ``version`` (its ETag when read). False
+        when another worker changed it first (it claimed or settled the delivery)."""
+        delivery.next_attempt_at = until
+        delivery.updated_at = _now_iso()
+        try:
+            self._put(delivery.key, asdict(delivery), if_match=version)
+        except ClientError as exc:
+            if aws.error_code(exc) in {"PreconditionFailed", "412", "ConditionalRequestConflict", "409"}:
+                return False
+            raise
+        return True
+
     def load(self, key: str) -> Delivery | None:
-        data = self._get(key)
-        return Delivery(**data) if data else None
+        found = self.load_versioned(key)
+        return found[0] if found else None
+
+    def load_versioned(self, key: str) -> tuple[Delivery, str] | None:
+        found = self._get_versioned(key)
+        return (Delivery(**found[0]), found[1]) if found else None
 
     def find(self, insight_id: str, target: str) -> Delivery | None:
         return self.load(Delivery(delivery_id(insight_id, target), insight_id, target, "", {}).key)
 
     def by_marker(self, marker: str, limit: int = 1000) -> list[Delivery]:
+        return [delivery for delivery, _ in self.by_marker_versioned(marker, limit)]
+
+    def by_marker_versioned(self, marker: str, limit: int = 1000) -> list[tuple[Delivery, str]]:
+        """The records a marker points at, each with the version (ETag) that was read."""
         found = []
         for key in self._keys(f"{ROOT}/{marker}/", limit):
             pointer = self._get(key)
-            record = self.load(str(pointer["record"])) if pointer else None
+            record = self.load_versioned(str(pointer["record"])) if pointer else None
             if record is not None:
                 found.append(record)
         return found
@@ -253,7 +289,7 @@ class Disseminator:
                 # recorded before the first attempt, due only after it could have finished,
                 # so the retry worker never sends it at the same time as this call
                 delivery.status = RETRYING
-                delivery.next_attempt_at = time.time() + self.settings.webhook_timeout_seconds + 5
+                delivery.next_attempt_at = self._attempt_deadline()
                 ledger.save(delivery)
                 self.attempt(delivery, ledger)
                 deliveries.append(delivery)
@@ -271,6 +307,10 @@ class Disseminator:
         }
 
     # -- one attempt --------------------------------------------------------------------------
+    def _attempt_deadline(self) -> float:
+        """When an attempt starting now has surely finished (its HTTP timeout and a margin)."""
+        return time.time() + self.settings.webhook_timeout_seconds + 5
+
     def attempt(self, delivery: Delivery, ledger: DeliveryLedger) -> None:
         """Send once; record the outcome, the next retry time or the parking."""
         delivery.attempts += 1
@@ -360,12 +400,15 @@ class Disseminator:
         ledger = self.ledger
         next_due = float("inf")
         now = time.time()
-        for delivery in ledger.by_marker("pending"):
+        for delivery, version in ledger.by_marker_versioned("pending"):
             if delivery.status != RETRYING:
                 ledger.save(delivery)  # a stale marker: settle it
                 continue
             due = delivery.next_attempt_at or now
             if due <= now:
+                # as disseminate does: due again only after this attempt could have finished
+                if not ledger.claim(delivery, version, self._attempt_deadline()):
+                    continue  # another replica's worker took it
                 self.attempt(delivery, ledger)
                 if delivery.status == RETRYING and delivery.next_attempt_at:
                     next_due = min(next_due, delivery.next_attempt_at - time.time())
