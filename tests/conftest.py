@@ -31,15 +31,22 @@ def _module_of(item: pytest.Item) -> str:
     return item.nodeid.split("::", 1)[0]
 
 
-def _shared_fixtures(item: pytest.Item) -> set[str]:
-    """The session- and package-scoped fixtures of this suite (not of plugins) the test uses."""
-    found: set[str] = set()
+def _shared_fixture_defs(
+    item: pytest.Item, scopes: tuple[str, ...] = ("session", "package")
+) -> dict[str, Any]:
+    """The session- and package-scoped fixtures of this suite (not of plugins) the test uses,
+    by ``baseid::name``."""
+    found: dict[str, Any] = {}
     info = getattr(item, "_fixtureinfo", None)  # pytest's own record of the test's fixtures
     for name, defs in (info.name2fixturedefs if info else {}).items():
         fixturedef = defs[-1]
-        if fixturedef.scope in ("session", "package") and fixturedef.baseid.startswith("tests"):
-            found.add(f"{fixturedef.baseid}::{name}")
+        if fixturedef.scope in scopes and fixturedef.baseid.startswith("tests"):
+            found[f"{fixturedef.baseid}::{name}"] = fixturedef
     return found
+
+
+def _shared_fixtures(item: pytest.Item) -> set[str]:
+    return set(_shared_fixture_defs(item))
 
 
 def worker_groups(items: list[pytest.Item]) -> dict[str, str]:
@@ -64,6 +71,10 @@ def worker_groups(items: list[pytest.Item]) -> dict[str, str]:
     return {_module_of(item): root(_module_of(item)) for item in items}
 
 
+#: a worker's :func:`worker_groups`, for :func:`pytest_runtest_teardown`
+_GROUPS = pytest.StashKey[dict[str, str]]()
+
+
 def _groups_file(run_id: str) -> Path:
     """Where the workers leave :func:`worker_groups` for the controller's scheduler."""
     return Path(tempfile.gettempdir()) / f"nexuskit-xdist-groups-{run_id}.json"
@@ -86,11 +97,35 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         groups = worker_groups(items)
         first = {groups[m] for m in RUN_FIRST if m in groups}
         items.sort(key=lambda item: groups[_module_of(item)] not in first)  # stable: keeps the rest
+        config.stash[_GROUPS] = groups
         path = _groups_file(workerinput["testrunuid"])
         part = path.with_name(f"{path.name}.{workerinput['workerid']}")
         part.write_text(json.dumps(groups))
         part.replace(path)  # every worker writes the same groups; none is ever half-written
     yield
+
+
+@pytest.hookimpl(wrapper=True, trylast=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    """In an xdist worker, at the end of a group: stop the session fixtures (stacks, engines,
+    pods) only that group uses, instead of leaving them running until the worker's last test.
+
+    Every module that uses a session fixture is in its group (:func:`worker_groups`) and a
+    group runs whole on one worker, so once the next test is of another group no later test
+    of this worker uses them. An idle stack still polls and probes (its consumers, probes,
+    leases: about a tenth of a core), and the suite is CPU-bound. Were one needed again,
+    pytest would start it again (a finished fixture has no cached value)."""
+    result = yield
+    groups = item.config.stash.get(_GROUPS, None)
+    if groups is None or nextitem is None:
+        return result  # not an xdist worker, or the session's end tears everything down
+    if groups.get(_module_of(item)) == groups.get(_module_of(nextitem)):
+        return result
+    still_used = _shared_fixture_defs(nextitem, ("session",))
+    for key, fixturedef in reversed(_shared_fixture_defs(item, ("session",)).items()):
+        if key not in still_used:
+            fixturedef.finish(item._request)  # type: ignore[attr-defined]
+    return result
 
 
 if importlib.util.find_spec("xdist") is not None:

@@ -184,6 +184,13 @@ class AgentSettings(BaseSettings):
     consumer_idle_poll_seconds: float = Field(
         default=0.3, gt=0, validation_alias=_env("AGENT_CONSUMER_IDLE_POLL", "consumer_idle_poll_seconds")
     )
+    # an idle shard is read less and less often, down to once a second (the Kinesis Client
+    # Library's idleTimeBetweenReadsInMillis); records bring the shorter wait back
+    consumer_idle_poll_max_seconds: float = Field(
+        default=1.0,
+        gt=0,
+        validation_alias=_env("AGENT_CONSUMER_IDLE_POLL_MAX", "consumer_idle_poll_max_seconds"),
+    )
     consumer_lease_seconds: float = Field(
         default=10.0, ge=1, validation_alias=_env("AGENT_CONSUMER_LEASE_SECONDS", "consumer_lease_seconds")
     )

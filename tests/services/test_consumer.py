@@ -222,3 +222,30 @@ def test_restart_neither_reprocesses_nor_skips(consumer_stack: ConsumerStack, aw
             "Versions", []
         )
         assert len(versions) == 1, f"{event['id']} was written {len(versions)} times"
+
+
+@pytest.mark.parametrize(
+    ("idle_poll", "idle_poll_max", "waits"),
+    [
+        (0.3, 1.0, [0.3, 0.3, 0.6, 1.0, 1.0]),  # the defaults: KCL's one read a second when idle
+        (0.1, 1.0, [0.1, 0.1, 0.2, 0.4, 0.8, 1.0]),
+        (0.5, 0.2, [0.5, 0.5, 0.5]),  # a cap below the poll: the poll
+    ],
+)
+def test_an_idle_shard_is_read_less_often_until_records_come(
+    idle_poll: float, idle_poll_max: float, waits: list[float]
+) -> None:
+    """The wait before the next read of a caught-up shard: the idle poll after a read that
+    brought records, then doubling with each empty read in a row, up to the cap."""
+    from types import SimpleNamespace
+
+    from services.agent_core.consumer.consumer import StreamConsumer
+    from services.agent_core.settings import AgentSettings
+
+    settings = AgentSettings(
+        consumer_idle_poll_seconds=idle_poll, consumer_idle_poll_max_seconds=idle_poll_max
+    )
+    consumer = SimpleNamespace(settings=settings)
+    got = [StreamConsumer._idle_wait(consumer, empty_reads) for empty_reads in range(len(waits))]  # type: ignore[arg-type]
+    assert got == pytest.approx(waits)
+    assert StreamConsumer._idle_wait(consumer, 10_000) == pytest.approx(max(idle_poll, idle_poll_max))  # type: ignore[arg-type]

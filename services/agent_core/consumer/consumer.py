@@ -268,6 +268,7 @@ class StreamConsumer:
         shard_id = reader.shard_id
         label = short_shard(shard_id)
         iterator: str | None = None
+        empty_reads = 0  # in a row: each doubles the wait before the next read, up to the cap
         while not reader.stop.is_set() and not self._stop.is_set():
             try:
                 if iterator is None:
@@ -308,8 +309,16 @@ class StreamConsumer:
             if iterator is None:
                 await asyncio.to_thread(self.leases.checkpoint, shard_id, SHARD_END)
                 return
+            empty_reads = 0 if records else empty_reads + 1
             if not records or not answer.get("MillisBehindLatest"):
-                await self._pause(reader, self.settings.consumer_idle_poll_seconds)
+                await self._pause(reader, self._idle_wait(empty_reads))
+
+    def _idle_wait(self, empty_reads: int) -> float:
+        """Seconds before the next read of a caught-up shard: the idle poll after records,
+        doubling with each empty read in a row up to ``consumer_idle_poll_max_seconds``."""
+        base = self.settings.consumer_idle_poll_seconds
+        cap = max(base, self.settings.consumer_idle_poll_max_seconds)
+        return float(min(cap, base * 2 ** max(0, min(empty_reads - 1, 16))))
 
     async def _pause(self, reader: _Reader, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):

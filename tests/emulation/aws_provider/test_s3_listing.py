@@ -44,7 +44,7 @@ def backend() -> Iterator[Any]:
         "c//d",
         "z",
     ]
-    names += [f"2026/{rng.randrange(4):02d}/{rng.randrange(30):02d}/obj-{n:03d}" for n in range(120)]
+    names += [f"2026/{rng.randrange(4):02d}/{rng.randrange(30):02d}/obj-{n:03d}" for n in range(48)]
     for bucket in ("plain-bucket", "versioned-bucket"):
         backend.create_bucket(bucket, "us-west-2")
     backend.put_bucket_versioning("versioned-bucket", "Enabled")
