@@ -127,3 +127,39 @@ def test_discovery_gets_the_api_token_never_the_service_token(
     verifier = CallerAuth(settings).verifier()
     assert verifier.issuer == "https://issuer.example"
     assert key_source.authorizations == ["Bearer api-audience-token"]
+
+
+def test_health_checks_the_dependencies_once_for_many_anonymous_callers(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Forty anonymous ``GET /health`` in a row make one check of the service's dependencies
+    (an S3 call in aws-mcp), not forty; once the report is older than the cache, the next
+    caller gets a fresh check."""
+    import asyncio
+    import time
+
+    from services.mcp.common import app as mcp_app
+    from services.mcp.custom_mcp.settings import CustomMcpSettings
+
+    checks: list[float] = []
+
+    async def health() -> dict[str, Any]:
+        checks.append(time.monotonic())
+        return {"status": "ok"}
+
+    def no_server() -> Any:
+        raise AssertionError("GET /health must not build the MCP server")
+
+    monkeypatch.setattr(mcp_app, "HEALTH_CACHE_SECONDS", 0.5)
+    app = mcp_app.build_http_app(no_server, CustomMcpSettings(), health, auth=AuthSettings(mode="off"))
+
+    async def probe(times: int) -> list[int]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
+            return [(await client.get("/health")).status_code for _ in range(times)]
+
+    assert asyncio.run(probe(40)) == [200] * 40
+    assert len(checks) == 1
+    time.sleep(0.6)
+    assert asyncio.run(probe(3)) == [200] * 3
+    assert len(checks) == 2

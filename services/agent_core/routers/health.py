@@ -29,7 +29,7 @@ from services.agent_core.state import AgentState, state_of
 
 router = APIRouter(tags=["health"])
 State = Annotated[AgentState, Depends(state_of)]
-CACHE_SECONDS = 2.0
+CACHE_SECONDS = 5.0  # probes every 2 s share one round of checks (AWS and each MCP service)
 
 
 async def _aws(state: AgentState) -> dict[str, Any]:

@@ -29,6 +29,7 @@ import argparse
 import importlib
 import logging
 import os
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -62,6 +63,12 @@ log = logging.getLogger(__name__)
 
 HealthFn = Callable[[], Awaitable[dict[str, Any]]]
 S = TypeVar("S", bound="McpServiceSettings")
+
+#: a health report is reused this long: readiness probes (every 2 s), agent-core's own
+#: readiness (which asks every MCP service) and anonymous callers of ``GET /health`` share
+#: one check of the service's dependencies (an S3 or DynamoDB call, the cluster's API)
+#: instead of each making one
+HEALTH_CACHE_SECONDS = 5.0
 
 
 class McpServiceSettings(BaseSettings):
@@ -226,13 +233,18 @@ def build_http_app(
     auth_settings = auth if auth is not None else AuthSettings()
     callers = CallerAuth(auth_settings)
     last_status: str | None = None
+    last_report: tuple[float, dict[str, Any]] | None = None
 
     async def health_route(request: Request) -> JSONResponse:
-        nonlocal last_status
-        try:
-            report = await health()
-        except Exception as exc:  # a health check that crashes is a failing check, not a 500
-            report = {"status": "failing", "error": f"{type(exc).__name__}: {exc}"}
+        nonlocal last_status, last_report
+        if last_report is not None and time.monotonic() - last_report[0] < HEALTH_CACHE_SECONDS:
+            report = last_report[1]
+        else:
+            try:
+                report = await health()
+            except Exception as exc:  # a health check that crashes is a failing check, not a 500
+                report = {"status": "failing", "error": f"{type(exc).__name__}: {exc}"}
+            last_report = (time.monotonic(), report)
         status = str(report.get("status", "failing"))
         if status != last_status:
             level = logging.INFO if status == "ok" else logging.WARNING
