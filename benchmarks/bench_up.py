@@ -4,9 +4,11 @@ Prints figures (no assertions). Targets on the 2-core reference machine: cold up
 start to every AWS resource provisioned) <= 2 s, engine RSS <= 200 MB (a LocalStack
 container takes 15-90 s and about 1 GB). `up` then also starts the control plane and waits
 until every Deployment is ready; that time is printed separately, and so is the RSS of the
-whole stack (engine, runtime daemon and every pod; target <= 600 MB).
+whole stack (engine, runtime daemon and every pod; target <= 600 MB) and the CPU the whole
+stack uses while nobody uses it (probes, consumers polling the stream, leases; percent of
+one core over ``--idle-seconds``).
 
-    .venv/bin/python benchmarks/bench_up.py [--runs 3]
+    .venv/bin/python benchmarks/bench_up.py [--runs 3] [--idle-seconds 20]
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import psutil
@@ -35,7 +38,7 @@ def cli(*args: str) -> tuple[float, subprocess.CompletedProcess[str]]:
     return time.perf_counter() - started, result
 
 
-def one_run(workdir: Path) -> dict[str, float]:
+def one_run(workdir: Path, idle_seconds: float) -> dict[str, float]:
     port = free_stack_port()
     args = ["--port", str(port), "--state-dir", str(workdir)]
     command_start = time.time()
@@ -47,7 +50,11 @@ def one_run(workdir: Path) -> dict[str, float]:
     settings = KitSettings(port=port, state_dir=workdir)
     pid = EmbeddedEngine(settings).pid()
     rss_mb = psutil.Process(pid).memory_info().rss / 2**20 if pid else float("nan")
-    stack_mb = stack_rss_mb(settings, pid)
+    stack = stack_processes(settings, pid)
+    stack_mb = sum(_safe(lambda p: p.memory_info().rss, p) for p in stack) / 2**20
+    cpu_before = sum(_safe(_cpu_seconds, p) for p in stack)
+    time.sleep(idle_seconds)
+    idle_cpu_pct = 100 * (sum(_safe(_cpu_seconds, p) for p in stack) - cpu_before) / idle_seconds
     status_lib = []
     for _ in range(5):
         started = time.perf_counter()
@@ -69,35 +76,48 @@ def one_run(workdir: Path) -> dict[str, float]:
         "restart_up_s": restart_up,
         "engine_rss_mb": rss_mb,
         "stack_rss_mb": stack_mb,
+        "stack_idle_cpu_pct": idle_cpu_pct,
         "status_lib_ms": statistics.median(status_lib) * 1000,
         "status_cli_s": status_cli,
     }
 
 
-def stack_rss_mb(settings: KitSettings, engine_pid: int | None) -> float:
-    """RSS of the engine, the runtime daemon and every pod process it runs."""
+def stack_processes(settings: KitSettings, engine_pid: int | None) -> list[psutil.Process]:
+    """The engine, the runtime daemon and every pod process it runs."""
     from nexuskit.controlplane.daemon import RuntimeDaemon
 
-    pids = [p for p in (engine_pid, RuntimeDaemon(settings).pid()) if p]
-    total = 0
-    for pid in pids:
+    found: list[psutil.Process] = []
+    for pid in (p for p in (engine_pid, RuntimeDaemon(settings).pid()) if p):
         try:
             proc = psutil.Process(pid)
-            procs = [proc] if pid == engine_pid else [proc, *proc.children(recursive=True)]
-            total += sum(p.memory_info().rss for p in procs)
+            found += [proc] if pid == engine_pid else [proc, *proc.children(recursive=True)]
         except psutil.NoSuchProcess:
             continue
-    return total / 2**20
+    return found
+
+
+def _cpu_seconds(proc: psutil.Process) -> float:
+    times = proc.cpu_times()
+    return float(times.user + times.system)
+
+
+def _safe(measure: Callable[[psutil.Process], float], proc: psutil.Process) -> float:
+    """A figure of a process, 0 once it is gone."""
+    try:
+        return measure(proc)
+    except psutil.NoSuchProcess:
+        return 0.0
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--idle-seconds", type=float, default=20.0, help="how long the idle CPU is measured")
     args = parser.parse_args()
     runs = []
     for i in range(args.runs):
         with tempfile.TemporaryDirectory(prefix="nexus-bench-up-") as tmp:
-            runs.append(one_run(Path(tmp)))
+            runs.append(one_run(Path(tmp), args.idle_seconds))
         print(f"run {i + 1}: " + ", ".join(f"{k}={v:.3f}" for k, v in runs[-1].items()))
     print()
     print(f"{'figure':22} {'median':>10} {'min':>10} {'max':>10}")
@@ -117,6 +137,8 @@ def main() -> None:
         f"stack RSS {stack:.0f} MB (engine + runtime + pods; target <= 600 MB): "
         f"{'PASS' if stack <= 600 else 'MISS'}"
     )
+    idle = statistics.median(r["stack_idle_cpu_pct"] for r in runs)
+    print(f"idle stack CPU {idle:.1f} % of one core (engine + runtime + pods, nobody using them)")
 
 
 if __name__ == "__main__":
