@@ -18,8 +18,9 @@ from nexuskit.aws import AwsTarget
 from nexuskit.params import TIERS, StackSpec
 from nexuskit.provision.context import ProvisionContext, aws_call
 from nexuskit.provision.resources import CREATED, EXISTS, UPDATED, ResourceState
-from services.medallion.lib.catalog import GlueCatalog, bronze_table_input, database_name, table_input
+from services.medallion.lib.catalog import GlueCatalog, bronze_table_input, table_input
 from services.medallion.lib.datasets import LakeConfig
+from services.medallion.lib.names import database_name
 from services.medallion.lib.schemas import FIXED_SCHEMAS, SYSTEM_SCHEMAS
 
 DATABASE_TYPE = "glue.database"

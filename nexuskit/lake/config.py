@@ -21,7 +21,6 @@ from nexuskit.params import repo_root
 from services.medallion.lib.commit import latest_manifest
 from services.medallion.lib.datasets import LakeConfig, LakeConfigError, load_folder
 from services.medallion.lib.evolution import SchemaChangeError, compare
-from services.medallion.lib.silver import JOB as SILVER_JOB
 
 if TYPE_CHECKING:
     from nexuskit.lake.access import Lake
@@ -85,6 +84,8 @@ def describe_datasets(lake: Lake) -> dict[str, Any]:
     registry: dict[str, Any] = {}
     readable = lake.can("silver", "read")
     if readable:
+        from services.medallion.lib.silver import JOB as SILVER_JOB  # the jobs' library: pyarrow
+
         latest = latest_manifest(lake.store, lake.bucket("silver"), SILVER_JOB)
         registry = dict((latest or {}).get("schemas") or {})
     datasets = []

@@ -32,18 +32,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pyarrow
-
 from nexuskit.lake.errors import JobError
 from nexuskit.params import TIERS, StackSpec
 from nexuskit.provision.context import ProvisionContext, aws_call, error_code, tag_list
 from nexuskit.provision.policies import StackArns
 from nexuskit.provision.resources import CREATED, EXISTS, UPDATED, ResourceState
 from services.medallion.lib import VERSION
-from services.medallion.lib.catalog import database_name
 from services.medallion.lib.datasets import LakeConfig
-from services.medallion.lib.insights import DEFAULT_THRESHOLD
-from services.medallion.lib.job import RESULT_PREFIX
+from services.medallion.lib.names import DEFAULT_THRESHOLD, database_name
 
 ROLE_TYPE = "iam.role"
 JOB_TYPE = "glue.job"
@@ -238,6 +234,11 @@ def ensure_job_role(ctx: ProvisionContext) -> list[ResourceState]:
 
 
 # -- code ------------------------------------------------------------------------------------------
+def _pyarrow_version() -> str:
+    """The pyarrow the jobs get on Glue: this one's version (read without importing it)."""
+    return importlib.metadata.version("pyarrow")
+
+
 def build_wheel() -> bytes:
     """``services.medallion.lib`` as a pure-Python wheel (deterministic bytes)."""
     files: dict[str, bytes] = {
@@ -339,7 +340,7 @@ def default_arguments(
     return {
         **extra,
         "--extra-py-files": f"s3://{bucket}/medallion/{WHEEL_NAME}",
-        "--additional-python-modules": f"pyarrow=={pyarrow.__version__}",
+        "--additional-python-modules": f"pyarrow=={_pyarrow_version()}",
         "--bronze_bucket": spec.bucket("bronze"),
         "--silver_bucket": spec.bucket("silver"),
         "--gold_bucket": spec.bucket("gold"),
@@ -494,7 +495,7 @@ class GlueAssets:
                 "library": entry(f"medallion/{WHEEL_NAME}"),
                 "config": entry(self.config_key),
                 "code_version": self.version,
-                "python_modules": f"pyarrow=={pyarrow.__version__}",
+                "python_modules": f"pyarrow=={_pyarrow_version()}",
             }
         }
 
@@ -527,6 +528,8 @@ def build_assets(folder: Path, config: LakeConfig | None = None, version: str | 
 
 # -- runs -------------------------------------------------------------------------------------------
 def _result_line(logs: Any, run_id: str) -> dict[str, Any] | None:
+    from services.medallion.lib.job import RESULT_PREFIX  # the jobs' library: pyarrow
+
     kwargs: dict[str, Any] = {
         "logGroupName": OUTPUT_LOG_GROUP,
         "logStreamName": run_id,

@@ -29,7 +29,7 @@ from nexuskit.lake.grants import READ
 from nexuskit.params import TIERS
 from services.medallion.lib import layout
 from services.medallion.lib.commit import CommitLog
-from services.medallion.lib.schemas import PARTITION_KEY
+from services.medallion.lib.names import PARTITION_KEY
 
 _TABLE_REF = re.compile(r"(?<![\w.\"'])\b(bronze|silver|gold|vibranium)\.([A-Za-z_]\w*)\b", re.IGNORECASE)
 

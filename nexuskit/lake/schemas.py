@@ -20,13 +20,12 @@ content, and ``run_id`` is null when absent. :mod:`nexuskit.lake.sample` generat
 
 from __future__ import annotations
 
+from services.medallion.lib.names import GOLD_INPUTS, PARTITION_KEY
 from services.medallion.lib.schemas import (
     CHANNELS,
     DEFAULT_EVENT_CATEGORY,
     GOLD_DATASETS,
-    GOLD_INPUTS,
     GOLD_SCHEMAS,
-    PARTITION_KEY,
     RANGES,
     RECORD_TYPES,
     REQUIRED_FIELDS,

@@ -28,7 +28,8 @@ from services.medallion import bronze_to_silver, gold_to_vibranium, silver_to_go
 from services.medallion.lib.commit import latest_manifest
 from services.medallion.lib.evolution import check_evolution
 from services.medallion.lib.gold import GoldConfig
-from services.medallion.lib.insights import DEFAULT_THRESHOLD, VibraniumConfig
+from services.medallion.lib.insights import VibraniumConfig
+from services.medallion.lib.names import DEFAULT_THRESHOLD
 from services.medallion.lib.silver import SilverConfig
 
 STEPS = ("silver", "gold", "vibranium")

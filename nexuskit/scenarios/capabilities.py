@@ -35,7 +35,7 @@ def module_available(name: str) -> bool:
 def _lake_catalogue(stack: StackHandle) -> str | None:
     from botocore.exceptions import BotoCoreError, ClientError
 
-    from services.medallion.lib.catalog import database_name
+    from services.medallion.lib.names import database_name
 
     database = database_name(stack.spec.prefix, "silver")
     try:

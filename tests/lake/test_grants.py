@@ -13,7 +13,7 @@ from nexuskit.lake.grants import apply_grants, grants_matrix, principal_arns
 from nexuskit.lake.query import run_query
 from nexuskit.lake.tiers import promote
 from nexuskit.provision.resources import EXISTS
-from services.medallion.lib.catalog import database_name
+from services.medallion.lib.names import database_name
 from tests.helpers import EngineProcess
 from tests.lake.conftest import new_lake, put_bronze
 

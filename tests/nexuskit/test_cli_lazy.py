@@ -62,3 +62,21 @@ def test_help_lists_every_command_with_its_help() -> None:
 def test_unknown_command_is_an_error() -> None:
     result = CliRunner().invoke(app, ["no-such-command"])
     assert result.exit_code != 0
+
+
+def test_provisioning_and_inventory_of_the_lake_jobs_load_no_pyarrow() -> None:
+    """``up`` and ``status`` validate the dataset files and name the jobs' assets without
+    pyarrow (about 0.2 s of CPU on each call); the jobs' library loads it when it runs."""
+    loaded = _modules_after(
+        "import nexuskit.lifecycle, nexuskit.provision.provisioner\n"
+        "from nexuskit.lake.config import load_lake_config\n"
+        "from nexuskit.lake.glue import config_key, default_arguments, build_wheel\n"
+        "from nexuskit.params import load_stack\n"
+        "key = config_key(load_lake_config())\n"
+        "assert key.startswith('medallion/lake-config-'), key\n"
+        "args = default_arguments(load_stack(), 0.8, 'v')\n"
+        "assert args['--additional-python-modules'].startswith('pyarrow=='), args\n"
+        "assert build_wheel()"
+    )
+    assert "nexuskit.lake.glue" in loaded and "services.medallion.lib.datasets" in loaded
+    assert "pyarrow" not in loaded

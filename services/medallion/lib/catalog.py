@@ -15,7 +15,8 @@ from typing import Any
 
 import pyarrow as pa
 
-from services.medallion.lib.schemas import FIXED_SCHEMAS, PARTITION_KEY, SYSTEM_SCHEMAS
+from services.medallion.lib.names import PARTITION_KEY, database_name
+from services.medallion.lib.schemas import FIXED_SCHEMAS, SYSTEM_SCHEMAS
 
 log = logging.getLogger(__name__)
 
@@ -25,11 +26,6 @@ PARQUET_OUTPUT = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat
 JSON_SERDE = "org.openx.data.jsonserde.JsonSerDe"
 TEXT_INPUT = "org.apache.hadoop.mapred.TextInputFormat"
 TEXT_OUTPUT = "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat"
-
-
-def database_name(catalog_prefix: str, tier: str) -> str:
-    """``nexus-dev`` + ``silver`` -> ``nexus_dev_silver`` (Glue names: lower case, underscores)."""
-    return f"{catalog_prefix.replace('-', '_').lower()}_{tier}"
 
 
 def glue_type(kind: pa.DataType) -> str:

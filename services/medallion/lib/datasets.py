@@ -26,7 +26,9 @@ Every silver row also has ``id`` (the record's, or derived from its content), ``
 (null when absent), ``extra`` (the record's other fields as a JSON object, null when none),
 ``channel``, ``source_key`` and ``source_version_id``. :func:`load_config` validates
 everything at load and raises :class:`LakeConfigError` naming the file and the field.
-Standard library only (PyYAML when YAML files are read); Python 3.9 syntax.
+Standard library only (PyYAML when YAML files are read; pyarrow only for the Arrow types
+and schemas, imported when first asked for: loading and validating the files needs none,
+so ``nexuskit up`` does without it); Python 3.9 syntax.
 """
 
 from __future__ import annotations
@@ -37,19 +39,30 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pyarrow as pa
+from services.medallion.lib.names import GOLD_INPUTS, SYSTEM_DATASETS
 
-from services.medallion.lib.schemas import GOLD_INPUTS, SYSTEM_DATASETS, TS
+if TYPE_CHECKING:
+    import pyarrow as pa
 
-TYPES = {
-    "string": pa.string(),
-    "float": pa.float64(),
-    "integer": pa.int64(),
-    "boolean": pa.bool_(),
-    "timestamp": TS,
-}
+#: the field types a dataset file may name (their Arrow types: :func:`arrow_types`)
+TYPE_NAMES = ("string", "float", "integer", "boolean", "timestamp")
+_ARROW_TYPES: dict[str, pa.DataType] = {}
+
+
+def arrow_types() -> dict[str, pa.DataType]:
+    """Field type name -> Arrow type (pyarrow imported on the first call)."""
+    if not _ARROW_TYPES:
+        import pyarrow as pa
+
+        from services.medallion.lib.schemas import TS
+
+        kinds = (pa.string(), pa.float64(), pa.int64(), pa.bool_(), TS)
+        _ARROW_TYPES.update(zip(TYPE_NAMES, kinds))  # noqa: B905 (Python 3.9 has no strict zip)
+    return _ARROW_TYPES
+
+
 ENVELOPE = ("id", "run_id")
 LINEAGE = ("channel", "source_key", "source_version_id")
 RESERVED_COLUMNS = frozenset(ENVELOPE + LINEAGE + ("extra", "date"))
@@ -112,7 +125,7 @@ class FieldSpec:
 
     @property
     def arrow(self) -> pa.DataType:
-        return TYPES[self.type]
+        return arrow_types()[self.type]
 
     def storage(self) -> dict[str, Any]:
         """What the stored column is (for schema evolution): its type and whether required."""
@@ -151,12 +164,20 @@ class DatasetSpec:
     def field(self, name: str) -> FieldSpec:
         return next(f for f in self.fields if f.name == name)
 
-    def raw_columns(self) -> list[tuple[str, pa.DataType]]:
+    def raw_column_names(self) -> list[str]:
+        """The raw value and unit columns kept beside converted values (none without ``raw``)."""
         if self.units is None or not self.units.raw:
             return []
-        return [(f"raw_{self.units.value}", pa.float64()), (f"raw_{self.units.unit}", pa.string())]
+        return [f"raw_{self.units.value}", f"raw_{self.units.unit}"]
+
+    def raw_columns(self) -> list[tuple[str, pa.DataType]]:
+        import pyarrow as pa
+
+        return list(zip(self.raw_column_names(), (pa.float64(), pa.string())))  # noqa: B905 (Python 3.9)
 
     def arrow_schema(self) -> pa.Schema:
+        import pyarrow as pa
+
         columns = [("id", pa.string()), ("run_id", pa.string())]
         columns += [(f.name, f.arrow) for f in self.fields] + self.raw_columns()
         columns += [("extra", pa.string())] + [(name, pa.string()) for name in LINEAGE]
@@ -171,7 +192,7 @@ class DatasetSpec:
             "source": self.source,
             "time_field": self.time_field,
             "columns": {f.name: f.storage() for f in self.fields},
-            "raw_columns": [name for name, _ in self.raw_columns()],
+            "raw_columns": self.raw_column_names(),
             "canonical_units": units,
         }
 
@@ -289,8 +310,10 @@ def _field(source: str, name: str, doc: Any) -> FieldSpec:
         reason = "is reserved" if name in RESERVED_COLUMNS else "must be lower case letters, digits and _"
         raise LakeConfigError(source, where, f"the column name {name!r} {reason}")
     kind = doc.get("type")
-    if kind not in TYPES:
-        raise LakeConfigError(source, where + ".type", f"must be one of {', '.join(TYPES)} (got {kind!r})")
+    if kind not in TYPE_NAMES:
+        raise LakeConfigError(
+            source, where + ".type", f"must be one of {', '.join(TYPE_NAMES)} (got {kind!r})"
+        )
     path = doc.get("path", name)
     if not isinstance(path, str) or not path or any(not part for part in path.split(".")):
         raise LakeConfigError(

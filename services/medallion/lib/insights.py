@@ -42,12 +42,12 @@ from services.medallion.lib import layout
 from services.medallion.lib.catalog import GlueCatalog
 from services.medallion.lib.commit import CommitLog, OutputFile, Transaction, now_iso, recover
 from services.medallion.lib.gold import JOB as GOLD_JOB
+from services.medallion.lib.names import DEFAULT_THRESHOLD
 from services.medallion.lib.schemas import GOLD_DATASETS, VIBRANIUM_SCHEMAS
 from services.medallion.lib.silver import JobResult, ProgressFn, parquet_bytes, read_parquet
 from services.medallion.lib.store import ObjectStore
 
 JOB = "gold_to_vibranium"
-DEFAULT_THRESHOLD = 0.8
 MIN_SAMPLES = 10
 OVERHEAT_C = 45.0
 LOW_BATTERY_PCT = 15.0

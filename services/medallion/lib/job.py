@@ -22,7 +22,8 @@ from typing import Any
 from services.medallion.lib.catalog import GlueCatalog
 from services.medallion.lib.datasets import LakeConfig, compile_config, load_config
 from services.medallion.lib.gold import GoldConfig
-from services.medallion.lib.insights import DEFAULT_THRESHOLD, VibraniumConfig
+from services.medallion.lib.insights import VibraniumConfig
+from services.medallion.lib.names import DEFAULT_THRESHOLD
 from services.medallion.lib.silver import JobResult, SilverConfig
 from services.medallion.lib.store import S3Store
 

@@ -27,7 +27,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pj
 
-from services.medallion.lib.datasets import TYPES, DatasetSpec, FieldSpec, LakeConfig
+from services.medallion.lib.datasets import DatasetSpec, FieldSpec, LakeConfig, arrow_types
 from services.medallion.lib.decode import MAX_RAW, Block
 from services.medallion.lib.records import (
     RecordShape,
@@ -86,12 +86,16 @@ def _nested(paths: dict[str, pa.DataType]) -> list[pa.Field]:
 def _schemas(explicit: dict[str, str]) -> list[pa.Schema]:
     """The explicit schemas to try: time fields as text, then (when there are any) as numbers."""
     found = [
-        pa.schema(_nested({p: (pa.string() if k == "timestamp" else TYPES[k]) for p, k in explicit.items()}))
+        pa.schema(
+            _nested({p: (pa.string() if k == "timestamp" else arrow_types()[k]) for p, k in explicit.items()})
+        )
     ]
     if "timestamp" in explicit.values():
         found.append(
             pa.schema(
-                _nested({p: (pa.float64() if k == "timestamp" else TYPES[k]) for p, k in explicit.items()})
+                _nested(
+                    {p: (pa.float64() if k == "timestamp" else arrow_types()[k]) for p, k in explicit.items()}
+                )
             )
         )
     return found

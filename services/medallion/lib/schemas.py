@@ -10,7 +10,8 @@ see :mod:`.datasets`); this module holds what does not change with them:
 * the datasets the lake writes itself: ``silver.quarantine`` (every record or object part
   that could not become a row, with its reason) and ``silver.enrichment`` (agent-core's
   findings), the gold aggregates and ``vibranium.insights``;
-* :data:`GOLD_INPUTS`: the silver columns gold reads (the dataset files must keep them).
+* :data:`GOLD_INPUTS`: the silver columns gold reads (the dataset files must keep them;
+  defined in :mod:`.names`, with the other names code without pyarrow needs).
 
 Silver rows carry ``ts`` as ``timestamp[us, UTC]`` and the partition column ``date``
 (``YYYY-MM-DD`` of the dataset's time field, UTC) lives in the key (``date=...``).
@@ -24,6 +25,8 @@ from __future__ import annotations
 from typing import TypedDict
 
 import pyarrow as pa
+
+from services.medallion.lib.names import SYSTEM_DATASETS
 
 RECORD_TYPES = ("telemetry", "event", "sensor")
 SEVERITIES = ("info", "warning", "error", "critical")
@@ -132,7 +135,8 @@ SYSTEM_SCHEMAS: dict[str, pa.Schema] = {
         ]
     ),
 }
-SYSTEM_DATASETS = tuple(SYSTEM_SCHEMAS)
+if tuple(SYSTEM_SCHEMAS) != SYSTEM_DATASETS:  # names.py names them for code without pyarrow
+    raise RuntimeError(f"SYSTEM_SCHEMAS {tuple(SYSTEM_SCHEMAS)} != names.SYSTEM_DATASETS {SYSTEM_DATASETS}")
 
 _GOLD_LINEAGE = [("silver_files", pa.list_(pa.string())), ("bronze_objects", pa.list_(pa.string()))]
 
@@ -210,21 +214,3 @@ VIBRANIUM_SCHEMAS: dict[str, pa.Schema] = {
 
 #: Fixed tiers: gold and vibranium (silver's routed datasets come from the lake config).
 FIXED_SCHEMAS: dict[str, dict[str, pa.Schema]] = {"gold": GOLD_SCHEMAS, "vibranium": VIBRANIUM_SCHEMAS}
-PARTITION_KEY = "date"
-
-#: silver dataset -> {column: type} that gold reads (a dataset file must keep these).
-GOLD_INPUTS: dict[str, dict[str, str]] = {
-    "telemetry": {
-        "device_id": "string",
-        "ts": "timestamp",
-        "lat": "float",
-        "lon": "float",
-        "speed_mps": "float",
-        "temperature_c": "float",
-        "humidity_pct": "float",
-        "pressure_hpa": "float",
-        "battery_pct": "float",
-    },
-    "sensor": {"station_id": "string", "ts": "timestamp", "lat": "float", "lon": "float"},
-    "event": {"source": "string", "ts": "timestamp", "severity": "string", "category": "string"},
-}
