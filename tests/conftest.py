@@ -45,10 +45,6 @@ def _shared_fixture_defs(
     return found
 
 
-def _shared_fixtures(item: pytest.Item) -> set[str]:
-    return set(_shared_fixture_defs(item))
-
-
 def worker_groups(items: list[pytest.Item]) -> dict[str, str]:
     """Module -> group: modules that share a session (or package) fixture, such as a running
     stack, are one group, so ``--dist loadgroup`` runs them on one worker and no stack is
@@ -63,7 +59,7 @@ def worker_groups(items: list[pytest.Item]) -> dict[str, str]:
 
     for item in items:
         module = root(_module_of(item))
-        for fixture in _shared_fixtures(item):
+        for fixture in _shared_fixture_defs(item):
             other = root(fixture)
             if other != module:
                 parent[max(other, module)] = min(other, module)

@@ -28,7 +28,8 @@ from __future__ import annotations
 import io
 import threading
 import uuid
-from typing import TYPE_CHECKING
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING, Any
 
 from werkzeug.wrappers import Response
 
@@ -129,17 +130,16 @@ class S3Extension(Extension):
         """moto compares and stores under one lock (see the module's docstring)."""
         if self.engine is None:
             return None
-        request.environ["wsgi.input"] = io.BytesIO(request.body)
-        answer = self.engine.call_moto(request.environ, holding=self._conditional_writes)
+        answer = self._moto(request, holding=self._conditional_writes)
         with self.engine.state_lock.shared():
             for name, value in cors.actual_headers(request):
                 answer.headers[name] = value
         return answer
 
-    def _moto(self, request: AwsRequest) -> Response:
+    def _moto(self, request: AwsRequest, holding: AbstractContextManager[Any] | None = None) -> Response:
         assert self.engine is not None
         request.environ["wsgi.input"] = io.BytesIO(request.body)
-        return self.engine.call_moto(request.environ)
+        return self.engine.call_moto(request.environ, holding=holding)
 
     def _put_lifecycle(self, request: AwsRequest, name: str) -> Response:
         size = request.headers.get(MINIMUM_SIZE_HEADER)
