@@ -9,7 +9,7 @@ BROWSER_STAMP := $(BROWSER_DIR)/node_modules/.installed
 CHECKOV := .checkov-venv/bin/checkov
 LOCALSTACK_TOOLS_STAMP := .localstack-tools-venv/.installed
 
-.PHONY: up down status test lint typecheck pytest compile browser checkov localstack-tools bench clean help
+.PHONY: up down status test lint typecheck pytest test-cache compile browser checkov localstack-tools bench clean help
 
 help:
 	@echo "make up     create .venv, install, start the stack on the embedded engine"
@@ -62,13 +62,15 @@ lint: $(DEV_STAMP)
 typecheck: $(DEV_STAMP)
 	$(BIN)/mypy
 
-# Three pytest-xdist workers on the 2-core reference machine (PYTEST_WORKERS=0 runs in one
-# process): a Terraform module spends most of its minutes in the AWS provider's own waits,
-# so a third worker runs the rest of the suite on the core it leaves idle (2 workers: 14:01,
-# 3: 11:32, 4: 11:30 with the CPU saturated and waits timing out). Modules that share a
-# session stack stay on one worker (tests/conftest.py groups them); the longest modules
-# start first, in collection order, hence --no-loadscope-reorder.
-PYTEST_WORKERS ?= 3
+# Four pytest-xdist workers on the 2-core reference machine (PYTEST_WORKERS=0 runs in one
+# process): a Terraform module spends most of its minutes in the AWS provider's own waits
+# (55 s for each S3 lifecycle configuration, 10-30 s for streams, up to a minute before an
+# EKS cluster's delete), so the other workers run the rest of the suite on the CPU it leaves
+# idle (pytest on this machine: 2 workers 14:01, 3 workers 10:58-11:21, 4 workers 10:31-10:57,
+# the CPU then busy 92-94 % of the run). Modules that share a session stack stay on one
+# worker (tests/conftest.py groups them); the longest modules start first, in the order
+# tests/conftest.py sorts them, hence --no-loadscope-reorder.
+PYTEST_WORKERS ?= 4
 # The run ends with its 25 slowest tests (where the suite's time goes); PYTEST_ARGS adds more.
 PYTEST_DURATIONS ?= --durations=25
 XDIST_ARGS := $(if $(filter-out 0,$(PYTEST_WORKERS)),-n $(PYTEST_WORKERS) --dist loadgroup --no-loadscope-reorder)
@@ -101,10 +103,18 @@ localstack-tools: $(LOCALSTACK_TOOLS_STAMP)
 $(LOCALSTACK_TOOLS_STAMP): tests/localstack/setup.sh | $(BIN)/python
 	@UV=$(abspath $(UV)) sh tests/localstack/setup.sh $(abspath $@)
 
+# pytest rewrites the asserts of each test module it imports and keeps the result in
+# tests/**/__pycache__, except where PYTHONDONTWRITEBYTECODE is set (CI images set it): there
+# every xdist worker rewrote all ~200 modules again, 3.5 s of CPU each. One collection with
+# bytecode writing on leaves the rewritten modules the workers then read (a worker's
+# collection: 9.3 s of CPU before, 4.7 s after); pytest checks each against its source.
+test-cache: $(DEV_STAMP) compile
+	@PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest --collect-only -q -p no:cacheprovider -p no:syrupy > /dev/null
+
 # The checks and the installs the tests need run side by side (downloads wait on the network,
 # ruff, mypy and compileall each take a core), then pytest. Each one's output is printed whole.
 test:
-	@$(MAKE) --no-print-directory -j 4 --output-sync=target lint typecheck browser checkov localstack-tools compile
+	@$(MAKE) --no-print-directory -j 4 --output-sync=target lint typecheck browser checkov localstack-tools test-cache
 	@$(MAKE) --no-print-directory pytest
 
 bench: $(DEV_STAMP) compile

@@ -87,12 +87,23 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> Iterator[None]:
     """In an xdist worker: start the longest modules first (the controller schedules in the
     order the workers collected) and write each module's group (see :func:`worker_groups`)
-    for :class:`SharedStackScheduling`. Without xdist the order stays as collected."""
+    for :class:`SharedStackScheduling`. Without xdist the order stays as collected.
+
+    The order: :data:`RUN_FIRST`, then the groups that share a session stack or engine (they
+    start processes and run for tens of seconds to minutes), then the other modules, so the
+    run ends on short modules that even out the workers' last minute (ending on the TUI's
+    stack group left one worker busy for a minute after the others were done)."""
     workerinput = getattr(config, "workerinput", None)
     if workerinput is not None:
         groups = worker_groups(items)
         first = {groups[m] for m in RUN_FIRST if m in groups}
-        items.sort(key=lambda item: groups[_module_of(item)] not in first)  # stable: keeps the rest
+        staged = {groups[_module_of(item)] for item in items if _shared_fixture_defs(item)}
+
+        def rank(item: pytest.Item) -> tuple[bool, bool]:
+            group = groups[_module_of(item)]
+            return group not in first, group not in staged
+
+        items.sort(key=rank)  # stable: collection order within each rank
         config.stash[_GROUPS] = groups
         path = _groups_file(workerinput["testrunuid"])
         part = path.with_name(f"{path.name}.{workerinput['workerid']}")
