@@ -171,20 +171,25 @@ def test_get_records_more_than_five_times_a_second_is_throttled(engine: EnginePr
 
 
 def test_read_bytes_are_limited_to_two_mib_per_second(engine: EngineProcess) -> None:
-    """A read that returned ~1 MiB blocks the shard's next read for about half a second."""
+    """A read that returned ~3 MiB blocks the shard's next read for about 1.5 seconds (the
+    next call comes well inside that, even on a busy machine: with ~1 MiB and half a second,
+    decoding the answer once took longer than the block)."""
     client = no_retries(engine)
     create_stream(client, "limits-read-bytes")
-    client.put_record(StreamName="limits-read-bytes", Data=b"r" * (MIB - 10), PartitionKey="k")
+    for i in range(3):
+        if i:
+            time.sleep(1.05)  # writes are limited to 1 MiB/s per shard
+        client.put_record(StreamName="limits-read-bytes", Data=b"r" * (MIB - 10), PartitionKey="k")
     time.sleep(1.05)  # the read calls window is independent of the write
     iterator = client.get_shard_iterator(
         StreamName="limits-read-bytes", ShardId=SHARD_0, ShardIteratorType="TRIM_HORIZON"
     )["ShardIterator"]
 
-    assert len(client.get_records(ShardIterator=iterator)["Records"]) == 1
+    assert len(client.get_records(ShardIterator=iterator)["Records"]) == 3
     with pytest.raises(client.exceptions.ProvisionedThroughputExceededException):
         client.get_records(ShardIterator=iterator)
-    time.sleep(0.6)
-    assert len(client.get_records(ShardIterator=iterator)["Records"]) == 1
+    time.sleep(1.6)
+    assert len(client.get_records(ShardIterator=iterator)["Records"]) == 3
 
 
 def test_oversize_records_are_rejected_as_aws_does(engine: EngineProcess) -> None:
