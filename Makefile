@@ -66,7 +66,7 @@ typecheck: $(DEV_STAMP)
 # process): a Terraform module spends most of its minutes in the AWS provider's own waits
 # (55 s for each S3 lifecycle configuration, 10-30 s for streams, up to a minute before an
 # EKS cluster's delete), so the other workers run the rest of the suite on the CPU it leaves
-# idle (pytest on this machine: 2 workers 14:01, 3 workers 10:58-11:21, 4 workers 10:31-10:57,
+# idle (pytest on this machine: 2 workers 14:01, 3 workers 11:09-11:43, 4 workers 10:20-11:07,
 # the CPU then busy 92-94 % of the run). Modules that share a session stack stay on one
 # worker (tests/conftest.py groups them); the longest modules start first, in the order
 # tests/conftest.py sorts them, hence --no-loadscope-reorder.
