@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import argparse
 import errno
+import importlib
 import json
 import logging
 import os
 import signal
+import socket
 import sys
 import threading
 import time
@@ -148,11 +150,20 @@ def _clock_skew() -> float:
         return 0.0
 
 
+#: the modules :class:`EngineServer` imports (moto's core among them)
+ENGINE_SERVER_IMPORTS = (
+    "werkzeug.serving",
+    "emulation.core.app",
+    "emulation.core.http",
+    "emulation.extensions",
+)
+
+
 class EngineServer:
     """Owns the HTTP server thread, the snapshot loop and the extensions."""
 
     def __init__(self, settings: EngineSettings) -> None:
-        from werkzeug.serving import make_server
+        from werkzeug.serving import LISTEN_QUEUE, make_server, select_address_family
 
         from emulation.core.app import EngineApp
         from emulation.core.http import EngineRequestHandler
@@ -160,14 +171,24 @@ class EngineServer:
 
         self.settings = settings
         self.app = EngineApp(settings, load_extensions(settings))
-        # Bind first: a busy port must fail before any state is touched.
-        self.http: Any = make_server(
-            settings.host,
-            settings.port,
-            self.app,
-            threaded=True,
-            request_handler=EngineRequestHandler,
-        )
+        # Bind first: a busy port must fail before any state is touched. The engine binds
+        # the socket itself: werkzeug answers a busy port with its own message and exit code
+        # 1, where `nexuskit up` needs the OSError (EXIT_PORT_IN_USE, see main).
+        listener = socket.socket(select_address_family(settings.host, settings.port), socket.SOCK_STREAM)
+        try:
+            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            listener.bind((settings.host, settings.port))
+            listener.listen(LISTEN_QUEUE)
+            self.http: Any = make_server(
+                settings.host,
+                settings.port,
+                self.app,
+                threaded=True,
+                request_handler=EngineRequestHandler,
+                fd=listener.fileno(),
+            )
+        finally:
+            listener.close()  # the server holds its own duplicate of the socket
         self.http.daemon_threads = True
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -243,14 +264,12 @@ class EngineServer:
             log.error("could not write %s: %s", STOP_RECORD, exc)
 
 
-def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(
-        level=os.environ.get("NEXUSKIT_LOG_LEVEL", "INFO"),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    settings = parse_args(argv)
-    os.umask(0o077)  # state, journals, logs and the token are the owner's alone
+def prepare_process() -> None:
+    """What every engine process does before it builds its server, whatever its options:
+    moto's switches in the environment (read as moto is imported), the start-up speed-ups,
+    and the modules :class:`EngineServer` imports. Idempotent: :func:`main` calls it, and a
+    process that forks engines (the test suite's) calls it once before forking them.
+    """
     # The platform runs no EC2 instances: skip loading moto's catalogue of default AMIs.
     os.environ.setdefault("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
     # No blanket CORS from moto's apps (the engine answers S3's per-bucket CORS itself),
@@ -260,6 +279,19 @@ def main(argv: list[str] | None = None) -> int:
     from emulation.core.moto_compat import speedups
 
     speedups.install()
+    for module in ENGINE_SERVER_IMPORTS:
+        importlib.import_module(module)
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(
+        level=os.environ.get("NEXUSKIT_LOG_LEVEL", "INFO"),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    settings = parse_args(argv)
+    os.umask(0o077)  # state, journals, logs and the token are the owner's alone
+    prepare_process()
     if settings.state_dir is not None:
         settings.state_dir.mkdir(parents=True, exist_ok=True)
         settings.state_dir.chmod(0o700)

@@ -7,7 +7,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +19,7 @@ from botocore.credentials import Credentials
 
 from nexuskit.aws import AwsTarget
 from nexuskit.engine import AdminCredentials, admin_call, free_stack_port
+from tests.forked_emulation import ForkedEngine, spawn_engine
 
 REGION = "us-west-2"
 ADMIN_KEY = "AKIANEXUSTESTADMIN01"
@@ -32,13 +32,14 @@ def free_port() -> int:
 
 
 class EngineProcess:
-    """``python -m emulation`` in a subprocess, as the daemon runs it."""
+    """``python -m emulation`` in a subprocess, as the daemon runs it (forked from a process
+    that has imported the engine already: :mod:`tests.forked_emulation`)."""
 
     def __init__(self, state_dir: Path, *args: str, port: int | None = None) -> None:
         self.state_dir = state_dir
         self.args = list(args)
         self.port = port or free_port()
-        self.proc: subprocess.Popen[bytes] | None = None
+        self.proc: subprocess.Popen[bytes] | ForkedEngine | None = None
         self.log_path = state_dir / "engine-test.log"
 
     @property
@@ -51,18 +52,8 @@ class EngineProcess:
         env["NEXUSKIT_ADMIN_ACCESS_KEY"] = ADMIN_KEY
         env["NEXUSKIT_ADMIN_SECRET_KEY"] = ADMIN_SECRET
         env.pop("AWS_ENDPOINT_URL", None)
-        cmd = [
-            sys.executable,
-            "-m",
-            "emulation",
-            "--port",
-            str(self.port),
-            "--state-dir",
-            str(self.state_dir),
-            *self.args,
-        ]
-        with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
+        args = ["--port", str(self.port), "--state-dir", str(self.state_dir), *self.args]
+        self.proc = spawn_engine(args, env, self.log_path)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
