@@ -24,11 +24,18 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip uv || $(BIN)/python -m pip install --quiet --upgrade pip
 
-# $(call install,SPECS): uv if it is there and succeeds, else pip. uv byte-compiles what it
-# installs only when asked: where PYTHONDONTWRITEBYTECODE is set (CI images set it), every
-# engine, pod and CLI process would otherwise compile moto, botocore, FastAPI... again as it
-# starts (an engine's start to first answer: 0.65 s of CPU with compiled packages, 1.2 s without).
-install = { [ -x $(UV) ] && $(UV) pip install --quiet --compile-bytecode --python $(BIN)/python $(1); } || $(BIN)/pip install --quiet $(1)
+# Python writes each module's bytecode the first time a process imports it, except where
+# PYTHONDONTWRITEBYTECODE is set (CI images set it): there every engine, pod and CLI process
+# compiled moto, botocore, FastAPI... again as it started (an engine's start to first answer:
+# 0.65 s of CPU with compiled modules, 1.2 s without). Everything make runs may write it into
+# the project's own trees and virtualenvs, so only the modules some process imports are
+# compiled, once. (Compiling everything an install brings, as uv's --compile-bytecode does,
+# took 25 s of CPU on the critical path of `make test`, a third of it for packages nothing
+# imports: sympy, networkx, cfn-lint, pip.)
+unexport PYTHONDONTWRITEBYTECODE
+
+# $(call install,SPECS): uv if it is there and succeeds, else pip.
+install = { [ -x $(UV) ] && $(UV) pip install --quiet --python $(BIN)/python $(1); } || $(BIN)/pip install --quiet $(1)
 
 $(STAMP): pyproject.toml | $(BIN)/python
 	@$(call install,-e .)
@@ -38,12 +45,11 @@ $(DEV_STAMP): pyproject.toml | $(BIN)/python
 	@$(call install,-e '.[dev]')
 	@touch $(STAMP) $@
 
-# Byte-compile the project's own packages: pip compiles what it installs, but an editable
-# install leaves the sources alone, and where PYTHONDONTWRITEBYTECODE is set (CI images set
-# it) every engine, pod and CLI process would compile them again as it starts (0.2 s of each
-# engine's start). Incremental: only files changed since are compiled again; a stale file is
-# never used (Python checks each source's mtime).
-compile: $(STAMP)
+# Byte-compile the project's own packages ahead of the processes that import them (they would
+# otherwise compile the same modules side by side as they start). Incremental: only files
+# changed since are compiled again; a stale file is never used (Python checks each source's
+# mtime). Needs no install: the test run's installs go on meanwhile.
+compile: | $(BIN)/python
 	@$(BIN)/python -m compileall -q -j 0 emulation nexuskit services tui
 
 up: $(STAMP) compile
@@ -103,13 +109,11 @@ localstack-tools: $(LOCALSTACK_TOOLS_STAMP)
 $(LOCALSTACK_TOOLS_STAMP): tests/localstack/setup.sh | $(BIN)/python
 	@UV=$(abspath $(UV)) sh tests/localstack/setup.sh $(abspath $@)
 
-# pytest rewrites the asserts of each test module it imports and keeps the result in
-# tests/**/__pycache__, except where PYTHONDONTWRITEBYTECODE is set (CI images set it): there
-# every xdist worker rewrote all ~200 modules again, 3.5 s of CPU each. One collection with
-# bytecode writing on leaves the rewritten modules the workers then read (a worker's
-# collection: 9.3 s of CPU before, 4.7 s after); pytest checks each against its source.
+# One collection pass before the workers start: it writes pytest's rewritten test modules
+# to tests/**/__pycache__ and compiles what the test modules import, which each of the four
+# workers would otherwise do at once (a worker's collection: 9.3 s of CPU before, 4.7 s after).
 test-cache: $(DEV_STAMP) compile
-	@PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest --collect-only -q -p no:cacheprovider -p no:syrupy > /dev/null
+	@$(BIN)/python -m pytest --collect-only -q -p no:cacheprovider -p no:syrupy > /dev/null
 
 # The checks and the installs the tests need run side by side (downloads wait on the network,
 # ruff, mypy and compileall each take a core), then pytest. Each one's output is printed whole.

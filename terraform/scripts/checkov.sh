@@ -19,7 +19,7 @@ if [[ ! -x "$venv/bin/checkov" ]]; then
   echo "checkov.sh: creating $venv with $spec" >&2
   "$python" -m venv "$venv"
   # uv (UV: its path; `make` passes the one in .venv) installs in seconds; else pip
-  if ! { [[ -x "${UV:-}" ]] && "$UV" pip install --quiet --compile-bytecode --python "$venv/bin/python" "$spec" >&2; }; then
+  if ! { [[ -x "${UV:-}" ]] && "$UV" pip install --quiet --python "$venv/bin/python" "$spec" >&2; }; then
     "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "$spec" >&2
   fi
 fi

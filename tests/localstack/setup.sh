@@ -30,7 +30,7 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 # uv (UV: its path; `make` passes the one in .venv) installs in seconds; else pip
 # shellcheck disable=SC2086  # SPECS is a list of words
-if [ -n "${UV:-}" ] && [ -x "$UV" ] && "$UV" pip install --quiet --compile-bytecode --python "$VENV/bin/python" $SPECS >>"$LOG" 2>&1; then
+if [ -n "${UV:-}" ] && [ -x "$UV" ] && "$UV" pip install --quiet --python "$VENV/bin/python" $SPECS >>"$LOG" 2>&1; then
     :
 elif ! "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --retries 2 --timeout 30 $SPECS >>"$LOG" 2>&1; then
     unavailable "pip install $SPECS failed, PyPI unreachable? (see $LOG)"
