@@ -39,6 +39,8 @@ import traceback
 from pathlib import Path
 from typing import IO, Any
 
+from tests.processes import end_by_closing_stdin
+
 #: environment variables that differ between tests without changing what an engine imports
 VOLATILE_ENV = frozenset({"PYTEST_CURRENT_TEST"})
 REPO = Path(__file__).resolve().parents[1]
@@ -119,13 +121,7 @@ class _ForkServer:
         return None if code is None else int(code)
 
     def close(self) -> None:
-        if self.proc.stdin is not None:
-            self.proc.stdin.close()
-        try:
-            self.proc.wait(30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(5)
+        end_by_closing_stdin(self.proc)
 
 
 _server: _ForkServer | None = None

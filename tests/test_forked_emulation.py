@@ -10,7 +10,6 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
-import boto3
 import psutil
 import pytest
 
@@ -26,13 +25,7 @@ from tests.helpers import REGION, EngineProcess, free_port
 def test_engines_are_forked_and_answer_as_engines(engine_factory: Callable[..., EngineProcess]) -> None:
     engine = engine_factory("--iam", "off")
     assert isinstance(engine.proc, ForkedEngine)
-    s3 = boto3.client(
-        "s3",
-        endpoint_url=engine.endpoint,
-        region_name=REGION,
-        aws_access_key_id="AKIAFORKEDTEST000001",
-        aws_secret_access_key="x" * 40,
-    )
+    s3 = engine.target().client("s3")
     s3.create_bucket(Bucket="forked", CreateBucketConfiguration={"LocationConstraint": REGION})
     assert [b["Name"] for b in s3.list_buckets()["Buckets"]] == ["forked"]
     # the pid is the engine's: that process listens on the engine's port
@@ -49,14 +42,7 @@ def test_two_forked_engines_draw_different_ids(engine_factory: Callable[..., Eng
     ids = []
     for _ in range(2):
         engine = engine_factory("--iam", "off")
-        ec2 = boto3.client(
-            "ec2",
-            endpoint_url=engine.endpoint,
-            region_name=REGION,
-            aws_access_key_id="AKIAFORKEDTEST000001",
-            aws_secret_access_key="x" * 40,
-        )
-        ids.append(ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"])
+        ids.append(engine.target().client("ec2").create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"])
     assert ids[0] != ids[1]
 
 

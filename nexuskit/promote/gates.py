@@ -24,8 +24,11 @@ from nexuskit.promote.records import read_scenario_record, record_path
 PLACEHOLDER_ACCOUNT = "123456789012"
 PROMOTION_REGION = "us-west-2"
 OVERRIDE_GLOBS = ("*_override.tf", "*_override.tf.json")
+# The gates leave the checkout as they found it (a plan-only run and the approving run both
+# require a clean tree): no bytecode (-B, pytest's rewritten test modules included), no cache.
 INVARIANTS_COMMAND = [
     sys.executable,
+    "-B",
     "-m",
     "pytest",
     "tests/terraform",

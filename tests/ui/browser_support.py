@@ -16,6 +16,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from tests.processes import end_by_closing_stdin
+
 CHROMIUM = Path("/usr/bin/chromium")
 BROWSER_DIR = Path(__file__).resolve().parent / "browser"
 REPO = Path(__file__).resolve().parents[2]
@@ -95,13 +97,7 @@ class Browser:
         return answer["value"]
 
     def close(self) -> None:
-        if self.proc.stdin is not None:
-            self.proc.stdin.close()
-        try:
-            self.proc.wait(30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        end_by_closing_stdin(self.proc)
         if self.proc.stdout is not None:
             self.proc.stdout.close()
         self._stderr.close()
