@@ -19,10 +19,12 @@ help:
 UV := $(BIN)/uv
 
 # The virtualenv, with uv in it: uv installs from PyPI what pip takes a minute for in seconds.
-# Where uv cannot be had or cannot install, pip does it (the `install` recipe below).
+# Where uv cannot be had or cannot install, pip does it (the `install` recipe below). The
+# system's pip puts pip and uv in (3.4 s; the venv's own ensurepip, then pip upgrading itself:
+# 6.9 s); where the system has no pip, ensurepip does.
 $(BIN)/python:
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip uv || $(BIN)/python -m pip install --quiet --upgrade pip
+	$(PYTHON) -m venv --without-pip $(VENV)
+	$(PYTHON) -m pip --python $(BIN)/python install --quiet pip uv || { $(BIN)/python -m ensurepip --upgrade && { $(BIN)/python -m pip install --quiet --upgrade pip uv || true; }; }
 
 # Python writes each module's bytecode the first time a process imports it, except where
 # PYTHONDONTWRITEBYTECODE is set (CI images set it): there every engine, pod and CLI process
@@ -68,15 +70,16 @@ lint: $(DEV_STAMP)
 typecheck: $(DEV_STAMP)
 	$(BIN)/mypy
 
-# Four pytest-xdist workers on the 2-core reference machine (PYTEST_WORKERS=0 runs in one
-# process): a Terraform module spends most of its minutes in the AWS provider's own waits
-# (55 s for each S3 lifecycle configuration, 10-30 s for streams, up to a minute before an
-# EKS cluster's delete), so the other workers run the rest of the suite on the CPU it leaves
-# idle (pytest on this machine: 2 workers 14:01, 3 workers 11:09-11:43, 4 workers 10:20-11:07,
-# the CPU then busy 92-94 % of the run). Modules that share a session stack stay on one
-# worker (tests/conftest.py groups them); the longest modules start first, in the order
+# Five pytest-xdist workers on the 2-core reference machine (PYTEST_WORKERS=0 runs in one
+# process): the three Terraform modules spend most of their minutes in the AWS provider's own
+# waits (55 s for each S3 lifecycle configuration, 10-30 s for streams, up to a minute before
+# an EKS cluster's delete) and start first, so the other workers run the rest of the suite on
+# the CPU they leave idle. With the tests' engines forked (tests/forked_emulation.py), four
+# workers left the CPU 70 % busy for the first two minutes; five keep it busy (pytest in the
+# working tree: 4 workers 615-617 s, 5 workers 576 s). Modules that share a session stack stay
+# on one worker (tests/conftest.py groups them); the longest modules start first, in the order
 # tests/conftest.py sorts them, hence --no-loadscope-reorder.
-PYTEST_WORKERS ?= 4
+PYTEST_WORKERS ?= 5
 # The run ends with its 25 slowest tests (where the suite's time goes); PYTEST_ARGS adds more.
 PYTEST_DURATIONS ?= --durations=25
 XDIST_ARGS := $(if $(filter-out 0,$(PYTEST_WORKERS)),-n $(PYTEST_WORKERS) --dist loadgroup --no-loadscope-reorder)
@@ -110,7 +113,7 @@ $(LOCALSTACK_TOOLS_STAMP): tests/localstack/setup.sh | $(BIN)/python
 	@UV=$(abspath $(UV)) sh tests/localstack/setup.sh $(abspath $@)
 
 # One collection pass before the workers start: it writes pytest's rewritten test modules
-# to tests/**/__pycache__ and compiles what the test modules import, which each of the four
+# to tests/**/__pycache__ and compiles what the test modules import, which each of the five
 # workers would otherwise do at once (a worker's collection: 9.3 s of CPU before, 4.7 s after).
 test-cache: $(DEV_STAMP) compile
 	@$(BIN)/python -m pytest --collect-only -q -p no:cacheprovider -p no:syrupy > /dev/null

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+import shutil
 import subprocess
 import sys
 import threading
@@ -43,15 +44,22 @@ SEED_ARGS = ("--objects", str(OBJECTS), "--records", str(RECORDS), "--shards", s
 
 
 @pytest.fixture(scope="module")
-def seeded_state(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A state dir holding 100k objects and 1M records (``python -m emulation.seed``)."""
+def seeded_state(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Iterator[Path]:
+    """A state dir holding 100k objects and 1M records (``python -m emulation.seed``).
+
+    Removed afterwards when the tests passed (~800 MB in ~100k files: pytest would delete it
+    three runs later, at the end of that run, while the other cores idle); kept for a look
+    when one failed."""
     state_dir = tmp_path_factory.mktemp("kill9-at-scale")
     subprocess.run(
         [sys.executable, "-m", "emulation.seed", "--state-dir", str(state_dir), *SEED_ARGS],
         check=True,
         capture_output=True,
     )
-    return state_dir
+    failed_before = request.session.testsfailed
+    yield state_dir
+    if request.session.testsfailed == failed_before:
+        shutil.rmtree(state_dir, ignore_errors=True)
 
 
 @dataclass
