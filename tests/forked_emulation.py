@@ -26,6 +26,7 @@ closes (the worker ended), children still running get SIGTERM, then SIGKILL.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import importlib
 import importlib.util
 import json
@@ -85,6 +86,7 @@ class _ForkServer:
         self.env = env
         self.cwd = os.getcwd()
         self._lock = threading.Lock()
+        self.broken = False
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "tests.forked_emulation"],
             stdin=subprocess.PIPE,
@@ -94,7 +96,7 @@ class _ForkServer:
         )
 
     def serves(self, env: dict[str, str], cwd: str) -> bool:
-        if self.proc.poll() is not None or cwd != self.cwd:
+        if self.broken or self.proc.poll() is not None or cwd != self.cwd:
             return False
         keys = (set(env) | set(self.env)) - VOLATILE_ENV
         return all(env.get(key) == self.env.get(key) for key in keys)
@@ -102,9 +104,20 @@ class _ForkServer:
     def call(self, request: dict[str, Any]) -> dict[str, Any]:
         assert self.proc.stdin is not None and self.proc.stdout is not None
         with self._lock:
-            self.proc.stdin.write(json.dumps(request).encode() + b"\n")
-            self.proc.stdin.flush()
-            line = self.proc.stdout.readline()
+            if self.broken:
+                raise RuntimeError("the engine fork server was shut down after an interrupted call")
+            try:
+                self.proc.stdin.write(json.dumps(request).encode() + b"\n")
+                self.proc.stdin.flush()
+                line = self.proc.stdout.readline()
+            except BaseException:
+                # Interrupted (a test timeout, say) between a request and its answer: the next
+                # answer would be read for the wrong request. Closing stdin makes the server stop
+                # its engines and exit; the next engine gets a new server.
+                self.broken = True
+                with contextlib.suppress(OSError):
+                    self.proc.stdin.close()
+                raise
         if not line:
             raise RuntimeError(f"the engine fork server exited ({self.proc.poll()})")
         answer: dict[str, Any] = json.loads(line)
@@ -135,7 +148,7 @@ def spawn_engine(
     global _server
     if os.environ.get("NEXUSKIT_TEST_FORK_ENGINES", "1") != "0":
         with _server_lock:
-            if _server is None or _server.proc.poll() is not None:
+            if _server is None or _server.broken or _server.proc.poll() is not None:
                 _server = _ForkServer(env)
                 atexit.register(_server.close)
             server = _server

@@ -96,3 +96,23 @@ def test_the_fork_server_stops_what_a_dead_worker_left_running(tmp_path: Path) -
     assert server.proc.returncode == 0
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
+
+
+def test_an_interrupted_call_retires_the_fork_server(tmp_path: Path) -> None:
+    """A call cut off between request and answer (a test timeout) would leave the next call
+    reading the wrong answer: the server is shut down, with its engines, and not used again."""
+    from tests.forked_emulation import _ForkServer
+
+    env = dict(os.environ)
+    server = _ForkServer(env)
+    engine = server.spawn(
+        ["--port", str(free_port()), "--state-dir", str(tmp_path / "e")], env, tmp_path / "log"
+    )
+    with pytest.raises(TypeError):
+        server.call({"op": "poll", "pid": object()})  # fails mid-call, before any answer is read
+    assert server.broken and not server.serves(env, os.getcwd())
+    assert server.proc.wait(30) == 0
+    with pytest.raises(ProcessLookupError):
+        os.kill(engine.pid, 0)
+    with pytest.raises(RuntimeError, match="shut down"):
+        engine.poll()
