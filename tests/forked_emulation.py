@@ -142,14 +142,19 @@ _server_lock = threading.Lock()
 
 
 def spawn_engine(
-    args: list[str], env: dict[str, str], log_path: Path
+    args: list[str], env: dict[str, str], log_path: Path, usual_env: dict[str, str] | None = None
 ) -> ForkedEngine | subprocess.Popen[bytes]:
-    """Start ``python -m emulation *args`` with ``env``, its output appended to ``log_path``."""
+    """Start ``python -m emulation *args`` with ``env``, its output appended to ``log_path``.
+
+    The fork server is started with ``usual_env`` (default: ``env``), the environment most
+    engines get, not with whichever a test happened to ask for first: a test that changed the
+    environment for its engine would otherwise leave every later engine of the worker unforked.
+    """
     global _server
     if os.environ.get("NEXUSKIT_TEST_FORK_ENGINES", "1") != "0":
         with _server_lock:
             if _server is None or _server.broken or _server.proc.poll() is not None:
-                _server = _ForkServer(env)
+                _server = _ForkServer(usual_env if usual_env is not None else env)
                 atexit.register(_server.close)
             server = _server
         if server.serves(env, os.getcwd()):

@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,19 @@ def free_port() -> int:
     return free_stack_port()
 
 
+def engine_environment(base: Mapping[str, str]) -> dict[str, str]:
+    """The environment a test engine runs with: ``base`` with the admin keys, no endpoint."""
+    env = {key: value for key, value in base.items() if key != "AWS_ENDPOINT_URL"}
+    env["NEXUSKIT_ADMIN_ACCESS_KEY"] = ADMIN_KEY
+    env["NEXUSKIT_ADMIN_SECRET_KEY"] = ADMIN_SECRET
+    return env
+
+
+#: what an engine's environment is unless a test changed the process's (taken as the suite's
+#: modules are imported, before any test runs): the fork server is started with this one
+USUAL_ENGINE_ENVIRONMENT = engine_environment(os.environ)
+
+
 class EngineProcess:
     """``python -m emulation`` in a subprocess, as the daemon runs it (forked from a process
     that has imported the engine already: :mod:`tests.forked_emulation`)."""
@@ -48,12 +62,9 @@ class EngineProcess:
 
     def start(self, timeout: float = 30.0) -> EngineProcess:
         self.state_dir.mkdir(parents=True, exist_ok=True)
-        env = dict(os.environ)
-        env["NEXUSKIT_ADMIN_ACCESS_KEY"] = ADMIN_KEY
-        env["NEXUSKIT_ADMIN_SECRET_KEY"] = ADMIN_SECRET
-        env.pop("AWS_ENDPOINT_URL", None)
+        env = engine_environment(os.environ)
         args = ["--port", str(self.port), "--state-dir", str(self.state_dir), *self.args]
-        self.proc = spawn_engine(args, env, self.log_path)
+        self.proc = spawn_engine(args, env, self.log_path, usual_env=USUAL_ENGINE_ENVIRONMENT)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
