@@ -13,6 +13,7 @@ import json
 import subprocess
 import sys
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -205,6 +206,32 @@ def test_mappings_view_shows_what_feeds_what(signed_in: Browser, producer: str, 
     assert cells[(spec.primary_stream, "agent-core stream consumer")][4] == "running"
     browser.screenshot(SCREENSHOTS / "mappings.png")
     assert browser.errors() == []
+
+
+def test_a_view_chosen_while_another_loads_still_loads(signed_in: Browser) -> None:
+    """The operator picks Workflows while the Mappings answer is still on its way: the list
+    loads once that answer is in (the page used to drop the request, and the Workflows list,
+    loaded only when the view is chosen, stayed empty)."""
+    browser = signed_in
+    browser.eval(
+        """() => {
+          const real = window.fetch;
+          window.__realFetch = real;
+          window.fetch = (url, opts) => String(url).includes("/api/mappings")
+            ? new Promise((done) => setTimeout(done, 1500)).then(() => real(url, opts))
+            : real(url, opts);
+        }"""
+    )
+    try:
+        browser.click("nav button[data-view=mappings]")  # its answer is held back 1.5 s
+        browser.click("nav button[data-view=workflows]")
+        count, deadline = 0, time.monotonic() + 30
+        while not count and time.monotonic() < deadline:
+            time.sleep(0.2)
+            count = int(browser.eval("() => document.querySelectorAll('#workflow-select option').length"))
+        assert count >= 4, "the Workflows list never loaded"
+    finally:
+        browser.eval("() => { window.fetch = window.__realFetch; }")
 
 
 def test_launched_workflow_shows_its_steps_and_result(launched: dict[str, Any]) -> None:

@@ -134,16 +134,22 @@ const VIEWS = { map: showMap, mappings: showMappings, workflows: showWorkflows, 
 const LIVE = new Set(["map", "mappings", "health"]);
 
 let busy = false;
+let pending = false; // a refresh asked for while one was loading: run it when that one ends
 
 async function refresh() {
-  if (!current() || busy) return;
+  if (!current()) return;
+  if (busy) { pending = true; return; }
   busy = true;
   try {
     await VIEWS[view]();
     $("#view-error").textContent = "";
   } catch (err) {
     if (current()) $("#view-error").textContent = `${view}: ${err.message}`;
-  } finally { busy = false; }
+  } finally {
+    busy = false;
+    // A view chosen while the last one was loading (the Workflows list loads only then).
+    if (pending) { pending = false; refresh(); }
+  }
 }
 
 function select(name) {
