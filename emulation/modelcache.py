@@ -8,6 +8,13 @@ keyed by the botocore and Python versions and the file's path, size and mtime; i
 three to four times as fast as the JSON. A cache file that cannot be read is parsed again,
 one that cannot be written is skipped, and ``NEXUSKIT_MODEL_CACHE=0`` turns the cache off.
 
+The loader also keeps the list of services it finds in botocore's own data folder (what
+``Loader.list_available_services`` learns by listing ~450 folders and testing a file in
+each: over a thousand system calls, paid by every process before its first client, and
+in the engine by a request thread that then waits for the interpreter after each of
+them). It is keyed by that folder's path and modification time; a search path of your
+own (``~/.aws/models``, ``AWS_DATA_PATH``) is listed as botocore lists it.
+
 This module is one of the engine's public interfaces: the core (:mod:`nexuskit.aws`) uses
 it for its clients' models.
 """
@@ -68,16 +75,54 @@ class CachedJSONFileLoader(botocore.loaders.JSONFileLoader):  # type: ignore[mis
         try:
             # marshal takes plain dicts only; JSON's object order is kept (dicts are ordered)
             payload = marshal.dumps(json.loads(json.dumps(data)))
-            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-            tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-            tmp.write_bytes(payload)
-            os.replace(tmp, path)
-        except (OSError, ValueError) as exc:
-            log.debug("botocore model cache: cannot write %s: %s", path, exc)
+        except ValueError as exc:
+            log.debug("botocore model cache: cannot store %s: %s", path, exc)
+            return
+        _write_atomically(path, payload)
 
 
 def use_model_cache(loader: Any) -> Any:
     """Make ``loader`` (a botocore ``Loader``) read models through the cache, unless it is off."""
     if os.environ.get(MODEL_CACHE_ENV, "1") != "0":
         loader.file_loader = CachedJSONFileLoader(model_cache_dir())
+        loader.list_available_services = _ServiceListing(loader, model_cache_dir())
     return loader
+
+
+class _ServiceListing:
+    """``loader.list_available_services``, kept on disk for botocore's own data folder."""
+
+    def __init__(self, loader: Any, cache_dir: Path) -> None:
+        self.listed = loader.list_available_services  # botocore's, memoized per loader
+        self.loader = loader
+        self.cache_dir = cache_dir
+
+    def __call__(self, type_name: str) -> list[str]:
+        builtin = self.loader.BUILTIN_DATA_PATH
+        if list(self.loader._potential_locations()) != [builtin]:
+            return list(self.listed(type_name))  # a search path of the user's: list it
+        try:
+            stat = os.stat(builtin)
+        except OSError:
+            return list(self.listed(type_name))
+        key = f"services\0{builtin}\0{stat.st_mtime_ns}\0{type_name}".encode()
+        cached = self.cache_dir / (hashlib.sha256(key).hexdigest()[:32] + ".marshal")
+        try:
+            names = marshal.loads(cached.read_bytes())
+            if isinstance(names, list):
+                return list(names)
+        except (OSError, EOFError, ValueError, TypeError):
+            pass
+        names = list(self.listed(type_name))
+        _write_atomically(cached, marshal.dumps(names))
+        return names
+
+
+def _write_atomically(path: Path, payload: bytes) -> None:
+    try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+        tmp.write_bytes(payload)
+        os.replace(tmp, path)
+    except OSError as exc:
+        log.debug("botocore model cache: cannot write %s: %s", path, exc)

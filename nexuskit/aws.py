@@ -5,6 +5,10 @@ the service models (the JSON that describes each AWS API, up to 4 MB for EC2) ar
 and parsed once per process, not once per target. Parsing them is most of what a client costs
 to make, so the loader reads them through the engine's model cache on disk
 (:mod:`emulation.modelcache`, shared with the engine; ``NEXUSKIT_MODEL_CACHE=0`` turns it off).
+
+boto3 and botocore are imported when the first session is made, not with this module:
+``nexuskit up`` starts the engine before it imports them (about 0.15 s of CPU), so the
+engine's start and that import run side by side.
 """
 
 from __future__ import annotations
@@ -14,14 +18,6 @@ import os
 import threading
 from dataclasses import dataclass, field, replace
 from typing import Any
-
-import boto3
-import botocore
-import botocore.loaders
-import botocore.session
-from botocore.config import Config
-
-from emulation.modelcache import use_model_cache
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +30,10 @@ def shared_loader() -> Any:
     """The process's botocore data loader (models loaded once, and cached on disk)."""
     with _LOADER_LOCK:
         if not _LOADER:
+            import botocore.loaders
+
+            from emulation.modelcache import use_model_cache
+
             loader = botocore.loaders.create_loader(os.environ.get("AWS_DATA_PATH"))
             _LOADER.append(use_model_cache(loader))
         return _LOADER[0]
@@ -56,6 +56,9 @@ class AwsTarget:
     def session(self) -> Any:
         with self._lock:
             if self._session is None:
+                import boto3.session
+                import botocore.session
+
                 core = botocore.session.get_session()
                 loader = shared_loader()
                 core.register_component("data_loader", loader)
@@ -86,6 +89,8 @@ class AwsTarget:
         return client
 
     def _new_client(self, service: str, **config: Any) -> Any:
+        from botocore.config import Config
+
         cfg = Config(
             retries={"mode": "standard", "max_attempts": config.pop("max_attempts", 3)},
             connect_timeout=config.pop("connect_timeout", 5),

@@ -92,6 +92,9 @@ WARM_SERVICES: tuple[str, ...] = (
 )
 
 
+#: how long the engine must have served no request before the warm-up imports a service
+WARM_UP_QUIET_S = 0.2
+
 #: the botocore model moto parses a service's requests with (and builds responses from)
 WARM_MODELS: dict[str, str] = {
     "sts": "sts",
@@ -153,6 +156,8 @@ class EngineApp:
         self.requests = 0
         self._in_flight = 0
         self._in_flight_lock = threading.Lock()
+        #: when the last request ended (``time.monotonic``): the warm-up waits for quiet
+        self._quiet_since = time.monotonic()
         self._dirty: set[str] = set()
         self._dirty_lock = threading.Lock()
         # One snapshot at a time: its files are written after the state lock is released.
@@ -265,11 +270,15 @@ class EngineApp:
     def warm_up(self) -> threading.Thread:
         """Import moto's services, build their apps and load their models in the background.
 
-        moto imports each service on its first request (EC2 alone takes about a second);
-        doing it while the client is still importing boto3 takes that off the first
-        ``up``. It gives way to requests: a service is warmed only while no request is
-        being served (or after a short wait), so the first answers do not share the CPU
-        with it. Requests that need a service being imported wait on the import.
+        moto imports each service on its first request; the warm-up does it beforehand,
+        but only while the engine is quiet: each service waits until no request has been
+        served for :data:`WARM_UP_QUIET_S`, so a burst of requests (``nexuskit up``
+        provisioning the platform) never shares the CPU with it. Importing in the background
+        during such a burst made it slower: the engine's CPU is one core (the GIL), and a
+        request thread that waits on a socket or a file gets the interpreter back only
+        when the importing thread gives it up (every 5 ms). A cold ``up`` was 0.1-0.3 s
+        faster with no warm-up at all; the requests import what they use. Requests that
+        need a service being imported wait on the import.
 
         At the end, everything loaded so far is moved out of the garbage collector's
         sight (``gc.freeze``): moto's modules and botocore's models are several hundred
@@ -283,7 +292,9 @@ class EngineApp:
             from moto.backends import get_backend
 
             for name in WARM_SERVICES:
-                self._wait_until_idle()
+                self._wait_until_quiet()
+                if self.stopping:
+                    return
                 try:
                     get_backend(name)  # type: ignore[call-overload]
                     moto_compat.ensure_backend_app(self.moto, name)
@@ -307,11 +318,14 @@ class EngineApp:
         thread.start()
         return thread
 
-    def _wait_until_idle(self, patience: float = 0.5) -> None:
-        """Wait (at most ``patience`` seconds) until no request is being served."""
-        deadline = time.monotonic() + patience
-        while self._in_flight and time.monotonic() < deadline:
-            time.sleep(0.005)
+    def _wait_until_quiet(self) -> None:
+        """Wait until no request has been served for :data:`WARM_UP_QUIET_S` (or the
+        engine stops)."""
+        while not self.stopping:
+            quiet_for = time.monotonic() - self._quiet_since
+            if not self._in_flight and quiet_for >= WARM_UP_QUIET_S:
+                return
+            time.sleep(max(0.01, WARM_UP_QUIET_S - quiet_for))
 
     def start_extensions(self) -> None:
         for ext in self.extensions:
@@ -506,6 +520,7 @@ class EngineApp:
         finally:
             with self._in_flight_lock:
                 self._in_flight -= 1
+                self._quiet_since = time.monotonic()
 
     def _serve(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         host = environ.get("HTTP_HOST")

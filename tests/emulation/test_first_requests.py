@@ -28,8 +28,8 @@ def _client(engine: EngineProcess, service: str) -> Any:
 @pytest.fixture(params=["lazy", "platform"])
 def engine(engine_factory: Callable[..., EngineProcess], request: pytest.FixtureRequest) -> EngineProcess:
     """A just-started engine (IAM enforced, persistence on): lazy (every service is imported
-    by its first request) or warming up the platform's services (the warm-up is still
-    running when the first requests arrive)."""
+    by its first request) or warming up the platform's services (the warm-up waits for a
+    quiet moment, then imports what the requests have not)."""
     return engine_factory("--warm-up", request.param)
 
 
@@ -161,3 +161,31 @@ def test_a_post_import_hook_runs_once_before_any_thread_uses_the_module(tmp_path
         sys.modules.pop("hooked_first_use", None)
     assert calls == ["hooked_first_use"]
     assert seen == [True, True]
+
+
+def test_the_warm_up_waits_while_requests_are_served() -> None:
+    """The warm-up imports nothing while a request is being served or one ended less than
+    the quiet period ago; it goes on once the engine has been quiet that long, and gives
+    up when the engine stops."""
+    import time
+    from types import SimpleNamespace
+
+    from emulation.core.app import WARM_UP_QUIET_S, EngineApp
+
+    app = SimpleNamespace(_in_flight=1, _quiet_since=time.monotonic() - 60, stopping=False)
+    waiting = threading.Thread(target=EngineApp._wait_until_quiet, args=(app,), daemon=True)
+    waiting.start()
+    waiting.join(3 * WARM_UP_QUIET_S)
+    assert waiting.is_alive()  # a request in flight: however long ago the last one ended
+    app._quiet_since = time.monotonic()
+    app._in_flight = 0  # it ended just now: the quiet period starts
+    waiting.join(30)
+    assert not waiting.is_alive()
+    assert time.monotonic() - app._quiet_since >= WARM_UP_QUIET_S
+
+    app._in_flight = 1
+    stopped = threading.Thread(target=EngineApp._wait_until_quiet, args=(app,), daemon=True)
+    stopped.start()
+    app.stopping = True
+    stopped.join(30)
+    assert not stopped.is_alive()

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 PROBE = """
 import json, sys
@@ -139,3 +140,117 @@ def test_the_engine_reads_models_through_the_cache_on_disk(tmp_path: Path) -> No
     assert run(tmp_path / "on") == first
     assert run(tmp_path / "off", **{MODEL_CACHE_ENV: "0"}) == first
     assert not (tmp_path / "off").exists()
+
+
+_BUILDERS = """
+import json, sys
+if sys.argv[1] == "patched":
+    from emulation.core.moto_compat import speedups
+    speedups.install()
+from werkzeug.routing import Map, Rule
+
+rules = Map(
+    [
+        Rule("/a/<int:x>/<path:rest>", endpoint="a"),
+        Rule("/b/", endpoint="b", defaults={"page": 1}),
+        Rule("/b/page/<int:page>", endpoint="b"),
+        Rule("/<bucket>/<path:key>", endpoint="obj", methods=["GET", "PUT"]),
+    ]
+)
+urls = rules.bind("example.com")
+lazy = [rule._build.__func__.__qualname__ for rule in rules.iter_rules()]
+print(json.dumps({
+    "built": [
+        urls.build("a", {"x": 3, "rest": "q/r", "extra": "z ü"}),
+        urls.build("b", {"page": 1}),
+        urls.build("b", {"page": 2}),
+        urls.build("obj", {"bucket": "bk", "key": "a b/c"}, method="PUT", force_external=True),
+    ],
+    "matched": list(urls.match("/a/4/x/y")),
+    "lazy": all("_compile_builder" in name for name in lazy),
+}))
+"""
+
+
+def test_url_builders_compiled_on_first_use_build_what_werkzeug_builds() -> None:
+    """werkzeug's URL builders, compiled when first called, build the same URLs (defaults,
+    converters, unknown arguments as a query) and matching is unchanged."""
+    answers = {}
+    for mode in ("plain", "patched"):
+        result = subprocess.run(
+            [sys.executable, "-c", _BUILDERS, mode], capture_output=True, text=True, check=False, timeout=120
+        )
+        assert result.returncode == 0, result.stderr
+        answers[mode] = json.loads(result.stdout)
+    assert answers["patched"].pop("lazy") is True
+    assert answers["plain"].pop("lazy") is False
+    assert answers["patched"] == answers["plain"]
+    assert answers["plain"]["built"][0] == "/a/3/q/r?extra=z+%C3%BC"
+
+
+def test_kms_key_pairs_of_symmetric_keys_are_made_on_first_use() -> None:
+    """A symmetric or HMAC key's RSA pair (which moto makes for every key) is made when
+    first used and survives a snapshot either way; RSA and ECC keys get theirs at once."""
+    import io
+    import pickle
+
+    from emulation.core import persistence
+    from emulation.core.moto_compat import speedups
+
+    speedups.install()
+    from moto.kms.models import KmsBackend
+
+    backend = KmsBackend("us-west-2", "123456789012")
+
+    def create(spec: str, usage: str) -> object:
+        key = backend.create_key(policy=None, key_usage=usage, key_spec=spec, description="t", tags=None)
+        return key.private_key  # type: ignore[attr-defined]
+
+    def through_a_snapshot(value: object) -> object:
+        buffer = io.BytesIO()
+        pickler = pickle.Pickler(buffer)
+        pickler.dispatch_table = persistence._base_dispatch_table()  # type: ignore[attr-defined]
+        pickler.dump(value)
+        return pickle.loads(buffer.getvalue())
+
+    symmetric = create("SYMMETRIC_DEFAULT", "ENCRYPT_DECRYPT")
+    hmac = create("HMAC_256", "GENERATE_VERIFY_MAC")
+    assert isinstance(symmetric, speedups.DeferredKeyPair) and not symmetric.made()
+    assert isinstance(hmac, speedups.DeferredKeyPair) and not hmac.made()
+    restored = through_a_snapshot(symmetric)
+    assert isinstance(restored, speedups.DeferredKeyPair) and not restored.made()
+
+    public = symmetric.public_key()  # type: ignore[attr-defined]
+    assert symmetric.made() and public == symmetric.public_key()  # type: ignore[attr-defined]
+    kept = through_a_snapshot(symmetric)
+    assert type(kept).__name__ == "RSAPrivateKey" and kept.public_key() == public  # type: ignore[attr-defined]
+
+    for spec, usage in (("RSA_2048", "SIGN_VERIFY"), ("ECC_NIST_P256", "SIGN_VERIFY")):
+        assert not isinstance(create(spec, usage), speedups.DeferredKeyPair)
+
+
+def test_the_service_list_is_kept_with_the_models(tmp_path: Path, monkeypatch: Any) -> None:
+    """botocore's list of services is read from the cache once a loader has listed it,
+    equals botocore's own, and a data path of the user's is still listed as botocore does."""
+    import botocore.loaders
+
+    from emulation.modelcache import use_model_cache
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setattr(botocore.loaders.Loader, "CUSTOMER_DATA_PATH", str(tmp_path / "none"))
+    plain = botocore.loaders.create_loader().list_available_services("service-2")
+    assert use_model_cache(botocore.loaders.create_loader()).list_available_services("service-2") == plain
+
+    def no_listing(path: str) -> list[str]:
+        raise AssertionError(f"listed {path}")
+
+    with monkeypatch.context() as listing_fails:
+        listing_fails.setattr(os, "listdir", no_listing)
+        second = use_model_cache(botocore.loaders.create_loader())
+        assert second.list_available_services("service-2") == plain
+
+    own = tmp_path / "models" / "nexusown" / "2024-01-01"
+    own.mkdir(parents=True)
+    (own / "service-2.json").write_text("{}")
+    mine = use_model_cache(botocore.loaders.create_loader(str(tmp_path / "models")))
+    assert mine.list_available_services("service-2") == sorted([*plain, "nexusown"])

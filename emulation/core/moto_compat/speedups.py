@@ -15,6 +15,21 @@ Measured on the reference machine, each of these cost the first ``up`` a second 
   for every role ARN it validates.
 * moto's request router lists its own package directory (and stats every entry) twice per
   request to recognise service names. The package does not change while the engine runs.
+* werkzeug compiles two URL *builders* for every routing rule it binds (Python source
+  generated, parsed and compiled: ``Rule._compile_builder``), and moto binds a rule for every
+  operation of every REST service it routes (S3 five times over) and every URL of every
+  service app. Nothing in the engine builds URLs from those rules; matching uses only the
+  rule's regular expression. Each builder is now compiled the first time it is called: a
+  cold ``up`` spent a quarter of the engine's CPU compiling them.
+* moto lists every function of a service's response class (``inspect.getmembers`` over a
+  few hundred attributes) on every request it dispatches, to check that the action has a
+  handler: about a tenth of a simple request's CPU. The list is kept per class.
+* moto's KMS makes an RSA-2048 key pair for every key it creates, also for symmetric and
+  HMAC keys, whose pair only ``Sign``, ``Verify`` and ``GetPublicKey`` would ever touch
+  (30-200 ms each; DynamoDB makes such a key for every table it encrypts). Such a key's
+  pair is now made the first time it is used; a snapshot taken before then keeps only
+  that it is still to be made (:class:`DeferredKeyPair`). RSA and ECC keys get theirs at
+  once, as before.
 
 And one for memory: importing moto's EC2 parses the instance-type offerings of every region
 and location type (about a million JSON values, ~55 MB of the engine's RSS) although the
@@ -57,6 +72,9 @@ def install() -> None:
         _apply("region lookups", lambda: _cache_region_lookups(loader))
         _apply("module list", _cache_module_list)
         _apply("lazy EC2 instance-type offerings", _lazy_instance_type_offerings)
+        _apply("URL builders on first use", _lazy_url_builders)
+        _apply("KMS key pairs on first use", _defer_kms_key_pairs)
+        _apply("handler names per class", _cache_handler_names)
         _installed = True
 
 
@@ -128,6 +146,111 @@ def service_model(name: str) -> Any:
     from moto.core.utils import get_service_model
 
     return get_service_model(name)
+
+
+def _lazy_url_builders() -> None:
+    from werkzeug.routing.rules import Rule
+
+    if getattr(Rule._compile_builder, "_nexuskit_lazy", False):
+        return
+    original = Rule._compile_builder
+
+    def _compile_builder(self: Rule, append_unknown: bool = True) -> Callable[..., tuple[str, str]]:
+        compiled: list[Callable[..., tuple[str, str]]] = []
+
+        def build(rule: Rule, *args: Any, **kwargs: Any) -> tuple[str, str]:
+            # werkzeug binds what this returns to the rule (``__get__``), as it does the
+            # compiled builder; compile that on the first call, from the rule as it is then
+            if not compiled:
+                compiled.append(original(rule, append_unknown))
+            return compiled[0](rule, *args, **kwargs)
+
+        return build
+
+    _compile_builder._nexuskit_lazy = True  # type: ignore[attr-defined]
+    Rule._compile_builder = _compile_builder  # type: ignore[method-assign]
+
+
+def _cache_handler_names() -> None:
+    import moto.core.responses as moto_responses
+
+    listed = moto_responses.method_names_from_class
+    if getattr(listed, "_nexuskit_cached", False):
+        return
+    names: dict[type, list[str]] = {}
+
+    def method_names_from_class(clazz: type) -> list[str]:
+        found = names.get(clazz)
+        if found is None:
+            found = names[clazz] = listed(clazz)
+        return found
+
+    method_names_from_class._nexuskit_cached = True  # type: ignore[attr-defined]
+    moto_responses.method_names_from_class = method_names_from_class  # type: ignore[assignment]
+
+
+# -- KMS key pairs, made on first use ---------------------------------------------------------
+def _defer_kms_key_pairs() -> None:
+    from emulation.core.imports import when_imported
+
+    when_imported("moto.kms.models", _install_deferred_key_pairs)
+
+
+def _install_deferred_key_pairs(models: ModuleType) -> None:
+    generate = models.generate_private_key
+    if getattr(generate, "_nexuskit_deferred", False):
+        return
+
+    def generate_private_key(key_spec: str) -> Any:
+        if str(key_spec).startswith(("RSA_", "ECC_")):
+            return generate(key_spec)
+        return DeferredKeyPair(key_spec)
+
+    generate_private_key._nexuskit_deferred = True  # type: ignore[attr-defined]
+    models.generate_private_key = generate_private_key  # type: ignore[attr-defined]
+
+
+def _moto_key_pair(key_spec: str) -> Any:
+    from moto.kms.utils import generate_private_key  # type: ignore[attr-defined]
+
+    return generate_private_key(key_spec)
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+class DeferredKeyPair:
+    """Stands for the key pair moto makes for a KMS key (``Key.private_key``) until it is
+    first used; then it makes that pair (as moto would have at creation) and passes
+    every attribute on to it. Pickles as the pair once made, as its key spec before."""
+
+    __slots__ = ("_lock", "_pair", "key_spec")
+
+    def __init__(self, key_spec: str) -> None:
+        self.key_spec = key_spec
+        self._pair: Any = None
+        self._lock = threading.Lock()
+
+    def made(self) -> bool:
+        return self._pair is not None
+
+    def pair(self) -> Any:
+        if self._pair is None:
+            with self._lock:
+                if self._pair is None:
+                    self._pair = _moto_key_pair(self.key_spec)
+        return self._pair
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return getattr(self.pair(), name)
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        if self._pair is None:
+            return (DeferredKeyPair, (self.key_spec,))
+        return (_same, (self._pair,))
 
 
 def _cache_module_list() -> None:
