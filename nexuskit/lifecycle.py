@@ -62,11 +62,18 @@ class UpReport:
         }
 
 
-def endpoints(settings: KitSettings) -> dict[str, Any]:
-    """The service endpoints of the stack (filled in as the control plane lands)."""
+def endpoints(settings: KitSettings, target: AwsTarget | None = None) -> dict[str, Any]:
+    """The service endpoints of the stack (filled in as the control plane lands); ``target``
+    is a client target of its engine when the caller has one (``up``: no new session)."""
+    if target is None:
+        auth = local_auth_url(settings)
+    else:
+        from nexuskit.edge.auth import auth_url
+
+        auth = auth_url(settings.stack(), target)
     doc: dict[str, Any] = {
         "aws": settings.endpoint,
-        "auth_url": local_auth_url(settings),
+        "auth_url": auth,
         "agent_core": None,
         "mcp": {"aws": None, "custom": None, "database": None, "k8s": None},
         "ui": None,
@@ -158,6 +165,7 @@ def _up(settings: KitSettings, on_line: Callable[[str], None] | None) -> UpRepor
         (started, engine_done, provisioned),
         aws_ready_at,
         resource_list,
+        target,
     )
 
 
@@ -194,6 +202,7 @@ def _up_with_terraform(settings: KitSettings, on_line: Callable[[str], None] | N
         (started, engine_done, provisioned),
         aws_ready_at,
         resources,
+        target,
     )
 
 
@@ -205,6 +214,7 @@ def _report(
     marks: tuple[float, float, float],
     aws_ready_at: float,
     resources: list[dict[str, Any]],
+    target: AwsTarget,
 ) -> UpReport:
     """What ``up`` did; ``marks`` are the perf-counter times it started, had the engine and had
     provisioned (the control plane took the rest, until now)."""
@@ -220,7 +230,7 @@ def _report(
         total_seconds=done - started,
         aws_ready_at=aws_ready_at,
         resources=resources,
-        endpoints=endpoints(settings),
+        endpoints=endpoints(settings, target),
     )
 
 

@@ -182,6 +182,10 @@ def test_second_up_is_a_noop(stack: Stack) -> None:
     assert report["already_up"] is True
     assert report["created"] == 0
     assert {r["state"] for r in report["resources"]} == {"exists"}
+    # `up` names the edge's token URL as `status` does (it asks through its own clients)
+    status = json.loads(stack.cli("status", "--json").stdout)
+    assert report["endpoints"]["auth_url"] == status["endpoints"]["auth_url"]
+    assert report["endpoints"]["auth_url"].endswith("/prod/auth")
 
 
 def test_status_json_lists_every_resource(stack: Stack) -> None:
