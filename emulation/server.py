@@ -82,8 +82,8 @@ def parse_args(argv: list[str] | None = None) -> EngineSettings:
         choices=["lazy", "platform"],
         default="lazy",
         help="lazy (default): import a service on its first request, as moto does; platform: "
-        "import every service of the platform in the background right after start (what "
-        "`nexuskit up` uses: it provisions them all next)",
+        "also import every service of the platform in the background, one at a time whenever "
+        "no request has been served for 0.2 s (what `nexuskit up` uses)",
     )
     parser.add_argument("--extensions", default="", help="comma-separated subset (default: all)")
     parser.add_argument(

@@ -325,7 +325,8 @@ class EmbeddedEngine:
             self.settings.kinesis_limits,
             "--iam",
             self.settings.iam,
-            # `up` provisions every service next: import them while the client gets ready
+            # import the platform's services whenever the engine is quiet (the requests of
+            # `up`'s provisioning import what they use first)
             "--warm-up",
             "platform",
             *(["--moto-api"] if self.settings.moto_api else []),

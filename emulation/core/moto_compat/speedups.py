@@ -20,7 +20,7 @@ Measured on the reference machine, each of these cost the first ``up`` a second 
   operation of every REST service it routes (S3 five times over) and every URL of every
   service app. Nothing in the engine builds URLs from those rules; matching uses only the
   rule's regular expression. Each builder is now compiled the first time it is called: a
-  cold ``up`` spent a quarter of the engine's CPU compiling them.
+  cold ``up`` spent about a tenth of the engine's CPU compiling them.
 * moto lists every function of a service's response class (``inspect.getmembers`` over a
   few hundred attributes) on every request it dispatches, to check that the action has a
   handler: about a tenth of a simple request's CPU. The list is kept per class.
