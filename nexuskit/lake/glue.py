@@ -381,11 +381,17 @@ def job_definition(
 
 
 def deploy_jobs(
-    ctx: ProvisionContext, threshold: float, version: str | None = None, config: LakeConfig | None = None
+    ctx: ProvisionContext,
+    threshold: float,
+    version: str | None = None,
+    config: LakeConfig | None = None,
+    *,
+    role: bool = True,
 ) -> list[ResourceState]:
-    """Upload the code (and the dataset files) and create (or update) the three Glue jobs."""
+    """Upload the code (and the dataset files) and create (or update) the three Glue jobs;
+    and their role first, unless ``role=False`` (the caller has made it)."""
     version = version or code_version()
-    states = ensure_job_role(ctx)
+    states = ensure_job_role(ctx) if role else []
     bucket_state = _ensure_assets_bucket(ctx)
     states.append(bucket_state)
     fresh = bucket_state.state == CREATED
@@ -415,12 +421,12 @@ def deploy_jobs(
     return states
 
 
-def provision_jobs(ctx: ProvisionContext) -> list[ResourceState]:
+def provision_jobs(ctx: ProvisionContext, *, role: bool = True) -> list[ResourceState]:
     """The jobs as ``up`` makes them (the embedded provisioner's side of Terraform's jobs): the
     default threshold, the checkout's code version and dataset files (``lake/``)."""
     from nexuskit.lake.config import load_lake_config
 
-    return deploy_jobs(ctx, DEFAULT_THRESHOLD, code_version(), load_lake_config())
+    return deploy_jobs(ctx, DEFAULT_THRESHOLD, code_version(), load_lake_config(), role=role)
 
 
 def inventory_jobs(ctx: ProvisionContext) -> list[ResourceState]:

@@ -127,7 +127,7 @@ def provision_steps(
 ) -> tuple[list[ResourceState], dict[str, Any]]:
     """:func:`provision`, plus ``extra`` steps that may wait for its steps (by name:
     observability, identity, buckets, lake_formation, streams, firehoses, signing_key, tables,
-    jobs, cluster); returns
+    job_role, jobs, cluster); returns
     the states of the stack and the results of the extra steps."""
     started = time.monotonic()
     ctx = ProvisionContext.connect(spec, target)
@@ -144,7 +144,9 @@ def provision_steps(
         "firehoses": (lambda: provision_firehoses(ctx), ("observability", "identity", "buckets", "streams")),
         "signing_key": (lambda: provision_signing_key(ctx, admin_arn), ("identity",)),
         "tables": (lambda: provision_tables(ctx), ()),
-        "jobs": (lambda: _provision_jobs(ctx), ()),
+        # the jobs' role alone first: the Lake Formation grants wait for it, not for the jobs
+        "job_role": (lambda: _provision_job_role(ctx), ()),
+        "jobs": (lambda: _provision_jobs(ctx), ("job_role",)),
     }
     if spec.params.enable_eks:
         steps["cluster"] = (lambda: _provision_cluster(ctx), ())
@@ -181,11 +183,17 @@ def _provision_cluster(ctx: ProvisionContext) -> list[ResourceState]:
     return network_states + provision_cluster(ctx, network)
 
 
-def _provision_jobs(ctx: ProvisionContext) -> list[ResourceState]:
+def _provision_job_role(ctx: ProvisionContext) -> list[ResourceState]:
     # nexuskit.lake.glue imports this package's modules: imported when used
+    from nexuskit.lake.glue import ensure_job_role
+
+    return ensure_job_role(ctx)
+
+
+def _provision_jobs(ctx: ProvisionContext) -> list[ResourceState]:
     from nexuskit.lake.glue import provision_jobs
 
-    return provision_jobs(ctx)
+    return provision_jobs(ctx, role=False)
 
 
 def _inventory_jobs(ctx: ProvisionContext) -> list[ResourceState]:
