@@ -28,6 +28,7 @@ import marshal
 import os
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -105,17 +106,26 @@ class _ServiceListing:
             stat = os.stat(builtin)
         except OSError:
             return list(self.listed(type_name))
-        key = f"services\0{builtin}\0{stat.st_mtime_ns}\0{type_name}".encode()
-        cached = self.cache_dir / (hashlib.sha256(key).hexdigest()[:32] + ".marshal")
-        try:
-            names = marshal.loads(cached.read_bytes())
-            if isinstance(names, list):
-                return list(names)
-        except (OSError, EOFError, ValueError, TypeError):
-            pass
-        names = list(self.listed(type_name))
-        _write_atomically(cached, marshal.dumps(names))
-        return names
+        key = f"services\0{builtin}\0{stat.st_mtime_ns}\0{type_name}"
+        return list(kept(key, lambda: list(self.listed(type_name)), self.cache_dir))
+
+
+def kept(key: str, compute: Callable[[], list[str]], cache_dir: Path | None = None) -> list[str]:
+    """``compute()`` (a list of strings that only depends on what ``key`` names: put the
+    source's path, size and modification time in it), kept under the cache folder; computed
+    every time when the cache is off (``NEXUSKIT_MODEL_CACHE=0``)."""
+    if os.environ.get(MODEL_CACHE_ENV, "1") == "0":
+        return compute()
+    cached = (cache_dir or model_cache_dir()) / (hashlib.sha256(key.encode()).hexdigest()[:32] + ".marshal")
+    try:
+        value = marshal.loads(cached.read_bytes())
+        if isinstance(value, list) and all(isinstance(item, str) for item in value):
+            return value
+    except (OSError, EOFError, ValueError, TypeError):
+        pass
+    value = compute()
+    _write_atomically(cached, marshal.dumps(value))
+    return value
 
 
 def _write_atomically(path: Path, payload: bytes) -> None:

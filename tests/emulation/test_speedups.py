@@ -79,7 +79,8 @@ with mock_aws():
     out["filtered"] = len(ec2.describe_instance_types(
         Filters=[{"Name": "vcpu-info.default-vcpus", "Values": ["2"]}]
     )["InstanceTypes"])
-from moto.ec2.models.instance_types import INSTANCE_TYPE_OFFERINGS, INSTANCE_TYPES
+from moto.ec2.models.instance_types import INSTANCE_FAMILIES, INSTANCE_TYPE_OFFERINGS, INSTANCE_TYPES
+out["families"] = sorted(INSTANCE_FAMILIES)
 out["lazy"] = type(INSTANCE_TYPE_OFFERINGS["region"]).__name__
 out["lazy_types"] = type(INSTANCE_TYPES).__name__
 print(json.dumps(out))
@@ -88,8 +89,9 @@ print(json.dumps(out))
 
 def test_lazy_instance_type_offerings_answer_as_moto_does() -> None:
     """EC2 offerings and instance types read on first use give the same
-    DescribeInstanceTypeOfferings, DescribeInstanceTypes, spot price history and
-    RunInstances placement as moto's eager load."""
+    DescribeInstanceTypeOfferings, DescribeInstanceTypes, spot price history, RunInstances
+    placement and instance families (listed from the names kept on disk) as moto's eager
+    load."""
     answers = {}
     for mode in ("plain", "patched"):
         result = subprocess.run(
@@ -108,6 +110,7 @@ def test_lazy_instance_type_offerings_answer_as_moto_does() -> None:
     assert answers["patched"] == answers["plain"]
     assert answers["plain"]["t3"] and answers["plain"]["availability-zone"]
     assert answers["plain"]["m5"] and answers["plain"]["filtered"] and answers["plain"]["types"]
+    assert "m5" in answers["plain"]["families"]
 
 
 _LOAD_STS = """

@@ -35,7 +35,8 @@ And one for memory: importing moto's EC2 parses the instance-type offerings of e
 and location type (about a million JSON values, ~55 MB of the engine's RSS) although the
 platform runs no instances. Each region's list is now read the first time it is asked for
 (``DescribeInstanceTypeOfferings``, ``RunInstances``' placement check, spot price history),
-and the instance-type catalogue (~10 MB) the first time ``DescribeInstanceTypes`` reads it.
+and the instance-type catalogue (~10 MB) the first time ``DescribeInstanceTypes`` reads it
+(the families moto lists at import come from its names, kept on disk with the models).
 
 None of these changes what moto answers; they only stop it from recomputing constants or
 loading data before it is needed.
@@ -411,6 +412,10 @@ class _LazyOfferingsLoader(importlib.abc.Loader):
                 location_type, data_file = filename[len(_OFFERINGS_DIR) :].split("/", 1)
                 deferred.setdefault(location_type, {})[data_file.split(".")[0]] = filename
                 return []
+            if filename == INSTANCE_TYPES_FILE and not args and not kwargs:
+                # While the module runs it only needs the names (the families, and a list of
+                # InstanceType per name that is replaced below): an empty entry each.
+                return {name: {} for name in _instance_type_names(real)}
             return real(filename, *args, **kwargs)
 
         moto_utilities.load_resource = load_resource
@@ -422,10 +427,30 @@ class _LazyOfferingsLoader(importlib.abc.Loader):
         offerings = module.INSTANCE_TYPE_OFFERINGS
         for location_type in list(offerings):
             offerings[location_type] = LazyRegionOfferings(location_type, deferred.get(location_type, {}))
-        # The instance-type catalogue (~10 MB with moto's InstanceType copies) was read once
-        # above to list the families; it is read again when DescribeInstanceTypes asks.
+        # The instance-type catalogue (~10 MB with moto's InstanceType copies) is read when
+        # DescribeInstanceTypes asks; the families above came from its names, kept on disk.
         module.INSTANCE_TYPES = LazyInstanceTypes(real)  # type: ignore[attr-defined]
         module.InstanceTypeBackend.instance_types = _LazyInstanceTypeList(module)
+
+
+def _instance_type_names(load: Callable[[str], Any]) -> list[str]:
+    """The names in moto's instance-type catalogue (parsing it is 45 ms), kept with the
+    botocore models' cache and keyed by the catalogue file's path, size and time."""
+    from pathlib import Path
+
+    import moto
+
+    from emulation.modelcache import kept
+
+    root = Path(moto.__file__).parent
+    for path in (root / f"{INSTANCE_TYPES_FILE}.gz", root / INSTANCE_TYPES_FILE):
+        try:
+            stat = path.stat()
+        except OSError:
+            continue
+        key = f"moto-instance-type-names\0{path}\0{stat.st_size}\0{stat.st_mtime_ns}"
+        return kept(key, lambda: list(load(INSTANCE_TYPES_FILE)))
+    return list(load(INSTANCE_TYPES_FILE))
 
 
 class _LazyOfferingsFinder(importlib.abc.MetaPathFinder):
