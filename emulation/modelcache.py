@@ -8,12 +8,13 @@ keyed by the botocore and Python versions and the file's path, size and mtime; i
 three to four times as fast as the JSON. A cache file that cannot be read is parsed again,
 one that cannot be written is skipped, and ``NEXUSKIT_MODEL_CACHE=0`` turns the cache off.
 
-The loader also keeps the list of services it finds in botocore's own data folder (what
+The loader also keeps the list of services it finds in botocore's data folder and moto's (what
 ``Loader.list_available_services`` learns by listing ~450 folders and testing a file in
 each: over a thousand system calls, paid by every process before its first client, and
 in the engine by a request thread that then waits for the interpreter after each of
-them). It is keyed by that folder's path and modification time; a search path of your
-own (``~/.aws/models``, ``AWS_DATA_PATH``) is listed as botocore lists it.
+them). It is keyed by those folders' paths and modification times; when a search path of
+your own is in use (``~/.aws/models``, ``AWS_DATA_PATH``) the folders are listed as botocore
+lists them.
 
 This module is one of the engine's public interfaces: the core (:mod:`nexuskit.aws`) uses
 it for its clients' models.
@@ -21,12 +22,14 @@ it for its clients' models.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
 import marshal
 import os
 import sys
+import sysconfig
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -91,7 +94,8 @@ def use_model_cache(loader: Any) -> Any:
 
 
 class _ServiceListing:
-    """``loader.list_available_services``, kept on disk for botocore's own data folder."""
+    """``loader.list_available_services``, kept on disk while every folder it searches is
+    an installed package's (botocore's data, moto's extra models)."""
 
     def __init__(self, loader: Any, cache_dir: Path) -> None:
         self.listed = loader.list_available_services  # botocore's, memoized per loader
@@ -99,15 +103,29 @@ class _ServiceListing:
         self.cache_dir = cache_dir
 
     def __call__(self, type_name: str) -> list[str]:
-        builtin = self.loader.BUILTIN_DATA_PATH
-        if list(self.loader._potential_locations()) != [builtin]:
-            return list(self.listed(type_name))  # a search path of the user's: list it
-        try:
-            stat = os.stat(builtin)
-        except OSError:
-            return list(self.listed(type_name))
-        key = f"services\0{builtin}\0{stat.st_mtime_ns}\0{type_name}"
+        locations = list(self.loader._potential_locations())
+        stamps = []
+        for location in locations:
+            if not _installed(location):
+                return list(self.listed(type_name))  # a search path of the user's: list it
+            try:
+                stamps.append(f"{location}\0{os.stat(location).st_mtime_ns}")
+            except OSError:
+                return list(self.listed(type_name))
+        key = "\0".join(["services", *stamps, type_name])
         return list(kept(key, lambda: list(self.listed(type_name)), self.cache_dir))
+
+
+@functools.cache
+def _package_folders() -> tuple[str, ...]:
+    paths = sysconfig.get_paths()
+    return tuple({os.path.realpath(paths[name]) + os.sep for name in ("purelib", "platlib")})
+
+
+def _installed(path: str) -> bool:
+    """Whether ``path`` lies in this interpreter's installed packages (its contents change
+    only when a package is installed again, which also changes the folder's time)."""
+    return (os.path.realpath(path) + os.sep).startswith(_package_folders())
 
 
 def kept(key: str, compute: Callable[[], list[str]], cache_dir: Path | None = None) -> list[str]:

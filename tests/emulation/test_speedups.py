@@ -233,8 +233,9 @@ def test_kms_key_pairs_of_symmetric_keys_are_made_on_first_use() -> None:
 
 
 def test_the_service_list_is_kept_with_the_models(tmp_path: Path, monkeypatch: Any) -> None:
-    """botocore's list of services is read from the cache once a loader has listed it,
-    equals botocore's own, and a data path of the user's is still listed as botocore does."""
+    """botocore's list of services (and moto's loader's, which searches moto's package too)
+    is read from the cache once a loader has listed it, equals botocore's own, and a data
+    path of the user's is still listed as botocore does."""
     import botocore.loaders
 
     from emulation.modelcache import use_model_cache
@@ -251,6 +252,15 @@ def test_the_service_list_is_kept_with_the_models(tmp_path: Path, monkeypatch: A
         listing_fails.setattr(os, "listdir", no_listing)
         second = use_model_cache(botocore.loaders.create_loader())
         assert second.list_available_services("service-2") == plain
+
+    # moto's loader searches moto's package as well (its extra models): kept too
+    from moto.core.loaders import create_loader as moto_loader
+
+    with_moto = moto_loader().list_available_services("service-2")
+    assert use_model_cache(moto_loader()).list_available_services("service-2") == with_moto
+    with monkeypatch.context() as listing_fails:
+        listing_fails.setattr(os, "listdir", no_listing)
+        assert use_model_cache(moto_loader()).list_available_services("service-2") == with_moto
 
     own = tmp_path / "models" / "nexusown" / "2024-01-01"
     own.mkdir(parents=True)
