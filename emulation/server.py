@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import errno
+import gc
 import importlib
 import json
 import logging
@@ -38,6 +39,10 @@ from emulation.core.settings import (
 )
 
 log = logging.getLogger("emulation.server")
+
+#: the garbage collector's thresholds while the engine starts and serves its first burst
+#: (see :meth:`emulation.core.app.EngineApp.settle_collector`)
+START_GC_THRESHOLD = (5000, 50, 1000)
 
 EXIT_PORT_IN_USE = 3
 EXIT_BAD_ARGS = 4
@@ -290,6 +295,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     settings = parse_args(argv)
+    usual_threshold = gc.get_threshold()
+    gc.set_threshold(*START_GC_THRESHOLD)
     os.umask(0o077)  # state, journals, logs and the token are the owner's alone
     prepare_process()
     if settings.state_dir is not None:
@@ -305,6 +312,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, server.request_stop)
     signal.signal(signal.SIGINT, server.request_stop)
     server.start()
+    server.app.settle_collector(usual_threshold)
     server.run_until_stopped()
     server.shutdown()
     return 0

@@ -189,3 +189,51 @@ def test_the_warm_up_waits_while_requests_are_served() -> None:
     app.stopping = True
     stopped.join(30)
     assert not stopped.is_alive()
+
+
+_SETTLE = """
+import gc, json, threading, time
+from types import SimpleNamespace
+from emulation.core.app import WARM_UP_QUIET_S, EngineApp
+from emulation.server import START_GC_THRESHOLD
+
+usual = gc.get_threshold()
+gc.set_threshold(*START_GC_THRESHOLD)
+app = SimpleNamespace(_in_flight=1, _quiet_since=time.monotonic(), stopping=False)
+app._wait_until_quiet = lambda patience: EngineApp._wait_until_quiet(app, patience)
+out = {"usual": usual}
+EngineApp.settle_collector(app, usual, patience=60)
+time.sleep(3 * WARM_UP_QUIET_S)
+out["busy"] = gc.get_threshold()
+app._quiet_since = time.monotonic()
+app._in_flight = 0
+deadline = time.monotonic() + 30
+while gc.get_threshold() != usual and time.monotonic() < deadline:
+    time.sleep(0.01)
+out["quiet"] = gc.get_threshold()
+out["frozen"] = gc.get_freeze_count() > 0
+
+gc.set_threshold(*START_GC_THRESHOLD)
+app._in_flight = 1
+EngineApp.settle_collector(app, usual, patience=0.5).join(30)
+out["patience"] = gc.get_threshold()
+print(json.dumps(out))
+"""
+
+
+def test_the_collector_gets_its_thresholds_back_after_the_start_up_burst() -> None:
+    """The engine starts with rarer garbage collections; once it has been quiet (or at the
+    latest after its patience) the usual thresholds are back and what is loaded is frozen."""
+    import json
+    import subprocess
+
+    result = subprocess.run(
+        [sys.executable, "-c", _SETTLE], capture_output=True, text=True, check=False, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    out = json.loads(result.stdout)
+    from emulation.server import START_GC_THRESHOLD
+
+    assert out["busy"] == list(START_GC_THRESHOLD) != out["usual"]
+    assert out["quiet"] == out["usual"] and out["frozen"]
+    assert out["patience"] == out["usual"]
