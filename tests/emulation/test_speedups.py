@@ -30,6 +30,15 @@ if sys.argv[1] == "patched":
     speedups.install()  # idempotent
 out = answers()
 out["s3_operations"] = sorted(get_service_model("s3").operation_names)
+from moto.backends import get_backend
+out["backend_regions"] = {s: get_backend(s)["123456789012"].regions for s in ("kinesis", "s3", "iam")}
+from moto.eks.utils import validate_role_arn
+validate_role_arn("arn:aws-cn:iam::123456789012:role/node")
+try:
+    validate_role_arn("arn:aws-moon:iam::123456789012:role/node")
+    out["eks_unknown_partition"] = "accepted"
+except Exception as exc:
+    out["eks_unknown_partition"] = type(exc).__name__
 print(json.dumps(out))
 """
 
@@ -48,6 +57,8 @@ def test_speedups_give_the_same_regions_partitions_modules_and_models() -> None:
     assert patched == plain
     assert "us-west-2" in plain["regions"]["ec2"]  # type: ignore[index]
     assert "PutObject" in plain["s3_operations"]  # type: ignore[operator]
+    assert "us-west-2" in plain["backend_regions"]["kinesis"]  # type: ignore[index]
+    assert plain["eks_unknown_partition"] == "InvalidParameterException"
 
 
 OFFERINGS_PROBE = """
