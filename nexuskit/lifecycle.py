@@ -273,6 +273,7 @@ def status(settings: KitSettings) -> dict[str, Any]:
     spec = settings.stack()
     engine = EmbeddedEngine(settings)
     health = engine.health() if engine.pid() is not None else None
+    target = engine.target(spec.region) if health else None
     doc: dict[str, Any] = {
         "engine": {
             "type": "embedded",
@@ -287,10 +288,9 @@ def status(settings: KitSettings) -> dict[str, Any]:
             "iam": _iam_figures(health),
         },
         "resources": [],
-        "endpoints": endpoints(settings),
+        "endpoints": endpoints(settings, target),
     }
-    if health:
-        target = engine.target(spec.region)
+    if target is not None:
         doc["resources"] = [r.as_dict() for r in inventory(spec, target)] + inventory_edge(spec, target)
     return doc
 
