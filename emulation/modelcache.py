@@ -101,9 +101,16 @@ class _ServiceListing:
         self.listed = loader.list_available_services  # botocore's, memoized per loader
         self.loader = loader
         self.cache_dir = cache_dir
+        self._known: dict[tuple[str, tuple[str, ...]], list[str]] = {}
 
     def __call__(self, type_name: str) -> list[str]:
-        locations = list(self.loader._potential_locations())
+        locations = tuple(self.loader._potential_locations())
+        known = self._known.get((type_name, locations))
+        if known is None:
+            known = self._known[(type_name, locations)] = self._list(type_name, locations)
+        return list(known)
+
+    def _list(self, type_name: str, locations: tuple[str, ...]) -> list[str]:
         stamps = []
         for location in locations:
             if not _installed(location):

@@ -112,6 +112,14 @@ WARM_MODELS: dict[str, str] = {
 }
 
 
+def _freeze_loaded() -> None:
+    """Collect once, move what is left (loaded modules, models: it lives as long as the
+    engine) out of the collector's sight, and give the freed C heap back to the system."""
+    gc.collect()
+    gc.freeze()
+    _release_free_heap()
+
+
 def _release_free_heap() -> None:
     """Give the C heap's free pages back to the system (glibc only; elsewhere a no-op)."""
     try:
@@ -310,9 +318,7 @@ class EngineApp:
                     ext.warm_up()
                 except Exception:
                     log.debug("warm-up of extension %s failed", ext.name, exc_info=True)
-            gc.collect()
-            gc.freeze()
-            _release_free_heap()
+            _freeze_loaded()
 
         thread = threading.Thread(target=run, name="engine-warm-up", daemon=True)
         thread.start()
@@ -340,13 +346,12 @@ class EngineApp:
         them all again (about 5 % of the CPU of a cold ``nexuskit up``). Once no request has
         been served for :data:`WARM_UP_QUIET_S` (at most ``patience`` seconds after the
         start), what is loaded is collected once, moved out of the collector's sight
-        (``gc.freeze``) and the usual thresholds apply again.
+        (:func:`_freeze_loaded`) and the usual thresholds apply again.
         """
 
         def run() -> None:
             self._wait_until_quiet(patience)
-            gc.collect()
-            gc.freeze()
+            _freeze_loaded()
             gc.set_threshold(*threshold)
 
         thread = threading.Thread(target=run, name="engine-settle-gc", daemon=True)
