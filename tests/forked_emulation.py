@@ -167,10 +167,14 @@ def spawn_engine(
 
 # -- the server ------------------------------------------------------------------------------
 def _serve(requests: IO[str], answers: IO[str]) -> None:
+    from emulation.core.moto_compat import deferred
     from emulation.extensions import REGISTRY
     from emulation.server import prepare_process
 
     prepare_process()
+    # What a plain engine defers until a request needs it (boto3, moto's mocking
+    # machinery...): most test engines need it, so the children share it, loaded once.
+    deferred.load_all()
     # Every extension's module too (emulation code and the standard library only: their
     # factories, called in the child, decide what an engine installs).
     for path in REGISTRY.values():

@@ -178,10 +178,11 @@ class S3ObjectFastPath(Extension):
             return None
         if request.signing_service != "s3" or is_execute_api(request):
             return None
-        moto = self._parts()
-        if moto is None:
-            return None
-        answer = self._answer(request, moto, self.engine)
+        target = _target(request)
+        moto = self._parts() if target is not None else None
+        answer = None
+        if target is not None and moto is not None:
+            answer = self._answer(request, target, moto, self.engine)
         if answer is None:
             self.passed += 1
         else:
@@ -189,10 +190,9 @@ class S3ObjectFastPath(Extension):
         return answer
 
     # -- the plain cases ------------------------------------------------------------------
-    def _answer(self, request: AwsRequest, moto: _Moto, engine: EngineApp) -> Response | None:
-        target = _target(request)
-        if target is None:
-            return None
+    def _answer(
+        self, request: AwsRequest, target: tuple[str, str], moto: _Moto, engine: EngineApp
+    ) -> Response | None:
         bucket_name, key_name = target
         if moto.checks_iam() or moto.records() or "MOTO_ACCOUNT_ID" in os.environ:
             return None

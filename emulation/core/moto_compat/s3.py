@@ -70,11 +70,15 @@ def replace_listing_methods(methods: dict[str, Callable[..., Any]]) -> None:
 
 def judge_bucket_permissions(permitted: Callable[[], bool]) -> None:
     """Answer moto's ``FakeBucket.get_permission`` (asked by its object calls) with
-    PERMITTED when ``permitted()`` and NEUTRAL otherwise, instead of moto's own policy check."""
-    from moto.iam.access_control import PermissionResult
+    PERMITTED when ``permitted()`` and NEUTRAL otherwise, instead of moto's own policy check.
+
+    moto's IAM (and its certificates) is imported by the first such call, as moto does, not
+    when the engine starts."""
     from moto.s3.models import FakeBucket
 
     def get_permission(self: Any, action: str, resource: str) -> Any:
+        from moto.iam.access_control import PermissionResult
+
         return PermissionResult.PERMITTED if permitted() else PermissionResult.NEUTRAL
 
     FakeBucket.get_permission = get_permission

@@ -71,6 +71,7 @@ def install() -> None:
     with _lock:
         if _installed:
             return
+        _apply("mock machinery on first use", _defer_unused_modules)
         loader = _apply("one model loader", _share_model_loader)
         _apply("region lookups", lambda: _cache_region_lookups(loader))
         _apply("module list", _cache_module_list)
@@ -87,6 +88,12 @@ def _apply(what: str, speed_up: Callable[[], Any]) -> Any:
     except (AttributeError, ImportError, TypeError) as exc:
         log.warning("engine start-up speed-up %r not applied (moto changed?): %s", what, exc)
         return None
+
+
+def _defer_unused_modules() -> None:
+    from emulation.core.moto_compat import deferred
+
+    deferred.install()
 
 
 def _cache_region_lookups(loader: Any) -> None:

@@ -1,0 +1,184 @@
+"""Modules the engine process runs only when something uses them.
+
+Every moto import runs ``moto/__init__``, which imports ``mock_aws`` and with it moto's
+in-process mocking machinery (``moto.core.models``): boto3 with s3transfer, ``responses``
+with yaml, ``unittest.mock`` with asyncio, the botocore stubber. The engine serves AWS
+over HTTP and never mocks a client inside its own process, yet it paid for all of that
+before it could answer its first request. So it did for boto3, which moto's backends
+import for ``Session`` (the engine answers their region lookups from its own loader, see
+:mod:`.speedups`), and for ``cryptography.x509``, which moto's IAM imports (and every
+moto request imports moto's IAM to read the caller's account) for the certificates users
+upload. Together about 0.1 s of the 0.5 s from start to first answer on the reference
+machine.
+
+Each such module is *deferred*: importing it makes the module object without running its
+code. The names other modules take from it while they are imported are there at once:
+constants, the objects it imports from elsewhere (:class:`Alias`: the very same objects),
+and functions that load it on their first call and forward to the real one. Reading any
+other attribute loads it: its code then runs in the same module object, so from then on it
+is exactly the module as shipped (the forwarders taken before stay valid). A deferred
+package keeps its ``__path__``: a submodule imports as usual, provided it reads nothing
+from its package while it runs (``requests`` is not deferred for that reason: its
+submodules import each other through the package).
+
+Nothing of what moto answers changes: the deferred code is machinery the server never
+calls until a request needs it (EC2's region list loads boto3, Lambda's and API
+Gateway's integrations the mocking machinery), and then it runs as it always did.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.abc
+import importlib.machinery
+import logging
+import sys
+import threading
+from collections.abc import Callable, Sequence
+from types import ModuleType
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+#: a name of a deferred module's that stands for a function: loads the module on first call
+FORWARD = object()
+
+
+class Alias:
+    """A name a deferred module imports from another module (the very same object)."""
+
+    def __init__(self, module: str, name: str) -> None:
+        self.module = module
+        self.name = name
+
+    def resolve(self) -> Any:
+        return getattr(importlib.import_module(self.module), self.name)
+
+
+#: per deferred module, the names other modules take from it that must not load it
+DEFERRED: dict[str, dict[str, Any]] = {
+    # moto/core/__init__.py takes the first three; moto's Lambda and Batch take
+    # default_user_config when serving, IdentityStore BackendDict at import. The rest
+    # (MockAWS & co., responses_mock, botocore_stubber) load it.
+    "moto.core.models": {
+        "DEFAULT_ACCOUNT_ID": "123456789012",
+        "patch_client": FORWARD,
+        "patch_resource": FORWARD,
+        "default_user_config": Alias("moto.core.config", "default_user_config"),
+        "BackendDict": Alias("moto.core.base_backend", "BackendDict"),
+    },
+    # moto/__init__.py takes mock_aws.
+    "moto.core.decorator": {"mock_aws": FORWARD},
+    # moto's backends take Session (called for region lookups: EC2's loads boto3);
+    # boto3's submodules (boto3.dynamodb.types for DynamoDB) import without it.
+    "boto3": {"Session": FORWARD},
+    # moto's IAM takes the package for its server and signing certificates.
+    "cryptography.x509": {},
+}
+
+
+def install() -> None:
+    """Defer the modules of :data:`DEFERRED` this process has not imported yet."""
+    if not any(isinstance(finder, _DeferringFinder) for finder in sys.meta_path):
+        sys.meta_path.insert(0, _DeferringFinder())
+
+
+def load_all() -> None:
+    """Load every deferred module now (a process that forks engines shares them so)."""
+    for name in DEFERRED:
+        module = sys.modules.get(name)
+        loader = getattr(getattr(module, "__spec__", None), "loader", None)
+        if isinstance(loader, _DeferredLoader) and module is not None:
+            loader.load(module)
+
+
+def is_loaded(module_name: str) -> bool:
+    """Whether ``module_name`` has been imported and its code has run."""
+    module = sys.modules.get(module_name)
+    if module is None:
+        return False
+    loader = getattr(getattr(module, "__spec__", None), "loader", None)
+    return not isinstance(loader, _DeferredLoader) or loader.loaded
+
+
+class _DeferredLoader(importlib.abc.Loader):
+    """Makes the module with its eager names; runs ``inner`` on the first other access."""
+
+    def __init__(self, inner: importlib.abc.Loader, eager: dict[str, Any]) -> None:
+        self.inner = inner
+        self.eager = eager
+        self.loaded = False
+        self._lock = threading.RLock()
+        self._loading_thread: int | None = None
+
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType | None:
+        return self.inner.create_module(spec)
+
+    def exec_module(self, module: ModuleType) -> None:
+        for name, value in self.eager.items():
+            if value is FORWARD:
+                setattr(module, name, self._forwarder(module, name))
+            elif isinstance(value, Alias):
+                setattr(module, name, value.resolve())
+            else:
+                setattr(module, name, value)
+
+        def module_getattr(name: str) -> Any:
+            if name.startswith("__") or self._loading_thread == threading.get_ident():
+                # dunder lookups (the import system's) and the module's own code while it
+                # runs see only what is already there
+                raise AttributeError(f"module {module.__name__!r} has no attribute {name!r}")
+            self.load(module)
+            return getattr(module, name)
+
+        module.__getattr__ = module_getattr  # type: ignore[method-assign]
+
+    def load(self, module: ModuleType) -> ModuleType:
+        """Run the module's code (once, whichever thread asks first)."""
+        if self.loaded:
+            return module
+        with self._lock:
+            if self.loaded or self._loading_thread == threading.get_ident():
+                return module
+            self._loading_thread = threading.get_ident()
+            try:
+                self.inner.exec_module(module)
+            finally:
+                self._loading_thread = None
+            self.loaded = True
+            if not _own_getattr(module):
+                return module
+            del module.__dict__["__getattr__"]
+        return module
+
+    def _forwarder(self, module: ModuleType, name: str) -> Callable[..., Any]:
+        def forward(*args: Any, **kwargs: Any) -> Any:
+            return getattr(self.load(module), name)(*args, **kwargs)
+
+        forward.__name__ = forward.__qualname__ = name
+        forward.__module__ = module.__name__
+        forward.__doc__ = f"``{module.__name__}.{name}``: loads the module on first call."
+        return forward
+
+    def __getattr__(self, name: str) -> Any:
+        # get_source, get_filename, get_resource_reader...: the inner loader's
+        return getattr(self.inner, name)
+
+
+def _own_getattr(module: ModuleType) -> bool:
+    hook = module.__dict__.get("__getattr__")
+    return getattr(hook, "__qualname__", "").startswith(f"{_DeferredLoader.__name__}.")
+
+
+class _DeferringFinder(importlib.abc.MetaPathFinder):
+    def find_spec(
+        self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
+    ) -> importlib.machinery.ModuleSpec | None:
+        eager = DEFERRED.get(fullname)
+        if eager is None:
+            return None
+        spec = importlib.machinery.PathFinder.find_spec(fullname, path)
+        if spec is None or spec.loader is None:
+            return None
+        spec.loader = _DeferredLoader(spec.loader, eager)
+        return spec

@@ -1,0 +1,166 @@
+"""Modules the engine runs only when something uses them (emulation.core.moto_compat.deferred)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from emulation.core.moto_compat import deferred
+
+FIRST_ANSWER = """
+import http.client, json, sys, time
+import emulation.server as server
+server.prepare_process()
+engine = server.EngineServer(server.parse_args(["--port", "0", "--iam", "off", "--no-persist"]))
+engine.start()
+port = engine.http.socket.getsockname()[1]
+connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+connection.request("GET", "/", headers={
+    "Host": f"127.0.0.1:{port}", "x-amz-date": stamp, "x-amz-content-sha256": "UNSIGNED-PAYLOAD",
+    "Authorization": f"AWS4-HMAC-SHA256 Credential=AKIAPROBE/{stamp[:8]}/us-east-1/s3/aws4_request, "
+    "SignedHeaders=host;x-amz-date, Signature=" + "0" * 64,
+})
+answer = connection.getresponse()
+body = answer.read().decode()
+from emulation.core.moto_compat import deferred
+print(json.dumps({
+    "status": answer.status,
+    "body": body,
+    "imported": {name: name in sys.modules for name in ("responses", "unittest.mock", "s3transfer")},
+    "loaded": {name: deferred.is_loaded(name) for name in deferred.DEFERRED},
+}))
+engine.request_stop()
+engine.shutdown()
+"""
+
+ON_USE = """
+import json, sys
+from emulation.core.moto_compat import deferred
+deferred.install()
+import moto
+import moto.core.models as models
+from moto import mock_aws
+import boto3
+import cryptography.x509
+before = {
+    module_name: {name: getattr(sys.modules[module_name], name) for name in names}
+    for module_name, names in deferred.DEFERRED.items()
+}
+not_loaded = {name: deferred.is_loaded(name) for name in deferred.DEFERRED}
+with mock_aws():
+    s3 = boto3.client("s3", region_name="us-east-1")
+    s3.create_bucket(Bucket="probe-bucket")
+    buckets = [b["Name"] for b in s3.list_buckets()["Buckets"]]
+from cryptography import x509
+import moto.core
+x509_callable = callable(x509.load_pem_x509_certificate)
+out = {
+    "not_loaded": not_loaded,
+    "buckets": buckets,
+    "loaded": {name: deferred.is_loaded(name) for name in deferred.DEFERRED},
+    "mock_class": isinstance(models.MockAWS, type),
+    "session_class": isinstance(boto3.Session(), boto3.session.Session),
+    "x509": x509_callable,
+    "moto_core_forwards": moto.core.patch_client.__module__,
+}
+same = {}
+for module_name, names in deferred.DEFERRED.items():
+    module = sys.modules[module_name]
+    for name, value in names.items():
+        real, taken = getattr(module, name), before[module_name][name]
+        if value is deferred.FORWARD:  # the module's own code replaced the forwarder
+            same[f"{module_name}.{name}"] = callable(real) and real is not taken
+        elif isinstance(value, deferred.Alias):
+            same[f"{module_name}.{name}"] = real is value.resolve() is taken
+        else:
+            same[f"{module_name}.{name}"] = real == value == taken
+out["same"] = same
+print(json.dumps(out))
+"""
+
+
+def _run(code: str) -> dict[str, Any]:
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False, timeout=120
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    doc: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
+    return doc
+
+
+def test_the_engine_answers_its_first_request_without_mocking_machinery() -> None:
+    doc = _run(FIRST_ANSWER)
+    assert doc["status"] == 200, doc["body"]
+    assert "<ListAllMyBucketsResult" in doc["body"]
+    assert doc["imported"] == {"responses": False, "unittest.mock": False, "s3transfer": False}
+    assert doc["loaded"] == {name: False for name in deferred.DEFERRED}
+
+
+def test_deferred_modules_load_on_first_use_and_are_then_the_real_modules() -> None:
+    doc = _run(ON_USE)
+    assert doc["not_loaded"] == {name: False for name in deferred.DEFERRED}
+    assert doc["buckets"] == ["probe-bucket"]  # moto's mock_aws works through the forwarder
+    assert doc["loaded"] == {name: True for name in deferred.DEFERRED}
+    assert doc["mock_class"] and doc["session_class"] and doc["x509"]
+    assert doc["moto_core_forwards"] == "moto.core.models"
+    # every name taken before the load is what the module (as moto ships it) defines
+    assert doc["same"] and all(doc["same"].values()), doc["same"]
+
+
+PROBE_SOURCE = """
+import sys, time
+sys.nexus_probe_runs = getattr(sys, "nexus_probe_runs", 0) + 1
+time.sleep(0.2)
+VALUE = 42
+CONST = 7
+def double(x):
+    return 2 * x
+"""
+
+
+@pytest.fixture
+def probe_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    name = "nexus_deferred_probe"
+    (tmp_path / f"{name}.py").write_text(PROBE_SOURCE, encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setitem(deferred.DEFERRED, name, {"CONST": 7, "double": deferred.FORWARD})
+    monkeypatch.setattr(sys, "nexus_probe_runs", 0, raising=False)
+    finder = deferred._DeferringFinder()
+    sys.meta_path.insert(0, finder)
+    try:
+        yield name
+    finally:
+        sys.meta_path.remove(finder)
+        sys.modules.pop(name, None)
+
+
+def test_a_deferred_module_runs_once_whichever_threads_ask_first(probe_module: str) -> None:
+    module = __import__(probe_module)
+    assert module.CONST == 7 and sys.nexus_probe_runs == 0  # type: ignore[attr-defined]
+    results: list[Any] = []
+    started = threading.Barrier(8)
+
+    def use(index: int) -> None:
+        started.wait()
+        results.append(module.double(3) if index % 2 else module.VALUE)
+
+    threads = [threading.Thread(target=use, args=(i,)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert sorted(results) == [6] * 4 + [42] * 4
+    assert sys.nexus_probe_runs == 1  # type: ignore[attr-defined]
+    assert deferred.is_loaded(probe_module)
+    with pytest.raises(AttributeError, match="no attribute 'missing'"):
+        module.missing  # noqa: B018
+    assert module.double(5) == 10
+    assert sys.nexus_probe_runs == 1  # type: ignore[attr-defined]
