@@ -38,6 +38,8 @@ class AwsRequest:
     #: an extension that answered may set False to say the call changed no state
     changes_state: bool | None = None
     _json: Any = field(default=None, repr=False)
+    #: what the extensions derived from the request (each under its own key)
+    derived: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @classmethod
     def from_environ(cls, environ: dict[str, Any]) -> AwsRequest:

@@ -509,11 +509,21 @@ def s3_bucket_and_key(request: AwsRequest) -> tuple[str | None, str | None]:
 
 
 def s3_addressing(request: AwsRequest) -> tuple[str | None, str | None, bool]:
-    """(bucket, key, virtual-host?) with moto's own rule for telling the styles apart."""
-    from moto.s3.utils import bucket_name_from_url
-
+    """(bucket, key, virtual-host?) with moto's own rule for telling the styles apart
+    (worked out once per request: IAM, S3's extension and its fast path all ask)."""
     host = request.headers.get("host", "")
     path = request.path
+    known = request.derived.get("s3_addressing")
+    if known is not None and known[0] == (host, path):
+        return known[1]  # type: ignore[no-any-return]
+    addressing = _s3_addressing(host, path)
+    request.derived["s3_addressing"] = ((host, path), addressing)
+    return addressing
+
+
+def _s3_addressing(host: str, path: str) -> tuple[str | None, str | None, bool]:
+    from moto.s3.utils import bucket_name_from_url
+
     if host and moto_compat.is_virtual_host(host, path):
         virtual_bucket = bucket_name_from_url(f"http://{host}{path}")
         if virtual_bucket:

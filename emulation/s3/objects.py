@@ -264,7 +264,7 @@ class S3ObjectFastPath(Extension):
             lock_until=None,
             checksum_value=checksum_value,
         )
-        new_key.set_metadata(moto.metadata_from_headers(headers))
+        new_key.set_metadata(moto.metadata_from_headers(listed_headers(request.environ)))
         new_key.set_acl(bucket.acl)
         new_key.website_redirect_location = None
         if algorithm:
@@ -307,6 +307,25 @@ class S3ObjectFastPath(Extension):
         response_headers.update(key.metadata)
         response_headers.update({"Accept-Ranges": "bytes"})
         return 200, response_headers, key.value
+
+
+def listed_headers(environ: dict[str, Any]) -> dict[str, str]:
+    """The request's headers as moto's ``EnvironHeaders`` lists them when no name was
+    preserved (werkzeug's spelling, ``X-Amz-Meta-Colour``), in one dict: moto's
+    ``metadata_from_headers`` reads each name and value once, where iterating
+    ``EnvironHeaders`` (three generators deep) was a tenth of a small PutObject's CPU."""
+    headers: dict[str, str] = {}
+    for key, value in environ.items():
+        if key.startswith("HTTP_"):
+            if key not in _CONTENT_HEADER_KEYS:
+                headers[key[5:].replace("_", "-").title()] = value
+        elif key in _CONTENT_KEYS and value:
+            headers[key.replace("_", "-").title()] = value
+    return headers
+
+
+_CONTENT_KEYS = frozenset({"CONTENT_TYPE", "CONTENT_LENGTH"})
+_CONTENT_HEADER_KEYS = frozenset({"HTTP_CONTENT_TYPE", "HTTP_CONTENT_LENGTH"})
 
 
 def _target(request: AwsRequest) -> tuple[str, str] | None:

@@ -7,11 +7,13 @@ connection and reads every answer whole.
 from __future__ import annotations
 
 import http.client
+import json
 import threading
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from moto.moto_server.werkzeug_app import MotoRequestHandler
 from werkzeug.serving import make_server
 
 from emulation.core.http import EngineRequestHandler
@@ -30,20 +32,64 @@ def _app(environ: dict[str, Any], start_response: Any) -> Any:
         return iter([b"one,", b"", b"two,", peer])
     if path == "/fail":
         raise RuntimeError("the application failed")
+    if path == "/environ":  # what the handler made of the request
+        seen = {
+            key: value
+            for key, value in environ.items()
+            if isinstance(value, (str, dict)) and key not in {"REMOTE_PORT", "SERVER_PORT"}
+        }
+        body = json.dumps(seen, sort_keys=True).encode()
+        start_response("200 OK", [("Content-Length", str(len(body)))])
+        return [body]
     # answers without reading the request body
     start_response("200 OK", [("Content-Length", str(len(peer)))])
     return [peer]
 
 
-@pytest.fixture(scope="module")
-def port() -> Iterator[int]:
-    server = make_server("127.0.0.1", 0, _app, threaded=True, request_handler=EngineRequestHandler)
+def _serve(handler: type) -> Iterator[int]:
+    server = make_server("127.0.0.1", 0, _app, threaded=True, request_handler=handler)
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield int(server.server_address[1])
     server.shutdown()
     server.server_close()
+
+
+@pytest.fixture(scope="module")
+def port() -> Iterator[int]:
+    yield from _serve(EngineRequestHandler)
+
+
+@pytest.fixture(scope="module")
+def moto_port() -> Iterator[int]:
+    yield from _serve(MotoRequestHandler)
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"x-amz-meta-colour": "red", "Content-Type": "text/plain"},
+        {"x-amz-meta-my_key": "1", "x-amz-meta-other": "2"},  # kept as spelled, for S3
+        {"x-amz-meta-my_key": "1", "x-amz-meta-my-key": "2"},  # the dashed one wins
+    ],
+    ids=["no underscore", "underscore", "underscore and dashed"],
+)
+def test_the_environ_is_the_one_motos_handler_makes(
+    port: int, moto_port: int, headers: dict[str, str]
+) -> None:
+    seen = []
+    for server_port in (port, moto_port):
+        conn = http.client.HTTPConnection("127.0.0.1", server_port)
+        response, body = _exchange(conn, "PUT", "/environ", b"data", Host="engine.test:4566", **headers)
+        assert response.status == 200
+        seen.append(json.loads(body))
+        conn.close()
+    ours, motos = seen
+    assert ours == motos
+    assert ours["moto.preserved_header_names"] == (
+        {"HTTP_X_AMZ_META_MY_KEY": "x-amz-meta-my_key"} if "x-amz-meta-other" in headers else {}
+    )
 
 
 def _exchange(

@@ -305,3 +305,29 @@ def test_the_preserved_header_names_key_is_motos() -> None:
     from emulation.s3 import objects
 
     assert objects.PRESERVED_HEADER_NAMES == PRESERVED_HEADER_NAMES_ENVIRON_KEY
+
+
+def test_listed_headers_are_motos_environ_headers() -> None:
+    """Contract: the fast path hands moto's metadata reader the names and values moto's own
+    ``EnvironHeaders`` would list (werkzeug's spelling, content headers included)."""
+    from moto.core.request import EnvironHeaders
+
+    from emulation.s3.objects import listed_headers
+
+    environ = _environ(
+        "PUT",
+        "/bucket/key",
+        {
+            "x-amz-meta-colour": "red",
+            "X-Amz-Meta-Shape": "round",
+            "content-type": "text/plain",
+            "cache-control": "no-cache",
+            "content-encoding": "gzip",
+            "expires": "Thu, 01 Jan 2037 00:00:00 GMT",
+        },
+        b"body",
+    )
+    environ["HTTP_CONTENT_TYPE"] = "ignored/by-werkzeug"
+    listed = listed_headers(environ)
+    assert listed == dict(EnvironHeaders(environ))
+    assert listed["X-Amz-Meta-Colour"] == "red" and listed["Content-Type"] == "text/plain"

@@ -278,3 +278,43 @@ def test_the_service_list_is_kept_with_the_models(tmp_path: Path, monkeypatch: A
     (own / "service-2.json").write_text("{}")
     mine = use_model_cache(botocore.loaders.create_loader(str(tmp_path / "models")))
     assert mine.list_available_services("service-2") == sorted([*plain, "nexusown"])
+
+
+def test_request_ids_are_drawn_at_once_from_motos_seedable_generator() -> None:
+    import re
+
+    import moto.core.responses as moto_responses
+    from moto.moto_api._internal import mock_random
+
+    from emulation.core.moto_compat import speedups
+
+    speedups.install()
+    make = moto_responses.gen_amzn_requestid_long
+    headers: dict[str, str] = {}
+    first = make(headers)
+    assert re.fullmatch(r"[A-Za-z0-9]{52}", first) and headers == {"x-amzn-requestid": first}
+    assert make() != first
+    mock_random.seed(7)
+    seeded = make()
+    mock_random.seed(7)
+    assert make() == seeded  # moto's seed (POST /moto-api/seed) still makes ids reproducible
+    mock_random.seed()
+
+
+def test_s3_addressing_is_worked_out_once_per_request_and_again_when_it_changes() -> None:
+    from emulation.core.request import AwsRequest
+    from emulation.iam.actions import s3_addressing
+
+    request = AwsRequest(
+        environ={},
+        method="GET",
+        path="/photos/cat.jpg",
+        query_string="",
+        headers={"host": "127.0.0.1:4566"},
+        body=b"",
+    )
+    assert s3_addressing(request) == ("photos", "cat.jpg", False)
+    assert s3_addressing(request) is s3_addressing(request)
+    request.headers["host"] = "photos.s3.amazonaws.com"
+    request.path = "/dog.jpg"
+    assert s3_addressing(request) == ("photos", "dog.jpg", True)
