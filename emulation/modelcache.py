@@ -111,16 +111,34 @@ class _ServiceListing:
         return list(known)
 
     def _list(self, type_name: str, locations: tuple[str, ...]) -> list[str]:
-        stamps = []
-        for location in locations:
-            if not _installed(location):
-                return list(self.listed(type_name))  # a search path of the user's: list it
-            try:
-                stamps.append(f"{location}\0{os.stat(location).st_mtime_ns}")
-            except OSError:
-                return list(self.listed(type_name))
+        stamps = _installed_stamps(locations)
+        if stamps is None:  # a search path of the user's: list it
+            return list(self.listed(type_name))
         key = "\0".join(["services", *stamps, type_name])
         return list(kept(key, lambda: list(self.listed(type_name)), self.cache_dir))
+
+
+def kept_for_loader(loader: Any, what: str, compute: Callable[[], list[str]]) -> list[str]:
+    """``compute()`` (a list of strings derived from the data ``loader`` reads, such as a
+    service's regions) kept on disk under ``what`` while every folder the loader searches
+    is an installed package's; computed every time otherwise."""
+    stamps = _installed_stamps(tuple(loader._potential_locations()))
+    if stamps is None or os.environ.get(MODEL_CACHE_ENV, "1") == "0":
+        return compute()
+    return kept("\0".join(["derived", what, *stamps]), compute)
+
+
+def _installed_stamps(locations: tuple[str, ...]) -> list[str] | None:
+    """Each folder's path and time, or None when one is not an installed package's."""
+    stamps = []
+    for location in locations:
+        if not _installed(location):
+            return None
+        try:
+            stamps.append(f"{location}\0{os.stat(location).st_mtime_ns}")
+        except OSError:
+            return None
+    return stamps
 
 
 @functools.cache

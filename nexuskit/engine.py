@@ -148,19 +148,47 @@ def admin_call(
 SERVICE_PORT_SPAN = range(100, 120)
 
 
-def free_stack_port(low: int = 20000, high: int = 32000, attempts: int = 500) -> int:
-    """A free engine port whose Service ports (port + 100..119) are free too.
+#: where :func:`free_stack_port` picks engine ports, as ``LOW-HIGH`` (20000-32000 unless set);
+#: a test runner gives each of its workers a range of its own, so that a port one worker's
+#: engine frees while it restarts is not picked by another's
+PORT_RANGE_ENV = "NEXUSKIT_PORT_RANGE"
+DEFAULT_PORT_RANGE = (20000, 32000)
+
+
+def free_stack_port(low: int | None = None, high: int | None = None, attempts: int = 500) -> int:
+    """A free engine port whose Service ports (port + 100..119) are free too, all of them
+    between ``low`` and ``high`` (default: :data:`PORT_RANGE_ENV`, else 20000-32000).
 
     Ports come from below the kernel's ephemeral range (32768+), where clients and pods
     get their own ports, so a port picked here is not taken a moment later. For tests,
     benchmarks and scripts that run several stacks side by side.
     """
+    if low is None or high is None:
+        low, high = port_range()
+    top = high - SERVICE_PORT_SPAN.stop + 1  # the block's last Service port is below high
+    if top <= low:
+        raise EngineError(f"ports {low}-{high} leave no room for an engine and its Service ports")
     rng = random.Random()
     for _ in range(attempts):
-        port = rng.randrange(low, high)
+        port = rng.randrange(low, top)
         if all(port_is_free(p) for p in (port, *(port + d for d in SERVICE_PORT_SPAN))):
             return port
     raise EngineError(f"no free block of ports between {low} and {high}")
+
+
+def port_range() -> tuple[int, int]:
+    """``$NEXUSKIT_PORT_RANGE`` as (low, high), or the default; a bad value is an error."""
+    raw = os.environ.get(PORT_RANGE_ENV, "").strip()
+    if not raw:
+        return DEFAULT_PORT_RANGE
+    low_text, sep, high_text = raw.partition("-")
+    try:
+        low, high = int(low_text), int(high_text)
+    except ValueError:
+        low, high = 0, 0
+    if not sep or not 1024 <= low < high <= 65535:
+        raise EngineError(f"{PORT_RANGE_ENV}={raw!r} is not a port range such as 20000-32000")
+    return low, high
 
 
 class EmbeddedEngine:

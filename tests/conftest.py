@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import tempfile
 import uuid
 from collections.abc import Callable, Iterator
@@ -12,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from nexuskit.engine import DEFAULT_PORT_RANGE, PORT_RANGE_ENV
 from tests.helpers import EngineProcess
 
 if TYPE_CHECKING:
@@ -78,9 +80,23 @@ def _groups_file(run_id: str) -> Path:
 
 def pytest_configure(config: pytest.Config) -> None:
     """The controller of an ``-n`` run names the run, so its workers and its scheduler agree
-    on the groups file."""
+    on the groups file. Each worker picks engine ports from a range of its own (for its
+    engines, and the stacks its ``nexuskit`` commands start): a port an engine frees while a
+    test restarts it is then never taken by another worker's engine meanwhile."""
     if getattr(config.option, "numprocesses", None) and not getattr(config.option, "testrunuid", None):
         config.option.testrunuid = uuid.uuid4().hex
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput is not None:
+        os.environ[PORT_RANGE_ENV] = worker_port_range(
+            int(str(workerinput["workerid"]).removeprefix("gw")), int(workerinput["workercount"])
+        )
+
+
+def worker_port_range(index: int, count: int) -> str:
+    """Worker ``index`` of ``count``'s slice of the engine ports (see ``free_stack_port``)."""
+    low, high = DEFAULT_PORT_RANGE
+    width = (high - low) // max(1, count)
+    return f"{low + index * width}-{low + (index + 1) * width - 1}"
 
 
 @pytest.hookimpl(wrapper=True)  # a wrapper: done before the other plugins see the order

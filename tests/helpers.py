@@ -69,7 +69,13 @@ class EngineProcess:
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"engine exited {self.proc.returncode}: {self.log_tail()}")
-            if self.health() is not None:
+            health = self.health()
+            if health is not None:
+                if health.get("pid") != self.proc.pid:  # another engine took the port meanwhile
+                    raise RuntimeError(
+                        f"port {self.port} is answered by another engine (pid {health.get('pid')}, "
+                        f"state {health.get('state_dir')}), not by pid {self.proc.pid}"
+                    )
                 return self
             time.sleep(0.05)
         raise RuntimeError(f"engine did not start: {self.log_tail()}")

@@ -164,3 +164,26 @@ def test_a_deferred_module_runs_once_whichever_threads_ask_first(probe_module: s
         module.missing  # noqa: B018
     assert module.double(5) == 10
     assert sys.nexus_probe_runs == 1  # type: ignore[attr-defined]
+
+
+LOAD_ALONE = """
+import sys
+from emulation.core.moto_compat import deferred, speedups
+speedups.install()
+import moto.iam.models, moto.s3.responses  # what an engine has imported by its first answer
+name = sys.argv[1]
+assert not deferred.is_loaded(name), name
+module = deferred.loaded(name)
+assert deferred.is_loaded(name) and "__getattr__" not in vars(module)
+print(sorted(vars(module))[:3])
+"""
+
+
+@pytest.mark.parametrize("name", sorted(deferred.DEFERRED))
+def test_each_deferred_module_loads_alone_as_it_would_have_been_imported(name: str) -> None:
+    """A deferred module's code runs after what it imports has run (NEEDS), whichever
+    module a request happens to load first."""
+    result = subprocess.run(
+        [sys.executable, "-c", LOAD_ALONE, name], capture_output=True, text=True, check=False, timeout=120
+    )
+    assert result.returncode == 0, result.stderr[-3000:]

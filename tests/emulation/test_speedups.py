@@ -318,3 +318,37 @@ def test_s3_addressing_is_worked_out_once_per_request_and_again_when_it_changes(
     request.headers["host"] = "photos.s3.amazonaws.com"
     request.path = "/dog.jpg"
     assert s3_addressing(request) == ("photos", "dog.jpg", True)
+
+
+_REGIONS = """
+import json, sys
+from emulation.core.moto_compat import deferred, speedups
+if sys.argv[1] == "patched":
+    speedups.install()
+from moto.backends import get_backend
+regions = {s: sorted(get_backend(s)["123456789012"].regions) for s in ("s3", "kinesis", "iam")}
+print(json.dumps({"regions": regions, "session": deferred.is_loaded("botocore.session")}))
+"""
+
+
+def test_region_lookups_are_kept_on_disk_and_need_no_session_then(tmp_path: Path) -> None:
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path)}
+
+    def run(mode: str) -> Any:
+        result = subprocess.run(
+            [sys.executable, "-c", _REGIONS, mode],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=120,
+            env=env,
+        )
+        assert result.returncode == 0, result.stderr[-3000:]
+        return json.loads(result.stdout)
+
+    first, second = run("patched"), run("patched")
+    assert first["session"] is True  # nothing kept yet: a botocore session answered
+    assert second["session"] is False  # kept: answered without one
+    assert second["regions"] == first["regions"]
+    assert run("plain")["regions"] == first["regions"]  # moto's own answers
+    assert "us-west-2" in first["regions"]["kinesis"]

@@ -8,15 +8,18 @@ before it could answer its first request. So it did for boto3, which moto's back
 import for ``Session`` (the engine answers their region lookups from its own loader, see
 :mod:`.speedups`), and for ``cryptography.x509``, which moto's IAM imports (and every
 moto request imports moto's IAM to read the caller's account) for the certificates users
-upload. Together about 0.1 s of the 0.5 s from start to first answer on the reference
-machine.
+upload, and for ``botocore.session``, which moto's core imports to list services for its
+error messages (the engine answers region lookups without a session). Together about
+0.13 s of the 0.5 s from start to first answer on the reference machine.
 
 Each such module is *deferred*: importing it makes the module object without running its
 code. The names other modules take from it while they are imported are there at once:
 constants, the objects it imports from elsewhere (:class:`Alias`: the very same objects),
 and functions that load it on their first call and forward to the real one. Reading any
 other attribute loads it: its code then runs in the same module object, so from then on it
-is exactly the module as shipped (the forwarders taken before stay valid). A deferred
+is exactly the module as shipped (the forwarders taken before stay valid). Its code runs
+after the deferred modules it imports have run (:data:`NEEDS`), and what it imports while
+it runs is never deferred: it sees the modules it always saw. A deferred
 package keeps its ``__path__``: a submodule imports as usual, provided it reads nothing
 from its package while it runs (``requests`` is not deferred for that reason: its
 submodules import each other through the package).
@@ -72,8 +75,21 @@ DEFERRED: dict[str, dict[str, Any]] = {
     # moto's backends take Session (called for region lookups: EC2's loads boto3);
     # boto3's submodules (boto3.dynamodb.types for DynamoDB) import without it.
     "boto3": {"Session": FORWARD},
+    # moto's core takes Session (to list services, for its error messages); the engine
+    # answers region lookups without one (see speedups).
+    "botocore.session": {"Session": FORWARD},
     # moto's IAM takes the package for its server and signing certificates.
     "cryptography.x509": {},
+}
+
+
+#: what each deferred module's code expects to have run before it: the deferred modules it
+#: imports (a deferred import does not run them, and moto's models use ``botocore.client``,
+#: which only boto3's and botocore.session's imports bring in)
+NEEDS: dict[str, tuple[str, ...]] = {
+    "moto.core.models": ("botocore.session", "boto3"),
+    "moto.core.decorator": ("moto.core.models",),
+    "boto3": ("botocore.session",),
 }
 
 
@@ -90,6 +106,45 @@ def load_all() -> None:
         loader = getattr(getattr(module, "__spec__", None), "loader", None)
         if isinstance(loader, _DeferredLoader) and module is not None:
             loader.load(module)
+
+
+def loaded(module_name: str) -> ModuleType:
+    """``module_name`` imported and run (loaded now if it was deferred)."""
+    module = importlib.import_module(module_name)
+    loader = getattr(getattr(module, "__spec__", None), "loader", None)
+    if isinstance(loader, _DeferredLoader):
+        loader.load(module)
+    return module
+
+
+def when_loaded(module_name: str, hook: Callable[[ModuleType], None]) -> None:
+    """Call ``hook(module)`` once ``module_name`` has run: now if it has, else right after
+    its code runs (before any other thread can use it), deferred or not."""
+    with _hooks_lock:
+        if not is_loaded(module_name):
+            if module_name in sys.modules or _deferring(module_name):
+                _on_load.setdefault(module_name, []).append(hook)
+                return
+            from emulation.core.imports import when_imported
+
+            when_imported(module_name, hook)
+            return
+    hook(sys.modules[module_name])
+
+
+def _deferring(module_name: str) -> bool:
+    return module_name in DEFERRED and any(isinstance(f, _DeferringFinder) for f in sys.meta_path)
+
+
+_hooks_lock = threading.Lock()
+_on_load: dict[str, list[Callable[[ModuleType], None]]] = {}
+#: per thread: how many deferred modules it is loading
+_loading = threading.local()
+
+
+def _loading_depth() -> int:
+    depth: int = getattr(_loading, "depth", 0)
+    return depth
 
 
 def is_loaded(module_name: str) -> bool:
@@ -134,21 +189,29 @@ class _DeferredLoader(importlib.abc.Loader):
         module.__getattr__ = module_getattr  # type: ignore[method-assign]
 
     def load(self, module: ModuleType) -> ModuleType:
-        """Run the module's code (once, whichever thread asks first)."""
+        """Run the module's code, then its :func:`when_loaded` hooks (once, whichever
+        thread asks first; the others wait until both are done)."""
         if self.loaded:
             return module
         with self._lock:
             if self.loaded or self._loading_thread == threading.get_ident():
                 return module
             self._loading_thread = threading.get_ident()
+            _loading.depth = _loading_depth() + 1
             try:
+                for needed in NEEDS.get(module.__name__, ()):
+                    loaded(needed)
                 self.inner.exec_module(module)
+                if _own_getattr(module):
+                    del module.__dict__["__getattr__"]
+                with _hooks_lock:
+                    hooks = _on_load.pop(module.__name__, [])
+                for hook in hooks:
+                    hook(module)
             finally:
                 self._loading_thread = None
+                _loading.depth -= 1
             self.loaded = True
-            if not _own_getattr(module):
-                return module
-            del module.__dict__["__getattr__"]
         return module
 
     def _forwarder(self, module: ModuleType, name: str) -> Callable[..., Any]:
@@ -175,7 +238,8 @@ class _DeferringFinder(importlib.abc.MetaPathFinder):
         self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
     ) -> importlib.machinery.ModuleSpec | None:
         eager = DEFERRED.get(fullname)
-        if eager is None:
+        if eager is None or _loading_depth() > 0:
+            # while a deferred module's code runs, what it imports runs as it always did
             return None
         spec = importlib.machinery.PathFinder.find_spec(fullname, path)
         if spec is None or spec.loader is None:

@@ -6,8 +6,10 @@ Measured on the reference machine, each of these cost the first ``up`` a second 
   being defined (EC2 alone asks eleven times at import). Each call builds a fresh botocore
   session whose loader parses botocore's ``endpoints.json`` and the service's model again
   (about 0.1 s apiece, 1.3 s for EC2). The answer only depends on the installed botocore,
-  so every such call is answered from one shared session and memoized; that session reads
-  models through moto's loader, so each model is parsed once, not twice.
+  so every such call is memoized and kept with the model cache on disk; what is not kept
+  yet is asked of one shared session, made on first need (importing and making a botocore
+  session is ~35 ms the engine's first answer no longer waits for), which reads models
+  through moto's loader, so each model is parsed once, not twice.
 * moto builds a new model loader for every service model it loads, and each new loader
   lists botocore's whole data directory again (thousands of ``stat`` calls). One shared
   loader lists it once, and parses each model once for moto, botocore and the IAM layer.
@@ -102,45 +104,24 @@ def _defer_unused_modules() -> None:
 
 
 def _cache_region_lookups(loader: Any) -> None:
-    from botocore.session import Session
+    from emulation.core.moto_compat import deferred
 
-    original = Session.get_available_regions
-    original_partitions = Session.get_available_partitions
-    shared = Session()
-    if loader is not None:
-        # botocore reads the service's whole model to learn its endpoint prefix: let it use
-        # moto's loader, which has (or will have) parsed that model anyway.
-        shared.register_component("data_loader", loader)
-    partitions: list[str] = []
+    lookups = _RegionLookups(loader)
 
-    def get_available_partitions(self: Any) -> list[str]:
-        # moto's EKS asks a new session for every role ARN it validates
-        with _lock:
-            if not partitions:
-                partitions.extend(original_partitions(shared))
-        return list(partitions)
+    def patch_session(module: ModuleType) -> None:
+        # every botocore (and boto3) session's lookups are the engine's memoized ones
+        session_class = module.Session
+        lookups.originals = (session_class.get_available_regions, session_class.get_available_partitions)
+        session_class.get_available_regions = lambda self, *args, **kwargs: lookups.get_available_regions(
+            *args, **kwargs
+        )
+        session_class.get_available_partitions = lambda self: lookups.get_available_partitions()
 
-    cache: dict[tuple[str, str, bool], list[str]] = {}
-
-    def get_available_regions(
-        self: Any, service_name: str, partition_name: str = "aws", allow_non_regional: bool = False
-    ) -> list[str]:
-        key = (service_name, partition_name, allow_non_regional)
-        with _lock:
-            regions = cache.get(key)
-            if regions is None:
-                regions = list(original(shared, service_name, partition_name, allow_non_regional))
-                cache[key] = regions
-        return list(regions)
-
-    Session.get_available_regions = get_available_regions  # type: ignore[method-assign]
-    Session.get_available_partitions = get_available_partitions  # type: ignore[method-assign]
-
+    deferred.when_loaded("botocore.session", patch_session)
     # moto's backends ask a boto3 session of their own only for these two lookups: answer
     # them without building it (a botocore session registers ~130 handlers: 18 ms).
     from moto.core.base_backend import AccountSpecificBackend
 
-    lookups = _RegionLookups(get_available_regions, get_available_partitions)
     AccountSpecificBackend.get_session = classmethod(lambda cls: lookups)  # type: ignore[method-assign,assignment]
     # and moto's EKS makes one to list the partitions of every role ARN it validates
     from emulation.core.imports import when_imported
@@ -149,19 +130,58 @@ def _cache_region_lookups(loader: Any) -> None:
 
 
 class _RegionLookups:
-    """What moto's ``AccountSpecificBackend.get_session()`` is asked: regions, partitions."""
+    """A service's regions and the partitions, as a botocore session answers them: from
+    memory, else from the model cache on disk (they only change with botocore's data),
+    else from one shared session (made on first need, reading models through moto's loader)."""
 
-    def __init__(self, regions: Callable[..., list[str]], partitions: Callable[[Any], list[str]]) -> None:
-        self._regions = regions
-        self._partitions = partitions
+    def __init__(self, loader: Any) -> None:
+        self.loader = loader
+        #: botocore's own Session.get_available_regions and get_available_partitions
+        self.originals: tuple[Callable[..., list[str]], Callable[..., list[str]]] | None = None
+        self._session: Any = None
+        self._known: dict[tuple[Any, ...], list[str]] = {}
 
     def get_available_regions(
         self, service_name: str, partition_name: str = "aws", allow_non_regional: bool = False
     ) -> list[str]:
-        return self._regions(None, service_name, partition_name, allow_non_regional)
+        key = ("regions", service_name, partition_name, allow_non_regional)
+        return self._lookup(key, lambda: self._originals()[0](self._shared(), *key[1:]))
 
     def get_available_partitions(self) -> list[str]:
-        return self._partitions(None)
+        return self._lookup(("partitions",), lambda: self._originals()[1](self._shared()))
+
+    def _lookup(self, key: tuple[Any, ...], ask: Callable[[], list[str]]) -> list[str]:
+        known = self._known.get(key)
+        if known is None:
+            with _lock:
+                known = self._known.get(key)
+                if known is None:
+                    known = self._known[key] = self._kept(key, ask)
+        return list(known)
+
+    def _kept(self, key: tuple[Any, ...], ask: Callable[[], list[str]]) -> list[str]:
+        if self.loader is None:
+            return list(ask())
+        from emulation.modelcache import kept_for_loader
+
+        return kept_for_loader(self.loader, "\0".join(map(str, key)), lambda: list(ask()))
+
+    def _shared(self) -> Any:
+        if self._session is None:
+            from emulation.core.moto_compat import deferred
+
+            session = deferred.loaded("botocore.session").Session()
+            if self.loader is not None:
+                # botocore reads the service's whole model to learn its endpoint prefix:
+                # let it use moto's loader, which has (or will have) parsed that model anyway.
+                session.register_component("data_loader", self.loader)
+            self._session = session
+        return self._session
+
+    def _originals(self) -> tuple[Callable[..., list[str]], Callable[..., list[str]]]:
+        self._shared()  # loads botocore.session, whose hook sets them
+        assert self.originals is not None, "botocore.session loaded without the engine's hook"
+        return self.originals
 
 
 def _share_model_loader() -> Any:
