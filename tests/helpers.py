@@ -19,7 +19,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
 from nexuskit.aws import AwsTarget
-from nexuskit.engine import AdminCredentials, admin_call, free_stack_port
+from nexuskit.engine import PORT_RANGE_ENV, AdminCredentials, admin_call, free_stack_port
 from tests.forked_emulation import ForkedEngine, spawn_engine
 
 REGION = "us-west-2"
@@ -33,8 +33,10 @@ def free_port() -> int:
 
 
 def engine_environment(base: Mapping[str, str]) -> dict[str, str]:
-    """The environment a test engine runs with: ``base`` with the admin keys, no endpoint."""
-    env = {key: value for key, value in base.items() if key != "AWS_ENDPOINT_URL"}
+    """The environment a test engine runs with: ``base`` with the admin keys, without an
+    endpoint or the worker's port range (its port is given; the range is set per worker
+    after :data:`USUAL_ENGINE_ENVIRONMENT` was taken, and would keep engines from forking)."""
+    env = {key: value for key, value in base.items() if key not in {"AWS_ENDPOINT_URL", PORT_RANGE_ENV}}
     env["NEXUSKIT_ADMIN_ACCESS_KEY"] = ADMIN_KEY
     env["NEXUSKIT_ADMIN_SECRET_KEY"] = ADMIN_SECRET
     return env
