@@ -7,6 +7,8 @@ functions of this package. Every private attribute, name-mangled field, ``__dict
 
 * :mod:`.backends`: reading backends without creating them;
 * :mod:`.speedups`: start-up and per-request speed-ups (loaders, region lookups, lazy EC2 data);
+* :mod:`.deferred`: modules run only when something uses them (moto's in-process mocking
+  machinery, boto3, the botocore session, ``cryptography.x509``);
 * :mod:`.pickling`: what the state store needs to pickle moto's objects (S3 keys and key
   stores, Kinesis shards, Lambda storage and functions, the list of backends);
 * :mod:`.routing`: moto's request dispatch (backend apps, REST routers, the recorder, reset);
