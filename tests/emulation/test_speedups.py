@@ -43,12 +43,17 @@ print(json.dumps(out))
 """
 
 
-def _answers(mode: str) -> dict[str, object]:
+def _probe(code: str, *args: str, env: dict[str, str] | None = None) -> Any:
+    """The JSON ``code`` prints, run by a fresh interpreter with ``args``."""
     result = subprocess.run(
-        [sys.executable, "-c", PROBE, mode], capture_output=True, text=True, check=False, timeout=120
+        [sys.executable, "-c", code, *args], capture_output=True, text=True, check=False, timeout=300, env=env
     )
-    assert result.returncode == 0, result.stderr
-    doc: dict[str, object] = json.loads(result.stdout)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout)
+
+
+def _answers(mode: str) -> dict[str, object]:
+    doc: dict[str, object] = _probe(PROBE, mode)
     return doc
 
 
@@ -103,17 +108,7 @@ def test_lazy_instance_type_offerings_answer_as_moto_does() -> None:
     DescribeInstanceTypeOfferings, DescribeInstanceTypes, spot price history, RunInstances
     placement and instance families (listed from the names kept on disk) as moto's eager
     load."""
-    answers = {}
-    for mode in ("plain", "patched"):
-        result = subprocess.run(
-            [sys.executable, "-c", OFFERINGS_PROBE, mode],
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=300,
-        )
-        assert result.returncode == 0, result.stderr
-        answers[mode] = json.loads(result.stdout)
+    answers = {mode: _probe(OFFERINGS_PROBE, mode) for mode in ("plain", "patched")}
     assert answers["patched"].pop("lazy") == "LazyRegionOfferings"
     assert answers["plain"].pop("lazy") == "dict"
     assert answers["patched"].pop("lazy_types") == "LazyInstanceTypes"
@@ -335,16 +330,7 @@ def test_region_lookups_are_kept_on_disk_and_need_no_session_then(tmp_path: Path
     env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path)}
 
     def run(mode: str) -> Any:
-        result = subprocess.run(
-            [sys.executable, "-c", _REGIONS, mode],
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=120,
-            env=env,
-        )
-        assert result.returncode == 0, result.stderr[-3000:]
-        return json.loads(result.stdout)
+        return _probe(_REGIONS, mode, env=env)
 
     first, second = run("patched"), run("patched")
     assert first["session"] is True  # nothing kept yet: a botocore session answered
