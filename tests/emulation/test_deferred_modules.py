@@ -187,3 +187,30 @@ def test_each_deferred_module_loads_alone_as_it_would_have_been_imported(name: s
         [sys.executable, "-c", LOAD_ALONE, name], capture_output=True, text=True, check=False, timeout=120
     )
     assert result.returncode == 0, result.stderr[-3000:]
+
+
+def test_when_loaded_hooks_run_once_the_code_has_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A hook sees the module after its code ran: deferred (on first use, not at import), and
+    imported by a deferred module's code while that runs (then it is not deferred)."""
+    (tmp_path / "nexus_probe_outer.py").write_text("import nexus_probe_inner\nOUTER = 1\n", encoding="utf-8")
+    (tmp_path / "nexus_probe_inner.py").write_text("INNER = 2\n", encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    for name in ("nexus_probe_outer", "nexus_probe_inner"):
+        monkeypatch.setitem(deferred.DEFERRED, name, {})
+    finder = deferred._DeferringFinder()
+    sys.meta_path.insert(0, finder)
+    seen: list[tuple[str, Any]] = []
+    try:
+        deferred.when_loaded("nexus_probe_outer", lambda m: seen.append(("outer", m.OUTER)))
+        deferred.when_loaded("nexus_probe_inner", lambda m: seen.append(("inner", m.INNER)))
+        outer = __import__("nexus_probe_outer")
+        assert seen == [] and not deferred.is_loaded("nexus_probe_outer")
+        assert outer.OUTER == 1  # first use: the code runs, importing the inner module at once
+        assert seen == [("inner", 2), ("outer", 1)]
+        assert deferred.is_loaded("nexus_probe_inner")
+        deferred.when_loaded("nexus_probe_outer", lambda m: seen.append(("late", m.OUTER)))
+        assert seen[-1] == ("late", 1)  # already run: the hook runs at once
+    finally:
+        sys.meta_path.remove(finder)
+        for name in ("nexus_probe_outer", "nexus_probe_inner"):
+            sys.modules.pop(name, None)

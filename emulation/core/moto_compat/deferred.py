@@ -100,12 +100,10 @@ def install() -> None:
 
 
 def load_all() -> None:
-    """Load every deferred module now (a process that forks engines shares them so)."""
+    """Import and run every module of :data:`DEFERRED` now (a process that forks engines
+    shares them so)."""
     for name in DEFERRED:
-        module = sys.modules.get(name)
-        loader = getattr(getattr(module, "__spec__", None), "loader", None)
-        if isinstance(loader, _DeferredLoader) and module is not None:
-            loader.load(module)
+        loaded(name)
 
 
 def loaded(module_name: str) -> ModuleType:
@@ -204,10 +202,7 @@ class _DeferredLoader(importlib.abc.Loader):
                 self.inner.exec_module(module)
                 if _own_getattr(module):
                     del module.__dict__["__getattr__"]
-                with _hooks_lock:
-                    hooks = _on_load.pop(module.__name__, [])
-                for hook in hooks:
-                    hook(module)
+                _run_hooks(module)
             finally:
                 self._loading_thread = None
                 _loading.depth -= 1
@@ -238,11 +233,39 @@ class _DeferringFinder(importlib.abc.MetaPathFinder):
         self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
     ) -> importlib.machinery.ModuleSpec | None:
         eager = DEFERRED.get(fullname)
-        if eager is None or _loading_depth() > 0:
-            # while a deferred module's code runs, what it imports runs as it always did
+        if eager is None:
             return None
         spec = importlib.machinery.PathFinder.find_spec(fullname, path)
         if spec is None or spec.loader is None:
             return None
-        spec.loader = _DeferredLoader(spec.loader, eager)
+        if _loading_depth() > 0:
+            # while a deferred module's code runs, what it imports runs as it always did
+            # (then its when_loaded hooks)
+            spec.loader = _HookedLoader(spec.loader)
+        else:
+            spec.loader = _DeferredLoader(spec.loader, eager)
         return spec
+
+
+class _HookedLoader(importlib.abc.Loader):
+    """Runs a module of :data:`DEFERRED` at once, then its :func:`when_loaded` hooks."""
+
+    def __init__(self, inner: importlib.abc.Loader) -> None:
+        self.inner = inner
+
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType | None:
+        return self.inner.create_module(spec)
+
+    def exec_module(self, module: ModuleType) -> None:
+        self.inner.exec_module(module)
+        _run_hooks(module)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+def _run_hooks(module: ModuleType) -> None:
+    with _hooks_lock:
+        hooks = _on_load.pop(module.__name__, [])
+    for hook in hooks:
+        hook(module)
