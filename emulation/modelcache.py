@@ -123,7 +123,7 @@ def kept_for_loader(loader: Any, what: str, compute: Callable[[], list[str]]) ->
     service's regions) kept on disk under ``what`` while every folder the loader searches
     is an installed package's; computed every time otherwise."""
     stamps = _installed_stamps(tuple(loader._potential_locations()))
-    if stamps is None or os.environ.get(MODEL_CACHE_ENV, "1") == "0":
+    if stamps is None:
         return compute()
     return kept("\0".join(["derived", what, *stamps]), compute)
 

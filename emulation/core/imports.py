@@ -15,6 +15,7 @@ import sys
 import threading
 from collections.abc import Callable, Sequence
 from types import ModuleType
+from typing import Any
 
 _lock = threading.Lock()
 _hooks: dict[str, list[Callable[[ModuleType], None]]] = {}
@@ -35,19 +36,30 @@ def when_imported(module_name: str, hook: Callable[[ModuleType], None]) -> None:
     hook(module)
 
 
-class _PostImportLoader(importlib.abc.Loader):
-    def __init__(self, inner: importlib.abc.Loader) -> None:
+class PostImportLoader(importlib.abc.Loader):
+    """Runs a module with ``inner``, then ``after(module)`` (its post-import hooks)."""
+
+    def __init__(self, inner: importlib.abc.Loader, after: Callable[[ModuleType], None]) -> None:
         self.inner = inner
+        self.after = after
 
     def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType | None:
         return self.inner.create_module(spec)
 
     def exec_module(self, module: ModuleType) -> None:
         self.inner.exec_module(module)
-        with _lock:
-            hooks = _hooks.pop(module.__name__, [])
-        for hook in hooks:
-            hook(module)
+        self.after(module)
+
+    def __getattr__(self, name: str) -> Any:
+        # get_source, get_filename, get_resource_reader...: the inner loader's
+        return getattr(self.inner, name)
+
+
+def _run_hooks(module: ModuleType) -> None:
+    with _lock:
+        hooks = _hooks.pop(module.__name__, [])
+    for hook in hooks:
+        hook(module)
 
 
 class _PostImportFinder(importlib.abc.MetaPathFinder):
@@ -66,6 +78,6 @@ class _PostImportFinder(importlib.abc.MetaPathFinder):
             )
             if spec is not None:
                 if spec.loader is not None:
-                    spec.loader = _PostImportLoader(spec.loader)
+                    spec.loader = PostImportLoader(spec.loader, _run_hooks)
                 return spec
         return None

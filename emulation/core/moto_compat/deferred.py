@@ -241,27 +241,12 @@ class _DeferringFinder(importlib.abc.MetaPathFinder):
         if _loading_depth() > 0:
             # while a deferred module's code runs, what it imports runs as it always did
             # (then its when_loaded hooks)
-            spec.loader = _HookedLoader(spec.loader)
+            from emulation.core.imports import PostImportLoader
+
+            spec.loader = PostImportLoader(spec.loader, _run_hooks)
         else:
             spec.loader = _DeferredLoader(spec.loader, eager)
         return spec
-
-
-class _HookedLoader(importlib.abc.Loader):
-    """Runs a module of :data:`DEFERRED` at once, then its :func:`when_loaded` hooks."""
-
-    def __init__(self, inner: importlib.abc.Loader) -> None:
-        self.inner = inner
-
-    def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType | None:
-        return self.inner.create_module(spec)
-
-    def exec_module(self, module: ModuleType) -> None:
-        self.inner.exec_module(module)
-        _run_hooks(module)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.inner, name)
 
 
 def _run_hooks(module: ModuleType) -> None:
