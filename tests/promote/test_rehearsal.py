@@ -20,7 +20,10 @@ from nexuskit.terraform import discover_mirrors, terraform_binary
 from nexuskit.terraform.mirrors import current_platform
 from tests.promote.support import MAIN
 
-pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+# The item (a real terraform apply and destroy of the prod stack) takes ~3 minutes when it
+# runs in the suite's first, busiest minutes; the suite's 300 s hang guard covers setup,
+# call and teardown together.
+pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(900)]
 
 
 def _require_terraform_and_aws_provider() -> None:

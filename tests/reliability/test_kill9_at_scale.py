@@ -42,6 +42,11 @@ SEED = 20261205
 ENGINE_ARGS = ("--kinesis-limits", "off")
 SEED_ARGS = ("--objects", str(OBJECTS), "--records", str(RECORDS), "--shards", str(SHARDS))
 
+# Seeding, four kill -9 cycles, the final check of the whole state and removing it take ~3.3
+# minutes when the item runs in the suite's first, busiest minutes (100 s alone); the suite's
+# 300 s hang guard covers setup, call and teardown together, and a CI run went past it.
+pytestmark = pytest.mark.timeout(900)
+
 
 @pytest.fixture(scope="module")
 def seeded_state(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Iterator[Path]:
