@@ -17,11 +17,10 @@ from urllib.parse import urlsplit
 
 from botocore.auth import HmacV1Auth
 from botocore.compat import HTTPHeaders
-from botocore.credentials import Credentials
 
 from emulation.core.request import AwsRequest
 from emulation.iam.exceptions import AccessDeniedException, IncompleteSignatureException
-from emulation.iam.sigv4 import TIMESTAMP_FORMAT, SignedAuth, query_pairs, raw_path
+from emulation.iam.sigv4 import TIMESTAMP_FORMAT, SignedAuth, SigningKeys, query_pairs, raw_path
 
 
 def _sigv2_timestamp(headers: dict[str, str]) -> str:
@@ -105,7 +104,7 @@ def expected_s3_sigv2_signature(request: AwsRequest, auth: SignedAuth, secret_ke
     if bucket and virtual:
         path = f"/{bucket}{path}"  # virtual-host requests sign the bucket too
     split = urlsplit(f"http://localhost{path}?{request.query_string}")
-    signer = _HmacV1Recomputer(Credentials(auth.access_key, secret_key), date)
+    signer = _HmacV1Recomputer(SigningKeys(auth.access_key, secret_key), date)
     string_to_sign = signer.canonical_string(request.method, split, headers)
     signature: str = signer.sign_string(string_to_sign)
     return signature

@@ -35,13 +35,12 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import unquote, urlsplit
 
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.compat import HTTPHeaders
-from botocore.credentials import Credentials
 
 from emulation.core.request import AwsRequest
 from emulation.iam.exceptions import (
@@ -61,6 +60,18 @@ UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
 MAX_CLOCK_SKEW = timedelta(minutes=15)
 #: the longest a presigned URL may be valid (AWS: 7 days)
 MAX_PRESIGN_EXPIRES = 604800
+
+
+class SigningKeys(NamedTuple):
+    """What botocore's signers read of a credentials object. Not botocore's
+    ``Credentials``: its module imports every credential and token provider with it
+    (configparser, subprocess, botocore.tokens), ~20 ms of the engine's start, for a class
+    the signers use only these three attributes of."""
+
+    access_key: str
+    secret_key: str
+    token: str | None = None
+
 
 _AUTH_FIELD = re.compile(r"(Credential|SignedHeaders|Signature)\s*=\s*([^,\s]+)")
 
@@ -323,7 +334,7 @@ def expected_signature(request: AwsRequest, auth: SignedAuth, secret_key: str) -
     )
     aws_request.context["timestamp"] = auth.timestamp
     signer = _RecomputingSigner(
-        Credentials(auth.access_key, secret_key),
+        SigningKeys(auth.access_key, secret_key),
         auth.service,
         auth.region,
         headers,

@@ -14,7 +14,26 @@ import pytest
 
 from emulation.core.moto_compat import deferred
 
-FIRST_ANSWER = """
+#: what the engine's first answer (an S3 ListBuckets) does without: moto's mocking machinery,
+#: requests' own parts, botocore's credential providers, moto's access control (its checks
+#: are off: the engine enforces IAM) and moto's Kinesis (the record store patches it when a
+#: Kinesis request imports it)
+NOT_IMPORTED = (
+    "responses",
+    "unittest.mock",
+    "s3transfer",
+    "charset_normalizer",
+    "idna",
+    "http.cookiejar",
+    "requests.adapters",
+    "botocore.credentials",
+    "moto.iam.access_control",
+    "moto.kinesis.models",
+)
+
+FIRST_ANSWER = (
+    f"NOT_IMPORTED = {NOT_IMPORTED!r}"
+    + """
 import http.client, json, sys, time
 import emulation.server as server
 server.prepare_process()
@@ -34,12 +53,13 @@ from emulation.core.moto_compat import deferred
 print(json.dumps({
     "status": answer.status,
     "body": body,
-    "imported": {name: name in sys.modules for name in ("responses", "unittest.mock", "s3transfer")},
+    "imported": {name: name in sys.modules for name in NOT_IMPORTED},
     "loaded": {name: deferred.is_loaded(name) for name in deferred.DEFERRED},
 }))
 engine.request_stop()
 engine.shutdown()
 """
+)
 
 ON_USE = """
 import json, sys
@@ -62,6 +82,13 @@ with mock_aws():
 from cryptography import x509
 import moto.core
 x509_callable = callable(x509.load_pem_x509_certificate)
+import requests
+from moto.utilities.utils import CaseInsensitiveDict
+requests_whole = {
+    "session": isinstance(requests.Session(), requests.sessions.Session),
+    "structures": issubclass(CaseInsensitiveDict, requests.structures.CaseInsensitiveDict),
+    "adapters_loader": type(sys.modules["requests.adapters"].__spec__.loader).__name__,
+}
 out = {
     "not_loaded": not_loaded,
     "buckets": buckets,
@@ -70,6 +97,7 @@ out = {
     "session_class": isinstance(boto3.Session(), boto3.session.Session),
     "x509": x509_callable,
     "moto_core_forwards": moto.core.patch_client.__module__,
+    "requests": requests_whole,
 }
 same = {}
 for module_name, names in deferred.DEFERRED.items():
@@ -100,7 +128,7 @@ def test_the_engine_answers_its_first_request_without_mocking_machinery() -> Non
     doc = _run(FIRST_ANSWER)
     assert doc["status"] == 200, doc["body"]
     assert "<ListAllMyBucketsResult" in doc["body"]
-    assert doc["imported"] == {"responses": False, "unittest.mock": False, "s3transfer": False}
+    assert doc["imported"] == dict.fromkeys(NOT_IMPORTED, False)
     assert doc["loaded"] == {name: False for name in deferred.DEFERRED}
 
 
@@ -111,6 +139,7 @@ def test_deferred_modules_load_on_first_use_and_are_then_the_real_modules() -> N
     assert doc["loaded"] == {name: True for name in deferred.DEFERRED}
     assert doc["mock_class"] and doc["session_class"] and doc["x509"]
     assert doc["moto_core_forwards"] == "moto.core.models"
+    assert doc["requests"] == {"session": True, "structures": True, "adapters_loader": "SourceFileLoader"}
     # every name taken before the load is what the module (as moto ships it) defines
     assert doc["same"] and all(doc["same"].values()), doc["same"]
 
@@ -213,4 +242,97 @@ def test_when_loaded_hooks_run_once_the_code_has_run(tmp_path: Path, monkeypatch
     finally:
         sys.meta_path.remove(finder)
         for name in ("nexus_probe_outer", "nexus_probe_inner"):
+            sys.modules.pop(name, None)
+
+
+SUBMODULE_FIRST = """
+import json, sys
+from emulation.core.moto_compat import deferred
+deferred.install()
+import moto.utilities.utils  # imports requests.structures: requests itself stays deferred
+before = deferred.is_loaded("requests"), deferred.is_loaded("requests.compat")
+import requests.adapters  # a submodule that needs its package: the package runs first
+import requests
+print(json.dumps({
+    "before": before,
+    "after": [deferred.is_loaded("requests"), deferred.is_loaded("requests.compat")],
+    "same": requests.adapters is sys.modules["requests.adapters"],
+    "used_by_package": requests.sessions.HTTPAdapter is requests.adapters.HTTPAdapter,
+    "loader": type(requests.adapters.__spec__.loader).__name__,
+    "structures_loader": type(sys.modules["requests.structures"].__spec__.loader).__name__,
+}))
+"""
+
+
+def test_a_submodule_of_a_deferred_package_runs_after_the_package() -> None:
+    """``import requests.adapters`` with ``requests`` deferred: the package runs first (its
+    code imports the adapters, which the import then hands back as they are), as when the
+    package was imported before; ``requests.structures`` runs without it."""
+    doc = _run(SUBMODULE_FIRST)
+    assert doc["before"] == [False, False]
+    assert doc["after"] == [True, True]
+    assert doc["same"] and doc["used_by_package"]
+    assert doc["loader"] == doc["structures_loader"] == "SourceFileLoader"
+
+
+PACKAGE_INIT = """
+import sys, threading, time
+sys.nexus_pkg_runs = getattr(sys, "nexus_pkg_runs", 0) + 1
+sys.nexus_pkg_started.set()
+time.sleep(0.3)  # meanwhile another thread imports the submodule this code imports next
+from nexus_probe_pkg import sub
+VALUE = sub.X + 1
+"""
+
+PACKAGE_SUB = """
+import sys, time
+sys.nexus_sub_runs = getattr(sys, "nexus_sub_runs", 0) + 1
+time.sleep(0.3)
+X = 41
+"""
+
+
+def test_a_package_running_in_one_thread_while_another_imports_its_submodule(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Thread A runs a deferred package's code, which imports its submodule; thread B
+    imports that submodule meanwhile. Neither waits for the other forever: B imports it as
+    usual (as with a package another thread is initializing), A's import gets B's module."""
+    package = tmp_path / "nexus_probe_pkg"
+    package.mkdir()
+    (package / "__init__.py").write_text(PACKAGE_INIT, encoding="utf-8")
+    (package / "sub.py").write_text(PACKAGE_SUB, encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setitem(deferred.DEFERRED, "nexus_probe_pkg", {})
+    monkeypatch.setattr(sys, "nexus_pkg_started", threading.Event(), raising=False)
+    monkeypatch.setattr(sys, "nexus_pkg_runs", 0, raising=False)
+    monkeypatch.setattr(sys, "nexus_sub_runs", 0, raising=False)
+    finder = deferred._DeferringFinder()
+    sys.meta_path.insert(0, finder)
+    results: dict[str, Any] = {}
+    try:
+        module = __import__("nexus_probe_pkg")
+        assert not deferred.is_loaded("nexus_probe_pkg")
+
+        def run_package() -> None:
+            results["value"] = module.VALUE
+
+        def import_submodule() -> None:
+            sys.nexus_pkg_started.wait(10)  # type: ignore[attr-defined]
+            import nexus_probe_pkg.sub  # type: ignore[import-not-found]
+
+            results["x"] = nexus_probe_pkg.sub.X
+
+        threads = [threading.Thread(target=run_package), threading.Thread(target=import_submodule)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(20)
+        assert not any(thread.is_alive() for thread in threads), "the two imports wait for each other"
+        assert results == {"value": 42, "x": 41}
+        assert sys.nexus_pkg_runs == 1 and sys.nexus_sub_runs == 1  # type: ignore[attr-defined]
+        assert sys.modules["nexus_probe_pkg"].sub is sys.modules["nexus_probe_pkg.sub"]
+    finally:
+        sys.meta_path.remove(finder)
+        for name in ("nexus_probe_pkg.sub", "nexus_probe_pkg"):
             sys.modules.pop(name, None)

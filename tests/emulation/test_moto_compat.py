@@ -357,6 +357,33 @@ def test_existing_backends_are_read_without_creating_any() -> None:
         dict.pop(kinesis_backends, account)
 
 
+NOT_IMPORTED_PROBE = """
+import json, sys
+from emulation.core.moto_compat import existing_backends, existing_regions
+from moto.backends import get_backend
+before = {"all": existing_backends("kinesis"), "regions": existing_regions("kinesis", "123456789012")}
+imported_by_the_look = "moto.kinesis" in sys.modules
+get_backend("kinesis")["123456789012"]["eu-north-1"]
+print(json.dumps({
+    "before": before, "imported": imported_by_the_look,
+    "after": [region for _account, region, _backend in existing_backends("kinesis")],
+}))
+"""
+
+
+def test_backends_of_a_service_moto_has_not_imported_are_none_without_importing_it() -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", NOT_IMPORTED_PROBE], capture_output=True, text=True, check=False, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    out = json.loads(result.stdout)
+    assert out["before"] == {"all": [], "regions": []} and out["imported"] is False
+    assert out["after"] == ["eu-north-1"], moved(
+        "moto.backends.get_backend no longer imports moto.<ALT_SERVICE_NAMES name>",
+        "reading backends of services not imported yet",
+    )
+
+
 def test_s3_bodies_can_live_in_blob_files(tmp_path: Path) -> None:
     """What the S3 row store relies on: ``FakeKey.value`` is a property moto sets from
     ``__init__``, bodies are read through ``_value_buffer`` (seek/read), and the backend's

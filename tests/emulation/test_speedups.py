@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 PROBE = """
 import json, sys
 import boto3
@@ -342,3 +344,43 @@ def test_region_lookups_are_kept_on_disk_and_need_no_session_then(tmp_path: Path
     assert second["regions"] == first["regions"]
     assert run("plain")["regions"] == first["regions"]  # moto's own answers
     assert "us-west-2" in first["regions"]["kinesis"]
+
+
+AUTH_PROBE = """
+import json, sys
+if sys.argv[1] == "patched":
+    from emulation.core.moto_compat import speedups
+    speedups.install()
+import boto3
+from botocore.exceptions import ClientError
+from moto import mock_aws
+
+out = []
+with mock_aws():
+    keys = {"aws_access_key_id": "AKIANOTAKNOWNKEY0000", "aws_secret_access_key": "x" * 40}
+    s3 = boto3.client("s3", region_name="us-east-1", **keys)
+    sqs = boto3.client("sqs", region_name="us-east-1", **keys)
+    for call in (s3.list_buckets, sqs.list_queues, s3.list_buckets, sqs.list_queues):
+        try:
+            call()
+            out.append("answered")
+        except ClientError as exc:
+            out.append(exc.response["Error"]["Code"])
+out.append("moto.iam.access_control" in sys.modules)
+print(json.dumps(out))
+"""
+
+
+@pytest.mark.parametrize("count", ["2", "inf"])
+def test_moto_checks_requests_exactly_as_before_when_its_checks_are_on(count: str) -> None:
+    """moto's IAM checks after INITIAL_NO_AUTH_ACTION_COUNT requests, S3's and the others'
+    alike; with them off (the engine's way) its access control is never imported."""
+    env = {**os.environ, "INITIAL_NO_AUTH_ACTION_COUNT": count}
+    plain, patched = (_probe(AUTH_PROBE, mode, env=env) for mode in ("plain", "patched"))
+    assert patched[:4] == plain[:4]
+    if count == "2":
+        assert plain[:2] == ["answered", "answered"] and "answered" not in plain[2:4]
+        assert patched[4] is True
+    else:
+        assert plain[:4] == ["answered"] * 4
+        assert patched[4] is False

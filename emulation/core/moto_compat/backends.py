@@ -7,18 +7,22 @@ IAM check, a snapshot, a reset) must not create them. Both are ``dict`` subclass
 that relies on it (see the contract test in ``tests/emulation/test_moto_compat.py``).
 
 ``backends`` is a service's ``BackendDict`` or its name (as ``moto.backends.get_backend``
-takes it).
+takes it); by name, a service moto has not imported yet is not imported to find it has none.
 """
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 
 def _backend_dict(backends: Any) -> Any:
     if isinstance(backends, str):
-        from moto.backends import get_backend
+        from moto.backends import ALT_SERVICE_NAMES, get_backend
 
+        name = backends.replace("-", "")
+        if f"moto.{ALT_SERVICE_NAMES.get(name, name)}" not in sys.modules:
+            return {}  # moto's service was never imported: none of its backends exists
         return get_backend(backends)  # type: ignore[call-overload]
     return backends
 

@@ -8,9 +8,10 @@ before it could answer its first request. So it did for boto3, which moto's back
 import for ``Session`` (the engine answers their region lookups from its own loader, see
 :mod:`.speedups`), and for ``cryptography.x509``, which moto's IAM imports (and every
 moto request imports moto's IAM to read the caller's account) for the certificates users
-upload, and for ``botocore.session``, which moto's core imports to list services for its
-error messages (the engine answers region lookups without a session). Together about
-0.13 s of the 0.5 s from start to first answer on the reference machine.
+upload, for ``botocore.session``, which moto's core imports to list services for its
+error messages (the engine answers region lookups without a session), and for
+``requests``, whose ``CaseInsensitiveDict`` is all moto's utilities take at import.
+Together about 0.15 s of the 0.5 s from start to first answer on the reference machine.
 
 Each such module is *deferred*: importing it makes the module object without running its
 code. The names other modules take from it while they are imported are there at once:
@@ -19,10 +20,14 @@ and functions that load it on their first call and forward to the real one. Read
 other attribute loads it: its code then runs in the same module object, so from then on it
 is exactly the module as shipped (the forwarders taken before stay valid). Its code runs
 after the deferred modules it imports have run (:data:`NEEDS`), and what it imports while
-it runs is never deferred: it sees the modules it always saw. A deferred
-package keeps its ``__path__``: a submodule imports as usual, provided it reads nothing
-from its package while it runs (``requests`` is not deferred for that reason: its
-submodules import each other through the package).
+it runs is never deferred: it sees the modules it always saw. A submodule of a deferred
+package runs after its package (whose code may import it: the import then hands back that
+module), except those of :data:`INDEPENDENT`, which read nothing from their package:
+``requests.structures`` gives moto's utilities ``CaseInsensitiveDict`` without ``requests``
+(its charset detector, idna, cookie jar and HTTP adapters: ~25 ms). A deferred module's
+code runs holding the import system's lock of its name, as an import would, so a thread
+that would wait for it while that code waits for the thread's own import goes on instead,
+as with a module another thread is importing.
 
 Nothing of what moto answers changes: the deferred code is machinery the server never
 calls until a request needs it (EC2's region list loads boto3, Lambda's and API
@@ -32,6 +37,7 @@ Gateway's integrations the mocking machinery), and then it runs as it always did
 from __future__ import annotations
 
 import importlib
+import importlib._bootstrap
 import importlib.abc
 import importlib.machinery
 import logging
@@ -80,7 +86,17 @@ DEFERRED: dict[str, dict[str, Any]] = {
     "botocore.session": {"Session": FORWARD},
     # moto's IAM takes the package for its server and signing certificates.
     "cryptography.x509": {},
+    # moto's core takes the package (for its server-mode calls), and its utilities take
+    # ``requests.structures.CaseInsensitiveDict``, which runs without the package (below);
+    # the structures take MutableMapping from compat, which otherwise imports a charset
+    # detector, http.cookiejar and urllib.request.
+    "requests": {},
+    "requests.compat": {"MutableMapping": Alias("collections.abc", "MutableMapping")},
 }
+
+#: submodules of deferred packages that run without their package: they read nothing from it
+#: (any other submodule first loads its package, whose code imports the submodule)
+INDEPENDENT: frozenset[str] = frozenset({"requests.structures"})
 
 
 #: what each deferred module's code expects to have run before it: the deferred modules it
@@ -145,6 +161,14 @@ def _loading_depth() -> int:
     return depth
 
 
+def _import_lock(module_name: str) -> Any:
+    """The import system's (re-entrant, deadlock-detecting) lock of ``module_name``."""
+    return importlib._bootstrap._get_module_lock(module_name)  # type: ignore[attr-defined]
+
+
+_DEADLOCK: type[Exception] = importlib._bootstrap._DeadlockError  # type: ignore[attr-defined]
+
+
 def is_loaded(module_name: str) -> bool:
     """Whether ``module_name`` has been imported and its code has run."""
     module = sys.modules.get(module_name)
@@ -154,6 +178,12 @@ def is_loaded(module_name: str) -> bool:
     return not isinstance(loader, _DeferredLoader) or loader.loaded
 
 
+class BusyError(ImportError):
+    """A deferred module's code is running in another thread, which waits for this one: as
+    with a module another thread is importing, this thread goes on without waiting (an
+    attribute not set yet is missing, a submodule imports as usual)."""
+
+
 class _DeferredLoader(importlib.abc.Loader):
     """Makes the module with its eager names; runs ``inner`` on the first other access."""
 
@@ -161,7 +191,6 @@ class _DeferredLoader(importlib.abc.Loader):
         self.inner = inner
         self.eager = eager
         self.loaded = False
-        self._lock = threading.RLock()
         self._loading_thread: int | None = None
 
     def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType | None:
@@ -181,17 +210,36 @@ class _DeferredLoader(importlib.abc.Loader):
                 # dunder lookups (the import system's) and the module's own code while it
                 # runs see only what is already there
                 raise AttributeError(f"module {module.__name__!r} has no attribute {name!r}")
-            self.load(module)
+            try:
+                self.load(module)
+            except BusyError as exc:
+                raise AttributeError(
+                    f"partially initialized module {module.__name__!r} has no attribute {name!r} ({exc})"
+                ) from None
             return getattr(module, name)
 
         module.__getattr__ = module_getattr  # type: ignore[method-assign]
 
+    def running(self) -> bool:
+        """Whether the module's code is running now (in any thread)."""
+        return self._loading_thread is not None
+
     def load(self, module: ModuleType) -> ModuleType:
         """Run the module's code, then its :func:`when_loaded` hooks (once, whichever
-        thread asks first; the others wait until both are done)."""
+        thread asks first; the others wait until both are done).
+
+        The code runs holding the import system's lock of the module's name, as an import
+        would: a thread that waits for it while the code waits for a module that thread is
+        importing raises :class:`BusyError` instead of waiting forever (the import system's
+        deadlock detection sees both)."""
         if self.loaded:
             return module
-        with self._lock:
+        lock = _import_lock(module.__name__)
+        try:
+            lock.acquire()
+        except _DEADLOCK as exc:
+            raise BusyError(f"{module.__name__} is running in another thread: {exc}") from None
+        try:
             if self.loaded or self._loading_thread == threading.get_ident():
                 return module
             self._loading_thread = threading.get_ident()
@@ -207,6 +255,8 @@ class _DeferredLoader(importlib.abc.Loader):
                 self._loading_thread = None
                 _loading.depth -= 1
             self.loaded = True
+        finally:
+            lock.release()
         return module
 
     def _forwarder(self, module: ModuleType, name: str) -> Callable[..., Any]:
@@ -234,7 +284,7 @@ class _DeferringFinder(importlib.abc.MetaPathFinder):
     ) -> importlib.machinery.ModuleSpec | None:
         eager = DEFERRED.get(fullname)
         if eager is None:
-            return None
+            return _after_package(fullname, path)
         spec = importlib.machinery.PathFinder.find_spec(fullname, path)
         if spec is None or spec.loader is None:
             return None
@@ -247,6 +297,58 @@ class _DeferringFinder(importlib.abc.MetaPathFinder):
         else:
             spec.loader = _DeferredLoader(spec.loader, eager)
         return spec
+
+
+def _after_package(fullname: str, path: Sequence[str] | None) -> importlib.machinery.ModuleSpec | None:
+    """The spec of a submodule of a deferred package whose code has not run: its loader runs
+    the package first (its code expects its own imports to have run, and may import this
+    submodule itself: ``requests`` imports ``requests.adapters``, which imports the
+    package's other parts through the package). None: import the submodule as usual, also
+    when the package's code is running (in this thread: it is importing the submodule; in
+    another: the import system goes on with a package another thread initializes, too).
+
+    Nothing runs here: a finder is called with the import system's global lock held."""
+    package, _, _ = fullname.rpartition(".")
+    if package not in DEFERRED or fullname in INDEPENDENT or is_loaded(package):
+        return None
+    loader = getattr(getattr(sys.modules.get(package), "__spec__", None), "loader", None)
+    if not isinstance(loader, _DeferredLoader) or loader.running():
+        return None
+    spec = importlib.machinery.PathFinder.find_spec(fullname, path)
+    if spec is None or spec.loader is None:
+        return None
+    spec.loader = _PackageFirst(spec.loader, package)
+    return spec
+
+
+class _PackageFirst(importlib.abc.Loader):
+    """Runs a deferred package, then the submodule (unless the package's code imported it:
+    then that module is the import's)."""
+
+    def __init__(self, inner: importlib.abc.Loader, package: str) -> None:
+        self.inner = inner
+        self.package = package
+        self.imported: ModuleType | None = None
+
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType | None:
+        try:
+            loaded(self.package)
+        except BusyError:
+            pass  # the package runs in a thread waiting for this import: go on as usual
+        else:
+            self.imported = sys.modules.get(spec.name)
+            if self.imported is not None:
+                return self.imported
+        return self.inner.create_module(spec)
+
+    def exec_module(self, module: ModuleType) -> None:
+        spec = module.__spec__
+        if spec is not None and spec.loader is self:
+            spec.loader = self.inner  # the module as the usual import leaves it
+        if getattr(module, "__loader__", None) is self:
+            module.__loader__ = self.inner
+        if module is not self.imported:
+            self.inner.exec_module(module)
 
 
 def _run_hooks(module: ModuleType) -> None:

@@ -145,7 +145,11 @@ def install_record_store(
     global _new_records, _adopt_records
     _new_records = new_records
     _adopt_records = adopt_records
-    _patch_once()
+    # when moto's Kinesis is imported (before any shard is made or restored): the engine
+    # imports it on the first Kinesis request, not at start (~10 ms with CloudWatch's models)
+    from emulation.core.imports import when_imported
+
+    when_imported("moto.kinesis.models", lambda _models: _patch_once())
 
 
 def adopt_records(records: Any) -> Any:

@@ -86,6 +86,7 @@ def install() -> None:
         _apply("KMS key pairs on first use", _defer_kms_key_pairs)
         _apply("handler names per class", _cache_handler_names)
         _apply("request ids in one draw", _draw_request_ids_at_once)
+        _apply("moto's access control on first check", _import_access_control_on_first_check)
         _installed = True
 
 
@@ -341,6 +342,36 @@ def _draw_request_ids_at_once() -> None:
     if not callable(getattr(moto_responses, "gen_amzn_requestid_long", None)):
         raise AttributeError("moto.core.responses.gen_amzn_requestid_long is gone")
     moto_responses.gen_amzn_requestid_long = gen_amzn_requestid_long  # type: ignore[attr-defined]
+
+
+def _import_access_control_on_first_check() -> None:
+    """moto imports its IAM's access control on every request before it looks whether its
+    own checks are on: with it botocore's credential providers and moto's CloudWatch and
+    EventBridge models, ~20 ms of a first answer. The engine enforces IAM itself and leaves
+    moto's checks off (``INITIAL_NO_AUTH_ACTION_COUNT`` infinite): such a request is only
+    counted, as moto counts it, and a request moto checks goes to moto's method as before."""
+    from moto import settings
+    from moto.core.authorization import ActionAuthenticatorMixin
+
+    checked_s3 = ActionAuthenticatorMixin._authenticate_and_authorize_s3_action
+    checked_normal = ActionAuthenticatorMixin._authenticate_and_authorize_normal_action
+
+    def unchecked() -> bool:
+        if ActionAuthenticatorMixin.request_count >= settings.INITIAL_NO_AUTH_ACTION_COUNT:
+            return False
+        ActionAuthenticatorMixin.request_count += 1
+        return True
+
+    def s3_action(self: Any, bucket_name: str | None = None, key_name: str | None = None) -> None:
+        if not unchecked():
+            checked_s3(self, bucket_name, key_name)
+
+    def normal_action(self: Any, resource: str = "*") -> None:
+        if not unchecked():
+            checked_normal(self, resource)
+
+    ActionAuthenticatorMixin._authenticate_and_authorize_s3_action = s3_action  # type: ignore[method-assign]
+    ActionAuthenticatorMixin._authenticate_and_authorize_normal_action = normal_action  # type: ignore[method-assign]
 
 
 # -- EC2 instance-type offerings, read per region on first use -------------------------------
