@@ -7,3 +7,6 @@ class per AWS error code), plus :mod:`.routing` (route selection), :mod:`.thrott
 :mod:`.stages` (views of moto's stages), :mod:`.events` (payload formats 1.0 and 2.0)
 and :mod:`.accesslog` (``$context`` substitution).
 """
+
+#: where the data plane answers on the engine's own host: ``<prefix><api-id>/<stage>/<path>``
+EXECUTE_API_PREFIX = "/_aws/execute-api/"

@@ -19,18 +19,14 @@ from __future__ import annotations
 import json
 import logging
 import re
+import threading
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 from werkzeug.wrappers import Response
 
+from emulation.apigatewayv2 import EXECUTE_API_PREFIX
 from emulation.apigatewayv2.exceptions import ApiGatewayV2Error
-from emulation.apigatewayv2.management import (
-    check_access_log_settings,
-    delete_access_log_settings,
-    update_stage,
-)
-from emulation.apigatewayv2.models import EXECUTE_API_PREFIX, HttpApiDataPlane
 from emulation.core.exceptions import error_response
 from emulation.core.extension import Extension
 from emulation.core.hosts import localstack_execute_api
@@ -38,6 +34,7 @@ from emulation.core.request import AwsRequest
 from emulation.core.settings import EngineSettings
 
 if TYPE_CHECKING:
+    from emulation.apigatewayv2.models import HttpApiDataPlane
     from emulation.awslambda.models import LambdaRuntime
     from emulation.core.app import EngineApp
 
@@ -56,24 +53,40 @@ class HttpApiExtension(Extension):
     def __init__(self, settings: EngineSettings) -> None:
         self.settings = settings
         self.engine: EngineApp | None = None
-        self.data_plane: HttpApiDataPlane | None = None
+        self._data_plane: HttpApiDataPlane | None = None
+        self._lock = threading.Lock()
 
     def start(self, engine: EngineApp) -> None:
         self.engine = engine
-        self.data_plane = HttpApiDataPlane(engine, self._lambda_runtime)
+
+    def data_plane(self) -> HttpApiDataPlane | None:
+        """The data plane, made on the first request for it (its modules are a sixth of the
+        extensions' share of the engine's start); None before :meth:`start`."""
+        if self._data_plane is None and self.engine is not None:
+            with self._lock:
+                if self._data_plane is None:
+                    from emulation.apigatewayv2.models import HttpApiDataPlane
+
+                    self._data_plane = HttpApiDataPlane(self.engine, self._lambda_runtime)
+        return self._data_plane
+
+    def warm_up(self) -> None:
+        import emulation.apigatewayv2.management  # noqa: F401
+
+        self.data_plane()
 
     def stop(self) -> None:
-        if self.data_plane is not None:
-            self.data_plane.stop()
+        if self._data_plane is not None:
+            self._data_plane.stop()
 
     def reset(self) -> None:
-        if self.data_plane is not None:
-            self.data_plane.reset()
+        if self._data_plane is not None:
+            self._data_plane.reset()
 
     def health(self) -> dict[str, Any]:
-        if self.data_plane is None:
+        if self._data_plane is None:
             return {"requests": 0, "throttled": 0}
-        return {"requests": self.data_plane.requests, "throttled": self.data_plane.throttled}
+        return {"requests": self._data_plane.requests, "throttled": self._data_plane.throttled}
 
     def _lambda_runtime(self) -> LambdaRuntime | None:
         from emulation.awslambda.extension import LambdaRuntimeExtension
@@ -87,12 +100,13 @@ class HttpApiExtension(Extension):
 
     def handle(self, request: AwsRequest) -> Response | None:
         if request.path.startswith(EXECUTE_API_PREFIX):
-            if self.data_plane is None:
-                return None
-            return self.data_plane.handle(request)
+            data_plane = self.data_plane()
+            return None if data_plane is None else data_plane.handle(request)
         api_id = localstack_execute_api(request.headers.get("host"))
-        if api_id is not None and self.data_plane is not None:
-            return self.data_plane.handle(request, api_id)
+        if api_id is not None:
+            data_plane = self.data_plane()
+            if data_plane is not None:
+                return data_plane.handle(request, api_id)
         if not request.path.startswith("/v2/apis/") or request.signing_service not in (None, "apigateway"):
             return None
         try:
@@ -103,6 +117,12 @@ class HttpApiExtension(Extension):
     def _management(self, request: AwsRequest) -> Response | None:
         if self.engine is None:
             return None
+        from emulation.apigatewayv2.management import (
+            check_access_log_settings,
+            delete_access_log_settings,
+            update_stage,
+        )
+
         if request.method == "POST" and _STAGES.match(request.path):
             body = request.json()
             if isinstance(body, dict) and "accessLogSettings" in body:

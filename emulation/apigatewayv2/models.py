@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING
 
 from werkzeug.wrappers import Response
 
-from emulation.apigatewayv2 import accesslog
+from emulation.apigatewayv2 import EXECUTE_API_PREFIX, accesslog
 from emulation.apigatewayv2.authorization import IamRouteAuthorizer, execute_api_arn
 from emulation.apigatewayv2.events import (
     HttpRequestView,
@@ -71,7 +71,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-EXECUTE_API_PREFIX = "/_aws/execute-api/"
 MAX_BODY = 10 * 1024 * 1024
 DEFAULT_STAGE = "$default"
 

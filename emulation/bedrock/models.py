@@ -20,68 +20,22 @@ from __future__ import annotations
 
 import collections
 import logging
-import os
 import threading
 import time
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from emulation.bedrock import embeddings, formats, responders, validation
 from emulation.bedrock.cassettes import Answer, CassetteStore, normalise_request
 from emulation.bedrock.catalog import ModelSpec, resolve
+from emulation.bedrock.config import BedrockConfig, health_of
 from emulation.bedrock.exceptions import ResourceNotFoundException, ThrottlingException, ValidationException
 from emulation.bedrock.prompt import Prompt, complete, count_tokens
 from emulation.bedrock.recorder import BedrockRecorder
 
 log = logging.getLogger(__name__)
 
-Mode = Literal["local", "replay", "record"]
 OPERATIONS = ("InvokeModel", "InvokeModelWithResponseStream", "Converse", "ConverseStream")
 STREAMING = {"InvokeModelWithResponseStream", "ConverseStream"}
-DEFAULT_CASSETTES = Path("scenarios") / "cassettes" / "bedrock"
-
-
-@dataclass(frozen=True)
-class BedrockConfig:
-    """The runtime's switches, read from the environment once at engine start."""
-
-    mode: Mode = "local"
-    cassettes: Path = DEFAULT_CASSETTES
-    #: requests per minute per model: "*" is every model without its own entry
-    rpm: dict[str, int] = field(default_factory=dict)
-    record_endpoint: str | None = None
-    record_profile: str | None = None
-    responder_plugins: str = ""
-
-    @classmethod
-    def from_environ(cls, environ: dict[str, str] | None = None) -> BedrockConfig:
-        env = dict(os.environ if environ is None else environ)
-        mode = env.get("NEXUSKIT_BEDROCK", "local").strip().lower() or "local"
-        if mode not in {"local", "replay", "record"}:
-            raise ValueError(f"NEXUSKIT_BEDROCK must be local, replay or record, not {mode!r}")
-        return cls(
-            mode=mode,  # type: ignore[arg-type]
-            cassettes=Path(env.get("NEXUSKIT_BEDROCK_CASSETTES") or DEFAULT_CASSETTES),
-            rpm=parse_rpm(env.get("NEXUSKIT_BEDROCK_RPM", "")),
-            record_endpoint=env.get("NEXUSKIT_BEDROCK_RECORD_ENDPOINT") or None,
-            record_profile=env.get("NEXUSKIT_BEDROCK_RECORD_PROFILE") or None,
-            responder_plugins=env.get("NEXUSKIT_BEDROCK_RESPONDERS", ""),
-        )
-
-
-def parse_rpm(spec: str) -> dict[str, int]:
-    """``"60"`` (every model) or ``"model=10,*=100"``; empty, ``0`` or ``off`` is no quota."""
-    spec = spec.strip()
-    if not spec or spec.lower() == "off":
-        return {}
-    limits: dict[str, int] = {}
-    for entry in filter(None, (part.strip() for part in spec.split(","))):
-        model, sep, value = entry.rpartition("=")
-        limit = int(value)
-        if limit > 0:
-            limits[model if sep else "*"] = limit
-    return limits
 
 
 class RequestQuota:
@@ -231,11 +185,9 @@ class BedrockRuntime:
         return Answer(body=result, input_tokens=tokens, output_tokens=0, responder="hashing-embedding")
 
     def health(self) -> dict[str, Any]:
-        return {
-            "mode": self.config.mode,
-            "cassettes": str(self.config.cassettes) if self.store is not None else None,
-            "cassette_count": len(self.store) if self.store is not None else None,
-            "rpm": self.config.rpm or None,
-            "invocations": dict(self.invocations),
-            "throttled": self.quota.throttled,
-        }
+        return health_of(
+            self.config,
+            len(self.store) if self.store is not None else None,
+            dict(self.invocations),
+            self.quota.throttled,
+        )

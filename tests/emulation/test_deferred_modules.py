@@ -16,8 +16,9 @@ from emulation.core.moto_compat import deferred
 
 #: what the engine's first answer (an S3 ListBuckets) does without: moto's mocking machinery,
 #: requests' own parts, botocore's credential providers, moto's access control (its checks
-#: are off: the engine enforces IAM) and moto's Kinesis (the record store patches it when a
-#: Kinesis request imports it)
+#: are off: the engine enforces IAM), moto's Kinesis (the record store patches it when a
+#: Kinesis request imports it), and the Bedrock runtime and HTTP API data plane (made on
+#: their first request)
 NOT_IMPORTED = (
     "responses",
     "unittest.mock",
@@ -29,6 +30,8 @@ NOT_IMPORTED = (
     "botocore.credentials",
     "moto.iam.access_control",
     "moto.kinesis.models",
+    "emulation.bedrock.models",
+    "emulation.apigatewayv2.models",
 )
 
 FIRST_ANSWER = (

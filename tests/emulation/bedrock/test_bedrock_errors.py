@@ -138,3 +138,27 @@ def test_requests_per_minute_quota(tmp_path: Path) -> None:
         assert engine.health()["extensions"]["bedrock"]["throttled"] == 1  # type: ignore[index]
     finally:
         engine.stop()
+
+
+def test_the_runtime_loads_on_its_first_call_and_bad_settings_still_fail_the_start(tmp_path: Path) -> None:
+    """The local runtime is made on the first Bedrock request (health reads the same
+    before it), and a bad setting is still refused when the engine starts."""
+    with pytest.raises(RuntimeError, match="NEXUSKIT_BEDROCK must be local, replay or record, not 'bogus'"):
+        start_engine(tmp_path / "bad", NEXUSKIT_BEDROCK="bogus")
+    engine = start_engine(tmp_path / "good")
+    try:
+        before = engine.health()["extensions"]["bedrock"]  # type: ignore[index]
+        assert before == {
+            "mode": "local",
+            "cassettes": None,
+            "cassette_count": None,
+            "rpm": None,
+            "invocations": {},
+            "throttled": 0,
+        }
+        runtime = engine.target().client("bedrock-runtime", max_attempts=0)
+        runtime.invoke_model(modelId=HAIKU, body=claude_body("hi"))
+        after = engine.health()["extensions"]["bedrock"]  # type: ignore[index]
+        assert after == {**before, "invocations": {"InvokeModel": 1}}
+    finally:
+        engine.stop()

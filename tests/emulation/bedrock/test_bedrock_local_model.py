@@ -14,8 +14,8 @@ from botocore.eventstream import EventStreamBuffer
 from emulation.bedrock import embeddings, entities, eventstream, responders, telemetry
 from emulation.bedrock.cassettes import first_difference, normalise_request, request_hash
 from emulation.bedrock.catalog import resolve
+from emulation.bedrock.config import parse_rpm
 from emulation.bedrock.exceptions import ValidationException
-from emulation.bedrock.models import parse_rpm
 from emulation.bedrock.prompt import Prompt, Reply, Turn, complete, count_tokens
 from emulation.bedrock.responses import match_runtime_call
 from emulation.bedrock.validation import check_invoke_body
