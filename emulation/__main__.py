@@ -2,6 +2,10 @@
 
 import sys
 
-from emulation.server import main
+from emulation.core import regexcache
+
+regexcache.install()  # before the imports that compile most of the engine's expressions
+
+from emulation.server import main  # noqa: E402
 
 sys.exit(main())

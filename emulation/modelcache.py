@@ -30,7 +30,6 @@ import marshal
 import os
 import sys
 import sysconfig
-import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -38,16 +37,17 @@ from typing import Any
 import botocore
 import botocore.loaders
 
+from emulation.core import diskcache
+
 log = logging.getLogger(__name__)
 
 #: set to 0 to parse botocore's models from their JSON every time (no cache on disk)
-MODEL_CACHE_ENV = "NEXUSKIT_MODEL_CACHE"
+MODEL_CACHE_ENV = diskcache.CACHE_ENV
 
 
 def model_cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     python = "py{}{}".format(*sys.version_info[:2])  # marshal's format is the interpreter's
-    return Path(base) / "nexuskit" / "botocore" / f"{botocore.__version__}-{python}"
+    return diskcache.cache_home() / "botocore" / f"{botocore.__version__}-{python}"
 
 
 class CachedJSONFileLoader(botocore.loaders.JSONFileLoader):  # type: ignore[misc]
@@ -82,12 +82,12 @@ class CachedJSONFileLoader(botocore.loaders.JSONFileLoader):  # type: ignore[mis
         except ValueError as exc:
             log.debug("botocore model cache: cannot store %s: %s", path, exc)
             return
-        _write_atomically(path, payload)
+        diskcache.write_atomically(path, payload)
 
 
 def use_model_cache(loader: Any) -> Any:
     """Make ``loader`` (a botocore ``Loader``) read models through the cache, unless it is off."""
-    if os.environ.get(MODEL_CACHE_ENV, "1") != "0":
+    if diskcache.enabled():
         loader.file_loader = CachedJSONFileLoader(model_cache_dir())
         loader.list_available_services = _ServiceListing(loader, model_cache_dir())
     return loader
@@ -157,7 +157,7 @@ def kept(key: str, compute: Callable[[], list[str]], cache_dir: Path | None = No
     """``compute()`` (a list of strings that only depends on what ``key`` names: put the
     source's path, size and modification time in it), kept under the cache folder; computed
     every time when the cache is off (``NEXUSKIT_MODEL_CACHE=0``)."""
-    if os.environ.get(MODEL_CACHE_ENV, "1") == "0":
+    if not diskcache.enabled():
         return compute()
     cached = (cache_dir or model_cache_dir()) / (hashlib.sha256(key.encode()).hexdigest()[:32] + ".marshal")
     try:
@@ -167,15 +167,5 @@ def kept(key: str, compute: Callable[[], list[str]], cache_dir: Path | None = No
     except (OSError, EOFError, ValueError, TypeError):
         pass
     value = compute()
-    _write_atomically(cached, marshal.dumps(value))
+    diskcache.write_atomically(cached, marshal.dumps(value))
     return value
-
-
-def _write_atomically(path: Path, payload: bytes) -> None:
-    try:
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-        tmp.write_bytes(payload)
-        os.replace(tmp, path)
-    except OSError as exc:
-        log.debug("botocore model cache: cannot write %s: %s", path, exc)

@@ -1,0 +1,127 @@
+"""Compiled regular expressions kept on disk, for the engine's start.
+
+Importing what the engine serves with (moto, werkzeug, jinja2, botocore, urllib3, the
+standard library) compiles some 330 regular expressions, and Python compiles each from
+its text every time: ``re``'s parser and code generator are Python code, about a sixth of
+the imports' CPU (~40 ms of the engine's 0.25 s of imports on the reference machine). The
+last step, :func:`_sre.compile`, builds the pattern from the generated code in C.
+
+:func:`install` keeps that generated code (with the flags and group names the parser
+found) per pattern text and flags in ``$XDG_CACHE_HOME/nexuskit/regex/``, in a file named
+for the exact Python and ``_sre`` versions that generated it, and hands ``_sre.compile``
+the kept code instead of parsing again: the pattern object is the one ``re.compile``
+would have made (``_sre`` checks the code it is given). A pattern not kept yet is
+compiled as ``re`` does and kept in memory; :func:`save` adds those to the file (at most
+:data:`MAX_PATTERNS`, none longer than :data:`MAX_PATTERN_LENGTH`: patterns made from
+requests must not grow it without end). A file that cannot be read is ignored, and
+``NEXUSKIT_MODEL_CACHE=0`` turns the cache off. ``re.DEBUG`` and patterns given as parsed
+trees go to ``re`` unchanged.
+"""
+
+from __future__ import annotations
+
+import _sre  # type: ignore[import-not-found]
+import logging
+import marshal
+import sys
+import threading
+from pathlib import Path
+from re import _compiler, _parser  # type: ignore[attr-defined]
+from typing import Any
+
+from emulation.core import diskcache
+
+log = logging.getLogger(__name__)
+
+MAX_PATTERNS = 4096
+MAX_PATTERN_LENGTH = 20_000
+
+#: (pattern text, flags asked) -> (flags, code, groups, group index, index group)
+_Entry = tuple[int, list[int], int, dict[str, int], tuple[Any, ...]]
+_kept: dict[tuple[str | bytes, int], _Entry] = {}
+_new: dict[tuple[str | bytes, int], _Entry] = {}
+_lock = threading.Lock()
+_original: Any = None
+
+
+def cache_file() -> Path:
+    version = ".".join(map(str, sys.version_info[:3]))
+    name = f"{sys.implementation.cache_tag}-{version}-sre{_sre.MAGIC}-{_sre.CODESIZE}.marshal"
+    return diskcache.cache_home() / "regex" / name
+
+
+def install() -> bool:
+    """Compile regular expressions through the cache from now on (idempotent); False when
+    the cache is off."""
+    global _original
+    if not diskcache.enabled():
+        return False
+    with _lock:
+        if _original is not None:
+            return True
+        _kept.update(_read(cache_file()))
+        _original = _compiler.compile
+        _compiler.compile = _compile
+    return True
+
+
+def save() -> int:
+    """Add the patterns compiled since the last save to the file; returns how many."""
+    with _lock:
+        if not _new:
+            return 0
+        fresh = dict(_new)
+        _new.clear()
+    path = cache_file()
+    merged = _read(path)
+    for key, entry in fresh.items():
+        if len(merged) >= MAX_PATTERNS:
+            break
+        merged[key] = entry
+    diskcache.write_atomically(path, marshal.dumps(merged))
+    return len(fresh)
+
+
+def release() -> None:
+    """Drop the kept code from memory (the start is over: ``re`` keeps what it compiled)."""
+    with _lock:
+        _kept.clear()
+
+
+def _read(path: Path) -> dict[tuple[str | bytes, int], _Entry]:
+    try:
+        value = marshal.loads(path.read_bytes())
+    except (OSError, EOFError, ValueError, TypeError):
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _compile(pattern: Any, flags: int = 0) -> Any:
+    """``re._compiler.compile``, with the generated code kept."""
+    if not isinstance(pattern, str | bytes) or flags & _compiler.SRE_FLAG_DEBUG:
+        return _original(pattern, flags)
+    key = (pattern, int(flags))
+    entry = _kept.get(key)
+    if entry is not None:
+        try:
+            return _sre.compile(pattern, *entry)
+        except Exception:  # not what this _sre generates (a damaged file): compile anew
+            _kept.pop(key, None)
+    parsed = _parser.parse(pattern, flags)
+    code = _compiler._code(parsed, flags)
+    groupindex = parsed.state.groupdict
+    indexgroup: list[Any] = [None] * parsed.state.groups
+    for name, index in groupindex.items():
+        indexgroup[index] = name
+    entry = (
+        int(flags | parsed.state.flags),
+        [int(op) for op in code],
+        parsed.state.groups - 1,
+        dict(groupindex),
+        tuple(indexgroup),
+    )
+    compiled = _sre.compile(pattern, *entry)
+    if len(pattern) <= MAX_PATTERN_LENGTH and len(_kept) < MAX_PATTERNS:
+        _kept[key] = entry
+        _new[key] = entry
+    return compiled
