@@ -2,9 +2,9 @@
 
 import sys
 
-from emulation.core import regexcache
+from emulation.core import compilecache
 
-regexcache.install()  # before the imports that compile most of the engine's expressions
+compilecache.install()  # before the imports that compile most of what the start compiles
 
 from emulation.server import main  # noqa: E402
 

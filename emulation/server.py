@@ -281,10 +281,10 @@ def prepare_process() -> None:
     # and never moto's own file recorder (the engine installs a redacting one).
     os.environ["MOTO_DISABLE_GLOBAL_CORS"] = "true"
     os.environ.pop("MOTO_ENABLE_RECORDING", None)
-    from emulation.core import regexcache
+    from emulation.core import compilecache
     from emulation.core.moto_compat import speedups
 
-    regexcache.install()
+    compilecache.install()
 
     speedups.install()
     for module in ENGINE_SERVER_IMPORTS:
@@ -318,9 +318,9 @@ def main(argv: list[str] | None = None) -> int:
     server.app.settle_collector(usual_threshold)
     server.run_until_stopped()
     server.shutdown()
-    from emulation.core import regexcache
+    from emulation.core import compilecache
 
-    regexcache.save()  # what serving compiled, for the next start
+    compilecache.save()  # what serving compiled, for the next start
     return 0
 
 

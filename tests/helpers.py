@@ -7,6 +7,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -25,6 +26,20 @@ from tests.forked_emulation import ForkedEngine, spawn_engine
 REGION = "us-west-2"
 ADMIN_KEY = "AKIANEXUSTESTADMIN01"
 ADMIN_SECRET = "nexus-test-admin-secret-key-0000000000000"
+
+
+def python_probe(code: str, *args: str, env: Mapping[str, str] | None = None, timeout: float = 120) -> Any:
+    """The JSON that ``code`` prints last, run by a fresh interpreter with ``args``."""
+    result = subprocess.run(
+        [sys.executable, "-c", code, *args],
+        env=None if env is None else dict(env),
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=timeout,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
 
 
 def free_port() -> int:

@@ -41,7 +41,7 @@ from typing import Any
 
 from werkzeug.wrappers import Response
 
-from emulation.core import cors, faults, moto_compat, regexcache, s3store
+from emulation.core import compilecache, cors, faults, moto_compat, s3store
 from emulation.core.admin import AdminAuth
 from emulation.core.exceptions import engine_refusal
 from emulation.core.extension import Extension
@@ -353,8 +353,8 @@ class EngineApp:
             self._wait_until_quiet(patience)
             _freeze_loaded()
             gc.set_threshold(*threshold)
-            regexcache.save()  # the expressions the start compiled, for the next start
-            regexcache.release()
+            compilecache.save()  # what the start compiled, for the next start
+            compilecache.release()
 
         thread = threading.Thread(target=run, name="engine-settle-gc", daemon=True)
         thread.start()

@@ -21,8 +21,6 @@ trees go to ``re`` unchanged.
 from __future__ import annotations
 
 import _sre  # type: ignore[import-not-found]
-import logging
-import marshal
 import sys
 import threading
 from pathlib import Path
@@ -31,23 +29,20 @@ from typing import Any
 
 from emulation.core import diskcache
 
-log = logging.getLogger(__name__)
-
 MAX_PATTERNS = 4096
 MAX_PATTERN_LENGTH = 20_000
-
-#: (pattern text, flags asked) -> (flags, code, groups, group index, index group)
-_Entry = tuple[int, list[int], int, dict[str, int], tuple[Any, ...]]
-_kept: dict[tuple[str | bytes, int], _Entry] = {}
-_new: dict[tuple[str | bytes, int], _Entry] = {}
-_lock = threading.Lock()
-_original: Any = None
 
 
 def cache_file() -> Path:
     version = ".".join(map(str, sys.version_info[:3]))
     name = f"{sys.implementation.cache_tag}-{version}-sre{_sre.MAGIC}-{_sre.CODESIZE}.marshal"
     return diskcache.cache_home() / "regex" / name
+
+
+#: (pattern text, flags asked) -> (flags, code, groups, group index, index group)
+KEPT = diskcache.KeptCompilations(cache_file, MAX_PATTERNS)
+_lock = threading.Lock()
+_original: Any = None
 
 
 def install() -> bool:
@@ -57,43 +52,21 @@ def install() -> bool:
     if not diskcache.enabled():
         return False
     with _lock:
-        if _original is not None:
-            return True
-        _kept.update(_read(cache_file()))
-        _original = _compiler.compile
-        _compiler.compile = _compile
+        if _original is None:
+            KEPT.load()
+            _original = _compiler.compile
+            _compiler.compile = _compile
     return True
 
 
 def save() -> int:
     """Add the patterns compiled since the last save to the file; returns how many."""
-    with _lock:
-        if not _new:
-            return 0
-        fresh = dict(_new)
-        _new.clear()
-    path = cache_file()
-    merged = _read(path)
-    for key, entry in fresh.items():
-        if len(merged) >= MAX_PATTERNS:
-            break
-        merged[key] = entry
-    diskcache.write_atomically(path, marshal.dumps(merged))
-    return len(fresh)
+    return KEPT.save()
 
 
 def release() -> None:
     """Drop the kept code from memory (the start is over: ``re`` keeps what it compiled)."""
-    with _lock:
-        _kept.clear()
-
-
-def _read(path: Path) -> dict[tuple[str | bytes, int], _Entry]:
-    try:
-        value = marshal.loads(path.read_bytes())
-    except (OSError, EOFError, ValueError, TypeError):
-        return {}
-    return value if isinstance(value, dict) else {}
+    KEPT.release()
 
 
 def _compile(pattern: Any, flags: int = 0) -> Any:
@@ -101,12 +74,12 @@ def _compile(pattern: Any, flags: int = 0) -> Any:
     if not isinstance(pattern, str | bytes) or flags & _compiler.SRE_FLAG_DEBUG:
         return _original(pattern, flags)
     key = (pattern, int(flags))
-    entry = _kept.get(key)
+    entry = KEPT.get(key)
     if entry is not None:
         try:
             return _sre.compile(pattern, *entry)
         except Exception:  # not what this _sre generates (a damaged file): compile anew
-            _kept.pop(key, None)
+            KEPT.forget(key)
     parsed = _parser.parse(pattern, flags)
     code = _compiler._code(parsed, flags)
     groupindex = parsed.state.groupdict
@@ -121,7 +94,6 @@ def _compile(pattern: Any, flags: int = 0) -> Any:
         tuple(indexgroup),
     )
     compiled = _sre.compile(pattern, *entry)
-    if len(pattern) <= MAX_PATTERN_LENGTH and len(_kept) < MAX_PATTERNS:
-        _kept[key] = entry
-        _new[key] = entry
+    if len(pattern) <= MAX_PATTERN_LENGTH:
+        KEPT.add(key, entry)
     return compiled

@@ -3,15 +3,15 @@ fresh interpreter with its own cache folder."""
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.helpers import python_probe
 
 PROBE = r"""
 import json, re, sys
@@ -45,24 +45,15 @@ for text, flags in PATTERNS:
         "type": type(compiled).__name__,
         "matches": matches,
     })
-out["kept"] = sum(1 for text, flags in PATTERNS if (text, int(flags)) in regexcache._kept)
-out["new"] = sum(1 for text, flags in PATTERNS if (text, int(flags)) in regexcache._new)
+out["kept"] = sum(1 for text, flags in PATTERNS if (text, int(flags)) in regexcache.KEPT.kept)
+out["new"] = sum(1 for text, flags in PATTERNS if regexcache.KEPT.is_new((text, int(flags))))
 out["saved"] = regexcache.save() if installed else 0
 print(json.dumps(out))
 """
 
 
 def _probe(cache_home: Path, **env: str) -> dict[str, Any]:
-    result = subprocess.run(
-        [sys.executable, "-c", PROBE],
-        env={**os.environ, "XDG_CACHE_HOME": str(cache_home), **env},
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    doc: dict[str, Any] = json.loads(result.stdout)
+    doc: dict[str, Any] = python_probe(PROBE, env={**os.environ, "XDG_CACHE_HOME": str(cache_home), **env})
     return doc
 
 

@@ -1,0 +1,22 @@
+"""What the engine's start compiles, kept on disk for the next start: regular expressions
+(:mod:`.regexcache`) and the functions dataclasses and namedtuples write as source
+(:mod:`.sourcecache`). Installed first thing by ``python -m emulation`` and by
+:func:`emulation.server.prepare_process`; saved once the start is quiet and at the stop."""
+
+from __future__ import annotations
+
+from emulation.core import regexcache, sourcecache
+
+
+def install() -> None:
+    regexcache.install()
+    sourcecache.install()
+
+
+def save() -> int:
+    return regexcache.save() + sourcecache.save()
+
+
+def release() -> None:
+    regexcache.release()
+    sourcecache.release()
