@@ -351,10 +351,10 @@ class EngineApp:
 
         def run() -> None:
             self._wait_until_quiet(patience)
+            compilecache.save()  # what the start compiled, for the next start
+            compilecache.release()  # before the collection and trim: its memory goes back
             _freeze_loaded()
             gc.set_threshold(*threshold)
-            compilecache.save()  # what the start compiled, for the next start
-            compilecache.release()
 
         thread = threading.Thread(target=run, name="engine-settle-gc", daemon=True)
         thread.start()

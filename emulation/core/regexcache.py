@@ -21,6 +21,7 @@ trees go to ``re`` unchanged.
 from __future__ import annotations
 
 import _sre  # type: ignore[import-not-found]
+import array
 import sys
 import threading
 from pathlib import Path
@@ -30,6 +31,8 @@ from typing import Any
 from emulation.core import diskcache
 
 MAX_PATTERNS = 4096
+#: the array type of _sre's code words (its CODESIZE bytes each)
+_CODE_TYPE = {2: "H", 4: "I", 8: "Q"}[_sre.CODESIZE]
 MAX_PATTERN_LENGTH = 20_000
 
 
@@ -39,7 +42,7 @@ def cache_file() -> Path:
     return diskcache.cache_home() / "regex" / name
 
 
-#: (pattern text, flags asked) -> (flags, code, groups, group index, index group)
+#: (pattern text, flags asked) -> (flags, code as bytes, groups, group index, index group)
 KEPT = diskcache.KeptCompilations(cache_file, MAX_PATTERNS)
 _lock = threading.Lock()
 _original: Any = None
@@ -77,7 +80,7 @@ def _compile(pattern: Any, flags: int = 0) -> Any:
     entry = KEPT.get(key)
     if entry is not None:
         try:
-            return _sre.compile(pattern, *entry)
+            return _from_kept(pattern, entry)
         except Exception:  # not what this _sre generates (a damaged file): compile anew
             KEPT.forget(key)
     parsed = _parser.parse(pattern, flags)
@@ -86,14 +89,15 @@ def _compile(pattern: Any, flags: int = 0) -> Any:
     indexgroup: list[Any] = [None] * parsed.state.groups
     for name, index in groupindex.items():
         indexgroup[index] = name
-    entry = (
-        int(flags | parsed.state.flags),
-        [int(op) for op in code],
-        parsed.state.groups - 1,
-        dict(groupindex),
-        tuple(indexgroup),
-    )
-    compiled = _sre.compile(pattern, *entry)
+    final_flags, groups = int(flags | parsed.state.flags), parsed.state.groups - 1
+    compiled = _sre.compile(pattern, final_flags, code, groups, groupindex, tuple(indexgroup))
     if len(pattern) <= MAX_PATTERN_LENGTH:
-        KEPT.add(key, entry)
+        packed = array.array(_CODE_TYPE, code).tobytes()  # 4 bytes an op, not a list of ints
+        KEPT.add(key, (final_flags, packed, groups, dict(groupindex), tuple(indexgroup)))
     return compiled
+
+
+def _from_kept(pattern: str | bytes, entry: Any) -> Any:
+    final_flags, packed, groups, groupindex, indexgroup = entry
+    code = array.array(_CODE_TYPE, packed).tolist()
+    return _sre.compile(pattern, final_flags, code, groups, groupindex, indexgroup)

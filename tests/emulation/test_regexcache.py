@@ -77,11 +77,12 @@ def test_a_damaged_cache_file_or_entry_is_compiled_again(tmp_path: Path) -> None
     cached.write_bytes(b"not marshal data")
     doc = _probe(tmp_path)
     assert doc["patterns"] == reference and doc["new"] == 6  # read nothing, compiled, saved again
+    import array
     import marshal
 
     kept = marshal.loads(cached.read_bytes())
     for key, entry in list(kept.items()):
-        kept[key] = (entry[0], [1, 2, 3, 99999], *entry[2:])  # code _sre refuses
+        kept[key] = (entry[0], array.array("I", [1, 2, 3, 99999]).tobytes(), *entry[2:])  # code _sre refuses
     cached.write_bytes(marshal.dumps(kept))
     doc = _probe(tmp_path)
     assert doc["patterns"] == reference and doc["new"] == 6
