@@ -25,6 +25,7 @@ LocalStack's names also address what they address there: ``s3.localhost.localsta
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from collections.abc import Iterable
@@ -40,6 +41,7 @@ _EXACT = frozenset({"localhost", "localhost.localstack.cloud", "host.docker.inte
 _SUFFIXES = (".localhost", ".localhost.localstack.cloud", ".amazonaws.com")
 
 
+@functools.lru_cache(maxsize=256)  # a handful of names, asked several times a request
 def host_name(host_header: str) -> str:
     """The name of a ``Host`` header: lower case, without port, brackets or trailing dot."""
     host = host_header.strip().lower()
@@ -51,6 +53,7 @@ def host_name(host_header: str) -> str:
     return host.rstrip(".")
 
 
+@functools.lru_cache(maxsize=256)
 def _is_ip(name: str) -> bool:
     try:
         ipaddress.ip_address(name)

@@ -217,6 +217,22 @@ def test_s3_virtual_host_rule(host: str, virtual: bool) -> None:
     )
 
 
+def test_s3_virtual_host_rule_follows_the_settings_it_reads(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The answer for a host is remembered, but not past a change of the settings moto reads."""
+    from moto import settings
+
+    host = "bucket.s3.example-endpoint.test"
+    assert s3.is_virtual_host(host, "/key") is True
+    monkeypatch.setenv("MOTO_S3_CUSTOM_ENDPOINTS", f"http://{host}")
+    assert s3.is_virtual_host(host, "/key") is False  # an S3-compatible endpoint: path style
+    monkeypatch.delenv("MOTO_S3_CUSTOM_ENDPOINTS")
+    monkeypatch.setattr(settings, "S3_IGNORE_SUBDOMAIN_BUCKETNAME", True)
+    assert s3.is_virtual_host(host, "/key") is False
+    monkeypatch.setattr(settings, "S3_IGNORE_SUBDOMAIN_BUCKETNAME", False)
+    assert s3.is_virtual_host(host, "/key") is True
+    assert s3.is_virtual_host("", "/key") is False  # no host: moto reads the URL's
+
+
 def test_s3_listing_hooks() -> None:
     from moto.s3.models import S3Backend
 

@@ -9,6 +9,7 @@ change (:func:`install_change_recorder`).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -30,7 +31,27 @@ def is_virtual_host(host: str, path: str) -> bool:
 
     LocalStack's path-style names (``s3.localhost.localstack.cloud``) are path-style: the
     engine hands them to moto as ``localhost.localstack.cloud`` (see ``EngineApp._serve``).
+    moto's rule reads the path only when there is no host; its answer for a host is
+    remembered with the settings it reads (a few regular expressions and an IP parse a
+    request otherwise).
     """
+    import os
+
+    from moto import settings
+
+    if not host:
+        return _virtual_host(host, path, settings.S3_IGNORE_SUBDOMAIN_BUCKETNAME, None)
+    endpoints = os.environ.get("MOTO_S3_CUSTOM_ENDPOINTS")
+    return _remembered_virtual_host(host, settings.S3_IGNORE_SUBDOMAIN_BUCKETNAME, endpoints)
+
+
+@functools.lru_cache(maxsize=256)
+def _remembered_virtual_host(host: str, ignore_subdomains: bool, endpoints: str | None) -> bool:
+    # (the settings moto's rule reads are arguments only to key what is remembered)
+    return _virtual_host(host, "/", ignore_subdomains, endpoints)
+
+
+def _virtual_host(host: str, path: str, ignore_subdomains: bool, endpoints: str | None) -> bool:
     from moto.s3.responses import S3Response
 
     from emulation.core.hosts import is_localstack_s3_path_host
