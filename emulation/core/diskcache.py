@@ -11,6 +11,7 @@ import logging
 import marshal
 import os
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -43,19 +44,31 @@ def write_atomically(path: Path, payload: bytes) -> None:
 
 
 class KeptCompilations:
-    """What a process compiles, kept by key: read from one ``marshal`` file when installed,
-    added to in memory (at most ``limit`` entries), merged into the file by :meth:`save`,
-    dropped from memory by :meth:`release`. A file that cannot be read counts as empty."""
+    """What processes compile, kept by key for the next ones.
+
+    Only what two processes compiled is kept: an entry compiled for the first time waits in
+    a second file (``.seen``, the newest ``limit`` entries) until another process compiles
+    it again. What only one process ever compiles (patterns made from the requests it
+    served: resource ids, policy ARNs) never reaches the kept file that every start reads.
+    :meth:`load` reads the kept file; :meth:`add` records what was compiled anew (kept in
+    memory for this process's lookups until :meth:`release`); :meth:`save` merges both
+    files. A file that cannot be read counts as empty; a temporary file a killed writer
+    left behind is removed by the next save."""
 
     def __init__(self, path: Callable[[], Path], limit: int) -> None:
         self._path = path
         self.limit = limit
         self.kept: dict[Any, Any] = {}
         self._new: dict[Any, Any] = {}
+        self._released = False
         self._lock = threading.Lock()
 
     def path(self) -> Path:
         return self._path()
+
+    def seen_path(self) -> Path:
+        path = self.path()
+        return path.with_name(path.name + ".seen")
 
     def load(self) -> None:
         self.kept.update(_read_marshal(self.path()))
@@ -67,30 +80,54 @@ class KeptCompilations:
         self.kept.pop(key, None)
 
     def add(self, key: Any, value: Any) -> None:
-        if len(self.kept) < self.limit:
-            self.kept[key] = value
+        if len(self._new) < self.limit:
             self._new[key] = value
+            if not self._released:
+                self.kept[key] = value
 
     def is_new(self, key: Any) -> bool:
         return key in self._new
 
     def save(self) -> int:
-        """Add what was compiled since the last save to the file; returns how many."""
+        """Merge what was compiled since the last save into the files; returns how many
+        entries moved from seen to kept."""
         with self._lock:
             if not self._new:
                 return 0
             fresh, self._new = self._new, {}
-        path = self.path()
-        merged = _read_marshal(path)
+        path, seen_path = self.path(), self.seen_path()
+        kept, seen = _read_marshal(path), _read_marshal(seen_path)
+        promoted = 0
         for key, value in fresh.items():
-            if len(merged) >= self.limit:
-                break
-            merged[key] = value
-        write_atomically(path, marshal.dumps(merged))
-        return len(fresh)
+            if key in kept:
+                continue
+            if seen.pop(key, None) is not None and len(kept) < self.limit:
+                kept[key] = value
+                promoted += 1
+            else:
+                seen[key] = value
+        for key in list(seen)[: max(0, len(seen) - self.limit)]:  # the oldest first
+            del seen[key]
+        if promoted:
+            write_atomically(path, marshal.dumps(kept))
+        write_atomically(seen_path, marshal.dumps(seen))
+        _remove_stale_temporaries(path.parent)
+        return promoted
 
     def release(self) -> None:
+        """The start is over: drop the kept entries from memory, and keep no more."""
+        self._released = True
         self.kept.clear()
+
+
+def _remove_stale_temporaries(folder: Path, age_s: float = 600.0) -> None:
+    now = time.time()
+    for tmp in folder.glob(".*.tmp"):
+        try:
+            if now - tmp.stat().st_mtime > age_s:
+                tmp.unlink()
+        except OSError:
+            continue
 
 
 def _read_marshal(path: Path) -> dict[Any, Any]:

@@ -11,9 +11,12 @@ found) per pattern text and flags in ``$XDG_CACHE_HOME/nexuskit/regex/``, in a f
 for the exact Python and ``_sre`` versions that generated it, and hands ``_sre.compile``
 the kept code instead of parsing again: the pattern object is the one ``re.compile``
 would have made (``_sre`` checks the code it is given). A pattern not kept yet is
-compiled as ``re`` does and kept in memory; :func:`save` adds those to the file (at most
-:data:`MAX_PATTERNS`, none longer than :data:`MAX_PATTERN_LENGTH`: patterns made from
-requests must not grow it without end). A file that cannot be read is ignored, and
+compiled as ``re`` does; the engine saves those once its start is quiet and at its stop
+(:func:`save`), and a pattern is kept once two processes compiled it
+(:class:`~emulation.core.diskcache.KeptCompilations`): patterns made from requests
+(resource ids, policy ARNs) never reach the file every start reads. At most
+:data:`MAX_PATTERNS` are kept, none longer than :data:`MAX_PATTERN_LENGTH`, and the code
+is kept packed (4 bytes an op). A file that cannot be read is ignored, and
 ``NEXUSKIT_MODEL_CACHE=0`` turns the cache off. ``re.DEBUG`` and patterns given as parsed
 trees go to ``re`` unchanged.
 """
@@ -31,6 +34,8 @@ from typing import Any
 from emulation.core import diskcache
 
 MAX_PATTERNS = 4096
+#: the files' layout (a new one leaves the older files unread)
+FORMAT = "v2"
 #: the array type of _sre's code words (its CODESIZE bytes each)
 _CODE_TYPE = {2: "H", 4: "I", 8: "Q"}[_sre.CODESIZE]
 MAX_PATTERN_LENGTH = 20_000
@@ -38,7 +43,7 @@ MAX_PATTERN_LENGTH = 20_000
 
 def cache_file() -> Path:
     version = ".".join(map(str, sys.version_info[:3]))
-    name = f"{sys.implementation.cache_tag}-{version}-sre{_sre.MAGIC}-{_sre.CODESIZE}.marshal"
+    name = f"{sys.implementation.cache_tag}-{version}-sre{_sre.MAGIC}-{_sre.CODESIZE}-{FORMAT}.marshal"
     return diskcache.cache_home() / "regex" / name
 
 

@@ -8,8 +8,9 @@ two modules an ``exec`` and an ``eval`` of their own (module names come before t
 builtins) that run the code compiled from the very same text, as the builtins would
 compile it (file ``<string>``, no inherited ``__future__`` flags: neither module has
 any), kept per text in ``$XDG_CACHE_HOME/nexuskit/code/`` in a file named for the exact
-Python version. What is compiled anew is added by :func:`save` (at most
-:data:`MAX_FUNCTIONS`, none longer than :data:`MAX_SOURCE_LENGTH`). The file is code the
+Python version. What is compiled anew is saved by :func:`save`, and kept once two
+processes compiled it (at most :data:`MAX_FUNCTIONS`, none longer than
+:data:`MAX_SOURCE_LENGTH`). The file is code the
 engine runs, as Python's own ``__pycache__`` is: it is written 0600 in a 0700 folder of
 the user's cache. ``NEXUSKIT_MODEL_CACHE=0`` turns it off.
 """
@@ -28,12 +29,14 @@ from typing import Any
 from emulation.core import diskcache
 
 MAX_FUNCTIONS = 8192
+#: the files' layout (a new one leaves the older files unread)
+FORMAT = "v2"
 MAX_SOURCE_LENGTH = 20_000
 
 
 def cache_file() -> Path:
     version = ".".join(map(str, sys.version_info[:3]))
-    return diskcache.cache_home() / "code" / f"{sys.implementation.cache_tag}-{version}.marshal"
+    return diskcache.cache_home() / "code" / f"{sys.implementation.cache_tag}-{version}-{FORMAT}.marshal"
 
 
 #: (mode, source text) -> its code

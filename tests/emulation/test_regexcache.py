@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -58,25 +57,51 @@ def _probe(cache_home: Path, **env: str) -> dict[str, Any]:
 
 
 def test_patterns_compiled_from_the_kept_code_are_the_ones_re_compiles(tmp_path: Path) -> None:
-    first = _probe(tmp_path)
-    assert first["installed"] and first["new"] == 6 and first["saved"] >= 6
+    first = _probe(tmp_path)  # compiles them: seen once
+    assert first["installed"] and first["new"] == 6 and first["saved"] == 0
+    second = _probe(tmp_path)  # compiles them again: kept
+    assert second["new"] == 6 and second["saved"] >= 6
     files = list((tmp_path / "nexuskit" / "regex").glob("*.marshal"))
     assert len(files) == 1 and f"-{sys.version_info.major}.{sys.version_info.minor}." in files[0].name
-    second = _probe(tmp_path)
-    assert second["kept"] == 6 and second["new"] == 0  # every one came from the file
-    for doc in (first, second):
+    third = _probe(tmp_path)
+    assert third["kept"] == 6 and third["new"] == 0  # every one came from the file
+    for doc in (first, second, third):
         assert all(p["same"] and p["type"] == "Pattern" for p in doc["patterns"]), doc["patterns"]
-    assert second["patterns"] == first["patterns"]
+    assert third["patterns"] == second["patterns"] == first["patterns"]
     assert first["patterns"][0]["matches"][0] == ["'probe-bucket.s3.us-west-2.amazonaws.com'"]
+
+
+def test_a_pattern_only_one_process_compiled_is_not_kept(tmp_path: Path) -> None:
+    """Patterns made from what one process served (resource ids, ARNs) wait in the seen
+    file, the newest first, and never reach the file every start reads."""
+    import marshal
+
+    from emulation.core.diskcache import KeptCompilations
+
+    kept_file = tmp_path / "kept.marshal"
+    for run in range(3):
+        store = KeptCompilations(lambda: kept_file, limit=4)
+        store.load()
+        for name in ("static-a", "static-b", f"dynamic-{run}-1", f"dynamic-{run}-2"):
+            if store.get(name) is None:
+                store.add(name, name.upper())
+        store.save()
+    assert marshal.loads(kept_file.read_bytes()) == {"static-a": "STATIC-A", "static-b": "STATIC-B"}
+    seen = marshal.loads(store.seen_path().read_bytes())
+    assert list(seen) == ["dynamic-1-1", "dynamic-1-2", "dynamic-2-1", "dynamic-2-2"]  # the newest 4
+    store.release()
+    store.add("after-the-start", "x")
+    assert store.get("after-the-start") is None and store.is_new("after-the-start")
 
 
 def test_a_damaged_cache_file_or_entry_is_compiled_again(tmp_path: Path) -> None:
     _probe(tmp_path)
-    (cached,) = (tmp_path / "nexuskit" / "regex").glob("*.marshal")
     reference = _probe(tmp_path)["patterns"]
+    (cached,) = (tmp_path / "nexuskit" / "regex").glob("*.marshal")
     cached.write_bytes(b"not marshal data")
     doc = _probe(tmp_path)
-    assert doc["patterns"] == reference and doc["new"] == 6  # read nothing, compiled, saved again
+    assert doc["patterns"] == reference and doc["new"] == 6  # read nothing: compiled
+    assert _probe(tmp_path)["saved"] == 6  # and kept again after two runs
     import array
     import marshal
 
@@ -97,22 +122,18 @@ def test_the_cache_switch_off_writes_nothing(tmp_path: Path) -> None:
 def test_an_engine_keeps_the_expressions_its_start_compiled(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """``python -m emulation`` saves what it compiled once quiet (and at its stop), so the
-    next start reads them instead of compiling them."""
+    """``python -m emulation`` saves what it compiled once quiet (and at its stop): after
+    two starts the next one reads them instead of compiling them."""
     import marshal
 
     from tests.helpers import EngineProcess
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    engine = EngineProcess(tmp_path / "state", "--iam", "off").start()
-    try:
-        folder = tmp_path / "cache" / "nexuskit" / "regex"
-        deadline = time.monotonic() + 60
-        while not list(folder.glob("*.marshal")) and time.monotonic() < deadline:
-            time.sleep(0.1)  # saved once the engine has been quiet for a moment
-        (cached,) = folder.glob("*.marshal")
-        kept = marshal.loads(cached.read_bytes())
-        assert len(kept) > 100  # moto's, werkzeug's, jinja2's, botocore's, the library's
-        assert all(isinstance(text, str | bytes) and isinstance(flags, int) for text, flags in kept)
-    finally:
-        engine.stop()
+    folder = tmp_path / "cache" / "nexuskit" / "regex"
+    for _start in range(2):
+        engine = EngineProcess(tmp_path / "state", "--iam", "off").start()
+        engine.stop()  # saves at its stop
+    (cached,) = folder.glob("*.marshal")
+    kept = marshal.loads(cached.read_bytes())
+    assert len(kept) > 100  # moto's, werkzeug's, jinja2's, botocore's, the library's
+    assert all(isinstance(text, str | bytes) and isinstance(flags, int) for text, flags in kept)
