@@ -14,9 +14,9 @@ def install() -> None:
 
 
 def save() -> int:
-    return regexcache.save() + sourcecache.save()
+    return regexcache.KEPT.save() + sourcecache.KEPT.save()
 
 
 def release() -> None:
-    regexcache.release()
-    sourcecache.release()
+    regexcache.KEPT.release()
+    sourcecache.KEPT.release()

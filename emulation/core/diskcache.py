@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import marshal
 import os
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -29,6 +30,11 @@ def enabled() -> bool:
 def cache_home() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "nexuskit"
+
+
+def interpreter_tag() -> str:
+    """The exact interpreter (``cpython-311-3.11.7``): what it compiles is its own."""
+    return f"{sys.implementation.cache_tag}-{'.'.join(map(str, sys.version_info[:3]))}"
 
 
 def write_atomically(path: Path, payload: bytes) -> None:
@@ -55,9 +61,11 @@ class KeptCompilations:
     files. A file that cannot be read counts as empty; a temporary file a killed writer
     left behind is removed by the next save."""
 
-    def __init__(self, path: Callable[[], Path], limit: int) -> None:
+    def __init__(self, path: Callable[[], Path], limit: int, longest: int = 20_000) -> None:
         self._path = path
         self.limit = limit
+        #: texts longer than this are compiled every time (kept files stay small)
+        self.longest = longest
         self.kept: dict[Any, Any] = {}
         self._new: dict[Any, Any] = {}
         self._released = False
@@ -79,8 +87,9 @@ class KeptCompilations:
     def forget(self, key: Any) -> None:
         self.kept.pop(key, None)
 
-    def add(self, key: Any, value: Any) -> None:
-        if len(self._new) < self.limit:
+    def add(self, key: Any, value: Any, length: int) -> None:
+        """Record ``value``, compiled anew from a text of ``length`` characters."""
+        if length <= self.longest and len(self._new) < self.limit:
             self._new[key] = value
             if not self._released:
                 self.kept[key] = value

@@ -12,10 +12,10 @@ for the exact Python and ``_sre`` versions that generated it, and hands ``_sre.c
 the kept code instead of parsing again: the pattern object is the one ``re.compile``
 would have made (``_sre`` checks the code it is given). A pattern not kept yet is
 compiled as ``re`` does; the engine saves those once its start is quiet and at its stop
-(:func:`save`), and a pattern is kept once two processes compiled it
+(``KEPT.save()``), and a pattern is kept once two processes compiled it
 (:class:`~emulation.core.diskcache.KeptCompilations`): patterns made from requests
 (resource ids, policy ARNs) never reach the file every start reads. At most
-:data:`MAX_PATTERNS` are kept, none longer than :data:`MAX_PATTERN_LENGTH`, and the code
+:data:`MAX_PATTERNS` are kept, none longer than 20,000 characters, and the code
 is kept packed (4 bytes an op). A file that cannot be read is ignored, and
 ``NEXUSKIT_MODEL_CACHE=0`` turns the cache off. ``re.DEBUG`` and patterns given as parsed
 trees go to ``re`` unchanged.
@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import _sre  # type: ignore[import-not-found]
 import array
-import sys
 import threading
 from pathlib import Path
 from re import _compiler, _parser  # type: ignore[attr-defined]
@@ -38,12 +37,10 @@ MAX_PATTERNS = 4096
 FORMAT = "v2"
 #: the array type of _sre's code words (its CODESIZE bytes each)
 _CODE_TYPE = {2: "H", 4: "I", 8: "Q"}[_sre.CODESIZE]
-MAX_PATTERN_LENGTH = 20_000
 
 
 def cache_file() -> Path:
-    version = ".".join(map(str, sys.version_info[:3]))
-    name = f"{sys.implementation.cache_tag}-{version}-sre{_sre.MAGIC}-{_sre.CODESIZE}-{FORMAT}.marshal"
+    name = f"{diskcache.interpreter_tag()}-sre{_sre.MAGIC}-{_sre.CODESIZE}-{FORMAT}.marshal"
     return diskcache.cache_home() / "regex" / name
 
 
@@ -67,16 +64,6 @@ def install() -> bool:
     return True
 
 
-def save() -> int:
-    """Add the patterns compiled since the last save to the file; returns how many."""
-    return KEPT.save()
-
-
-def release() -> None:
-    """Drop the kept code from memory (the start is over: ``re`` keeps what it compiled)."""
-    KEPT.release()
-
-
 def _compile(pattern: Any, flags: int = 0) -> Any:
     """``re._compiler.compile``, with the generated code kept."""
     if not isinstance(pattern, str | bytes) or flags & _compiler.SRE_FLAG_DEBUG:
@@ -96,9 +83,8 @@ def _compile(pattern: Any, flags: int = 0) -> Any:
         indexgroup[index] = name
     final_flags, groups = int(flags | parsed.state.flags), parsed.state.groups - 1
     compiled = _sre.compile(pattern, final_flags, code, groups, groupindex, tuple(indexgroup))
-    if len(pattern) <= MAX_PATTERN_LENGTH:
-        packed = array.array(_CODE_TYPE, code).tobytes()  # 4 bytes an op, not a list of ints
-        KEPT.add(key, (final_flags, packed, groups, dict(groupindex), tuple(indexgroup)))
+    packed = array.array(_CODE_TYPE, code).tobytes()  # 4 bytes an op, not a list of ints
+    KEPT.add(key, (final_flags, packed, groups, dict(groupindex), tuple(indexgroup)), len(pattern))
     return compiled
 
 

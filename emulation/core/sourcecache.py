@@ -8,9 +8,9 @@ two modules an ``exec`` and an ``eval`` of their own (module names come before t
 builtins) that run the code compiled from the very same text, as the builtins would
 compile it (file ``<string>``, no inherited ``__future__`` flags: neither module has
 any), kept per text in ``$XDG_CACHE_HOME/nexuskit/code/`` in a file named for the exact
-Python version. What is compiled anew is saved by :func:`save`, and kept once two
-processes compiled it (at most :data:`MAX_FUNCTIONS`, none longer than
-:data:`MAX_SOURCE_LENGTH`). The file is code the
+Python version. What is compiled anew is saved (``KEPT.save()``), and kept once two
+processes compiled it (at most :data:`MAX_FUNCTIONS`, none longer than 20,000
+characters). The file is code the
 engine runs, as Python's own ``__pycache__`` is: it is written 0600 in a 0700 folder of
 the user's cache. ``NEXUSKIT_MODEL_CACHE=0`` turns it off.
 """
@@ -31,12 +31,10 @@ from emulation.core import diskcache
 MAX_FUNCTIONS = 8192
 #: the files' layout (a new one leaves the older files unread)
 FORMAT = "v2"
-MAX_SOURCE_LENGTH = 20_000
 
 
 def cache_file() -> Path:
-    version = ".".join(map(str, sys.version_info[:3]))
-    return diskcache.cache_home() / "code" / f"{sys.implementation.cache_tag}-{version}-{FORMAT}.marshal"
+    return diskcache.cache_home() / "code" / f"{diskcache.interpreter_tag()}-{FORMAT}.marshal"
 
 
 #: (mode, source text) -> its code
@@ -60,16 +58,6 @@ def install() -> bool:
     return True
 
 
-def save() -> int:
-    """Add the functions compiled since the last save to the file; returns how many."""
-    return KEPT.save()
-
-
-def release() -> None:
-    """Drop the kept code from memory (the start is over)."""
-    KEPT.release()
-
-
 def compiled(source: str, mode: str) -> CodeType:
     """``source`` compiled as ``exec``/``eval`` compile a string (kept, or compiled now)."""
     key = (mode, source)
@@ -77,8 +65,7 @@ def compiled(source: str, mode: str) -> CodeType:
     if isinstance(code, CodeType):
         return code
     code = compile(source, "<string>", mode, dont_inherit=True)
-    if len(source) <= MAX_SOURCE_LENGTH:
-        KEPT.add(key, code)
+    KEPT.add(key, code, len(source))
     return code
 
 

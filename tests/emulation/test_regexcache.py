@@ -46,7 +46,7 @@ for text, flags in PATTERNS:
     })
 out["kept"] = sum(1 for text, flags in PATTERNS if (text, int(flags)) in regexcache.KEPT.kept)
 out["new"] = sum(1 for text, flags in PATTERNS if regexcache.KEPT.is_new((text, int(flags))))
-out["saved"] = regexcache.save() if installed else 0
+out["saved"] = regexcache.KEPT.save() if installed else 0
 print(json.dumps(out))
 """
 
@@ -84,13 +84,13 @@ def test_a_pattern_only_one_process_compiled_is_not_kept(tmp_path: Path) -> None
         store.load()
         for name in ("static-a", "static-b", f"dynamic-{run}-1", f"dynamic-{run}-2"):
             if store.get(name) is None:
-                store.add(name, name.upper())
+                store.add(name, name.upper(), len(name))
         store.save()
     assert marshal.loads(kept_file.read_bytes()) == {"static-a": "STATIC-A", "static-b": "STATIC-B"}
     seen = marshal.loads(store.seen_path().read_bytes())
     assert list(seen) == ["dynamic-1-1", "dynamic-1-2", "dynamic-2-1", "dynamic-2-2"]  # the newest 4
     store.release()
-    store.add("after-the-start", "x")
+    store.add("after-the-start", "x", 15)
     assert store.get("after-the-start") is None and store.is_new("after-the-start")
 
 

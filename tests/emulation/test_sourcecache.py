@@ -61,7 +61,7 @@ if installed:
     out["caller_globals"] = globals().get("made_here")
     out["new"] = sum(1 for key in sourcecache.KEPT.kept if sourcecache.KEPT.is_new(key))
     out["kept"] = len(sourcecache.KEPT.kept)
-    out["saved"] = sourcecache.save()
+    out["saved"] = sourcecache.KEPT.save()
 print(json.dumps(out))
 """
 

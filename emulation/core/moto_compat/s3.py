@@ -40,7 +40,7 @@ def is_virtual_host(host: str, path: str) -> bool:
     from moto import settings
 
     if not host:
-        return _virtual_host(host, path, settings.S3_IGNORE_SUBDOMAIN_BUCKETNAME, None)
+        return _virtual_host(host, path)
     endpoints = os.environ.get("MOTO_S3_CUSTOM_ENDPOINTS")
     return _remembered_virtual_host(host, settings.S3_IGNORE_SUBDOMAIN_BUCKETNAME, endpoints)
 
@@ -48,10 +48,10 @@ def is_virtual_host(host: str, path: str) -> bool:
 @functools.lru_cache(maxsize=256)
 def _remembered_virtual_host(host: str, ignore_subdomains: bool, endpoints: str | None) -> bool:
     # (the settings moto's rule reads are arguments only to key what is remembered)
-    return _virtual_host(host, "/", ignore_subdomains, endpoints)
+    return _virtual_host(host, "/")
 
 
-def _virtual_host(host: str, path: str, ignore_subdomains: bool, endpoints: str | None) -> bool:
+def _virtual_host(host: str, path: str) -> bool:
     from moto.s3.responses import S3Response
 
     from emulation.core.hosts import is_localstack_s3_path_host
