@@ -7,9 +7,10 @@ answers instantly that alone caps a client at ~300 small S3 PutObject/s, against
 when the connection is kept. It also sends the status line and headers in one packet and
 the body in another.
 
-:class:`EngineRequestHandler` keeps moto's request handler (its environ keeps the original
-spelling of headers with underscores, which S3 metadata needs) and replaces how a request
-is run and answered:
+:class:`EngineRequestHandler` is werkzeug's request handler with what moto's server handler
+adds (the environ keeps the original spelling of headers with underscores, which S3
+metadata needs; moto's handler lives in a module that imports Flask), and replaces how a
+request is run and answered:
 
 * the connection is kept open after a complete exchange (HTTP/1.1 and no
   ``Connection: close`` from the client), as AWS's endpoints do;
@@ -18,8 +19,8 @@ is run and answered:
   read. A chunked request body, a failed application or an unread body too large to
   drop closes the connection after the answer, as before;
 * the environ is werkzeug's when no header name holds an underscore (moto's handler
-  then adds nothing but an empty record of preserved names, after reading every header
-  again: a tenth of a small S3 call's CPU);
+  adds nothing else then, after reading every header again: a tenth of a small S3 call's
+  CPU);
 * an answer with a ``Content-Length`` is written with its headers in one ``sendall``
   (status line, headers and the first body chunk); an answer without one is streamed
   with ``Transfer-Encoding: chunked`` (Kinesis Video media, event streams).
@@ -34,8 +35,11 @@ from collections.abc import Iterable
 from http import HTTPStatus
 from typing import Any
 
-from moto.core.request import PRESERVED_HEADER_NAMES_ENVIRON_KEY
-from moto.moto_server.werkzeug_app import MotoRequestHandler
+from moto.core.request import (
+    PRESERVED_HEADER_NAMES_ENVIRON_KEY,
+    environ_key_for_header,
+    should_preserve_original_header_name,
+)
 from werkzeug.serving import WSGIRequestHandler
 from werkzeug.wsgi import LimitedStream
 
@@ -72,7 +76,7 @@ class _Exchange:
         raise NotImplementedError("the engine's applications return their body; write() is not offered")
 
 
-class EngineRequestHandler(MotoRequestHandler):  # type: ignore[misc]
+class EngineRequestHandler(WSGIRequestHandler):  # type: ignore[misc]
     """moto's request handler with persistent connections (see the module docstring)."""
 
     protocol_version = "HTTP/1.1"
@@ -83,12 +87,32 @@ class EngineRequestHandler(MotoRequestHandler):  # type: ignore[misc]
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def make_environ(self) -> dict[str, Any]:
+        environ: dict[str, Any] = super().make_environ()
+        names: dict[str, str] = {}
         if any("_" in name for name in self.headers):
-            environ: dict[str, Any] = super().make_environ()  # names to preserve: moto's
-            return environ
-        environ = WSGIRequestHandler.make_environ(self)
-        environ[PRESERVED_HEADER_NAMES_ENVIRON_KEY] = {}
+            names = self._underscored_headers(environ)
+        environ[PRESERVED_HEADER_NAMES_ENVIRON_KEY] = names
         return environ
+
+    def _underscored_headers(self, environ: dict[str, Any]) -> dict[str, str]:
+        """What moto's server handler adds to the environ for S3 metadata headers with an
+        underscore in their name: werkzeug drops those (WSGI cannot tell ``x_a`` from
+        ``x-a``), so each goes in under its WSGI key (values joined by commas) with its
+        spelling recorded, unless a dashed header of the same key was sent: that one wins.
+        Returns the spellings, by WSGI key."""
+        dashed = {environ_key_for_header(name) for name in self.headers if "_" not in name}
+        names: dict[str, str] = {}
+        values: dict[str, list[str]] = {}
+        for name, value in self.headers.items():
+            if not should_preserve_original_header_name(name):
+                continue
+            key = environ_key_for_header(name)
+            if key not in dashed:
+                names.setdefault(key, name)
+                values.setdefault(key, []).append(value.replace("\r\n", ""))
+        for key, joined in values.items():
+            environ[key] = ",".join(joined)
+        return names
 
     def run_wsgi(self) -> None:
         if self.headers.get("Expect", "").lower().strip(" \t") == "100-continue":

@@ -32,6 +32,10 @@ NOT_IMPORTED = (
     "moto.kinesis.models",
     "emulation.bedrock.models",
     "emulation.apigatewayv2.models",
+    "flask",
+    "jinja2",
+    "click",
+    "moto.moto_server.werkzeug_app",
 )
 
 FIRST_ANSWER = (

@@ -265,15 +265,33 @@ def test_s3_bucket_permission_hook() -> None:
 
 
 # -- routing -------------------------------------------------------------------------------------
-def test_dispatcher_keeps_its_apps() -> None:
-    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+def test_the_dispatch_the_engine_borrows_from_moto() -> None:
+    """The engine asks moto's dispatcher for the services it routes by more than the
+    signature's scope, builds moto's Flask app for moto's API alone, and answers as moto's
+    Flask wrapper does (the answers are compared in test_moto_routing)."""
+    from moto.core.utils import convert_to_flask_response
+    from moto.moto_server import werkzeug_app
 
-    dispatcher = DomainDispatcherApplication(create_backend_app)
-    assert isinstance(getattr(dispatcher, "app_instances", None), dict) and hasattr(dispatcher, "lock"), (
-        moved("DomainDispatcherApplication.app_instances or .lock is gone", "the engine's warm-up")
+    dispatcher = werkzeug_app.DomainDispatcherApplication(werkzeug_app.create_backend_app)
+    for name in ("lock", "get_backend_for_host", "infer_service_region_host"):
+        assert hasattr(dispatcher, name), moved(
+            f"DomainDispatcherApplication.{name} is gone", "the engine's routing"
+        )
+    assert werkzeug_app.DEFAULT_SERVICE_REGION == ("s3", "us-east-1"), moved(
+        "the default service changed", "the engine's routing"
     )
-    routing.ensure_backend_app(dispatcher, "sts")
-    assert "sts" in dispatcher.app_instances
+    source = inspect.getsource(convert_to_flask_response.__call__)
+    for step in (
+        "normalize_request(",
+        "recorder._record_request(request)",
+        "self.callback(request, request.raw_url, dict(request.headers))",
+        "except ClientError as exc:",
+        'response.headers["Content-Length"] = headers["content-length"]',
+    ):
+        assert step in source, moved(f"moto's Flask wrapper no longer does {step}", "routing.ServiceApp")
+    engine = routing.dispatcher()
+    routing.ensure_backend_app(engine, "sts")
+    assert isinstance(engine.app_instances["sts"], routing.ServiceApp)
 
 
 def _signed_environ(method: str, path: str, service: str) -> dict[str, Any]:
