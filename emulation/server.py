@@ -167,23 +167,22 @@ ENGINE_SERVER_IMPORTS = (
 class EngineServer:
     """Owns the HTTP server thread, the snapshot loop and the extensions."""
 
-    def __init__(self, settings: EngineSettings) -> None:
-        from werkzeug.serving import LISTEN_QUEUE, make_server, select_address_family
+    def __init__(self, settings: EngineSettings, listener: socket.socket | None = None) -> None:
+        from werkzeug.serving import make_server
 
         from emulation.core.app import EngineApp
         from emulation.core.http import EngineRequestHandler
         from emulation.extensions import load_extensions
 
         self.settings = settings
-        self.app = EngineApp(settings, load_extensions(settings))
-        # Bind first: a busy port must fail before any state is touched. The engine binds
-        # the socket itself: werkzeug answers a busy port with its own message and exit code
-        # 1, where `nexuskit up` needs the OSError (EXIT_PORT_IN_USE, see main).
-        listener = socket.socket(select_address_family(settings.host, settings.port), socket.SOCK_STREAM)
+        # Bind first: a busy port must fail before any state is touched (main binds before
+        # it imports the engine's modules). The engine binds the socket itself: werkzeug
+        # answers a busy port with its own message and exit code 1, where `nexuskit up`
+        # needs the OSError (EXIT_PORT_IN_USE, see main).
+        if listener is None:
+            listener = listen(settings)
         try:
-            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            listener.bind((settings.host, settings.port))
-            listener.listen(LISTEN_QUEUE)
+            self.app = EngineApp(settings, load_extensions(settings))
             self.http: Any = make_server(
                 settings.host,
                 settings.port,
@@ -269,6 +268,30 @@ class EngineServer:
             log.error("could not write %s: %s", STOP_RECORD, exc)
 
 
+#: connections the kernel holds for the engine until it accepts them (werkzeug's default)
+LISTEN_BACKLOG = 128
+
+
+def listen(settings: EngineSettings) -> socket.socket:
+    """The engine's listening socket, bound to its host and port.
+
+    :func:`main` makes it before it imports the engine's modules: from then on a client's
+    connection is held by the kernel until the engine accepts it, so a client that calls
+    while the engine starts is answered the moment the engine can answer (rather than
+    refused, to retry after a pause of its own).
+    """
+    family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
+    listener = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind((settings.host, settings.port))
+        listener.listen(LISTEN_BACKLOG)
+    except BaseException:
+        listener.close()
+        raise
+    return listener
+
+
 def prepare_process() -> None:
     """What every engine process does before it builds its server, whatever its options:
     moto's switches in the environment (read as moto is imported), the start-up speed-ups,
@@ -298,6 +321,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     settings = parse_args(argv)
+    try:
+        listener = listen(settings)
+    except OSError as exc:
+        if exc.errno in {errno.EADDRINUSE, errno.EACCES}:
+            sys.stderr.write(f"port {settings.port} on {settings.host} is already in use\n")
+            return EXIT_PORT_IN_USE
+        raise
     usual_threshold = gc.get_threshold()
     gc.set_threshold(*START_GC_THRESHOLD)
     os.umask(0o077)  # state, journals, logs and the token are the owner's alone
@@ -305,13 +335,7 @@ def main(argv: list[str] | None = None) -> int:
     if settings.state_dir is not None:
         settings.state_dir.mkdir(parents=True, exist_ok=True)
         settings.state_dir.chmod(0o700)
-    try:
-        server = EngineServer(settings)
-    except OSError as exc:
-        if exc.errno in {errno.EADDRINUSE, errno.EACCES}:
-            sys.stderr.write(f"port {settings.port} on {settings.host} is already in use\n")
-            return EXIT_PORT_IN_USE
-        raise
+    server = EngineServer(settings, listener)
     signal.signal(signal.SIGTERM, server.request_stop)
     signal.signal(signal.SIGINT, server.request_stop)
     server.start()

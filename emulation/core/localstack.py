@@ -28,6 +28,7 @@ change nothing: any other method is refused (405). A request that carries an ``O
 
 from __future__ import annotations
 
+import functools
 import platform
 import threading
 import time
@@ -155,7 +156,12 @@ class LocalStackApi:
         self.started_at = started_at
         self.session_id = str(uuid.uuid4())
         self.machine_id = f"gen_{uuid.uuid4().hex[:12]}"
-        self.version = _version()
+
+    @functools.cached_property
+    def version(self) -> str:
+        """nexuskit's version, read when first asked (reading the installed metadata costs
+        a few milliseconds of the engine's start)."""
+        return _version()
 
     def health(self) -> dict[str, Any]:
         return {

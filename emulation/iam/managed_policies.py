@@ -50,13 +50,19 @@ _POLICY_PARAMS = re.compile(r"^(PolicyArn|PermissionsBoundary|PolicyArns\.member
 def _catalog() -> dict[str, tuple[str, dict[str, Any]]]:
     """``path + name`` -> (name, moto's data for it), parsed once, on first use (about 0.4 s:
     not at start-up, where most engines never need it)."""
-    from moto.iam.aws_managed_policies import aws_managed_policies_data
-
-    data: dict[str, dict[str, Any]] = json.loads(aws_managed_policies_data)
+    data: dict[str, dict[str, Any]] = json.loads(_documents())
     return {f"{entry.get('Path', '/')}{name}": (name, entry) for name, entry in data.items()}
 
 
 _DECODER = json.JSONDecoder()
+
+
+def _documents() -> str:
+    """moto's text of every AWS managed policy (its module is deferred: read on first use)."""
+    from emulation.core.moto_compat.deferred import loaded
+
+    text: str = loaded("moto.iam.aws_managed_policies").aws_managed_policies_data
+    return text
 
 
 def _lookup(path: str, name: str) -> tuple[str, dict[str, Any]] | None:
@@ -69,8 +75,7 @@ def _lookup(path: str, name: str) -> tuple[str, dict[str, Any]] | None:
     answers."""
     if _catalog.cache_info().currsize:
         return _catalog().get(f"{path}{name}")
-    from moto.iam.aws_managed_policies import aws_managed_policies_data as text
-
+    text = _documents()
     if not text[:16].lstrip().startswith('{\n "'):
         return _catalog().get(f"{path}{name}")  # laid out otherwise
     marker = f'\n "{name}":'

@@ -77,6 +77,7 @@ import moto.core.models as models
 from moto import mock_aws
 import boto3
 import cryptography.x509
+import moto.iam.models
 before = {
     module_name: {name: getattr(sys.modules[module_name], name) for name in names}
     for module_name, names in deferred.DEFERRED.items()
@@ -89,6 +90,8 @@ with mock_aws():
 from cryptography import x509
 import moto.core
 x509_callable = callable(x509.load_pem_x509_certificate)
+from emulation.core.moto_compat.deferred import loaded
+policies = loaded("moto.iam.aws_managed_policies").aws_managed_policies_data
 import requests
 from moto.utilities.utils import CaseInsensitiveDict
 requests_whole = {
@@ -105,6 +108,7 @@ out = {
     "x509": x509_callable,
     "moto_core_forwards": moto.core.patch_client.__module__,
     "requests": requests_whole,
+    "policies": len(json.loads(policies)),
 }
 same = {}
 for module_name, names in deferred.DEFERRED.items():
@@ -115,6 +119,8 @@ for module_name, names in deferred.DEFERRED.items():
             same[f"{module_name}.{name}"] = callable(real) and real is not taken
         elif isinstance(value, deferred.Alias):
             same[f"{module_name}.{name}"] = real is value.resolve() is taken
+        elif isinstance(value, deferred.Unread):  # the stand-in, then the module's own value
+            same[f"{module_name}.{name}"] = taken is value.stand_in and real is not taken
         else:
             same[f"{module_name}.{name}"] = real == value == taken
 out["same"] = same
@@ -147,6 +153,7 @@ def test_deferred_modules_load_on_first_use_and_are_then_the_real_modules() -> N
     assert doc["mock_class"] and doc["session_class"] and doc["x509"]
     assert doc["moto_core_forwards"] == "moto.core.models"
     assert doc["requests"] == {"session": True, "structures": True, "adapters_loader": "SourceFileLoader"}
+    assert doc["policies"] > 1000
     # every name taken before the load is what the module (as moto ships it) defines
     assert doc["same"] and all(doc["same"].values()), doc["same"]
 

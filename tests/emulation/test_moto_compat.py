@@ -264,6 +264,28 @@ def test_s3_bucket_permission_hook() -> None:
     )
 
 
+def test_iam_reads_managed_policy_documents_only_when_it_loads_them_all() -> None:
+    """The documents' module is deferred: moto may read its text only where speedups hands
+    the real one over (``IAMBackend._init_aws_policies`` when told to load them, SSO Admin's
+    models as they are imported)."""
+    import moto
+    from moto.iam import models
+
+    readers = {}
+    for source in Path(moto.__file__).parent.rglob("*.py"):
+        count = source.read_text(encoding="utf-8").count("aws_managed_policies_data")
+        if count:
+            readers[str(source.relative_to(Path(moto.__file__).parent))] = count
+    assert readers == {"iam/aws_managed_policies.py": 1, "iam/models.py": 4, "ssoadmin/models.py": 2}, moved(
+        f"moto reads AWS's managed policy documents elsewhere: {readers}", "the deferred documents"
+    )
+    creator = inspect.getsource(inspect.unwrap(models.IAMBackend._init_aws_policies))
+    for step in ("load_iam_aws_managed_policies()", "json.loads(aws_managed_policies_data)"):
+        assert step in creator, moved(
+            f"IAMBackend._init_aws_policies no longer has {step}", "the deferred documents"
+        )
+
+
 # -- routing -------------------------------------------------------------------------------------
 def test_the_dispatch_the_engine_borrows_from_moto() -> None:
     """The engine asks moto's dispatcher for the services it routes by more than the

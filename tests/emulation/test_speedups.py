@@ -384,3 +384,42 @@ def test_moto_checks_requests_exactly_as_before_when_its_checks_are_on(count: st
     else:
         assert plain[:4] == ["answered"] * 4
         assert patched[4] is False
+
+
+MANAGED_POLICIES_PROBE = """
+import json, sys
+if sys.argv[1] == "patched":
+    from emulation.core.moto_compat import deferred, speedups
+    speedups.install()
+import boto3
+from moto import mock_aws
+
+with mock_aws():
+    iam = boto3.client("iam", region_name="us-east-1")
+    listed = iam.list_policies(Scope="AWS", MaxItems=1000)["Policies"]
+    out = {"listed": len(listed), "documents": {}}
+    for policy in listed[:: max(1, len(listed) // 25)]:
+        version = iam.get_policy_version(PolicyArn=policy["Arn"], VersionId=policy["DefaultVersionId"])
+        out["documents"][policy["Arn"]] = version["PolicyVersion"]["Document"]
+if sys.argv[1] == "patched":
+    out["loaded"] = deferred.is_loaded("moto.iam.aws_managed_policies")
+import moto.ssoadmin.models as sso  # the other reader: given the text as it is imported
+out["sso"] = len(json.loads(sso.aws_managed_policies_data))
+print(json.dumps(out, sort_keys=True))
+"""
+
+
+@pytest.mark.parametrize("load", ["true", "false"])
+def test_motos_managed_policies_are_there_as_before_when_it_loads_them(load: str) -> None:
+    """moto's IAM reads AWS's managed policy documents only when told to load them: then
+    its backends have every one, as before; otherwise the 4.7 MB text is never read."""
+    env = {**os.environ, "MOTO_IAM_LOAD_MANAGED_POLICIES": load}
+    plain, patched = (_probe(MANAGED_POLICIES_PROBE, mode, env=env) for mode in ("plain", "patched"))
+    assert patched.pop("loaded") is (load == "true")
+    assert patched == plain
+    assert plain["sso"] > 1000
+    if load == "true":
+        assert plain["listed"] == 1000 and len(plain["documents"]) >= 25
+        assert all(document["Statement"] for document in plain["documents"].values())
+    else:
+        assert plain["listed"] == 0 and plain["documents"] == {}

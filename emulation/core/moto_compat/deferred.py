@@ -8,7 +8,8 @@ before it could answer its first request. So it did for boto3, which moto's back
 import for ``Session`` (the engine answers their region lookups from its own loader, see
 :mod:`.speedups`), and for ``cryptography.x509``, which moto's IAM imports (and every
 moto request imports moto's IAM to read the caller's account) for the certificates users
-upload, for ``botocore.session``, which moto's core imports to list services for its
+upload (and with it the documents of AWS's managed policies, 4.7 MB of text it reads
+only when told to load them all), for ``botocore.session``, which moto's core imports to list services for its
 error messages (the engine answers region lookups without a session), and for
 ``requests``, whose ``CaseInsensitiveDict`` is all moto's utilities take at import.
 Together about 0.15 s of the 0.5 s from start to first answer on the reference machine.
@@ -16,7 +17,8 @@ Together about 0.15 s of the 0.5 s from start to first answer on the reference m
 Each such module is *deferred*: importing it makes the module object without running its
 code. The names other modules take from it while they are imported are there at once:
 constants, the objects it imports from elsewhere (:class:`Alias`: the very same objects),
-and functions that load it on their first call and forward to the real one. Reading any
+functions that load it on their first call and forward to the real one, and (:class:`Unread`)
+stand-ins for values their takers read only where the engine hands them the real one. Reading any
 other attribute loads it: its code then runs in the same module object, so from then on it
 is exactly the module as shipped (the forwarders taken before stay valid). Its code runs
 after the deferred modules it imports have run (:data:`NEEDS`), and what it imports while
@@ -51,6 +53,15 @@ log = logging.getLogger(__name__)
 
 #: a name of a deferred module's that stands for a function: loads the module on first call
 FORWARD = object()
+
+
+class Unread:
+    """A name whose value the modules taking it read only in a case the engine handles
+    itself (see :data:`DEFERRED`): they hold ``stand_in`` until then, and the module,
+    once loaded, has its real value."""
+
+    def __init__(self, stand_in: Any) -> None:
+        self.stand_in = stand_in
 
 
 class Alias:
@@ -92,6 +103,11 @@ DEFERRED: dict[str, dict[str, Any]] = {
     # detector, http.cookiejar and urllib.request.
     "requests": {},
     "requests.compat": {"MutableMapping": Alias("collections.abc", "MutableMapping")},
+    # moto's IAM takes the documents of AWS's managed policies (4.7 MB of text) and reads
+    # them only when its backends load every managed policy (speedups gives it the text
+    # then, and SSO Admin as it is imported); the engine reads them with ``loaded`` when a
+    # request names one.
+    "moto.iam.aws_managed_policies": {"aws_managed_policies_data": Unread("")},
 }
 
 #: submodules of deferred packages that run without their package: they read nothing from it
@@ -202,6 +218,8 @@ class _DeferredLoader(importlib.abc.Loader):
                 setattr(module, name, self._forwarder(module, name))
             elif isinstance(value, Alias):
                 setattr(module, name, value.resolve())
+            elif isinstance(value, Unread):
+                setattr(module, name, value.stand_in)
             else:
                 setattr(module, name, value)
 

@@ -87,6 +87,7 @@ def install() -> None:
         _apply("handler names per class", _cache_handler_names)
         _apply("request ids in one draw", _draw_request_ids_at_once)
         _apply("moto's access control on first check", _import_access_control_on_first_check)
+        _apply("AWS managed policy documents on first use", _read_managed_policy_documents_on_use)
         _installed = True
 
 
@@ -342,6 +343,47 @@ def _draw_request_ids_at_once() -> None:
     if not callable(getattr(moto_responses, "gen_amzn_requestid_long", None)):
         raise AttributeError("moto.core.responses.gen_amzn_requestid_long is gone")
     moto_responses.gen_amzn_requestid_long = gen_amzn_requestid_long  # type: ignore[attr-defined]
+
+
+def _read_managed_policy_documents_on_use() -> None:
+    """moto's IAM binds the documents of every AWS managed policy (4.7 MB of text: ~9 ms of
+    the first request's import, and as much memory) at import, to parse them only when a
+    backend is created with ``MOTO_IAM_LOAD_MANAGED_POLICIES`` (or moto's config) on. The
+    module holding them is deferred (:mod:`.deferred`), and before moto parses them the
+    backend is given the text itself. SSO Admin, the only other reader, gets it when it is
+    imported."""
+    from emulation.core.imports import when_imported
+
+    when_imported("moto.iam.models", _give_backends_the_documents)
+    when_imported("moto.ssoadmin.models", _give_module_the_documents)
+
+
+def _managed_policy_documents() -> str:
+    from emulation.core.moto_compat.deferred import loaded
+
+    documents: Any = loaded("moto.iam.aws_managed_policies")
+    text: str = documents.aws_managed_policies_data
+    return text
+
+
+def _give_module_the_documents(module: ModuleType) -> None:
+    setattr(module, "aws_managed_policies_data", _managed_policy_documents())  # noqa: B010
+
+
+def _give_backends_the_documents(models: ModuleType) -> None:
+    backend = models.IAMBackend
+    create = backend._init_aws_policies
+    if getattr(create, "_nexuskit_documents", False):
+        return
+
+    def _init_aws_policies(self: Any) -> Any:
+        if models.load_iam_aws_managed_policies():
+            _give_module_the_documents(models)
+        return create(self)
+
+    _init_aws_policies._nexuskit_documents = True  # type: ignore[attr-defined]
+    _init_aws_policies.__wrapped__ = create  # type: ignore[attr-defined]
+    backend._init_aws_policies = _init_aws_policies
 
 
 def _import_access_control_on_first_check() -> None:
