@@ -21,7 +21,7 @@ REGISTRY: dict[str, str] = {
     "firehose": "emulation.firehose.extension:create",
     "bedrock": "emulation.bedrock.extension:create",
     "glue": "emulation.glue.extension:create",
-    "iam": "emulation.iam.extension:create",
+    "iam": "emulation.iam:create",
     "iam-policies": "emulation.iam.managed_policies:create",
     "eks": "emulation.eks.extension:create",
     "s3": "emulation.s3.extension:create",

@@ -21,8 +21,8 @@ import json
 import logging
 import re
 import tempfile
+import threading
 import zipfile
-from concurrent.futures import ThreadPoolExecutor
 from io import BytesIO
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -38,19 +38,23 @@ from emulation.awslambda.exceptions import (
     RequestTooLargeException,
     ServiceException,
 )
-from emulation.awslambda.invocation import MAX_ASYNC_PAYLOAD, MAX_SYNC_PAYLOAD, Invocation
-from emulation.awslambda.models import LambdaRuntime, is_python_runtime, unsupported_runtime_message
 from emulation.core.exceptions import error_response
 from emulation.core.extension import Extension, Worker
 from emulation.core.request import AwsRequest
 from emulation.core.settings import EngineSettings
 
 if TYPE_CHECKING:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from emulation.awslambda.invocation import Invocation
+    from emulation.awslambda.models import LambdaRuntime
     from emulation.core.app import EngineApp
 
 log = logging.getLogger(__name__)
 
 API_VERSION = "/2015-03-31"
+#: the runtime's figures (``LambdaRuntime.stats``) before it has run anything
+IDLE_STATS = {"sandboxes": 0, "busy": 0, "functions": 0, "invocations": 0, "cold_starts": 0}
 _FUNCTIONS = re.compile(r"^/2015-03-31/functions/?$")
 _FUNCTION = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)(?P<rest>/[^?]*)?$")
 LOG_TAIL_BYTES = 4096
@@ -80,7 +84,9 @@ class LambdaRuntimeExtension(Extension):
     def __init__(self, settings: EngineSettings) -> None:
         self.settings = settings
         self.engine: EngineApp | None = None
-        self.runtime: LambdaRuntime | None = None
+        self._runtime: LambdaRuntime | None = None
+        self._runtime_lock = threading.Lock()
+        self._stopped = False
         self._reaper: Worker | None = None
         self._events: ThreadPoolExecutor | None = None
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
@@ -88,21 +94,42 @@ class LambdaRuntimeExtension(Extension):
     # -- lifecycle ------------------------------------------------------------------------
     def start(self, engine: EngineApp) -> None:
         self.engine = engine
+        self._stopped = False
+
+    @property
+    def runtime(self) -> LambdaRuntime | None:
+        """The local runtime (with its event pool and sandbox reaper), made when first needed:
+        an engine that never runs a function imports none of it. None once stopped."""
+        if self._runtime is None and self.engine is not None and not self._stopped:
+            with self._runtime_lock:
+                if self._runtime is None and not self._stopped:
+                    self._runtime = self._start_runtime(self.engine)
+        return self._runtime
+
+    def _start_runtime(self, engine: EngineApp) -> LambdaRuntime:
+        from concurrent.futures import ThreadPoolExecutor
+
+        from emulation.awslambda.models import LambdaRuntime
+
         if self.settings.state_dir is not None:
             code_root = Path(self.settings.state_dir) / "lambda"
         else:
             self._tmp = tempfile.TemporaryDirectory(prefix="nexuskit-lambda-")
             code_root = Path(self._tmp.name)
-        self.runtime = LambdaRuntime(engine, code_root, self.settings.endpoint)
+        runtime = LambdaRuntime(engine, code_root, self.settings.endpoint)
         self._events = ThreadPoolExecutor(max_workers=4, thread_name_prefix="lambda-event")
-        self._reaper = Worker("lambda-reaper", self.runtime.reap).start()
+        self._reaper = Worker("lambda-reaper", runtime.reap).start()
+        return runtime
 
     def stop(self) -> None:
+        with self._runtime_lock:
+            self._stopped = True
+            runtime, self._runtime = self._runtime, None
         if self._reaper is not None:
             self._reaper.stop()
             self._reaper = None
-        if self.runtime is not None:
-            self.runtime.shutdown()
+        if runtime is not None:
+            runtime.shutdown()
         if self._events is not None:
             self._events.shutdown(wait=True, cancel_futures=True)
             self._events = None
@@ -111,11 +138,14 @@ class LambdaRuntimeExtension(Extension):
             self._tmp = None
 
     def reset(self) -> None:
-        if self.runtime is not None:
-            self.runtime.shutdown(wipe_code=True)
+        runtime = self.runtime  # made if need be: the code a previous run unzipped goes too
+        if runtime is not None:
+            runtime.shutdown(wipe_code=True)
 
     def health(self) -> dict[str, Any]:
-        return self.runtime.stats() if self.runtime is not None else {}
+        if self._runtime is not None:
+            return self._runtime.stats()
+        return dict(IDLE_STATS) if self.engine is not None and not self._stopped else {}
 
     # -- dispatch -------------------------------------------------------------------------
     def handle(self, request: AwsRequest) -> Response | None:
@@ -204,6 +234,8 @@ class LambdaRuntimeExtension(Extension):
 
     # -- Invoke ---------------------------------------------------------------------------
     def _invoke(self, request: AwsRequest, name: str) -> Response:
+        from emulation.awslambda.invocation import MAX_ASYNC_PAYLOAD, MAX_SYNC_PAYLOAD, Invocation
+
         if self.runtime is None:
             raise ServiceException("the Lambda runtime is not running")
         invocation_type = request.headers.get("x-amz-invocation-type", "RequestResponse")
@@ -302,6 +334,8 @@ def _client_context(header: str | None) -> Any:
 
 def check_function_spec(body: dict[str, Any], creating: bool) -> None:
     """Refuse what the local runtime cannot run, with AWS's error code and a clear message."""
+    from emulation.awslambda.models import is_python_runtime, unsupported_runtime_message
+
     package_type = body.get("PackageType", "Zip")
     if package_type == "Image" or "ImageUri" in body.get("Code", {}):
         raise InvalidParameterValueException(

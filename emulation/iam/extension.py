@@ -54,23 +54,12 @@ from emulation.iam.exceptions import (
 from emulation.iam.identity import ANONYMOUS, Denial, Identity, IdentityKind, session_tags
 from emulation.iam.models import EnforcementBackend
 from emulation.iam.sigv4 import SignedAuth, check_request_time, parse_auth
+from emulation.iam.verdict import record_verdict
 
 if TYPE_CHECKING:
     from emulation.core.app import EngineApp
 
 log = logging.getLogger(__name__)
-
-
-#: the IAM verdict on the request the current thread serves (the engine serves each request
-#: on one thread, extensions first, then moto)
-_verdict = threading.local()
-
-
-def request_authorized() -> bool:
-    """Whether the IAM layer let the request this thread is serving through, having judged
-    the caller's policies and the resource's own (bucket policies included) with the
-    request's context (``aws:SecureTransport``, source IP, time...)."""
-    return bool(getattr(_verdict, "authorized", False))
 
 
 DENIAL_LOG = Path("logs") / "iam-denials.jsonl"
@@ -127,8 +116,8 @@ class IamEnforcement(Extension):
     # -- the request path -----------------------------------------------------------------
     def handle(self, request: AwsRequest) -> Response | None:
         response = self._handle(request)
-        # What moto does next in this thread may consult this verdict (see request_authorized).
-        _verdict.authorized = response is None
+        # What moto does next in this thread may consult this verdict (see emulation.iam.verdict).
+        record_verdict(response is None)
         return response
 
     def _handle(self, request: AwsRequest) -> Response | None:

@@ -97,6 +97,6 @@ def judge_bucket_policies_in_iam() -> None:
     anonymous GET a bucket policy allows is served even when the object's ACL is
     private), anything else (``--iam off``) NEUTRAL: nothing is enforced.
     """
-    from emulation.iam.extension import request_authorized
+    from emulation.iam.verdict import request_authorized
 
     moto_compat.judge_bucket_permissions(request_authorized)

@@ -36,6 +36,8 @@ NOT_IMPORTED = (
     "jinja2",
     "click",
     "moto.moto_server.werkzeug_app",
+    "emulation.awslambda.models",
+    "emulation.iam.extension",
 )
 
 FIRST_ANSWER = (
