@@ -331,11 +331,20 @@ def main(argv: list[str] | None = None) -> int:
     usual_threshold = gc.get_threshold()
     gc.set_threshold(*START_GC_THRESHOLD)
     os.umask(0o077)  # state, journals, logs and the token are the owner's alone
-    prepare_process()
-    if settings.state_dir is not None:
-        settings.state_dir.mkdir(parents=True, exist_ok=True)
-        settings.state_dir.chmod(0o700)
-    server = EngineServer(settings, listener)
+    # Importing the engine's modules makes objects that live as long as the process and
+    # next to no garbage: the collector would walk them ~15 times for nothing (~10 ms of
+    # the start on the reference machine). They are moved out of its sight (frozen) once
+    # the server is built, and it runs again before any state is restored.
+    gc.disable()
+    try:
+        prepare_process()
+        if settings.state_dir is not None:
+            settings.state_dir.mkdir(parents=True, exist_ok=True)
+            settings.state_dir.chmod(0o700)
+        server = EngineServer(settings, listener)
+    finally:
+        gc.freeze()
+        gc.enable()
     signal.signal(signal.SIGTERM, server.request_stop)
     signal.signal(signal.SIGINT, server.request_stop)
     server.start()
