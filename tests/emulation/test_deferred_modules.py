@@ -80,6 +80,7 @@ from moto import mock_aws
 import boto3
 import cryptography.x509
 import moto.iam.models
+import sqlite3
 before = {
     module_name: {name: getattr(sys.modules[module_name], name) for name in names}
     for module_name, names in deferred.DEFERRED.items()
@@ -94,6 +95,7 @@ import moto.core
 x509_callable = callable(x509.load_pem_x509_certificate)
 from emulation.core.moto_compat.deferred import loaded
 policies = loaded("moto.iam.aws_managed_policies").aws_managed_policies_data
+sqlite3.connect(":memory:").close()
 import requests
 from moto.utilities.utils import CaseInsensitiveDict
 requests_whole = {
@@ -216,10 +218,11 @@ import sys
 from emulation.core.moto_compat import deferred, speedups
 speedups.install()
 import moto.iam.models, moto.s3.responses  # what an engine has imported by its first answer
+import emulation.core.s3store
 name = sys.argv[1]
 assert not deferred.is_loaded(name), name
 module = deferred.loaded(name)
-assert deferred.is_loaded(name) and "__getattr__" not in vars(module)
+assert deferred.is_loaded(name) and not deferred._own_getattr(module)  # the module's own stays
 print(sorted(vars(module))[:3])
 """
 

@@ -423,3 +423,37 @@ def test_motos_managed_policies_are_there_as_before_when_it_loads_them(load: str
         assert all(document["Statement"] for document in plain["documents"].values())
     else:
         assert plain["listed"] == 0 and plain["documents"] == {}
+
+
+EVENTS_PROBE = """
+import json, sys
+if sys.argv[1] == "patched":
+    from emulation.core.moto_compat import deferred, speedups
+    speedups.install()
+import boto3
+from moto import mock_aws
+
+with mock_aws():
+    s3, events, sqs = (boto3.client(name, region_name="us-east-1") for name in ("s3", "events", "sqs"))
+    before = sys.argv[1] == "patched" and deferred.is_loaded("moto.events")
+    s3.create_bucket(Bucket="probe-events")
+    queue = sqs.create_queue(QueueName="probe-events")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events.put_rule(Name="objects", EventPattern=json.dumps({"source": ["aws.s3"]}))
+    events.put_targets(Rule="objects", Targets=[{"Id": "queue", "Arn": arn}])
+    s3.put_bucket_notification_configuration(
+        Bucket="probe-events", NotificationConfiguration={"EventBridgeConfiguration": {}}
+    )
+    s3.put_object(Bucket="probe-events", Key="k", Body=b"x")
+    messages = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", [])
+    kinds = sorted(json.loads(m["Body"])["detail-type"] for m in messages)
+print(json.dumps({"kinds": kinds, "loaded_before": before}))
+"""
+
+
+def test_s3_events_reach_eventbridge_as_before_with_eventbridge_deferred() -> None:
+    """moto's EventBridge runs when S3 first needs it (moto's S3 takes only its
+    notification function at import); the events S3 sends arrive as before."""
+    plain, patched = (_probe(EVENTS_PROBE, mode) for mode in ("plain", "patched"))
+    assert patched == {"kinds": plain["kinds"], "loaded_before": False}
+    assert "Object Created" in plain["kinds"]

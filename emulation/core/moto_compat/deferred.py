@@ -108,11 +108,18 @@ DEFERRED: dict[str, dict[str, Any]] = {
     # then, and SSO Admin as it is imported); the engine reads them with ``loaded`` when a
     # request names one.
     "moto.iam.aws_managed_policies": {"aws_managed_policies_data": Unread("")},
+    # moto's S3 takes EventBridge's ``send_notification`` (below), which reads EventBridge's
+    # backends only when a bucket is created: the package (its models) runs then.
+    "moto.events": {},
+    # The S3 row store imports sqlite3; an engine without a state dir never opens a database.
+    "sqlite3": {},
 }
 
 #: submodules of deferred packages that run without their package: they read nothing from it
 #: (any other submodule first loads its package, whose code imports the submodule)
-INDEPENDENT: frozenset[str] = frozenset({"requests.structures"})
+INDEPENDENT: frozenset[str] = frozenset(
+    {"requests.structures", "moto.events.notifications", "moto.events.utils"}
+)
 
 
 #: what each deferred module's code expects to have run before it: the deferred modules it
