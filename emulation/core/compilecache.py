@@ -20,5 +20,6 @@ def save() -> int:
 
 
 def release() -> None:
+    importcache.release()
     regexcache.KEPT.release()
     sourcecache.KEPT.release()

@@ -11,18 +11,22 @@ first answer.
 loader (source, extension or bytecode), its file, whether it is a package, and the folder
 it was found in with that folder's modification time. It answers only when the package's
 ``__path__`` is that one folder and the folder's modification time is the recorded one
-(checked once per folder and process): a file added, removed or renamed there changes
+(looked at once per folder: the index serves the start alone): a file added, removed or renamed there changes
 the folder's time, and the submodule is then found as usual. That is the test Python's
 own finder uses to trust its listing of a folder, so an indexed answer is the answer it
-would give. Top-level modules, namespace packages, zip imports and anything another
-finder claims first (the engine's deferred modules, setuptools' distutils shim) are found
-as usual. The spec is built as Python's file finder builds it
-(``spec_from_file_location`` with the same loader class).
+would give. A top-level module is answered for when its ``sys.path`` folder is unchanged
+and every folder before it on ``sys.path`` is one Python's file finder searches and holds
+no entry of that name (each such folder listed once).
+Namespace packages, zip imports and anything another finder claims first (the engine's
+deferred modules, setuptools' distutils shim) are found as usual. The spec is built as
+Python's file finder builds it (``spec_from_file_location`` with the same loader class).
 
-The index is written by :func:`save` (the engine saves its compile caches once its start
-is quiet and at its stop) to ``$XDG_CACHE_HOME/nexuskit/imports/``, one file per
-interpreter and environment (``sys.prefix``), merged with what other processes found
-while their folders are unchanged. ``NEXUSKIT_MODEL_CACHE=0`` turns it off.
+Once the start is quiet the engine releases its compile caches: the finder leaves
+``sys.meta_path`` (:func:`release`), and later imports are Python's own. The index is
+written by :func:`save` (the engine saves its compile caches then and at its stop) to
+``$XDG_CACHE_HOME/nexuskit/imports/``, one file per interpreter and environment
+(``sys.prefix``), merged with what other processes found while their folders are
+unchanged. ``NEXUSKIT_MODEL_CACHE=0`` turns it off.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ import zlib
 from importlib._bootstrap_external import spec_from_file_location  # type: ignore[attr-defined]
 from importlib.machinery import (
     ExtensionFileLoader,
+    FileFinder,
     ModuleSpec,
     PathFinder,
     SourceFileLoader,
@@ -75,13 +80,19 @@ class IndexedFinder:
         self.entries = entries
         self.folders = folders
         self._unchanged: dict[str, bool] = {}
+        self._listings: dict[str, frozenset[str] | None] = {}
 
     def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> ModuleSpec | None:
         entry = self.entries.get(fullname)
-        if entry is None or path is None:
+        if entry is None:
             return None
         kind, origin, package, folder = entry
-        if len(path) != 1 or path[0] != folder or not self.unchanged(folder):
+        if path is None:
+            if not self._first_on_sys_path(fullname, folder):
+                return None
+        elif len(path) != 1 or path[0] != folder:
+            return None
+        if not self.unchanged(folder):
             return None
         locations = [os.path.dirname(origin)] if package else None
         spec: ModuleSpec | None = spec_from_file_location(
@@ -92,8 +103,42 @@ class IndexedFinder:
     def unchanged(self, folder: str) -> bool:
         known = self._unchanged.get(folder)
         if known is None:
-            known = self._unchanged[folder] = _mtime(folder) == self.folders.get(folder)
+            recorded = self.folders.get(folder)
+            known = self._unchanged[folder] = recorded is not None and _mtime(folder) == recorded
         return known
+
+    def _first_on_sys_path(self, name: str, folder: str) -> bool:
+        """Whether Python's path finder would look for the top-level module ``name`` in
+        ``folder`` first: every folder before it on ``sys.path`` is searched by a file
+        finder and holds nothing of that name (its listing read again when it changed)."""
+        for given in sys.path:
+            if not isinstance(given, str):
+                return False
+            try:  # "": the current folder, as Python's path finder takes it
+                entry = given or os.getcwd()
+            except OSError:
+                return False
+            finder = sys.path_importer_cache.get(entry, PathFinder)
+            if entry == folder:
+                return isinstance(finder, FileFinder)
+            if finder is None:
+                continue  # nothing to import there: the path finder skips it too
+            names = self._names_in(entry) if isinstance(finder, FileFinder) else None
+            if names is None or name in names:
+                return False
+        return False
+
+    def _names_in(self, folder: str) -> frozenset[str] | None:
+        """The module names ``folder`` could hold (each entry's name up to its first dot);
+        None when it cannot be read."""
+        if folder not in self._listings:
+            try:
+                listing = os.listdir(folder)
+            except OSError:
+                self._listings[folder] = None
+            else:
+                self._listings[folder] = frozenset(name.partition(".")[0] for name in listing)
+        return self._listings[folder]
 
 
 def install() -> bool:
@@ -111,23 +156,37 @@ def install() -> bool:
     return True
 
 
+def release() -> None:
+    """The start is over: imports are found by Python's own finders again (the index is
+    kept for :func:`save`)."""
+    with _lock:
+        if _finder is not None and _finder in sys.meta_path:
+            sys.meta_path.remove(_finder)
+
+
 def found_now() -> dict[str, Entry]:
-    """The entries for the submodules this process has imported from files."""
+    """The entries for the modules this process has imported from files: submodules with
+    the folder of their package's, top-level modules with the ``sys.path`` folder they are in."""
     found: dict[str, Entry] = {}
+    on_path = {entry for entry in sys.path if isinstance(entry, str)}
     for name, module in list(sys.modules.items()):
         package_name, dot, _tail = name.rpartition(".")
         spec = getattr(module, "__spec__", None)
-        if not dot or spec is None or type(spec.loader) not in LOADERS or not isinstance(spec.origin, str):
+        if spec is None or type(spec.loader) not in LOADERS or not isinstance(spec.origin, str):
             continue
-        search = getattr(sys.modules.get(package_name), "__path__", None)
-        if search is None or len(search) != 1:
-            continue
-        folder, origin, locations = search[0], spec.origin, spec.submodule_search_locations
+        folder, origin, locations = None, spec.origin, spec.submodule_search_locations
         is_package = locations is not None
         home = os.path.dirname(origin)
         if locations is not None and list(locations) != [home]:
             continue
-        if (os.path.dirname(home) if is_package else home) != folder:
+        where = os.path.dirname(home) if is_package else home
+        if dot:
+            search = getattr(sys.modules.get(package_name), "__path__", None)
+            if search is not None and len(search) == 1:
+                folder = search[0]
+        elif where in on_path:
+            folder = where
+        if folder is None or where != folder:
             continue
         found[name] = (LOADERS.index(type(spec.loader)), origin, is_package, folder)
     return found

@@ -50,21 +50,26 @@ from importlib.machinery import PathFinder
 from emulation.core import importcache
 finder = importcache._finder
 checked, differ = 0, []
+top_level = 0
 for name, entry in finder.entries.items():
-    parent = sys.modules.get(name.rpartition(".")[0])
-    path = getattr(parent, "__path__", None)
-    if path is None:
-        continue
+    if "." in name:
+        path = getattr(sys.modules.get(name.rpartition(".")[0]), "__path__", None)
+        if path is None:
+            continue
+    else:
+        path = None
     ours = finder.find_spec(name, path)
     if ours is None:
         continue
     python = PathFinder.find_spec(name, path)
     checked += 1
+    top_level += path is None
     fields = lambda s: (s.name, s.origin, type(s.loader).__name__, s.loader.path,
                         s.submodule_search_locations, s.cached, s.parent, s.has_location)
     if python is None or fields(ours) != fields(python):
         differ.append(name)
-print(json.dumps({"checked": checked, "differ": differ, "indexed": len(finder.entries)}))
+print(json.dumps({"checked": checked, "differ": differ, "indexed": len(finder.entries),
+                  "top_level": top_level}))
 """
 
 
@@ -104,7 +109,7 @@ def test_every_indexed_answer_is_pythons_own(tmp_path: Path) -> None:
     env = _env(tmp_path / "cache")
     python_probe(SAME_AS_PYTHON + "\nimportcache.save()", env=env)
     result = python_probe(SAME_AS_PYTHON, env=env)
-    assert result["indexed"] > 200 and result["checked"] > 200
+    assert result["indexed"] > 200 and result["checked"] > 200 and result["top_level"] > 30
     assert result["differ"] == []
 
 
@@ -120,7 +125,11 @@ def test_a_changed_folder_is_searched_again(tmp_path: Path) -> None:
     env = _env(tmp_path / "cache", source)
     first = _probe("save", env, "pkgidx.mod", "pkgidx.gone")
     assert first["outcome"]["pkgidx.mod"][3] == "module"
-    assert set(_probe("run", env, "pkgidx.mod", "pkgidx.gone")["answered"]) == {"pkgidx.mod", "pkgidx.gone"}
+    assert set(_probe("run", env, "pkgidx.mod", "pkgidx.gone")["answered"]) == {
+        "pkgidx",
+        "pkgidx.mod",
+        "pkgidx.gone",
+    }
 
     (package / "mod.py").unlink()
     (package / "gone.py").unlink()
@@ -128,11 +137,11 @@ def test_a_changed_folder_is_searched_again(tmp_path: Path) -> None:
     (package / "mod" / "__init__.py").write_text("WHERE = 'package'\n")
     _touch_folder_later(package)
     after = _probe("save", env, "pkgidx.mod", "pkgidx.gone")
-    assert after["answered"] == []
+    assert after["answered"] == ["pkgidx"]  # its own folder did not change
     assert after["outcome"]["pkgidx.mod"][3] == "package"
     assert after["outcome"]["pkgidx.gone"] == "ModuleNotFoundError"
     again = _probe("run", env, "pkgidx.mod", "pkgidx.gone")
-    assert again["outcome"] == after["outcome"] and again["answered"] == ["pkgidx.mod"]
+    assert again["outcome"] == after["outcome"] and again["answered"] == ["pkgidx", "pkgidx.mod"]
 
 
 def test_a_package_found_elsewhere_is_not_answered_for(tmp_path: Path) -> None:
@@ -147,4 +156,29 @@ def test_a_package_found_elsewhere_is_not_answered_for(tmp_path: Path) -> None:
     moved = _probe("run", _env(cache, second_home, first_home), "pkgwhere.sub")
     assert moved["outcome"]["pkgwhere.sub"][3] == "two" and moved["answered"] == []
     shutil.rmtree(second_home)
-    assert _probe("run", _env(cache, first_home), "pkgwhere.sub")["answered"] == ["pkgwhere.sub"]
+    assert _probe("run", _env(cache, first_home), "pkgwhere.sub")["answered"] == ["pkgwhere", "pkgwhere.sub"]
+
+
+def test_a_top_level_module_shadowed_earlier_on_the_path_is_found_there(tmp_path: Path) -> None:
+    """A top-level module is answered for only while no folder before its own on sys.path
+    holds that name: one appearing there later is the one imported."""
+    early, late = tmp_path / "early", tmp_path / "late"
+    early.mkdir()
+    late.mkdir()
+    (late / "topidx.py").write_text("WHERE = 'late'\n")
+    env = _env(tmp_path / "cache", early, late)
+    assert _probe("save", env, "topidx")["outcome"]["topidx"][3] == "late"
+    assert _probe("run", env, "topidx")["answered"] == ["topidx"]
+    (early / "topidx").mkdir()
+    (early / "topidx" / "__init__.py").write_text("WHERE = 'early'\n")
+    shadowed = _probe("run", env, "topidx")
+    assert shadowed["outcome"]["topidx"][3] == "early" and shadowed["answered"] == []
+
+
+def test_after_the_start_imports_are_pythons_own(tmp_path: Path) -> None:
+    code = (
+        "import json, sys\nfrom emulation.core import importcache\nimportcache.install()\n"
+        "before = importcache._finder in sys.meta_path\nimportcache.release()\n"
+        "print(json.dumps([before, importcache._finder in sys.meta_path, importcache._finder is not None]))"
+    )
+    assert python_probe(code, env=_env(tmp_path / "cache")) == [True, False, True]
