@@ -2,7 +2,10 @@
 
 Prints figures (no assertions), one table per configuration:
 
-* start to first answer (process start until a signed S3 ListBuckets is answered);
+* start to first answer (process start until a signed S3 ListBuckets is answered; the
+  client calls again every ``--poll-ms`` while the engine refuses: an engine that listens
+  early holds the call and answers it as soon as it can, one that listens late is answered
+  at the client's next call, so ``--poll-ms 2`` compares the engines' own readiness);
 * RSS idle (2 s after that answer) and after the workload (the whole process tree);
 * PutRecords: batches of 500 records of 130 B on a 4-shard stream, one client;
 * GetRecords: draining those shards with ``Limit`` 10,000;
@@ -146,7 +149,7 @@ def clients(endpoint: str) -> tuple[Any, Any]:
     )
 
 
-def run_once(engine: Engine, records: int, objects: int) -> dict[str, float]:
+def run_once(engine: Engine, records: int, objects: int, poll_s: float = 0.02) -> dict[str, float]:
     port = free_port()
     state = Path(tempfile.mkdtemp(prefix="bench-peers-"))
     endpoint = f"http://127.0.0.1:{port}"
@@ -172,7 +175,7 @@ def run_once(engine: Engine, records: int, objects: int) -> dict[str, float]:
             except Exception:
                 if time.perf_counter() - started > 60:
                     raise RuntimeError(f"{engine.name} did not answer within 60 s") from None
-                time.sleep(0.02)
+                time.sleep(poll_s)
         figures["start_s"] = time.perf_counter() - started
         ps = psutil.Process(proc.pid)
         time.sleep(2.0)
@@ -306,6 +309,13 @@ def main() -> int:
     parser.add_argument("--objects", type=int, default=400)
     parser.add_argument("--no-fidelity", action="store_true", help="skip the second table")
     parser.add_argument("--only", default="", help="comma-separated engines to run (nexuskit,moto,MiniStack)")
+    parser.add_argument(
+        "--poll-ms",
+        type=float,
+        default=20.0,
+        help="pause between the client's calls while an engine starts (an engine that does not "
+        "listen yet refuses them; one that does holds the call until it answers)",
+    )
     args = parser.parse_args()
     ministack = ministack_python()
     configurations = [False] if args.no_fidelity else [False, True]
@@ -318,7 +328,7 @@ def main() -> int:
     results: dict[str, list[dict[str, float]]] = {engine.name: [] for engine in lineup}
     for number in range(1, args.rounds + 1):
         for engine in lineup:
-            figures = run_once(engine, args.records, args.objects)
+            figures = run_once(engine, args.records, args.objects, args.poll_ms / 1000)
             results[engine.name].append(figures)
             shown = ", ".join(f"{key} {value:.2f}" for key, value in figures.items())
             print(f"round {number} {engine.name}: {shown}", flush=True)

@@ -318,6 +318,12 @@ class EngineApp:
                     ext.warm_up()
                 except Exception:
                     log.debug("warm-up of extension %s failed", ext.name, exc_info=True)
+            self._wait_until_quiet()
+            if self.stopping:
+                return
+            # moto's own dispatcher (and with it Flask), for the requests moto routes by more
+            # than their signature (unsigned STS and Cognito calls from the platform's pods)
+            self.moto.motos_dispatcher()
             _freeze_loaded()
 
         thread = threading.Thread(target=run, name="engine-warm-up", daemon=True)

@@ -62,6 +62,15 @@ def _corpus() -> Iterator[tuple[str, Callable[[], dict[str, Any]]]]:
                 if service.startswith("dynamodb"):
                     headers["X-Amz-Target"] = "DynamoDB_20120810.ListTables"
                 yield f"{service} {region} {path}", _environ(path=path, **headers)
+    for target in (
+        "DynamoDBStreams_20120810.ListStreams",
+        "DynamoDB_20111205.ListTables",
+        "DynamoDB_20120810.GetItem",
+    ):
+        yield (
+            target,
+            _environ(method="POST", Authorization=_auth("dynamodb", "us-west-2"), **{"X-Amz-Target": target}),
+        )
     s3_control = {
         "Authorization": _auth("s3", "us-west-2"),
         "Host": "123456789012.s3-control.us-west-2.amazonaws.com",
@@ -127,9 +136,24 @@ def test_the_scope_rule_covers_none_of_the_services_moto_treats_apart() -> None:
         named |= set(re.findall(r'"([^"]+)"', group))
     assert named, "moto's inference names no service: the scan needs updating"
     # s3 and ses are special only for some paths, execute-api for /@connections: routing
-    # checks those paths itself
-    assert named - {"s3", "ses", "execute-api"} <= routing.SPECIAL_SERVICES, named - routing.SPECIAL_SERVICES
+    # checks those paths itself; DynamoDB goes by its target (routing._dynamodb_backend)
+    handled = {"s3", "ses", "execute-api", "dynamodb"}
+    assert named - handled <= routing.SPECIAL_SERVICES, named - routing.SPECIAL_SERVICES
     assert routing.SIGNING_ALIASES == SIGNING_ALIASES
+
+
+def test_dynamodb_is_routed_by_its_target_without_motos_dispatcher() -> None:
+    engine = routing.EngineDispatcher()
+    for target, expected in (
+        ("DynamoDB_20120810.PutItem", "dynamodb"),
+        ("DynamoDBStreams_20120810.GetRecords", "dynamodbstreams"),
+        ("DynamoDB_20111205.GetItem", "dynamodb_v20111205"),
+    ):
+        environ = _environ(
+            method="POST", Authorization=_auth("dynamodb", "us-east-1"), **{"X-Amz-Target": target}
+        )
+        assert engine.backend_name(environ()) == expected
+    assert engine._motos is None  # moto's dispatcher (and Flask) never needed
 
 
 def test_an_unknown_scope_is_left_to_moto() -> None:

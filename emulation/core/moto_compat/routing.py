@@ -30,8 +30,11 @@ renders Flask templates, so moto's API keeps its Flask app.
 from __future__ import annotations
 
 import functools
+import logging
 import threading
 from typing import Any
+
+log = logging.getLogger(__name__)
 
 #: API Gateway v2's calls: signing name ``apigateway``, paths under ``/v2/``
 _V2_PREFIX = "/v2/"
@@ -47,7 +50,8 @@ SIGNING_ALIASES = {
 }
 
 #: services whose host moto infers from more than the signature's scope: their requests go
-#: through moto's dispatcher (s3 and ses only for the paths named in :func:`_signed_scope`)
+#: through moto's dispatcher (s3 and ses only for the paths named in :func:`_signed_scope`;
+#: DynamoDB's by its target, see :func:`_dynamodb_backend`)
 SPECIAL_SERVICES = frozenset(
     {
         "aidevops",
@@ -56,7 +60,6 @@ SPECIAL_SERVICES = frozenset(
         "budgets",
         "cloudfront",
         "dsql",
-        "dynamodb",
         "mediastore",
         "memorydb",
         "s3vectors",
@@ -110,7 +113,9 @@ class EngineDispatcher:
         if isinstance(path, bytes):
             path = path.decode("utf-8")
         scope = _signed_scope(environ, path)
-        name = _backend_for_scope(*scope) if scope is not None else None
+        name = None
+        if scope is not None:
+            name = _dynamodb_backend(environ) if scope[0] == "dynamodb" else _backend_for_scope(*scope)
         if name is None:
             name = self._motos_choice(environ, path)
         if name == "apigateway" and path.startswith(_V2_PREFIX):
@@ -122,6 +127,7 @@ class EngineDispatcher:
         from moto.moto_server.werkzeug_app import DEFAULT_SERVICE_REGION
 
         motos = self.motos_dispatcher()
+        log.debug("%s %s goes through moto's own dispatcher", environ.get("REQUEST_METHOD"), path)
         host = None
         if path.startswith("/moto-api") or path == "/favicon.ico":
             host = "moto_api"
@@ -168,6 +174,24 @@ def _signed_scope(environ: dict[str, Any], path: str) -> tuple[str, str] | None:
     if service == "ses" and path.startswith("/v2/"):
         return None
     return service, region
+
+
+def _dynamodb_backend(environ: dict[str, Any]) -> str | None:
+    """moto's DynamoDB backend for a signed request, by its target: Streams, the 2011 API
+    or today's (None without a target: moto's dispatcher answers that as it does)."""
+    from moto.backends import list_of_moto_modules
+
+    target = environ.get("HTTP_X_AMZ_TARGET")
+    if not target:
+        return None
+    if target.startswith("DynamoDBStreams"):
+        name = "dynamodbstreams"
+    elif "_" in target:
+        version = target.split("_")[1].split(".")[0]
+        name = "dynamodb_v20111205" if version <= "20111205" else "dynamodb"
+    else:
+        return None
+    return name if name in list_of_moto_modules() else None
 
 
 @functools.lru_cache(maxsize=1024)
