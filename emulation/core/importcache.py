@@ -52,16 +52,19 @@ from emulation.core import diskcache
 
 #: the loaders an index entry names (by position)
 LOADERS: tuple[type, ...] = (SourceFileLoader, ExtensionFileLoader, SourcelessFileLoader)
-#: at most this many submodules are kept
-LIMIT = 8192
+#: at most this many modules are kept
+LIMIT = 4096
 #: the file's layout (a new one leaves the older files unread)
-FORMAT = "v1"
+FORMAT = "v2"
 
 #: (loader index, file, is a package, folder searched)
 Entry = tuple[int, str, bool, str]
 
 _lock = threading.Lock()
 _finder: IndexedFinder | None = None
+#: the modules imported before the index was installed (a test runner's, the interpreter's
+#: own): an engine's start does not import them, so they are not kept
+_before_install: frozenset[str] = frozenset()
 
 
 def cache_file() -> Path:
@@ -144,11 +147,12 @@ class IndexedFinder:
 def install() -> bool:
     """Put the index's finder before Python's path finder (idempotent); False when the
     cache is off."""
-    global _finder
+    global _finder, _before_install
     if not diskcache.enabled():
         return False
     with _lock:
         if _finder is None:
+            _before_install = frozenset(sys.modules)
             entries, folders = _read(cache_file())
             _finder = IndexedFinder(entries, folders)
             position = next((i for i, f in enumerate(sys.meta_path) if f is PathFinder), len(sys.meta_path))
@@ -165,11 +169,14 @@ def release() -> None:
 
 
 def found_now() -> dict[str, Entry]:
-    """The entries for the modules this process has imported from files: submodules with
-    the folder of their package's, top-level modules with the ``sys.path`` folder they are in."""
+    """The entries for the modules this process has imported from files since the index was
+    installed: submodules with the folder of their package's, top-level modules with the
+    ``sys.path`` folder they are in."""
     found: dict[str, Entry] = {}
     on_path = {entry for entry in sys.path if isinstance(entry, str)}
     for name, module in list(sys.modules.items()):
+        if name in _before_install:
+            continue
         package_name, dot, _tail = name.rpartition(".")
         spec = getattr(module, "__spec__", None)
         if spec is None or type(spec.loader) not in LOADERS or not isinstance(spec.origin, str):

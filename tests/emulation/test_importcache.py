@@ -182,3 +182,17 @@ def test_after_the_start_imports_are_pythons_own(tmp_path: Path) -> None:
         "print(json.dumps([before, importcache._finder in sys.meta_path, importcache._finder is not None]))"
     )
     assert python_probe(code, env=_env(tmp_path / "cache")) == [True, False, True]
+
+
+def test_what_was_imported_before_the_index_is_not_kept(tmp_path: Path) -> None:
+    """A process that installs the index late (a test runner forking engines) keeps only
+    what it imported afterwards: the index stays the size of an engine's start."""
+    env = _env(tmp_path / "cache")
+    _probe("save", env, "email.mime.text")
+    code = (
+        "import json, marshal, sys\nfrom emulation.core import importcache\n"
+        "entries, _folders = marshal.loads(importcache.cache_file().read_bytes())\n"
+        "print(json.dumps(sorted(entries)))"
+    )
+    kept = python_probe(code, env=env)
+    assert "email.mime.text" in kept and "json.decoder" not in kept and "importlib.util" not in kept
