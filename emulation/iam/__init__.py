@@ -20,6 +20,6 @@ def create(settings: EngineSettings) -> Extension | None:
     are not imported at all)."""
     if settings.iam == "off":
         return None
-    from emulation.iam.extension import create as enforcement
+    from emulation.iam.extension import IamEnforcement
 
-    return enforcement(settings)
+    return IamEnforcement(settings, clock_skew=settings.clock_skew_seconds)

@@ -323,10 +323,3 @@ def _session_duration(raw: str | None, identity: Identity) -> int | ValidationEr
         f"1 validation error detected: Value '{raw}' at 'durationSeconds' failed to satisfy "
         f"constraint: Member must have value between 900 and {maximum}"
     )
-
-
-def create(settings: EngineSettings) -> Extension | None:
-    """The IAM enforcement extension, or None with ``--iam off``."""
-    if settings.iam == "off":
-        return None
-    return IamEnforcement(settings, clock_skew=settings.clock_skew_seconds)

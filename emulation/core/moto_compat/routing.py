@@ -115,7 +115,10 @@ class EngineDispatcher:
         scope = _signed_scope(environ, path)
         name = None
         if scope is not None:
-            name = _dynamodb_backend(environ) if scope[0] == "dynamodb" else _backend_for_scope(*scope)
+            if scope[0] != "dynamodb":
+                name = _backend_for_scope(*scope)
+            elif target := environ.get("HTTP_X_AMZ_TARGET"):
+                name = _dynamodb_backend(target)
         if name is None:
             name = self._motos_choice(environ, path)
         if name == "apigateway" and path.startswith(_V2_PREFIX):
@@ -176,18 +179,16 @@ def _signed_scope(environ: dict[str, Any], path: str) -> tuple[str, str] | None:
     return service, region
 
 
-def _dynamodb_backend(environ: dict[str, Any]) -> str | None:
-    """moto's DynamoDB backend for a signed request, by its target: Streams, the 2011 API
-    or today's (None without a target: moto's dispatcher answers that as it does)."""
+@functools.lru_cache(maxsize=256)
+def _dynamodb_backend(target: str) -> str | None:
+    """moto's DynamoDB backend for a signed request's target: Streams, the 2011 API or
+    today's (None for a target moto's dispatcher must judge, and a request without one)."""
     from moto.backends import list_of_moto_modules
 
-    target = environ.get("HTTP_X_AMZ_TARGET")
-    if not target:
-        return None
     if target.startswith("DynamoDBStreams"):
         name = "dynamodbstreams"
     elif "_" in target:
-        version = target.split("_")[1].split(".")[0]
+        version = target.split("_")[1].split(".", maxsplit=1)[0]
         name = "dynamodb_v20111205" if version <= "20111205" else "dynamodb"
     else:
         return None
